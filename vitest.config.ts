@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Integration tests start real processes (brokers, etcd, clients); give them room.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores: run files in parallel but not so many that process-heavy suites starve each other.
+    pool: 'forks',
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+  },
+});
