@@ -1,0 +1,58 @@
+/**
+ * The metadata store interface: a small, etcd-shaped key-value store with a global revision, compare-
+ * and-set transactions and ordered watches. etcd implements it in cluster mode (etcd-store.ts); the
+ * embedded store implements it for a single node, persisted to a file. Everything above this layer
+ * (topic frontend, metadata table, controller) is written once against this interface, so the
+ * single-node broker and the cluster behave the same.
+ *
+ * Keys are strings under a cluster prefix chosen by the caller; values are UTF-8 JSON documents.
+ */
+
+export interface KeyValue {
+  key: string;
+  value: string;
+  /** Revision at which this key was last modified (etcd mod_revision). */
+  modRevision: number;
+  /** Revision at which the key was created (etcd create_revision). */
+  createRevision: number;
+}
+
+export type Compare =
+  | { key: string; target: 'modRevision'; op: '=' | '<' | '>'; value: number }
+  | { key: string; target: 'exists'; value: boolean }
+  | { key: string; target: 'value'; op: '='; value: string };
+
+export type Op = { type: 'put'; key: string; value: string } | { type: 'delete'; key: string } | { type: 'deletePrefix'; prefix: string };
+
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  key: string;
+  /** Absent for delete. */
+  value?: string;
+  modRevision: number;
+}
+
+export interface Watcher {
+  close(): Promise<void>;
+}
+
+export interface MetadataStore {
+  get(key: string): Promise<KeyValue | null>;
+  /** All keys starting with prefix, sorted by key, and the revision the read was made at. */
+  range(prefix: string): Promise<{ kvs: KeyValue[]; revision: number }>;
+  /** Apply ops atomically iff every compare holds. Returns whether it applied and the new revision. */
+  txn(compares: Compare[], ops: Op[]): Promise<{ succeeded: boolean; revision: number }>;
+  /**
+   * Call onEvents, in revision order, for every change under prefix after `afterRevision`. Events
+   * of one transaction arrive in one call.
+   */
+  watch(prefix: string, afterRevision: number, onEvents: (events: WatchEvent[]) => void): Promise<Watcher>;
+  close(): Promise<void>;
+}
+
+export class MetadataStoreError extends Error {
+  override readonly name = 'MetadataStoreError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
