@@ -20,6 +20,9 @@
  * BatchLength counts the bytes after the length field, so a whole batch is BatchLength + 12 bytes.
  */
 import { crc32c } from '@node-rs/crc32';
+import { CorruptRecordError } from './errors.js';
+
+export { CorruptRecordError };
 
 export const BASE_OFFSET_OFFSET = 0;
 export const BATCH_LENGTH_OFFSET = 8;
@@ -63,13 +66,6 @@ const TIMESTAMP_TYPE_MASK = 0x08;
 const TRANSACTIONAL_MASK = 0x10;
 const CONTROL_MASK = 0x20;
 const DELETE_HORIZON_MASK = 0x40;
-
-export class CorruptRecordError extends Error {
-  override readonly name = 'CorruptRecordError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
 
 export interface RecordBatchHeader {
   baseOffset: bigint;
