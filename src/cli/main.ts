@@ -1,4 +1,47 @@
 #!/usr/bin/env node
-/** The `sluice` command. Subcommands are added as the parts they start land. */
-console.error('sluice: no subcommands yet');
-process.exit(2);
+/**
+ * The `sluice` command. commander parses the arguments (typed options, help text and repeatable
+ * flags for free); each subcommand lives in its own module.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { runBroker } from './broker-command.js';
+
+function hostPort(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
+  if (!m) throw new InvalidArgumentError(`expected HOST:PORT, got "${value}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new InvalidArgumentError(`port out of range in "${value}"`);
+  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+}
+
+function keyValue(value: string, previous: Record<string, string>): Record<string, string> {
+  const i = value.indexOf('=');
+  if (i <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
+  return { ...previous, [value.slice(0, i).trim()]: value.slice(i + 1) };
+}
+
+const program = new Command();
+program.name('sluice').description('A Kafka-compatible streaming broker').showHelpAfterError();
+
+program
+  .command('broker')
+  .description('run a broker (alone with an embedded metadata store unless --etcd is given)')
+  .option('--listen <host:port>', 'client listener, also the advertised address', hostPort, hostPort('127.0.0.1:9092'))
+  .option('--advertise <host:port>', 'address clients are told to connect to (default: --listen)', hostPort)
+  .option('--data-dir <dir>', 'data directory (log.dirs)', './data')
+  .option('--node-id <n>', 'this broker\'s node.id', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('node id must be a non-negative integer');
+    return n;
+  })
+  .option('--metrics-listen <host:port>', 'HTTP listener for /metrics and /ready', hostPort)
+  .option('--config <file>', 'a Kafka server.properties file')
+  .option('--override <key=value>', 'any broker config, Kafka\'s key names (repeatable)', keyValue, {})
+  .option('--etcd <urls>', 'etcd endpoints, comma separated (cluster mode)')
+  .option('--cluster-id <id>', 'cluster id (cluster mode)')
+  .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+  .action(async (opts) => {
+    await runBroker(opts);
+  });
+
+await program.parseAsync(process.argv);

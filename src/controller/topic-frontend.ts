@@ -1,0 +1,242 @@
+/**
+ * TopicFrontend: validates topic admin operations and writes them to the metadata store as one
+ * transaction each. It checks what Kafka's controller checks (names, collisions, partition counts,
+ * replication factor against registered brokers, configs) and reports failures with the Kafka error
+ * name the handler returns to the client. In cluster mode the controller adds its epoch to `fence`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Compare, MetadataStore, Op } from './metadata-store.js';
+import type { MetadataTable } from './metadata-table.js';
+import type { PartitionState, TopicRecord } from './records.js';
+import { INTERNAL_TOPICS, topicNameProblem, topicsCollide, validateTopicConfigs } from '../common/topic-config.js';
+import { InvalidConfigError } from '../common/config-def.js';
+
+/** A failure with the Kafka error name (error-codes.ts) the client should see. */
+export class TopicOperationError extends Error {
+  override readonly name = 'TopicOperationError';
+  constructor(
+    readonly errorName: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CreateTopicRequest {
+  name: string;
+  /** -1 = broker default (num.partitions), when no assignment is given. */
+  numPartitions: number;
+  /** -1 = broker default (default.replication.factor). */
+  replicationFactor: number;
+  /** Explicit assignment: replicas per partition. */
+  assignment?: number[][];
+  configs?: Record<string, string | null>;
+}
+
+export interface TopicDefaults {
+  numPartitions: number;
+  replicationFactor: number;
+}
+
+/** Kafka's topic id for "no id": all zeros (Uuid.ZERO_UUID). */
+export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+export class TopicFrontend {
+  readonly #store: MetadataStore;
+  readonly #table: MetadataTable;
+  /** Extra compares on every write (the controller's epoch in cluster mode). */
+  fence: () => Compare[] = () => [];
+
+  constructor(store: MetadataStore, table: MetadataTable) {
+    this.#store = store;
+    this.#table = table;
+  }
+
+  /** Validate without writing; returns the record that would be created. */
+  plan(req: CreateTopicRequest, defaults: TopicDefaults, allowInternal = false): TopicRecord {
+    const problem = topicNameProblem(req.name);
+    if (problem) throw new TopicOperationError('INVALID_TOPIC_EXCEPTION', problem);
+    if (INTERNAL_TOPICS.has(req.name) && !allowInternal) {
+      throw new TopicOperationError('INVALID_REQUEST', `Creation of internal topic ${req.name} is prohibited.`);
+    }
+    if (this.#table.topics.has(req.name)) {
+      throw new TopicOperationError('TOPIC_ALREADY_EXISTS', `Topic '${req.name}' already exists.`);
+    }
+    for (const existing of this.#table.topics.keys()) {
+      if (topicsCollide(existing, req.name)) {
+        throw new TopicOperationError(
+          'INVALID_TOPIC_EXCEPTION',
+          `Topic '${req.name}' collides with existing topic: ${existing}`,
+        );
+      }
+    }
+    const configs: Record<string, string> = {};
+    try {
+      validateTopicConfigs(req.configs ?? {});
+    } catch (err) {
+      if (err instanceof InvalidConfigError) throw new TopicOperationError('INVALID_CONFIG', err.message);
+      throw err;
+    }
+    for (const [k, v] of Object.entries(req.configs ?? {})) if (v !== null) configs[k] = v;
+
+    const brokers = [...this.#table.brokers.keys()].sort((a, b) => a - b);
+    let replicas: number[][];
+    if (req.assignment && req.assignment.length > 0) {
+      if (req.numPartitions !== -1 || req.replicationFactor !== -1) {
+        throw new TopicOperationError(
+          'INVALID_REQUEST',
+          'Both numPartitions or replicationFactor and replicasAssignment were specified.',
+        );
+      }
+      replicas = req.assignment.map((r) => [...r]);
+      this.#checkAssignment(replicas, brokers);
+    } else {
+      const n = req.numPartitions === -1 ? defaults.numPartitions : req.numPartitions;
+      const rf = req.replicationFactor === -1 ? defaults.replicationFactor : req.replicationFactor;
+      if (n <= 0) throw new TopicOperationError('INVALID_PARTITIONS', 'Number of partitions must be larger than 0.');
+      if (rf <= 0) throw new TopicOperationError('INVALID_REPLICATION_FACTOR', 'Replication factor must be larger than 0.');
+      if (rf > brokers.length) {
+        throw new TopicOperationError(
+          'INVALID_REPLICATION_FACTOR',
+          `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${brokers.length} broker(s) are registered.`,
+        );
+      }
+      replicas = assignReplicas(brokers, n, rf);
+    }
+    return { name: req.name, topicId: randomUUID(), replicas, configs };
+  }
+
+  #checkAssignment(replicas: number[][], brokers: number[]): void {
+    const rf = replicas[0]?.length ?? 0;
+    replicas.forEach((r, p) => {
+      if (r.length === 0 || r.length !== rf) {
+        throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} has an inconsistent replica count.`);
+      }
+      if (new Set(r).size !== r.length) {
+        throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} lists a broker more than once.`);
+      }
+      const unknown = r.find((b) => !brokers.includes(b));
+      if (unknown !== undefined) {
+        throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} names unknown broker ${unknown}.`);
+      }
+    });
+  }
+
+  #initialState(replicas: number[]): PartitionState {
+    const live = replicas.filter((b) => this.#table.brokers.has(b));
+    return { leader: live[0] ?? -1, leaderEpoch: 0, isr: live, partitionEpoch: 0 };
+  }
+
+  async create(req: CreateTopicRequest, defaults: TopicDefaults, allowInternal = false): Promise<TopicRecord> {
+    const record = this.plan(req, defaults, allowInternal);
+    const k = this.#table.keys;
+    const ops: Op[] = [{ type: 'put', key: k.topic(record.name), value: JSON.stringify(record) }];
+    record.replicas.forEach((r, p) => {
+      ops.push({ type: 'put', key: k.partition(record.name, p), value: JSON.stringify(this.#initialState(r)) });
+    });
+    const res = await this.#store.txn([{ key: k.topic(record.name), target: 'exists', value: false }, ...this.fence()], ops);
+    if (!res.succeeded) throw new TopicOperationError('TOPIC_ALREADY_EXISTS', `Topic '${record.name}' already exists.`);
+    await this.#table.waitForRevision(res.revision);
+    return record;
+  }
+
+  async delete(name: string): Promise<void> {
+    const t = this.#table.topics.get(name);
+    if (!t) throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
+    if (INTERNAL_TOPICS.has(name)) {
+      throw new TopicOperationError('TOPIC_DELETION_DISABLED', `Internal topic ${name} cannot be deleted.`);
+    }
+    const k = this.#table.keys;
+    const res = await this.#store.txn(
+      [{ key: k.topic(name), target: 'exists', value: true }, ...this.fence()],
+      [
+        { type: 'delete', key: k.topic(name) },
+        { type: 'deletePrefix', prefix: k.partitionsOf(name) },
+      ],
+    );
+    if (!res.succeeded) throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
+    await this.#table.waitForRevision(res.revision);
+  }
+
+  /** Grow a topic to `count` partitions (CreatePartitions). Returns the plan when validateOnly. */
+  async createPartitions(name: string, count: number, assignment: number[][] | null, validateOnly: boolean): Promise<void> {
+    const t = this.#table.topics.get(name);
+    if (!t) throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `The topic '${name}' does not exist.`);
+    const current = t.replicas.length;
+    if (count < current) {
+      throw new TopicOperationError('INVALID_PARTITIONS', `The topic ${name} currently has ${current} partition(s); ${count} would not be an increase.`);
+    }
+    if (count === current) {
+      throw new TopicOperationError('INVALID_PARTITIONS', `Topic already has ${current} partition(s).`);
+    }
+    const brokers = [...this.#table.brokers.keys()].sort((a, b) => a - b);
+    const rf = t.replicas[0]?.length ?? 1;
+    let added: number[][];
+    if (assignment && assignment.length > 0) {
+      if (assignment.length !== count - current) {
+        throw new TopicOperationError(
+          'INVALID_REPLICA_ASSIGNMENT',
+          `Increasing the number of partitions by ${count - current} but ${assignment.length} assignments provided.`,
+        );
+      }
+      added = assignment;
+      this.#checkAssignment([...t.replicas.slice(0, 1), ...added], brokers);
+    } else {
+      if (rf > brokers.length) {
+        throw new TopicOperationError('INVALID_REPLICATION_FACTOR', `Replication factor ${rf} exceeds the ${brokers.length} registered broker(s).`);
+      }
+      added = assignReplicas(brokers, count, rf).slice(current);
+    }
+    if (validateOnly) return;
+    const next: TopicRecord = { ...t, replicas: [...t.replicas, ...added] };
+    const k = this.#table.keys;
+    const ops: Op[] = [{ type: 'put', key: k.topic(name), value: JSON.stringify(next) }];
+    added.forEach((r, i) => ops.push({ type: 'put', key: k.partition(name, current + i), value: JSON.stringify(this.#initialState(r)) }));
+    const res = await this.#store.txn([{ key: k.topic(name), target: 'value', op: '=', value: JSON.stringify(t) }, ...this.fence()], ops);
+    if (!res.succeeded) throw new TopicOperationError('CONCURRENT_TRANSACTIONS', `Topic '${name}' changed concurrently; retry.`);
+    await this.#table.waitForRevision(res.revision);
+  }
+
+  /** Replace (AlterConfigs) or patch (IncrementalAlterConfigs) a topic's config overrides. */
+  async alterConfigs(name: string, next: Record<string, string>, validateOnly: boolean): Promise<void> {
+    const t = this.#table.topics.get(name);
+    if (!t) throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
+    try {
+      validateTopicConfigs(next);
+    } catch (err) {
+      if (err instanceof InvalidConfigError) throw new TopicOperationError('INVALID_CONFIG', err.message);
+      throw err;
+    }
+    if (validateOnly) return;
+    const k = this.#table.keys;
+    const updated: TopicRecord = { ...t, configs: { ...next } };
+    const res = await this.#store.txn(
+      [{ key: k.topic(name), target: 'value', op: '=', value: JSON.stringify(t) }, ...this.fence()],
+      [{ type: 'put', key: k.topic(name), value: JSON.stringify(updated) }],
+    );
+    if (!res.succeeded) throw new TopicOperationError('CONCURRENT_TRANSACTIONS', `Topic '${name}' changed concurrently; retry.`);
+    await this.#table.waitForRevision(res.revision);
+  }
+}
+
+/**
+ * Kafka's rack-unaware replica assignment (AdminUtils.assignReplicasToBrokersRackUnaware): leaders
+ * round-robin over the brokers; followers follow the leader at a shift that grows every full round,
+ * so replicas spread evenly. The start index is fixed at 0 here to keep assignments reproducible.
+ */
+export function assignReplicas(brokers: number[], partitions: number, rf: number, startIndex = 0): number[][] {
+  const n = brokers.length;
+  const out: number[][] = [];
+  let shift = startIndex;
+  for (let p = 0; p < partitions; p++) {
+    if (p > 0 && p % n === 0) shift++;
+    const first = (startIndex + p) % n;
+    const replicas = [brokers[first]!];
+    for (let j = 0; j < rf - 1; j++) {
+      const idx = (first + 1 + ((shift + j) % (n - 1))) % n;
+      replicas.push(brokers[idx]!);
+    }
+    out.push(replicas);
+  }
+  return out;
+}
