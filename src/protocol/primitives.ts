@@ -22,6 +22,20 @@ export class DecodeError extends Error {
   }
 }
 
+/** Thrown when a message cannot be written at the requested version (a caller bug, not bad input). */
+export class EncodeError extends Error {
+  override readonly name = 'EncodeError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A tagged field this code does not know, kept as raw bytes so re-encoding reproduces it. */
+export interface RawTaggedField {
+  tag: number;
+  data: Buffer;
+}
+
 const EMPTY = Buffer.alloc(0);
 const UUID_ZERO = '00000000-0000-0000-0000-000000000000';
 
@@ -212,6 +226,29 @@ export class ByteWriter {
   compactNullableBytes(v: Uint8Array | null): this {
     if (v === null) return this.unsignedVarint(0);
     return this.compactBytes(v);
+  }
+
+  /** One tagged field: unsigned varint tag, unsigned varint size, then the field's bytes. */
+  taggedField(tag: number, data: Uint8Array): this {
+    this.unsignedVarint(tag);
+    this.unsignedVarint(data.length);
+    return this.raw(data);
+  }
+
+  /**
+   * Write the raw tagged fields fields[from..] whose tag is below `belowTag`, and return the index of
+   * the first one not written. Generated encoders call this before each known tag so unknown and known
+   * fields come out merged in tag order (and with belowTag = Infinity at the end for the rest).
+   */
+  rawTaggedFields(fields: readonly RawTaggedField[] | undefined, from: number, belowTag: number): number {
+    if (fields === undefined) return from;
+    let i = from;
+    for (; i < fields.length; i++) {
+      const f = fields[i]!;
+      if (f.tag >= belowTag) break;
+      this.taggedField(f.tag, f.data);
+    }
+    return i;
   }
 
   /** Array length prefix: int32 (-1 = null) or, when compact, unsigned varint length+1 (0 = null). */
