@@ -199,8 +199,16 @@ export class KafkaError extends Error {
     this.retriable = info.retriable;
   }
 
-  /** The code for any thrown value: a KafkaError's own, UNKNOWN_SERVER_ERROR for anything else. */
+  /**
+   * The code to answer with for any thrown value: a KafkaError's own; for other errors that name a
+   * Kafka error in `errorName` (the record validation errors), that one; UNKNOWN_SERVER_ERROR else.
+   */
   static codeOf(err: unknown): ErrorCodeValue {
-    return err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
+    if (err instanceof KafkaError) return err.code;
+    if (err instanceof Error && 'errorName' in err && typeof err.errorName === 'string') {
+      const info = BY_NAME.get(err.errorName);
+      if (info !== undefined) return info.code as ErrorCodeValue;
+    }
+    return ErrorCode.UNKNOWN_SERVER_ERROR;
   }
 }

@@ -71,7 +71,7 @@ export class FrameDecoder {
     this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
   }
 
-  /** Bytes received but not yet returned as a frame (size prefix included). */
+  /** Bytes held for the pending frame (its body so far, or a partial size prefix). */
   get bufferedBytes(): number {
     return this.#buffered;
   }
