@@ -1,0 +1,104 @@
+/**
+ * Per-topic log configuration, Kafka's topic-level names and defaults (TopicConfig / LogConfig.java).
+ * The broker-wide defaults are the `log.*` keys (log.segment.bytes → segment.bytes, log.retention.ms →
+ * retention.ms, ...); per-topic overrides use the short names. Both are accepted by logConfigFromProps.
+ */
+
+export type TimestampTypeName = 'CreateTime' | 'LogAppendTime';
+
+export interface LogConfig {
+  /** segment.bytes: roll the active segment when it would grow past this. */
+  segmentBytes: number;
+  /** segment.ms: roll when the active segment's first batch is older than this. */
+  segmentMs: number;
+  /** segment.index.bytes: the most an .index / .timeindex may hold; a full index rolls the segment. */
+  segmentIndexBytes: number;
+  /** index.interval.bytes: one sparse index entry per this many log bytes. */
+  indexIntervalBytes: number;
+  /** retention.ms: delete segments whose newest timestamp is older; -1 keeps forever. */
+  retentionMs: number;
+  /** retention.bytes: delete oldest segments while the log is larger; -1 = no limit. */
+  retentionBytes: number;
+  /** flush.messages: fsync after this many messages (1 = every write, group-committed). */
+  flushMessages: number;
+  /** flush.ms: fsync when the last flush is older than this. */
+  flushMs: number;
+  /** file.delete.delay.ms: deleted segments linger as *.deleted this long, for in-flight readers. */
+  fileDeleteDelayMs: number;
+  /** max.message.bytes: largest batch accepted. */
+  maxMessageBytes: number;
+  /** message.timestamp.type */
+  messageTimestampType: TimestampTypeName;
+  /** cleanup.policy: only "delete" is implemented; "compact" alone disables time/size retention. */
+  cleanupPolicy: string;
+}
+
+/** Kafka's Long.MAX_VALUE for "never" when stored in a JS number. */
+export const NEVER = Number.MAX_SAFE_INTEGER;
+
+export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
+  segmentBytes: 1024 * 1024 * 1024,
+  segmentMs: 7 * 24 * 60 * 60 * 1000,
+  segmentIndexBytes: 10 * 1024 * 1024,
+  indexIntervalBytes: 4096,
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  retentionBytes: -1,
+  flushMessages: NEVER,
+  flushMs: NEVER,
+  fileDeleteDelayMs: 60_000,
+  maxMessageBytes: 1024 * 1024 + 12,
+  messageTimestampType: 'CreateTime',
+  cleanupPolicy: 'delete',
+});
+
+/** Kafka key → field. Topic-level names, and the broker-level `log.*` names for the same setting. */
+const KEYS: Record<string, keyof LogConfig> = {
+  'segment.bytes': 'segmentBytes',
+  'log.segment.bytes': 'segmentBytes',
+  'segment.ms': 'segmentMs',
+  'log.roll.ms': 'segmentMs',
+  'segment.index.bytes': 'segmentIndexBytes',
+  'log.index.size.max.bytes': 'segmentIndexBytes',
+  'index.interval.bytes': 'indexIntervalBytes',
+  'log.index.interval.bytes': 'indexIntervalBytes',
+  'retention.ms': 'retentionMs',
+  'log.retention.ms': 'retentionMs',
+  'retention.bytes': 'retentionBytes',
+  'log.retention.bytes': 'retentionBytes',
+  'flush.messages': 'flushMessages',
+  'log.flush.interval.messages': 'flushMessages',
+  'flush.ms': 'flushMs',
+  'log.flush.interval.ms': 'flushMs',
+  'file.delete.delay.ms': 'fileDeleteDelayMs',
+  'log.segment.delete.delay.ms': 'fileDeleteDelayMs',
+  'max.message.bytes': 'maxMessageBytes',
+  'message.max.bytes': 'maxMessageBytes',
+  'message.timestamp.type': 'messageTimestampType',
+  'log.message.timestamp.type': 'messageTimestampType',
+  'cleanup.policy': 'cleanupPolicy',
+  'log.cleanup.policy': 'cleanupPolicy',
+};
+
+/** Build a LogConfig from Kafka-named properties over `base`. Unknown keys are ignored. */
+export function logConfigFromProps(
+  props: Record<string, string | number | undefined>,
+  base: Readonly<LogConfig> = DEFAULT_LOG_CONFIG,
+): LogConfig {
+  const out: LogConfig = { ...base };
+  // log.retention.hours / minutes, as Kafka's broker config allows; ms wins when both are given.
+  const hours = props['log.retention.hours'];
+  if (hours !== undefined && props['log.retention.ms'] === undefined) out.retentionMs = Number(hours) * 3_600_000;
+  for (const [key, raw] of Object.entries(props)) {
+    const field = KEYS[key];
+    if (field === undefined || raw === undefined) continue;
+    if (field === 'messageTimestampType' || field === 'cleanupPolicy') {
+      (out as unknown as Record<string, unknown>)[field] = String(raw);
+    } else {
+      const n = Number(raw);
+      if (!Number.isFinite(n)) throw new TypeError(`config ${key}=${raw} is not a number`);
+      // Kafka uses Long.MAX_VALUE for "never"; clamp anything that big.
+      (out as unknown as Record<string, number>)[field] = Math.min(n, NEVER);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,528 @@
+/**
+ * LogSegment: one `.log` file of RecordBatch v2 bytes exactly as appended, with its sparse `.index`
+ * (OffsetIndex) and `.timeindex` (TimeIndex). Named by its base offset; every batch in it has
+ * baseOffset >= the segment's base offset and a last offset within 2^31 of it (4-byte relative offsets
+ * in the indexes).
+ *
+ * Lifecycle and ownership: a UnifiedLog owns its segments. The last one is the active segment and the
+ * only one appended to; the others are read-only until retention, truncation or deletion removes them.
+ * All three files are PooledFiles, so a segment holds no fd while idle. State that costs a read to
+ * know (next offset, largest timestamp, index contents) is computed lazily on first use, so opening
+ * 10,000 partitions costs no reads at all after a clean shutdown.
+ */
+import {
+  BASE_OFFSET_OFFSET,
+  BATCH_LENGTH_OFFSET,
+  CompressionType,
+  LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
+  MAX_TIMESTAMP_OFFSET,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  RECORD_BATCH_HEADER_SIZE,
+  RECORDS_OFFSET,
+  compressionOf,
+  readBatchHeader,
+  validateBatch,
+} from '../protocol/records/batch-header.js';
+import { readRecords } from '../protocol/records/record.js';
+import { CorruptIndexError } from './abstract-index.js';
+import type { FileHandlePool, PooledFile } from './file-handle-pool.js';
+import type { LogConfig } from './log-config.js';
+import { DELETED_FILE_SUFFIX, logFile, offsetIndexFile, timeIndexFile } from './log-file-utils.js';
+import { OffsetIndex } from './offset-index.js';
+import { TimeIndex } from './time-index.js';
+
+const INT32_MAX = 0x7fffffffn;
+const READ_CHUNK = 64 * 1024;
+
+/** What the log knows about one batch in a segment (from its header). */
+export interface BatchPosition {
+  position: number;
+  size: number;
+  baseOffset: bigint;
+  lastOffset: bigint;
+  maxTimestamp: bigint;
+  partitionLeaderEpoch: number;
+}
+
+/** A batch about to be appended: where it is in the append buffer and what it holds. */
+export interface AppendBatch {
+  /** Position inside the buffer being appended. */
+  position: number;
+  size: number;
+  baseOffset: bigint;
+  lastOffset: bigint;
+  maxTimestamp: bigint;
+}
+
+/** Reads a file through a chunk cache so that scanning headers costs one syscall per 64 KiB. */
+class ChunkReader {
+  #chunk: Buffer = Buffer.alloc(0);
+  #start = 0;
+  constructor(
+    readonly file: PooledFile,
+    readonly limit: number,
+  ) {}
+  /** `len` bytes at `pos`, or fewer when the file ends before (never past `limit`). */
+  view(pos: number, len: number): Buffer {
+    const end = Math.min(pos + len, this.limit);
+    if (pos >= this.#start && end <= this.#start + this.#chunk.length) {
+      return this.#chunk.subarray(pos - this.#start, end - this.#start);
+    }
+    const want = Math.min(Math.max(READ_CHUNK, len), this.limit - pos);
+    this.#chunk = want > 0 ? this.file.read(pos, want) : Buffer.alloc(0);
+    this.#start = pos;
+    return this.#chunk.subarray(0, Math.min(end - pos, this.#chunk.length));
+  }
+}
+
+function headerAt(h: Buffer, position: number, size: number): BatchPosition {
+  const baseOffset = h.readBigInt64BE(BASE_OFFSET_OFFSET);
+  return {
+    position,
+    size,
+    baseOffset,
+    lastOffset: baseOffset + BigInt(h.readInt32BE(LAST_OFFSET_DELTA_OFFSET)),
+    maxTimestamp: h.readBigInt64BE(MAX_TIMESTAMP_OFFSET),
+    partitionLeaderEpoch: h.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET),
+  };
+}
+
+export interface RecoverResult {
+  /** Bytes removed from the end because they were not a valid batch. */
+  truncatedBytes: number;
+  validBytes: number;
+}
+
+export class LogSegment {
+  readonly log: PooledFile;
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+  #size: number;
+  /** Offset after the last batch; null until computed (lazily, after open). */
+  #nextOffset: bigint | null;
+  #maxTimestampSoFar = -1n;
+  #offsetOfMaxTimestampSoFar = -1n;
+  #bytesSinceLastIndexEntry = 0;
+  /** Bytes of the file that scanned as whole batches (set by the lazy tail scan). */
+  #scannedSize = -1;
+  #indexesChecked = false;
+  /** Unflushed data or index entries. */
+  #dirty = false;
+  readonly created: number;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: bigint,
+    readonly config: Readonly<LogConfig>,
+    pool: FileHandlePool,
+    now: number,
+    fresh: boolean,
+  ) {
+    this.log = pool.file(logFile(dir, baseOffset));
+    this.offsetIndex = new OffsetIndex(pool.file(offsetIndexFile(dir, baseOffset)), baseOffset, config.segmentIndexBytes);
+    this.timeIndex = new TimeIndex(pool.file(timeIndexFile(dir, baseOffset)), baseOffset, config.segmentIndexBytes);
+    this.created = now;
+    if (fresh) {
+      this.log.truncate(0);
+      this.offsetIndex.reset();
+      this.timeIndex.reset();
+      this.#size = 0;
+      this.#nextOffset = baseOffset;
+      this.#scannedSize = 0;
+      this.#indexesChecked = true;
+      this.#dirty = true;
+    } else {
+      this.#size = this.log.size();
+      this.#nextOffset = null;
+    }
+  }
+
+  /** A new, empty segment (any leftover files of that name are emptied). */
+  static create(dir: string, baseOffset: bigint, config: Readonly<LogConfig>, pool: FileHandlePool, now: number): LogSegment {
+    return new LogSegment(dir, baseOffset, config, pool, now, true);
+  }
+
+  /** An existing segment; nothing is read until needed. */
+  static open(dir: string, baseOffset: bigint, config: Readonly<LogConfig>, pool: FileHandlePool, now: number): LogSegment {
+    return new LogSegment(dir, baseOffset, config, pool, now, false);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+  /** Offset after the last batch in this segment (the base offset when empty). */
+  get nextOffset(): bigint {
+    this.#ensureTail();
+    return this.#nextOffset!;
+  }
+  get maxTimestampSoFar(): bigint {
+    this.#ensureTail();
+    return this.#maxTimestampSoFar;
+  }
+  get offsetOfMaxTimestampSoFar(): bigint {
+    this.#ensureTail();
+    return this.#offsetOfMaxTimestampSoFar;
+  }
+  /** Bytes at the start of the file that are whole batches (less than size if the tail is partial). */
+  get scannedSize(): number {
+    this.#ensureTail();
+    return this.#scannedSize;
+  }
+  /** For retention by time: the newest batch timestamp, or the file's mtime when there is none. */
+  get largestTimestamp(): number {
+    const ts = this.maxTimestampSoFar;
+    return ts >= 0n ? Number(ts) : this.log.mtimeMs();
+  }
+
+  /** Whether appending `bytes` (with offsets up to `lastOffset`) at `now` must first roll. */
+  shouldRoll(bytes: number, firstOffset: bigint, lastOffset: bigint, now: number): boolean {
+    const overflow = lastOffset - this.baseOffset > INT32_MAX || firstOffset < this.baseOffset;
+    if (this.#size === 0) return overflow;
+    return (
+      this.#size + bytes > this.config.segmentBytes ||
+      now - this.created > this.config.segmentMs ||
+      this.offsetIndex.isFull ||
+      this.timeIndex.isFull ||
+      overflow
+    );
+  }
+
+  /**
+   * Append `buf` (whole batches, offsets already assigned) at the end of the file and index it: an
+   * offset index entry whenever index.interval.bytes have passed since the last one, and a time index
+   * entry with it when the largest timestamp grew.
+   */
+  append(buf: Buffer, batches: readonly AppendBatch[]): void {
+    this.#ensureTail();
+    const start = this.#size;
+    this.log.write(buf, start);
+    for (const b of batches) this.#indexBatch(b.baseOffset, b.lastOffset, b.maxTimestamp, start + b.position, b.size);
+    this.#size += buf.length;
+    this.#scannedSize = this.#size;
+    this.#nextOffset = batches[batches.length - 1]!.lastOffset + 1n;
+    this.#dirty = true;
+  }
+
+  #indexBatch(baseOffset: bigint, lastOffset: bigint, maxTimestamp: bigint, position: number, size: number): void {
+    if (maxTimestamp > this.#maxTimestampSoFar) {
+      this.#maxTimestampSoFar = maxTimestamp;
+      this.#offsetOfMaxTimestampSoFar = baseOffset;
+    }
+    if (this.#bytesSinceLastIndexEntry > this.config.indexIntervalBytes) {
+      this.offsetIndex.append(baseOffset, position);
+      this.timeIndex.maybeAppend(this.#maxTimestampSoFar, this.#offsetOfMaxTimestampSoFar);
+      this.#bytesSinceLastIndexEntry = 0;
+    }
+    this.#bytesSinceLastIndexEntry += size;
+    void lastOffset;
+  }
+
+  /** Load and sanity-check both indexes once; a corrupt one is rebuilt from the log. */
+  #ensureIndexes(): void {
+    if (this.#indexesChecked) return;
+    try {
+      this.offsetIndex.ensureLoaded();
+      this.timeIndex.ensureLoaded();
+      this.offsetIndex.sanityCheck(this.#size, null);
+      this.timeIndex.sanityCheck(this.#size, null);
+      this.#indexesChecked = true;
+    } catch (err) {
+      if (!(err instanceof CorruptIndexError)) throw err;
+      this.rebuildIndexes();
+    }
+  }
+
+  /**
+   * Compute next offset and largest timestamp by scanning headers from the last index entry to the end
+   * (at most about index.interval.bytes plus one batch). The entry is checked against the batch it
+   * points to; a mismatch means the index is corrupt and is rebuilt.
+   */
+  #ensureTail(): void {
+    if (this.#nextOffset !== null && this.#scannedSize >= 0) return;
+    this.#ensureIndexes();
+    const last = this.offsetIndex.lastEntry();
+    const reader = new ChunkReader(this.log, this.#size);
+    if (last.position > 0) {
+      const h = reader.view(last.position, RECORD_BATCH_HEADER_SIZE);
+      if (h.length < RECORD_BATCH_HEADER_SIZE || h.readBigInt64BE(BASE_OFFSET_OFFSET) !== last.offset) {
+        this.rebuildIndexes();
+        return;
+      }
+    }
+    const t = this.timeIndex.lastEntry();
+    this.#maxTimestampSoFar = t ? t.timestamp : -1n;
+    this.#offsetOfMaxTimestampSoFar = t ? t.offset : -1n;
+    let next = this.baseOffset;
+    let pos = last.position;
+    this.#bytesSinceLastIndexEntry = 0;
+    for (const b of this.#scan(reader, pos)) {
+      if (b.maxTimestamp > this.#maxTimestampSoFar) {
+        this.#maxTimestampSoFar = b.maxTimestamp;
+        this.#offsetOfMaxTimestampSoFar = b.baseOffset;
+      }
+      next = b.lastOffset + 1n;
+      pos = b.position + b.size;
+      this.#bytesSinceLastIndexEntry += b.size;
+    }
+    this.#nextOffset = next;
+    this.#scannedSize = pos;
+  }
+
+  /** Headers of whole batches from `pos`, stopping at the end or at the first malformed/partial one. */
+  *#scan(reader: ChunkReader, pos: number, end = reader.limit): Generator<BatchPosition> {
+    while (pos + RECORD_BATCH_HEADER_SIZE <= end) {
+      const h = reader.view(pos, RECORD_BATCH_HEADER_SIZE);
+      if (h.length < RECORD_BATCH_HEADER_SIZE) return;
+      const size = h.readInt32BE(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+      if (size < RECORD_BATCH_HEADER_SIZE || pos + size > end) return;
+      yield headerAt(h, pos, size);
+      pos += size;
+    }
+  }
+
+  /** Batch headers from `position` to the end (the producer-state hook iterates these). */
+  *batches(position = 0): Generator<BatchPosition> {
+    this.#ensureIndexes();
+    yield* this.#scan(new ChunkReader(this.log, this.#size), position);
+  }
+
+  /** Full headers (producer id, epoch, sequence ...) from `position`. */
+  *batchHeaders(position = 0): Generator<ReturnType<typeof readBatchHeader> & { position: number }> {
+    const reader = new ChunkReader(this.log, this.#size);
+    for (const b of this.#scan(reader, position)) {
+      yield { ...readBatchHeader(reader.view(b.position, RECORD_BATCH_HEADER_SIZE)), position: b.position };
+    }
+  }
+
+  /**
+   * Rebuild both indexes from the batch headers (structure only, no CRC: this is for a corrupt index on
+   * an otherwise trusted segment; recovery validates fully).
+   */
+  rebuildIndexes(): void {
+    this.offsetIndex.reset();
+    this.timeIndex.reset();
+    this.#indexesChecked = true;
+    this.#maxTimestampSoFar = -1n;
+    this.#offsetOfMaxTimestampSoFar = -1n;
+    this.#bytesSinceLastIndexEntry = 0;
+    let next = this.baseOffset;
+    let pos = 0;
+    for (const b of this.#scan(new ChunkReader(this.log, this.#size), 0)) {
+      if (b.baseOffset < next || b.lastOffset - this.baseOffset > INT32_MAX) break;
+      this.#indexBatch(b.baseOffset, b.lastOffset, b.maxTimestamp, b.position, b.size);
+      next = b.lastOffset + 1n;
+      pos = b.position + b.size;
+    }
+    this.#nextOffset = next;
+    this.#scannedSize = pos;
+    this.#dirty = true;
+  }
+
+  /**
+   * Recovery after an unclean shutdown (LogSegment.recover): validate every batch (size, magic, CRC),
+   * check offsets increase and fit the segment, let `accept` veto a batch (the log checks leader
+   * epochs), rebuild both indexes, and truncate the file at the first bad or partial batch.
+   */
+  recover(maxBatchSize: number, accept?: (b: BatchPosition) => boolean): RecoverResult {
+    this.offsetIndex.reset();
+    this.timeIndex.reset();
+    this.#indexesChecked = true;
+    this.#maxTimestampSoFar = -1n;
+    this.#offsetOfMaxTimestampSoFar = -1n;
+    this.#bytesSinceLastIndexEntry = 0;
+    const fileSize = this.log.size();
+    const reader = new ChunkReader(this.log, fileSize);
+    let next = this.baseOffset;
+    let pos = 0;
+    while (pos < fileSize) {
+      const head = reader.view(pos, LOG_OVERHEAD);
+      if (head.length < LOG_OVERHEAD) break;
+      const size = head.readInt32BE(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+      if (size < RECORD_BATCH_HEADER_SIZE || size > maxBatchSize || pos + size > fileSize) break;
+      const batch = reader.view(pos, size);
+      try {
+        validateBatch(batch, 0, maxBatchSize);
+      } catch {
+        break;
+      }
+      const b = headerAt(batch, pos, size);
+      if (b.baseOffset < next || b.lastOffset - this.baseOffset > INT32_MAX) break;
+      if (accept && !accept(b)) break;
+      this.#indexBatch(b.baseOffset, b.lastOffset, b.maxTimestamp, pos, size);
+      next = b.lastOffset + 1n;
+      pos += size;
+    }
+    const truncatedBytes = fileSize - pos;
+    if (truncatedBytes > 0) this.log.truncate(pos);
+    this.#size = pos;
+    this.#scannedSize = pos;
+    this.#nextOffset = next;
+    this.#dirty = true;
+    return { truncatedBytes, validBytes: pos };
+  }
+
+  /**
+   * The first batch whose last offset is >= `offset`, searching from the sparse index entry at or below
+   * it. null when the segment has no such batch.
+   */
+  translateOffset(offset: bigint): BatchPosition | null {
+    this.#ensureIndexes();
+    const entry = this.offsetIndex.lookup(offset);
+    const reader = new ChunkReader(this.log, this.#size);
+    if (entry.position > 0) {
+      const h = reader.view(entry.position, RECORD_BATCH_HEADER_SIZE);
+      if (h.length < RECORD_BATCH_HEADER_SIZE || h.readBigInt64BE(BASE_OFFSET_OFFSET) !== entry.offset) {
+        // The index points somewhere else than it claims: never trust it, rebuild and retry.
+        this.rebuildIndexes();
+        return this.translateOffset(offset);
+      }
+    }
+    for (const b of this.#scan(reader, entry.position)) if (b.lastOffset >= offset) return b;
+    return null;
+  }
+
+  /**
+   * Raw bytes from the batch holding `startOffset`: at most `maxSize` bytes, but the whole first batch
+   * when `minOneMessage` and it is larger; never past `maxPosition`. The result may end inside a batch
+   * (the client discards a partial last batch). null when nothing at or after `startOffset` is here.
+   */
+  read(
+    startOffset: bigint,
+    maxSize: number,
+    maxPosition: number,
+    minOneMessage: boolean,
+  ): { records: Buffer; first: BatchPosition } | null {
+    const first = this.translateOffset(startOffset);
+    if (first === null) return null;
+    if (first.position >= maxPosition) return { records: Buffer.alloc(0), first };
+    const adjusted = minOneMessage ? Math.max(maxSize, first.size) : maxSize;
+    const len = Math.min(maxPosition - first.position, adjusted);
+    return { records: len > 0 ? this.log.read(first.position, len) : Buffer.alloc(0), first };
+  }
+
+  /**
+   * The first record with timestamp >= `timestamp` and offset >= `startingOffset`. For an uncompressed
+   * batch the exact record is found by decoding it; for a compressed one the batch's first offset at or
+   * above `startingOffset` is returned (the client skips earlier records). null when none.
+   */
+  findOffsetByTimestamp(
+    timestamp: bigint,
+    startingOffset: bigint,
+  ): { offset: bigint; timestamp: bigint; leaderEpoch: number } | null {
+    this.#ensureIndexes();
+    const t = this.timeIndex.lookupBelow(timestamp);
+    const from = t && t.offset > startingOffset ? t.offset : startingOffset;
+    const entry = this.offsetIndex.lookup(from);
+    const reader = new ChunkReader(this.log, this.#size);
+    for (const b of this.#scan(reader, entry.position)) {
+      if (b.lastOffset < startingOffset || b.maxTimestamp < timestamp) continue;
+      return this.#recordAtOrAfter(b, reader, startingOffset, (ts) => ts >= timestamp);
+    }
+    return null;
+  }
+
+  /** The record in batch `b` with offset >= `minOffset` matching `pred` on its timestamp. */
+  recordMatching(
+    b: BatchPosition,
+    minOffset: bigint,
+    pred: (ts: bigint) => boolean,
+  ): { offset: bigint; timestamp: bigint; leaderEpoch: number } {
+    return this.#recordAtOrAfter(b, new ChunkReader(this.log, this.#size), minOffset, pred);
+  }
+
+  #recordAtOrAfter(
+    b: BatchPosition,
+    reader: ChunkReader,
+    minOffset: bigint,
+    pred: (ts: bigint) => boolean,
+  ): { offset: bigint; timestamp: bigint; leaderEpoch: number } {
+    const fallback = {
+      offset: b.baseOffset > minOffset ? b.baseOffset : minOffset,
+      timestamp: b.maxTimestamp,
+      leaderEpoch: b.partitionLeaderEpoch,
+    };
+    const buf = reader.view(b.position, b.size);
+    const h = readBatchHeader(buf);
+    if (compressionOf(h.attributes) !== CompressionType.None) return fallback;
+    try {
+      for (const r of readRecords(buf.subarray(RECORDS_OFFSET), h.recordCount, h.baseOffset, h.baseTimestamp)) {
+        if (r.offset >= minOffset && pred(r.timestamp)) {
+          return { offset: r.offset, timestamp: r.timestamp, leaderEpoch: b.partitionLeaderEpoch };
+        }
+      }
+    } catch {
+      // A batch the log accepted but cannot decode: answer at batch granularity.
+    }
+    return fallback;
+  }
+
+  /**
+   * Remove every batch whose last offset is >= `offset` (truncation is by whole batches). Returns the
+   * number of bytes removed.
+   */
+  truncateTo(offset: bigint): number {
+    const first = this.translateOffset(offset);
+    if (first === null) return 0;
+    const removed = this.#size - first.position;
+    this.log.truncate(first.position);
+    this.offsetIndex.truncateTo(first.baseOffset);
+    this.timeIndex.truncateTo(first.baseOffset);
+    this.#size = first.position;
+    this.#nextOffset = null;
+    this.#scannedSize = -1;
+    this.#dirty = true;
+    this.#ensureTail();
+    return removed;
+  }
+
+  /** Before becoming inactive, or at close: record the final largest timestamp in the time index. */
+  onBecomeInactive(): void {
+    this.#ensureTail();
+    if (this.#maxTimestampSoFar >= 0n) this.timeIndex.maybeAppend(this.#maxTimestampSoFar, this.#offsetOfMaxTimestampSoFar);
+    this.#dirty = true;
+  }
+
+  /** Write pending index entries and fsync the three files. */
+  flush(): void {
+    if (!this.#dirty) return;
+    this.log.sync();
+    this.offsetIndex.flush(true);
+    this.timeIndex.flush(true);
+    this.#dirty = false;
+  }
+
+  /** Write pending index entries without fsync (roll: the next flush makes them durable). */
+  flushIndexes(): void {
+    this.offsetIndex.flush(false);
+    this.timeIndex.flush(false);
+  }
+
+  closeHandles(): void {
+    this.log.close();
+    this.offsetIndex.file.close();
+    this.timeIndex.file.close();
+  }
+
+  /** Rename the files to *.deleted (for delayed unlink) and return them. */
+  renameToDeleted(): PooledFile[] {
+    const files = [this.log, this.offsetIndex.file, this.timeIndex.file];
+    for (const f of files) {
+      try {
+        f.rename(f.path + DELETED_FILE_SUFFIX);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    return files;
+  }
+
+  deleteFiles(): void {
+    this.log.unlink();
+    this.offsetIndex.file.unlink();
+    this.timeIndex.file.unlink();
+  }
+}
