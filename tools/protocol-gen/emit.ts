@@ -326,7 +326,9 @@ export class MessageEmitter {
             if (!optional && f.type.kind === 'primitive' && !this.hasNull(f)) {
               this.emitFieldWrite(out, f, `m.${f.prop}`, 'w', regular);
             } else {
-              out.line(`const x = m.${f.prop}${optional ? ` ?? ${this.defaultExpr(f)}` : ''};`);
+              // `=== undefined`, not `??`: null is a real value for nullable fields.
+              const d = this.defaultExpr(f);
+              out.line(optional ? `const x = m.${f.prop} === undefined ? ${d} : m.${f.prop};` : `const x = m.${f.prop};`);
               this.emitFieldWrite(out, f, 'x', 'w', regular);
             }
           };

@@ -161,7 +161,7 @@ interface RawField {
   versions?: string;
   nullableVersions?: string;
   taggedVersions?: string;
-  tag?: number;
+  tag?: number | string;
   flexibleVersions?: string;
   ignorable?: boolean;
   default?: string | number | boolean;
@@ -210,7 +210,8 @@ export function parseMessage(raw: RawMessage): Message {
         versions: parseVersions(f.versions ?? 'none'),
         nullableVersions: f.nullableVersions === undefined ? null : parseVersions(f.nullableVersions),
         taggedVersions: f.taggedVersions === undefined ? null : parseVersions(f.taggedVersions),
-        tag: f.tag ?? null,
+        // A few definitions spell the tag as a string ("tag": "0").
+        tag: f.tag === undefined ? null : Number(f.tag),
         flexibleVersions: f.flexibleVersions === undefined ? undefined : parseVersions(f.flexibleVersions),
         ignorable: f.ignorable === true,
         default: f.default,

@@ -48,7 +48,7 @@ export interface AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
 export function encodeAddPartitionsToTxnRequest(w: ByteWriter, m: AddPartitionsToTxnRequest, v: number): void {
   if (v < 0 || v > 5) throw new EncodeError('AddPartitionsToTxnRequest: unsupported version ' + v);
   if (v >= 4) {
-    const x = m.transactions ?? [];
+    const x = m.transactions === undefined ? [] : m.transactions;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w, e0, v);
@@ -56,23 +56,23 @@ export function encodeAddPartitionsToTxnRequest(w: ByteWriter, m: AddPartitionsT
   }
   if (!(v >= 4) && m.transactions !== undefined && (m.transactions === null || m.transactions.length !== 0)) throw new EncodeError('AddPartitionsToTxnRequest.Transactions: not supported in version ' + v);
   if (v <= 3) {
-    const x = m.v3AndBelowTransactionalId ?? '';
+    const x = m.v3AndBelowTransactionalId === undefined ? '' : m.v3AndBelowTransactionalId;
     if (v === 3) w.compactString(x);
     else w.string(x);
   }
   if (!(v <= 3) && m.v3AndBelowTransactionalId !== undefined && m.v3AndBelowTransactionalId !== '') throw new EncodeError('AddPartitionsToTxnRequest.V3AndBelowTransactionalId: not supported in version ' + v);
   if (v <= 3) {
-    const x = m.v3AndBelowProducerId ?? 0n;
+    const x = m.v3AndBelowProducerId === undefined ? 0n : m.v3AndBelowProducerId;
     w.int64(x);
   }
   if (!(v <= 3) && m.v3AndBelowProducerId !== undefined && m.v3AndBelowProducerId !== 0n) throw new EncodeError('AddPartitionsToTxnRequest.V3AndBelowProducerId: not supported in version ' + v);
   if (v <= 3) {
-    const x = m.v3AndBelowProducerEpoch ?? 0;
+    const x = m.v3AndBelowProducerEpoch === undefined ? 0 : m.v3AndBelowProducerEpoch;
     w.int16(x);
   }
   if (!(v <= 3) && m.v3AndBelowProducerEpoch !== undefined && m.v3AndBelowProducerEpoch !== 0) throw new EncodeError('AddPartitionsToTxnRequest.V3AndBelowProducerEpoch: not supported in version ' + v);
   if (v <= 3) {
-    const x = m.v3AndBelowTopics ?? [];
+    const x = m.v3AndBelowTopics === undefined ? [] : m.v3AndBelowTopics;
     w.arrayLength(x.length, v === 3);
     for (const e0 of x) {
       encodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, e0, v);
@@ -292,11 +292,11 @@ export function encodeAddPartitionsToTxnResponse(w: ByteWriter, m: AddPartitions
   if (v < 0 || v > 5) throw new EncodeError('AddPartitionsToTxnResponse: unsupported version ' + v);
   w.int32(m.throttleTimeMs);
   if (v >= 4) {
-    const x = m.errorCode ?? 0;
+    const x = m.errorCode === undefined ? 0 : m.errorCode;
     w.int16(x);
   }
   if (v >= 4) {
-    const x = m.resultsByTransaction ?? [];
+    const x = m.resultsByTransaction === undefined ? [] : m.resultsByTransaction;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, e0, v);
@@ -304,7 +304,7 @@ export function encodeAddPartitionsToTxnResponse(w: ByteWriter, m: AddPartitions
   }
   if (!(v >= 4) && m.resultsByTransaction !== undefined && (m.resultsByTransaction === null || m.resultsByTransaction.length !== 0)) throw new EncodeError('AddPartitionsToTxnResponse.ResultsByTransaction: not supported in version ' + v);
   if (v <= 3) {
-    const x = m.resultsByTopicV3AndBelow ?? [];
+    const x = m.resultsByTopicV3AndBelow === undefined ? [] : m.resultsByTopicV3AndBelow;
     w.arrayLength(x.length, v === 3);
     for (const e0 of x) {
       encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, e0, v);

@@ -107,11 +107,11 @@ export function decodeAlterPartitionRequest(r: ByteReader, v: number): AlterPart
 
 function encodeAlterPartitionRequestTopicData(w: ByteWriter, m: AlterPartitionRequestTopicData, v: number): void {
   if (v <= 1) {
-    const x = m.topicName ?? '';
+    const x = m.topicName === undefined ? '' : m.topicName;
     w.compactString(x);
   }
   if (v >= 2) {
-    const x = m.topicId ?? UUID_ZERO;
+    const x = m.topicId === undefined ? UUID_ZERO : m.topicId;
     w.uuid(x);
   }
   {
@@ -169,7 +169,7 @@ function encodeAlterPartitionRequestPartitionData(w: ByteWriter, m: AlterPartiti
   w.int32(m.partitionIndex);
   w.int32(m.leaderEpoch);
   if (v <= 2) {
-    const x = m.newIsr ?? [];
+    const x = m.newIsr === undefined ? [] : m.newIsr;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       w.int32(e0);
@@ -177,7 +177,7 @@ function encodeAlterPartitionRequestPartitionData(w: ByteWriter, m: AlterPartiti
   }
   if (!(v <= 2) && m.newIsr !== undefined && (m.newIsr === null || m.newIsr.length !== 0)) throw new EncodeError('AlterPartitionRequest.NewIsr: not supported in version ' + v);
   if (v === 3) {
-    const x = m.newIsrWithEpochs ?? [];
+    const x = m.newIsrWithEpochs === undefined ? [] : m.newIsrWithEpochs;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeAlterPartitionRequestBrokerState(w, e0, v);
@@ -185,7 +185,7 @@ function encodeAlterPartitionRequestPartitionData(w: ByteWriter, m: AlterPartiti
   }
   if (!(v === 3) && m.newIsrWithEpochs !== undefined && (m.newIsrWithEpochs === null || m.newIsrWithEpochs.length !== 0)) throw new EncodeError('AlterPartitionRequest.NewIsrWithEpochs: not supported in version ' + v);
   if (v >= 1) {
-    const x = m.leaderRecoveryState ?? 0;
+    const x = m.leaderRecoveryState === undefined ? 0 : m.leaderRecoveryState;
     w.int8(x);
   }
   if (!(v >= 1) && m.leaderRecoveryState !== undefined && m.leaderRecoveryState !== 0) throw new EncodeError('AlterPartitionRequest.LeaderRecoveryState: not supported in version ' + v);
@@ -376,11 +376,11 @@ export function decodeAlterPartitionResponse(r: ByteReader, v: number): AlterPar
 
 function encodeAlterPartitionResponseTopicData(w: ByteWriter, m: AlterPartitionResponseTopicData, v: number): void {
   if (v <= 1) {
-    const x = m.topicName ?? '';
+    const x = m.topicName === undefined ? '' : m.topicName;
     w.compactString(x);
   }
   if (v >= 2) {
-    const x = m.topicId ?? UUID_ZERO;
+    const x = m.topicId === undefined ? UUID_ZERO : m.topicId;
     w.uuid(x);
   }
   {
@@ -447,7 +447,7 @@ function encodeAlterPartitionResponsePartitionData(w: ByteWriter, m: AlterPartit
     }
   }
   if (v >= 1) {
-    const x = m.leaderRecoveryState ?? 0;
+    const x = m.leaderRecoveryState === undefined ? 0 : m.leaderRecoveryState;
     w.int8(x);
   }
   w.int32(m.partitionEpoch);

@@ -16,11 +16,11 @@ export interface ApiVersionsRequest {
 export function encodeApiVersionsRequest(w: ByteWriter, m: ApiVersionsRequest, v: number): void {
   if (v < 0 || v > 4) throw new EncodeError('ApiVersionsRequest: unsupported version ' + v);
   if (v >= 3) {
-    const x = m.clientSoftwareName ?? '';
+    const x = m.clientSoftwareName === undefined ? '' : m.clientSoftwareName;
     w.compactString(x);
   }
   if (v >= 3) {
-    const x = m.clientSoftwareVersion ?? '';
+    const x = m.clientSoftwareVersion === undefined ? '' : m.clientSoftwareVersion;
     w.compactString(x);
   }
   if (v >= 3) {
@@ -124,7 +124,7 @@ export function encodeApiVersionsResponse(w: ByteWriter, m: ApiVersionsResponse,
     }
   }
   if (v >= 1) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   if (v >= 3) {

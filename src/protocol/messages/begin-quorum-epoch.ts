@@ -61,7 +61,7 @@ export function encodeBeginQuorumEpochRequest(w: ByteWriter, m: BeginQuorumEpoch
     else w.nullableString(x);
   }
   if (v === 1) {
-    const x = m.voterId ?? -1;
+    const x = m.voterId === undefined ? -1 : m.voterId;
     w.int32(x);
   }
   {
@@ -72,7 +72,7 @@ export function encodeBeginQuorumEpochRequest(w: ByteWriter, m: BeginQuorumEpoch
     }
   }
   if (v === 1) {
-    const x = m.leaderEndpoints ?? [];
+    const x = m.leaderEndpoints === undefined ? [] : m.leaderEndpoints;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeBeginQuorumEpochRequestLeaderEndpoint(w, e0, v);
@@ -182,7 +182,7 @@ function decodeBeginQuorumEpochRequestTopicData(r: ByteReader, v: number): Begin
 function encodeBeginQuorumEpochRequestPartitionData(w: ByteWriter, m: BeginQuorumEpochRequestPartitionData, v: number): void {
   w.int32(m.partitionIndex);
   if (v === 1) {
-    const x = m.voterDirectoryId ?? UUID_ZERO;
+    const x = m.voterDirectoryId === undefined ? UUID_ZERO : m.voterDirectoryId;
     w.uuid(x);
   }
   w.int32(m.leaderId);

@@ -77,19 +77,19 @@ export function encodeBrokerRegistrationRequest(w: ByteWriter, m: BrokerRegistra
     w.compactNullableString(x);
   }
   if (v >= 1) {
-    const x = m.isMigratingZkBroker ?? false;
+    const x = m.isMigratingZkBroker === undefined ? false : m.isMigratingZkBroker;
     w.bool(x);
   }
   if (!(v >= 1) && m.isMigratingZkBroker !== undefined && m.isMigratingZkBroker !== false) throw new EncodeError('BrokerRegistrationRequest.IsMigratingZkBroker: not supported in version ' + v);
   if (v >= 2) {
-    const x = m.logDirs ?? [];
+    const x = m.logDirs === undefined ? [] : m.logDirs;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       w.uuid(e0);
     }
   }
   if (v >= 3) {
-    const x = m.previousBrokerEpoch ?? -1n;
+    const x = m.previousBrokerEpoch === undefined ? -1n : m.previousBrokerEpoch;
     w.int64(x);
   }
   {

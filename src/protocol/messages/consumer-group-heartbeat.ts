@@ -64,7 +64,7 @@ export function encodeConsumerGroupHeartbeatRequest(w: ByteWriter, m: ConsumerGr
     }
   }
   if (v === 1) {
-    const x = m.subscribedTopicRegex ?? null;
+    const x = m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex;
     w.compactNullableString(x);
   }
   if (!(v === 1) && m.subscribedTopicRegex !== undefined && m.subscribedTopicRegex !== null) throw new EncodeError('ConsumerGroupHeartbeatRequest.SubscribedTopicRegex: not supported in version ' + v);

@@ -17,7 +17,7 @@ export function encodeControlledShutdownRequest(w: ByteWriter, m: ControlledShut
   if (v < 0 || v > 3) throw new EncodeError('ControlledShutdownRequest: unsupported version ' + v);
   w.int32(m.brokerId);
   if (v >= 2) {
-    const x = m.brokerEpoch ?? -1n;
+    const x = m.brokerEpoch === undefined ? -1n : m.brokerEpoch;
     w.int64(x);
   }
   if (v === 3) {

@@ -80,7 +80,7 @@ function encodeCreateAclsRequestAclCreation(w: ByteWriter, m: CreateAclsRequestA
   if (v >= 2) w.compactString(m.resourceName);
   else w.string(m.resourceName);
   if (v >= 1) {
-    const x = m.resourcePatternType ?? 3;
+    const x = m.resourcePatternType === undefined ? 3 : m.resourcePatternType;
     w.int8(x);
   }
   if (!(v >= 1) && m.resourcePatternType !== undefined && m.resourcePatternType !== 3) throw new EncodeError('CreateAclsRequest.ResourcePatternType: not supported in version ' + v);

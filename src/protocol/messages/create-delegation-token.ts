@@ -30,12 +30,12 @@ export interface CreateDelegationTokenRequestCreatableRenewers {
 export function encodeCreateDelegationTokenRequest(w: ByteWriter, m: CreateDelegationTokenRequest, v: number): void {
   if (v < 0 || v > 3) throw new EncodeError('CreateDelegationTokenRequest: unsupported version ' + v);
   if (v === 3) {
-    const x = m.ownerPrincipalType ?? '';
+    const x = m.ownerPrincipalType === undefined ? '' : m.ownerPrincipalType;
     w.compactNullableString(x);
   }
   if (!(v === 3) && m.ownerPrincipalType !== undefined && m.ownerPrincipalType !== '') throw new EncodeError('CreateDelegationTokenRequest.OwnerPrincipalType: not supported in version ' + v);
   if (v === 3) {
-    const x = m.ownerPrincipalName ?? '';
+    const x = m.ownerPrincipalName === undefined ? '' : m.ownerPrincipalName;
     w.compactNullableString(x);
   }
   if (!(v === 3) && m.ownerPrincipalName !== undefined && m.ownerPrincipalName !== '') throw new EncodeError('CreateDelegationTokenRequest.OwnerPrincipalName: not supported in version ' + v);
@@ -162,12 +162,12 @@ export function encodeCreateDelegationTokenResponse(w: ByteWriter, m: CreateDele
   if (v >= 2) w.compactString(m.principalName);
   else w.string(m.principalName);
   if (v === 3) {
-    const x = m.tokenRequesterPrincipalType ?? '';
+    const x = m.tokenRequesterPrincipalType === undefined ? '' : m.tokenRequesterPrincipalType;
     w.compactString(x);
   }
   if (!(v === 3) && m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new EncodeError('CreateDelegationTokenResponse.TokenRequesterPrincipalType: not supported in version ' + v);
   if (v === 3) {
-    const x = m.tokenRequesterPrincipalName ?? '';
+    const x = m.tokenRequesterPrincipalName === undefined ? '' : m.tokenRequesterPrincipalName;
     w.compactString(x);
   }
   if (!(v === 3) && m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new EncodeError('CreateDelegationTokenResponse.TokenRequesterPrincipalName: not supported in version ' + v);

@@ -62,7 +62,7 @@ export function encodeCreateTopicsRequest(w: ByteWriter, m: CreateTopicsRequest,
   }
   w.int32(m.timeoutMs);
   if (v >= 1) {
-    const x = m.validateOnly ?? false;
+    const x = m.validateOnly === undefined ? false : m.validateOnly;
     w.bool(x);
   }
   if (!(v >= 1) && m.validateOnly !== undefined && m.validateOnly !== false) throw new EncodeError('CreateTopicsRequest.validateOnly: not supported in version ' + v);
@@ -309,7 +309,7 @@ export interface CreateTopicsResponseCreatableTopicConfigs {
 export function encodeCreateTopicsResponse(w: ByteWriter, m: CreateTopicsResponse, v: number): void {
   if (v < 0 || v > 7) throw new EncodeError('CreateTopicsResponse: unsupported version ' + v);
   if (v >= 2) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   {
@@ -363,25 +363,25 @@ function encodeCreateTopicsResponseCreatableTopicResult(w: ByteWriter, m: Create
   if (v >= 5) w.compactString(m.name);
   else w.string(m.name);
   if (v === 7) {
-    const x = m.topicId ?? UUID_ZERO;
+    const x = m.topicId === undefined ? UUID_ZERO : m.topicId;
     w.uuid(x);
   }
   w.int16(m.errorCode);
   if (v >= 1) {
-    const x = m.errorMessage ?? '';
+    const x = m.errorMessage === undefined ? '' : m.errorMessage;
     if (v >= 5) w.compactNullableString(x);
     else w.nullableString(x);
   }
   if (v >= 5) {
-    const x = m.numPartitions ?? -1;
+    const x = m.numPartitions === undefined ? -1 : m.numPartitions;
     w.int32(x);
   }
   if (v >= 5) {
-    const x = m.replicationFactor ?? -1;
+    const x = m.replicationFactor === undefined ? -1 : m.replicationFactor;
     w.int16(x);
   }
   if (v >= 5) {
-    const x = m.configs ?? [];
+    const x = m.configs === undefined ? [] : m.configs;
     if (x === null) w.arrayLength(null, true);
     else {
       w.arrayLength(x.length, true);

@@ -83,7 +83,7 @@ function encodeDeleteAclsRequestDeleteAclsFilter(w: ByteWriter, m: DeleteAclsReq
     else w.nullableString(x);
   }
   if (v >= 1) {
-    const x = m.patternTypeFilter ?? 3;
+    const x = m.patternTypeFilter === undefined ? 3 : m.patternTypeFilter;
     w.int8(x);
   }
   if (!(v >= 1) && m.patternTypeFilter !== undefined && m.patternTypeFilter !== 3) throw new EncodeError('DeleteAclsRequest.PatternTypeFilter: not supported in version ' + v);
@@ -295,7 +295,7 @@ function encodeDeleteAclsResponseDeleteAclsMatchingAcl(w: ByteWriter, m: DeleteA
   if (v >= 2) w.compactString(m.resourceName);
   else w.string(m.resourceName);
   if (v >= 1) {
-    const x = m.patternType ?? 3;
+    const x = m.patternType === undefined ? 3 : m.patternType;
     w.int8(x);
   }
   if (!(v >= 1) && m.patternType !== undefined && m.patternType !== 3) throw new EncodeError('DeleteAclsResponse.PatternType: not supported in version ' + v);

@@ -28,7 +28,7 @@ export interface DeleteTopicsRequestDeleteTopicState {
 export function encodeDeleteTopicsRequest(w: ByteWriter, m: DeleteTopicsRequest, v: number): void {
   if (v < 0 || v > 6) throw new EncodeError('DeleteTopicsRequest: unsupported version ' + v);
   if (v === 6) {
-    const x = m.topics ?? [];
+    const x = m.topics === undefined ? [] : m.topics;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeDeleteTopicsRequestDeleteTopicState(w, e0, v);
@@ -36,7 +36,7 @@ export function encodeDeleteTopicsRequest(w: ByteWriter, m: DeleteTopicsRequest,
   }
   if (!(v === 6) && m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new EncodeError('DeleteTopicsRequest.Topics: not supported in version ' + v);
   if (v <= 5) {
-    const x = m.topicNames ?? [];
+    const x = m.topicNames === undefined ? [] : m.topicNames;
     w.arrayLength(x.length, v >= 4);
     for (const e0 of x) {
       if (v >= 4) w.compactString(e0);
@@ -156,7 +156,7 @@ export interface DeleteTopicsResponseDeletableTopicResult {
 export function encodeDeleteTopicsResponse(w: ByteWriter, m: DeleteTopicsResponse, v: number): void {
   if (v < 0 || v > 6) throw new EncodeError('DeleteTopicsResponse: unsupported version ' + v);
   if (v >= 1) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   {
@@ -214,12 +214,12 @@ function encodeDeleteTopicsResponseDeletableTopicResult(w: ByteWriter, m: Delete
     else w.nullableString(x);
   }
   if (v === 6) {
-    const x = m.topicId ?? UUID_ZERO;
+    const x = m.topicId === undefined ? UUID_ZERO : m.topicId;
     w.uuid(x);
   }
   w.int16(m.errorCode);
   if (v >= 5) {
-    const x = m.errorMessage ?? null;
+    const x = m.errorMessage === undefined ? null : m.errorMessage;
     w.compactNullableString(x);
   }
   if (v >= 4) {

@@ -32,7 +32,7 @@ export function encodeDescribeAclsRequest(w: ByteWriter, m: DescribeAclsRequest,
     else w.nullableString(x);
   }
   if (v >= 1) {
-    const x = m.patternTypeFilter ?? 3;
+    const x = m.patternTypeFilter === undefined ? 3 : m.patternTypeFilter;
     w.int8(x);
   }
   if (!(v >= 1) && m.patternTypeFilter !== undefined && m.patternTypeFilter !== 3) throw new EncodeError('DescribeAclsRequest.PatternTypeFilter: not supported in version ' + v);
@@ -193,7 +193,7 @@ function encodeDescribeAclsResponseDescribeAclsResource(w: ByteWriter, m: Descri
   if (v >= 2) w.compactString(m.resourceName);
   else w.string(m.resourceName);
   if (v >= 1) {
-    const x = m.patternType ?? 3;
+    const x = m.patternType === undefined ? 3 : m.patternType;
     w.int8(x);
   }
   if (!(v >= 1) && m.patternType !== undefined && m.patternType !== 3) throw new EncodeError('DescribeAclsResponse.PatternType: not supported in version ' + v);

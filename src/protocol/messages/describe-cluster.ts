@@ -17,7 +17,7 @@ export function encodeDescribeClusterRequest(w: ByteWriter, m: DescribeClusterRe
   if (v < 0 || v > 1) throw new EncodeError('DescribeClusterRequest: unsupported version ' + v);
   w.bool(m.includeClusterAuthorizedOperations);
   if (v === 1) {
-    const x = m.endpointType ?? 1;
+    const x = m.endpointType === undefined ? 1 : m.endpointType;
     w.int8(x);
   }
   if (!(v === 1) && m.endpointType !== undefined && m.endpointType !== 1) throw new EncodeError('DescribeClusterRequest.EndpointType: not supported in version ' + v);
@@ -97,7 +97,7 @@ export function encodeDescribeClusterResponse(w: ByteWriter, m: DescribeClusterR
     w.compactNullableString(x);
   }
   if (v === 1) {
-    const x = m.endpointType ?? 1;
+    const x = m.endpointType === undefined ? 1 : m.endpointType;
     w.int8(x);
   }
   if (!(v === 1) && m.endpointType !== undefined && m.endpointType !== 1) throw new EncodeError('DescribeClusterResponse.EndpointType: not supported in version ' + v);

@@ -37,12 +37,12 @@ export function encodeDescribeConfigsRequest(w: ByteWriter, m: DescribeConfigsRe
     }
   }
   if (v >= 1) {
-    const x = m.includeSynonyms ?? false;
+    const x = m.includeSynonyms === undefined ? false : m.includeSynonyms;
     w.bool(x);
   }
   if (!(v >= 1) && m.includeSynonyms !== undefined && m.includeSynonyms !== false) throw new EncodeError('DescribeConfigsRequest.IncludeSynonyms: not supported in version ' + v);
   if (v >= 3) {
-    const x = m.includeDocumentation ?? false;
+    const x = m.includeDocumentation === undefined ? false : m.includeDocumentation;
     w.bool(x);
   }
   if (!(v >= 3) && m.includeDocumentation !== undefined && m.includeDocumentation !== false) throw new EncodeError('DescribeConfigsRequest.IncludeDocumentation: not supported in version ' + v);
@@ -322,28 +322,28 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: ByteWrite
   }
   w.bool(m.readOnly);
   if (v === 0) {
-    const x = m.isDefault ?? false;
+    const x = m.isDefault === undefined ? false : m.isDefault;
     w.bool(x);
   }
   if (!(v === 0) && m.isDefault !== undefined && m.isDefault !== false) throw new EncodeError('DescribeConfigsResponse.IsDefault: not supported in version ' + v);
   if (v >= 1) {
-    const x = m.configSource ?? -1;
+    const x = m.configSource === undefined ? -1 : m.configSource;
     w.int8(x);
   }
   w.bool(m.isSensitive);
   if (v >= 1) {
-    const x = m.synonyms ?? [];
+    const x = m.synonyms === undefined ? [] : m.synonyms;
     w.arrayLength(x.length, v === 4);
     for (const e0 of x) {
       encodeDescribeConfigsResponseDescribeConfigsSynonym(w, e0, v);
     }
   }
   if (v >= 3) {
-    const x = m.configType ?? 0;
+    const x = m.configType === undefined ? 0 : m.configType;
     w.int8(x);
   }
   if (v >= 3) {
-    const x = m.documentation ?? '';
+    const x = m.documentation === undefined ? '' : m.documentation;
     if (v === 4) w.compactNullableString(x);
     else w.nullableString(x);
   }

@@ -204,12 +204,12 @@ function encodeDescribeDelegationTokenResponseDescribedDelegationToken(w: ByteWr
   if (v >= 2) w.compactString(m.principalName);
   else w.string(m.principalName);
   if (v === 3) {
-    const x = m.tokenRequesterPrincipalType ?? '';
+    const x = m.tokenRequesterPrincipalType === undefined ? '' : m.tokenRequesterPrincipalType;
     w.compactString(x);
   }
   if (!(v === 3) && m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new EncodeError('DescribeDelegationTokenResponse.TokenRequesterPrincipalType: not supported in version ' + v);
   if (v === 3) {
-    const x = m.tokenRequesterPrincipalName ?? '';
+    const x = m.tokenRequesterPrincipalName === undefined ? '' : m.tokenRequesterPrincipalName;
     w.compactString(x);
   }
   if (!(v === 3) && m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new EncodeError('DescribeDelegationTokenResponse.TokenRequesterPrincipalName: not supported in version ' + v);

@@ -24,7 +24,7 @@ export function encodeDescribeGroupsRequest(w: ByteWriter, m: DescribeGroupsRequ
     }
   }
   if (v >= 3) {
-    const x = m.includeAuthorizedOperations ?? false;
+    const x = m.includeAuthorizedOperations === undefined ? false : m.includeAuthorizedOperations;
     w.bool(x);
   }
   if (!(v >= 3) && m.includeAuthorizedOperations !== undefined && m.includeAuthorizedOperations !== false) throw new EncodeError('DescribeGroupsRequest.IncludeAuthorizedOperations: not supported in version ' + v);
@@ -119,7 +119,7 @@ export interface DescribeGroupsResponseDescribedGroupMember {
 export function encodeDescribeGroupsResponse(w: ByteWriter, m: DescribeGroupsResponse, v: number): void {
   if (v < 0 || v > 5) throw new EncodeError('DescribeGroupsResponse: unsupported version ' + v);
   if (v >= 1) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   {
@@ -187,7 +187,7 @@ function encodeDescribeGroupsResponseDescribedGroup(w: ByteWriter, m: DescribeGr
     }
   }
   if (v >= 3) {
-    const x = m.authorizedOperations ?? -2147483648;
+    const x = m.authorizedOperations === undefined ? -2147483648 : m.authorizedOperations;
     w.int32(x);
   }
   if (!(v >= 3) && m.authorizedOperations !== undefined && m.authorizedOperations !== -2147483648) throw new EncodeError('DescribeGroupsResponse.AuthorizedOperations: not supported in version ' + v);
@@ -244,7 +244,7 @@ function encodeDescribeGroupsResponseDescribedGroupMember(w: ByteWriter, m: Desc
   if (v === 5) w.compactString(m.memberId);
   else w.string(m.memberId);
   if (v >= 4) {
-    const x = m.groupInstanceId ?? null;
+    const x = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     if (v === 5) w.compactNullableString(x);
     else w.nullableString(x);
   }

@@ -170,7 +170,7 @@ export function encodeDescribeLogDirsResponse(w: ByteWriter, m: DescribeLogDirsR
   if (v < 0 || v > 4) throw new EncodeError('DescribeLogDirsResponse: unsupported version ' + v);
   w.int32(m.throttleTimeMs);
   if (v >= 3) {
-    const x = m.errorCode ?? 0;
+    const x = m.errorCode === undefined ? 0 : m.errorCode;
     w.int16(x);
   }
   {
@@ -234,11 +234,11 @@ function encodeDescribeLogDirsResponseDescribeLogDirsResult(w: ByteWriter, m: De
     }
   }
   if (v === 4) {
-    const x = m.totalBytes ?? -1n;
+    const x = m.totalBytes === undefined ? -1n : m.totalBytes;
     w.int64(x);
   }
   if (v === 4) {
-    const x = m.usableBytes ?? -1n;
+    const x = m.usableBytes === undefined ? -1n : m.usableBytes;
     w.int64(x);
   }
   if (v >= 2) {

@@ -233,7 +233,7 @@ export function encodeDescribeQuorumResponse(w: ByteWriter, m: DescribeQuorumRes
   if (v < 0 || v > 2) throw new EncodeError('DescribeQuorumResponse: unsupported version ' + v);
   w.int16(m.errorCode);
   if (v === 2) {
-    const x = m.errorMessage ?? '';
+    const x = m.errorMessage === undefined ? '' : m.errorMessage;
     w.compactNullableString(x);
   }
   {
@@ -244,7 +244,7 @@ export function encodeDescribeQuorumResponse(w: ByteWriter, m: DescribeQuorumRes
     }
   }
   if (v === 2) {
-    const x = m.nodes ?? [];
+    const x = m.nodes === undefined ? [] : m.nodes;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeDescribeQuorumResponseNode(w, e0, v);
@@ -309,17 +309,17 @@ export function decodeDescribeQuorumResponse(r: ByteReader, v: number): Describe
 function encodeDescribeQuorumResponseReplicaState(w: ByteWriter, m: DescribeQuorumResponseReplicaState, v: number): void {
   w.int32(m.replicaId);
   if (v === 2) {
-    const x = m.replicaDirectoryId ?? UUID_ZERO;
+    const x = m.replicaDirectoryId === undefined ? UUID_ZERO : m.replicaDirectoryId;
     w.uuid(x);
   }
   if (!(v === 2) && m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== UUID_ZERO) throw new EncodeError('DescribeQuorumResponse.ReplicaDirectoryId: not supported in version ' + v);
   w.int64(m.logEndOffset);
   if (v >= 1) {
-    const x = m.lastFetchTimestamp ?? -1n;
+    const x = m.lastFetchTimestamp === undefined ? -1n : m.lastFetchTimestamp;
     w.int64(x);
   }
   if (v >= 1) {
-    const x = m.lastCaughtUpTimestamp ?? -1n;
+    const x = m.lastCaughtUpTimestamp === undefined ? -1n : m.lastCaughtUpTimestamp;
     w.int64(x);
   }
   {
@@ -413,7 +413,7 @@ function encodeDescribeQuorumResponsePartitionData(w: ByteWriter, m: DescribeQuo
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
   if (v === 2) {
-    const x = m.errorMessage ?? '';
+    const x = m.errorMessage === undefined ? '' : m.errorMessage;
     w.compactNullableString(x);
   }
   w.int32(m.leaderId);

@@ -28,7 +28,7 @@ export interface ElectLeadersRequestTopicPartitions {
 export function encodeElectLeadersRequest(w: ByteWriter, m: ElectLeadersRequest, v: number): void {
   if (v < 0 || v > 2) throw new EncodeError('ElectLeadersRequest: unsupported version ' + v);
   if (v >= 1) {
-    const x = m.electionType ?? 0;
+    const x = m.electionType === undefined ? 0 : m.electionType;
     w.int8(x);
   }
   if (!(v >= 1) && m.electionType !== undefined && m.electionType !== 0) throw new EncodeError('ElectLeadersRequest.ElectionType: not supported in version ' + v);
@@ -169,7 +169,7 @@ export function encodeElectLeadersResponse(w: ByteWriter, m: ElectLeadersRespons
   if (v < 0 || v > 2) throw new EncodeError('ElectLeadersResponse: unsupported version ' + v);
   w.int32(m.throttleTimeMs);
   if (v >= 1) {
-    const x = m.errorCode ?? 0;
+    const x = m.errorCode === undefined ? 0 : m.errorCode;
     w.int16(x);
   }
   if (!(v >= 1) && m.errorCode !== undefined && m.errorCode !== 0) throw new EncodeError('ElectLeadersResponse.ErrorCode: not supported in version ' + v);

@@ -78,7 +78,7 @@ export function encodeEndQuorumEpochRequest(w: ByteWriter, m: EndQuorumEpochRequ
     }
   }
   if (v === 1) {
-    const x = m.leaderEndpoints ?? [];
+    const x = m.leaderEndpoints === undefined ? [] : m.leaderEndpoints;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeEndQuorumEpochRequestLeaderEndpoint(w, e0, v);
@@ -185,14 +185,14 @@ function encodeEndQuorumEpochRequestPartitionData(w: ByteWriter, m: EndQuorumEpo
   w.int32(m.leaderId);
   w.int32(m.leaderEpoch);
   if (v === 0) {
-    const x = m.preferredSuccessors ?? [];
+    const x = m.preferredSuccessors === undefined ? [] : m.preferredSuccessors;
     w.arrayLength(x.length, false);
     for (const e0 of x) {
       w.int32(e0);
     }
   }
   if (v === 1) {
-    const x = m.preferredCandidates ?? [];
+    const x = m.preferredCandidates === undefined ? [] : m.preferredCandidates;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeEndQuorumEpochRequestReplicaInfo(w, e0, v);

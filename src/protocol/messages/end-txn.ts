@@ -75,11 +75,11 @@ export function encodeEndTxnResponse(w: ByteWriter, m: EndTxnResponse, v: number
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   if (v === 5) {
-    const x = m.producerId ?? -1n;
+    const x = m.producerId === undefined ? -1n : m.producerId;
     w.int64(x);
   }
   if (v === 5) {
-    const x = m.producerEpoch ?? -1;
+    const x = m.producerEpoch === undefined ? -1 : m.producerEpoch;
     w.int16(x);
   }
   if (v >= 3) {

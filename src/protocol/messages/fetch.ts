@@ -90,7 +90,7 @@ export interface FetchRequestForgottenTopic {
 export function encodeFetchRequest(w: ByteWriter, m: FetchRequest, v: number): void {
   if (v < 0 || v > 17) throw new EncodeError('FetchRequest: unsupported version ' + v);
   if (v <= 14) {
-    const x = m.replicaId ?? -1;
+    const x = m.replicaId === undefined ? -1 : m.replicaId;
     w.int32(x);
   }
   if (!(v <= 14) && m.replicaId !== undefined && m.replicaId !== -1) throw new EncodeError('FetchRequest.ReplicaId: not supported in version ' + v);
@@ -98,19 +98,19 @@ export function encodeFetchRequest(w: ByteWriter, m: FetchRequest, v: number): v
   w.int32(m.maxWaitMs);
   w.int32(m.minBytes);
   if (v >= 3) {
-    const x = m.maxBytes ?? 2147483647;
+    const x = m.maxBytes === undefined ? 2147483647 : m.maxBytes;
     w.int32(x);
   }
   if (v >= 4) {
-    const x = m.isolationLevel ?? 0;
+    const x = m.isolationLevel === undefined ? 0 : m.isolationLevel;
     w.int8(x);
   }
   if (v >= 7) {
-    const x = m.sessionId ?? 0;
+    const x = m.sessionId === undefined ? 0 : m.sessionId;
     w.int32(x);
   }
   if (v >= 7) {
-    const x = m.sessionEpoch ?? -1;
+    const x = m.sessionEpoch === undefined ? -1 : m.sessionEpoch;
     w.int32(x);
   }
   {
@@ -121,7 +121,7 @@ export function encodeFetchRequest(w: ByteWriter, m: FetchRequest, v: number): v
     }
   }
   if (v >= 7) {
-    const x = m.forgottenTopicsData ?? [];
+    const x = m.forgottenTopicsData === undefined ? [] : m.forgottenTopicsData;
     w.arrayLength(x.length, v >= 12);
     for (const e0 of x) {
       encodeFetchRequestForgottenTopic(w, e0, v);
@@ -129,7 +129,7 @@ export function encodeFetchRequest(w: ByteWriter, m: FetchRequest, v: number): v
   }
   if (!(v >= 7) && m.forgottenTopicsData !== undefined && (m.forgottenTopicsData === null || m.forgottenTopicsData.length !== 0)) throw new EncodeError('FetchRequest.ForgottenTopicsData: not supported in version ' + v);
   if (v >= 11) {
-    const x = m.rackId ?? '';
+    const x = m.rackId === undefined ? '' : m.rackId;
     if (v >= 12) w.compactString(x);
     else w.string(x);
   }
@@ -296,12 +296,12 @@ function decodeFetchRequestReplicaState(r: ByteReader, v: number): FetchRequestR
 
 function encodeFetchRequestFetchTopic(w: ByteWriter, m: FetchRequestFetchTopic, v: number): void {
   if (v <= 12) {
-    const x = m.topic ?? '';
+    const x = m.topic === undefined ? '' : m.topic;
     if (v === 12) w.compactString(x);
     else w.string(x);
   }
   if (v >= 13) {
-    const x = m.topicId ?? UUID_ZERO;
+    const x = m.topicId === undefined ? UUID_ZERO : m.topicId;
     w.uuid(x);
   }
   {
@@ -358,17 +358,17 @@ function decodeFetchRequestFetchTopic(r: ByteReader, v: number): FetchRequestFet
 function encodeFetchRequestFetchPartition(w: ByteWriter, m: FetchRequestFetchPartition, v: number): void {
   w.int32(m.partition);
   if (v >= 9) {
-    const x = m.currentLeaderEpoch ?? -1;
+    const x = m.currentLeaderEpoch === undefined ? -1 : m.currentLeaderEpoch;
     w.int32(x);
   }
   w.int64(m.fetchOffset);
   if (v >= 12) {
-    const x = m.lastFetchedEpoch ?? -1;
+    const x = m.lastFetchedEpoch === undefined ? -1 : m.lastFetchedEpoch;
     w.int32(x);
   }
   if (!(v >= 12) && m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) throw new EncodeError('FetchRequest.LastFetchedEpoch: not supported in version ' + v);
   if (v >= 5) {
-    const x = m.logStartOffset ?? -1n;
+    const x = m.logStartOffset === undefined ? -1n : m.logStartOffset;
     w.int64(x);
   }
   w.int32(m.partitionMaxBytes);
@@ -437,12 +437,12 @@ function decodeFetchRequestFetchPartition(r: ByteReader, v: number): FetchReques
 
 function encodeFetchRequestForgottenTopic(w: ByteWriter, m: FetchRequestForgottenTopic, v: number): void {
   if (v <= 12) {
-    const x = m.topic ?? '';
+    const x = m.topic === undefined ? '' : m.topic;
     if (v === 12) w.compactString(x);
     else w.string(x);
   }
   if (v >= 13) {
-    const x = m.topicId ?? UUID_ZERO;
+    const x = m.topicId === undefined ? UUID_ZERO : m.topicId;
     w.uuid(x);
   }
   {
@@ -609,15 +609,15 @@ export interface FetchResponseNodeEndpoint {
 export function encodeFetchResponse(w: ByteWriter, m: FetchResponse, v: number): void {
   if (v < 0 || v > 17) throw new EncodeError('FetchResponse: unsupported version ' + v);
   if (v >= 1) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   if (v >= 7) {
-    const x = m.errorCode ?? 0;
+    const x = m.errorCode === undefined ? 0 : m.errorCode;
     w.int16(x);
   }
   if (v >= 7) {
-    const x = m.sessionId ?? 0;
+    const x = m.sessionId === undefined ? 0 : m.sessionId;
     w.int32(x);
   }
   if (!(v >= 7) && m.sessionId !== undefined && m.sessionId !== 0) throw new EncodeError('FetchResponse.SessionId: not supported in version ' + v);
@@ -711,12 +711,12 @@ export function decodeFetchResponse(r: ByteReader, v: number): FetchResponse {
 
 function encodeFetchResponseFetchableTopicResponse(w: ByteWriter, m: FetchResponseFetchableTopicResponse, v: number): void {
   if (v <= 12) {
-    const x = m.topic ?? '';
+    const x = m.topic === undefined ? '' : m.topic;
     if (v === 12) w.compactString(x);
     else w.string(x);
   }
   if (v >= 13) {
-    const x = m.topicId ?? UUID_ZERO;
+    const x = m.topicId === undefined ? UUID_ZERO : m.topicId;
     w.uuid(x);
   }
   {
@@ -775,18 +775,18 @@ function encodeFetchResponsePartitionData(w: ByteWriter, m: FetchResponsePartiti
   w.int16(m.errorCode);
   w.int64(m.highWatermark);
   if (v >= 4) {
-    const x = m.lastStableOffset ?? -1n;
+    const x = m.lastStableOffset === undefined ? -1n : m.lastStableOffset;
     w.int64(x);
   }
   if (v >= 5) {
-    const x = m.logStartOffset ?? -1n;
+    const x = m.logStartOffset === undefined ? -1n : m.logStartOffset;
     w.int64(x);
   }
   if (!(v >= 12) && m.divergingEpoch !== undefined && (m.divergingEpoch === null || !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) throw new EncodeError('FetchResponse.DivergingEpoch: not supported in version ' + v);
   if (!(v >= 12) && m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) throw new EncodeError('FetchResponse.CurrentLeader: not supported in version ' + v);
   if (!(v >= 12) && m.snapshotId !== undefined && (m.snapshotId === null || !isDefaultFetchResponseSnapshotId(m.snapshotId))) throw new EncodeError('FetchResponse.SnapshotId: not supported in version ' + v);
   if (v >= 4) {
-    const x = m.abortedTransactions ?? [];
+    const x = m.abortedTransactions === undefined ? [] : m.abortedTransactions;
     if (x === null) w.arrayLength(null, v >= 12);
     else {
       w.arrayLength(x.length, v >= 12);
@@ -796,7 +796,7 @@ function encodeFetchResponsePartitionData(w: ByteWriter, m: FetchResponsePartiti
     }
   }
   if (v >= 11) {
-    const x = m.preferredReadReplica ?? -1;
+    const x = m.preferredReadReplica === undefined ? -1 : m.preferredReadReplica;
     w.int32(x);
   }
   if (!(v >= 11) && m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1) throw new EncodeError('FetchResponse.PreferredReadReplica: not supported in version ' + v);

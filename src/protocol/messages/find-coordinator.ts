@@ -18,18 +18,18 @@ export interface FindCoordinatorRequest {
 export function encodeFindCoordinatorRequest(w: ByteWriter, m: FindCoordinatorRequest, v: number): void {
   if (v < 0 || v > 6) throw new EncodeError('FindCoordinatorRequest: unsupported version ' + v);
   if (v <= 3) {
-    const x = m.key ?? '';
+    const x = m.key === undefined ? '' : m.key;
     if (v === 3) w.compactString(x);
     else w.string(x);
   }
   if (!(v <= 3) && m.key !== undefined && m.key !== '') throw new EncodeError('FindCoordinatorRequest.Key: not supported in version ' + v);
   if (v >= 1) {
-    const x = m.keyType ?? 0;
+    const x = m.keyType === undefined ? 0 : m.keyType;
     w.int8(x);
   }
   if (!(v >= 1) && m.keyType !== undefined && m.keyType !== 0) throw new EncodeError('FindCoordinatorRequest.KeyType: not supported in version ' + v);
   if (v >= 4) {
-    const x = m.coordinatorKeys ?? [];
+    const x = m.coordinatorKeys === undefined ? [] : m.coordinatorKeys;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       w.compactString(e0);
@@ -124,37 +124,37 @@ export interface FindCoordinatorResponseCoordinator {
 export function encodeFindCoordinatorResponse(w: ByteWriter, m: FindCoordinatorResponse, v: number): void {
   if (v < 0 || v > 6) throw new EncodeError('FindCoordinatorResponse: unsupported version ' + v);
   if (v >= 1) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   if (v <= 3) {
-    const x = m.errorCode ?? 0;
+    const x = m.errorCode === undefined ? 0 : m.errorCode;
     w.int16(x);
   }
   if (!(v <= 3) && m.errorCode !== undefined && m.errorCode !== 0) throw new EncodeError('FindCoordinatorResponse.ErrorCode: not supported in version ' + v);
   if (v >= 1 && v <= 3) {
-    const x = m.errorMessage ?? '';
+    const x = m.errorMessage === undefined ? '' : m.errorMessage;
     if (v === 3) w.compactNullableString(x);
     else w.nullableString(x);
   }
   if (v <= 3) {
-    const x = m.nodeId ?? 0;
+    const x = m.nodeId === undefined ? 0 : m.nodeId;
     w.int32(x);
   }
   if (!(v <= 3) && m.nodeId !== undefined && m.nodeId !== 0) throw new EncodeError('FindCoordinatorResponse.NodeId: not supported in version ' + v);
   if (v <= 3) {
-    const x = m.host ?? '';
+    const x = m.host === undefined ? '' : m.host;
     if (v === 3) w.compactString(x);
     else w.string(x);
   }
   if (!(v <= 3) && m.host !== undefined && m.host !== '') throw new EncodeError('FindCoordinatorResponse.Host: not supported in version ' + v);
   if (v <= 3) {
-    const x = m.port ?? 0;
+    const x = m.port === undefined ? 0 : m.port;
     w.int32(x);
   }
   if (!(v <= 3) && m.port !== undefined && m.port !== 0) throw new EncodeError('FindCoordinatorResponse.Port: not supported in version ' + v);
   if (v >= 4) {
-    const x = m.coordinators ?? [];
+    const x = m.coordinators === undefined ? [] : m.coordinators;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeFindCoordinatorResponseCoordinator(w, e0, v);

@@ -23,7 +23,7 @@ export function encodeRequestHeader(w: ByteWriter, m: RequestHeader, v: number):
   w.int16(m.requestApiVersion);
   w.int32(m.correlationId);
   if (v >= 1) {
-    const x = m.clientId ?? '';
+    const x = m.clientId === undefined ? '' : m.clientId;
     w.nullableString(x);
   }
   if (v === 2) {

@@ -25,7 +25,7 @@ export function encodeHeartbeatRequest(w: ByteWriter, m: HeartbeatRequest, v: nu
   if (v === 4) w.compactString(m.memberId);
   else w.string(m.memberId);
   if (v >= 3) {
-    const x = m.groupInstanceId ?? null;
+    const x = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     if (v === 4) w.compactNullableString(x);
     else w.nullableString(x);
   }
@@ -78,7 +78,7 @@ export interface HeartbeatResponse {
 export function encodeHeartbeatResponse(w: ByteWriter, m: HeartbeatResponse, v: number): void {
   if (v < 0 || v > 4) throw new EncodeError('HeartbeatResponse: unsupported version ' + v);
   if (v >= 1) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   w.int16(m.errorCode);

@@ -26,12 +26,12 @@ export function encodeInitProducerIdRequest(w: ByteWriter, m: InitProducerIdRequ
   }
   w.int32(m.transactionTimeoutMs);
   if (v >= 3) {
-    const x = m.producerId ?? -1n;
+    const x = m.producerId === undefined ? -1n : m.producerId;
     w.int64(x);
   }
   if (!(v >= 3) && m.producerId !== undefined && m.producerId !== -1n) throw new EncodeError('InitProducerIdRequest.ProducerId: not supported in version ' + v);
   if (v >= 3) {
-    const x = m.producerEpoch ?? -1;
+    const x = m.producerEpoch === undefined ? -1 : m.producerEpoch;
     w.int16(x);
   }
   if (!(v >= 3) && m.producerEpoch !== undefined && m.producerEpoch !== -1) throw new EncodeError('InitProducerIdRequest.ProducerEpoch: not supported in version ' + v);

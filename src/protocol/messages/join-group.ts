@@ -41,13 +41,13 @@ export function encodeJoinGroupRequest(w: ByteWriter, m: JoinGroupRequest, v: nu
   else w.string(m.groupId);
   w.int32(m.sessionTimeoutMs);
   if (v >= 1) {
-    const x = m.rebalanceTimeoutMs ?? -1;
+    const x = m.rebalanceTimeoutMs === undefined ? -1 : m.rebalanceTimeoutMs;
     w.int32(x);
   }
   if (v >= 6) w.compactString(m.memberId);
   else w.string(m.memberId);
   if (v >= 5) {
-    const x = m.groupInstanceId ?? null;
+    const x = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     if (v >= 6) w.compactNullableString(x);
     else w.nullableString(x);
   }
@@ -62,7 +62,7 @@ export function encodeJoinGroupRequest(w: ByteWriter, m: JoinGroupRequest, v: nu
     }
   }
   if (v >= 8) {
-    const x = m.reason ?? null;
+    const x = m.reason === undefined ? null : m.reason;
     w.compactNullableString(x);
   }
   if (v >= 6) {
@@ -194,13 +194,13 @@ export interface JoinGroupResponseMember {
 export function encodeJoinGroupResponse(w: ByteWriter, m: JoinGroupResponse, v: number): void {
   if (v < 0 || v > 9) throw new EncodeError('JoinGroupResponse: unsupported version ' + v);
   if (v >= 2) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   w.int16(m.errorCode);
   w.int32(m.generationId);
   if (v >= 7) {
-    const x = m.protocolType ?? null;
+    const x = m.protocolType === undefined ? null : m.protocolType;
     w.compactNullableString(x);
   }
   {
@@ -212,7 +212,7 @@ export function encodeJoinGroupResponse(w: ByteWriter, m: JoinGroupResponse, v: 
   if (v >= 6) w.compactString(m.leader);
   else w.string(m.leader);
   if (v === 9) {
-    const x = m.skipAssignment ?? false;
+    const x = m.skipAssignment === undefined ? false : m.skipAssignment;
     w.bool(x);
   }
   if (!(v === 9) && m.skipAssignment !== undefined && m.skipAssignment !== false) throw new EncodeError('JoinGroupResponse.SkipAssignment: not supported in version ' + v);
@@ -290,7 +290,7 @@ function encodeJoinGroupResponseMember(w: ByteWriter, m: JoinGroupResponseMember
   if (v >= 6) w.compactString(m.memberId);
   else w.string(m.memberId);
   if (v >= 5) {
-    const x = m.groupInstanceId ?? null;
+    const x = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     if (v >= 6) w.compactNullableString(x);
     else w.nullableString(x);
   }

@@ -83,22 +83,22 @@ export function encodeLeaderAndIsrRequest(w: ByteWriter, m: LeaderAndIsrRequest,
   if (v < 0 || v > 7) throw new EncodeError('LeaderAndIsrRequest: unsupported version ' + v);
   w.int32(m.controllerId);
   if (v === 7) {
-    const x = m.isKRaftController ?? false;
+    const x = m.isKRaftController === undefined ? false : m.isKRaftController;
     w.bool(x);
   }
   if (!(v === 7) && m.isKRaftController !== undefined && m.isKRaftController !== false) throw new EncodeError('LeaderAndIsrRequest.isKRaftController: not supported in version ' + v);
   w.int32(m.controllerEpoch);
   if (v >= 2) {
-    const x = m.brokerEpoch ?? -1n;
+    const x = m.brokerEpoch === undefined ? -1n : m.brokerEpoch;
     w.int64(x);
   }
   if (v >= 5) {
-    const x = m.type ?? 0;
+    const x = m.type === undefined ? 0 : m.type;
     w.int8(x);
   }
   if (!(v >= 5) && m.type !== undefined && m.type !== 0) throw new EncodeError('LeaderAndIsrRequest.Type: not supported in version ' + v);
   if (v <= 1) {
-    const x = m.ungroupedPartitionStates ?? [];
+    const x = m.ungroupedPartitionStates === undefined ? [] : m.ungroupedPartitionStates;
     w.arrayLength(x.length, false);
     for (const e0 of x) {
       encodeLeaderAndIsrRequestLeaderAndIsrPartitionState(w, e0, v);
@@ -106,7 +106,7 @@ export function encodeLeaderAndIsrRequest(w: ByteWriter, m: LeaderAndIsrRequest,
   }
   if (!(v <= 1) && m.ungroupedPartitionStates !== undefined && (m.ungroupedPartitionStates === null || m.ungroupedPartitionStates.length !== 0)) throw new EncodeError('LeaderAndIsrRequest.UngroupedPartitionStates: not supported in version ' + v);
   if (v >= 2) {
-    const x = m.topicStates ?? [];
+    const x = m.topicStates === undefined ? [] : m.topicStates;
     w.arrayLength(x.length, v >= 4);
     for (const e0 of x) {
       encodeLeaderAndIsrRequestLeaderAndIsrTopicState(w, e0, v);
@@ -202,7 +202,7 @@ export function decodeLeaderAndIsrRequest(r: ByteReader, v: number): LeaderAndIs
 
 function encodeLeaderAndIsrRequestLeaderAndIsrPartitionState(w: ByteWriter, m: LeaderAndIsrRequestLeaderAndIsrPartitionState, v: number): void {
   if (v <= 1) {
-    const x = m.topicName ?? '';
+    const x = m.topicName === undefined ? '' : m.topicName;
     w.string(x);
   }
   w.int32(m.partitionIndex);
@@ -225,25 +225,25 @@ function encodeLeaderAndIsrRequestLeaderAndIsrPartitionState(w: ByteWriter, m: L
     }
   }
   if (v >= 3) {
-    const x = m.addingReplicas ?? [];
+    const x = m.addingReplicas === undefined ? [] : m.addingReplicas;
     w.arrayLength(x.length, v >= 4);
     for (const e0 of x) {
       w.int32(e0);
     }
   }
   if (v >= 3) {
-    const x = m.removingReplicas ?? [];
+    const x = m.removingReplicas === undefined ? [] : m.removingReplicas;
     w.arrayLength(x.length, v >= 4);
     for (const e0 of x) {
       w.int32(e0);
     }
   }
   if (v >= 1) {
-    const x = m.isNew ?? false;
+    const x = m.isNew === undefined ? false : m.isNew;
     w.bool(x);
   }
   if (v >= 6) {
-    const x = m.leaderRecoveryState ?? 0;
+    const x = m.leaderRecoveryState === undefined ? 0 : m.leaderRecoveryState;
     w.int8(x);
   }
   if (!(v >= 6) && m.leaderRecoveryState !== undefined && m.leaderRecoveryState !== 0) throw new EncodeError('LeaderAndIsrRequest.LeaderRecoveryState: not supported in version ' + v);
@@ -347,7 +347,7 @@ function encodeLeaderAndIsrRequestLeaderAndIsrTopicState(w: ByteWriter, m: Leade
   if (v >= 4) w.compactString(m.topicName);
   else w.string(m.topicName);
   if (v >= 5) {
-    const x = m.topicId ?? UUID_ZERO;
+    const x = m.topicId === undefined ? UUID_ZERO : m.topicId;
     w.uuid(x);
   }
   {
@@ -470,7 +470,7 @@ export function encodeLeaderAndIsrResponse(w: ByteWriter, m: LeaderAndIsrRespons
   if (v < 0 || v > 7) throw new EncodeError('LeaderAndIsrResponse: unsupported version ' + v);
   w.int16(m.errorCode);
   if (v <= 4) {
-    const x = m.partitionErrors ?? [];
+    const x = m.partitionErrors === undefined ? [] : m.partitionErrors;
     w.arrayLength(x.length, v === 4);
     for (const e0 of x) {
       encodeLeaderAndIsrResponseLeaderAndIsrPartitionError(w, e0, v);
@@ -478,7 +478,7 @@ export function encodeLeaderAndIsrResponse(w: ByteWriter, m: LeaderAndIsrRespons
   }
   if (!(v <= 4) && m.partitionErrors !== undefined && (m.partitionErrors === null || m.partitionErrors.length !== 0)) throw new EncodeError('LeaderAndIsrResponse.PartitionErrors: not supported in version ' + v);
   if (v >= 5) {
-    const x = m.topics ?? [];
+    const x = m.topics === undefined ? [] : m.topics;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeLeaderAndIsrResponseLeaderAndIsrTopicError(w, e0, v);
@@ -539,7 +539,7 @@ export function decodeLeaderAndIsrResponse(r: ByteReader, v: number): LeaderAndI
 
 function encodeLeaderAndIsrResponseLeaderAndIsrPartitionError(w: ByteWriter, m: LeaderAndIsrResponseLeaderAndIsrPartitionError, v: number): void {
   if (v <= 4) {
-    const x = m.topicName ?? '';
+    const x = m.topicName === undefined ? '' : m.topicName;
     if (v === 4) w.compactString(x);
     else w.string(x);
   }

@@ -32,12 +32,12 @@ export function encodeLeaveGroupRequest(w: ByteWriter, m: LeaveGroupRequest, v: 
   if (v >= 4) w.compactString(m.groupId);
   else w.string(m.groupId);
   if (v <= 2) {
-    const x = m.memberId ?? '';
+    const x = m.memberId === undefined ? '' : m.memberId;
     w.string(x);
   }
   if (!(v <= 2) && m.memberId !== undefined && m.memberId !== '') throw new EncodeError('LeaveGroupRequest.MemberId: not supported in version ' + v);
   if (v >= 3) {
-    const x = m.members ?? [];
+    const x = m.members === undefined ? [] : m.members;
     w.arrayLength(x.length, v >= 4);
     for (const e0 of x) {
       encodeLeaveGroupRequestMemberIdentity(w, e0, v);
@@ -97,7 +97,7 @@ function encodeLeaveGroupRequestMemberIdentity(w: ByteWriter, m: LeaveGroupReque
     else w.nullableString(x);
   }
   if (v === 5) {
-    const x = m.reason ?? null;
+    const x = m.reason === undefined ? null : m.reason;
     w.compactNullableString(x);
   }
   if (v >= 4) {
@@ -159,12 +159,12 @@ export interface LeaveGroupResponseMemberResponse {
 export function encodeLeaveGroupResponse(w: ByteWriter, m: LeaveGroupResponse, v: number): void {
   if (v < 0 || v > 5) throw new EncodeError('LeaveGroupResponse: unsupported version ' + v);
   if (v >= 1) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   w.int16(m.errorCode);
   if (v >= 3) {
-    const x = m.members ?? [];
+    const x = m.members === undefined ? [] : m.members;
     w.arrayLength(x.length, v >= 4);
     for (const e0 of x) {
       encodeLeaveGroupResponseMemberResponse(w, e0, v);

@@ -16,7 +16,7 @@ export interface ListGroupsRequest {
 export function encodeListGroupsRequest(w: ByteWriter, m: ListGroupsRequest, v: number): void {
   if (v < 0 || v > 5) throw new EncodeError('ListGroupsRequest: unsupported version ' + v);
   if (v >= 4) {
-    const x = m.statesFilter ?? [];
+    const x = m.statesFilter === undefined ? [] : m.statesFilter;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       w.compactString(e0);
@@ -24,7 +24,7 @@ export function encodeListGroupsRequest(w: ByteWriter, m: ListGroupsRequest, v: 
   }
   if (!(v >= 4) && m.statesFilter !== undefined && (m.statesFilter === null || m.statesFilter.length !== 0)) throw new EncodeError('ListGroupsRequest.StatesFilter: not supported in version ' + v);
   if (v === 5) {
-    const x = m.typesFilter ?? [];
+    const x = m.typesFilter === undefined ? [] : m.typesFilter;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       w.compactString(e0);
@@ -110,7 +110,7 @@ export interface ListGroupsResponseListedGroup {
 export function encodeListGroupsResponse(w: ByteWriter, m: ListGroupsResponse, v: number): void {
   if (v < 0 || v > 5) throw new EncodeError('ListGroupsResponse: unsupported version ' + v);
   if (v >= 1) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   w.int16(m.errorCode);
@@ -169,11 +169,11 @@ function encodeListGroupsResponseListedGroup(w: ByteWriter, m: ListGroupsRespons
   if (v >= 3) w.compactString(m.protocolType);
   else w.string(m.protocolType);
   if (v >= 4) {
-    const x = m.groupState ?? '';
+    const x = m.groupState === undefined ? '' : m.groupState;
     w.compactString(x);
   }
   if (v === 5) {
-    const x = m.groupType ?? '';
+    const x = m.groupType === undefined ? '' : m.groupType;
     w.compactString(x);
   }
   if (v >= 3) {

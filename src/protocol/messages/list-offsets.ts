@@ -45,7 +45,7 @@ export function encodeListOffsetsRequest(w: ByteWriter, m: ListOffsetsRequest, v
   if (v < 0 || v > 10) throw new EncodeError('ListOffsetsRequest: unsupported version ' + v);
   w.int32(m.replicaId);
   if (v >= 2) {
-    const x = m.isolationLevel ?? 0;
+    const x = m.isolationLevel === undefined ? 0 : m.isolationLevel;
     w.int8(x);
   }
   if (!(v >= 2) && m.isolationLevel !== undefined && m.isolationLevel !== 0) throw new EncodeError('ListOffsetsRequest.IsolationLevel: not supported in version ' + v);
@@ -57,7 +57,7 @@ export function encodeListOffsetsRequest(w: ByteWriter, m: ListOffsetsRequest, v
     }
   }
   if (v === 10) {
-    const x = m.timeoutMs ?? 0;
+    const x = m.timeoutMs === undefined ? 0 : m.timeoutMs;
     w.int32(x);
   }
   if (v >= 6) {
@@ -156,12 +156,12 @@ function decodeListOffsetsRequestListOffsetsTopic(r: ByteReader, v: number): Lis
 function encodeListOffsetsRequestListOffsetsPartition(w: ByteWriter, m: ListOffsetsRequestListOffsetsPartition, v: number): void {
   w.int32(m.partitionIndex);
   if (v >= 4) {
-    const x = m.currentLeaderEpoch ?? -1;
+    const x = m.currentLeaderEpoch === undefined ? -1 : m.currentLeaderEpoch;
     w.int32(x);
   }
   w.int64(m.timestamp);
   if (v === 0) {
-    const x = m.maxNumOffsets ?? 1;
+    const x = m.maxNumOffsets === undefined ? 1 : m.maxNumOffsets;
     w.int32(x);
   }
   if (!(v === 0) && m.maxNumOffsets !== undefined && m.maxNumOffsets !== 1) throw new EncodeError('ListOffsetsRequest.MaxNumOffsets: not supported in version ' + v);
@@ -243,7 +243,7 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse {
 export function encodeListOffsetsResponse(w: ByteWriter, m: ListOffsetsResponse, v: number): void {
   if (v < 0 || v > 10) throw new EncodeError('ListOffsetsResponse: unsupported version ' + v);
   if (v >= 2) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   {
@@ -343,7 +343,7 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(w: ByteWriter, m:
   w.int32(m.partitionIndex);
   w.int16(m.errorCode);
   if (v === 0) {
-    const x = m.oldStyleOffsets ?? [];
+    const x = m.oldStyleOffsets === undefined ? [] : m.oldStyleOffsets;
     w.arrayLength(x.length, false);
     for (const e0 of x) {
       w.int64(e0);
@@ -351,17 +351,17 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(w: ByteWriter, m:
   }
   if (!(v === 0) && m.oldStyleOffsets !== undefined && (m.oldStyleOffsets === null || m.oldStyleOffsets.length !== 0)) throw new EncodeError('ListOffsetsResponse.OldStyleOffsets: not supported in version ' + v);
   if (v >= 1) {
-    const x = m.timestamp ?? -1n;
+    const x = m.timestamp === undefined ? -1n : m.timestamp;
     w.int64(x);
   }
   if (!(v >= 1) && m.timestamp !== undefined && m.timestamp !== -1n) throw new EncodeError('ListOffsetsResponse.Timestamp: not supported in version ' + v);
   if (v >= 1) {
-    const x = m.offset ?? -1n;
+    const x = m.offset === undefined ? -1n : m.offset;
     w.int64(x);
   }
   if (!(v >= 1) && m.offset !== undefined && m.offset !== -1n) throw new EncodeError('ListOffsetsResponse.Offset: not supported in version ' + v);
   if (v >= 4) {
-    const x = m.leaderEpoch ?? -1;
+    const x = m.leaderEpoch === undefined ? -1 : m.leaderEpoch;
     w.int32(x);
   }
   if (!(v >= 4) && m.leaderEpoch !== undefined && m.leaderEpoch !== -1) throw new EncodeError('ListOffsetsResponse.LeaderEpoch: not supported in version ' + v);

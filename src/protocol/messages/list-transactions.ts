@@ -32,7 +32,7 @@ export function encodeListTransactionsRequest(w: ByteWriter, m: ListTransactions
     }
   }
   if (v === 1) {
-    const x = m.durationFilter ?? -1n;
+    const x = m.durationFilter === undefined ? -1n : m.durationFilter;
     w.int64(x);
   }
   if (!(v === 1) && m.durationFilter !== undefined && m.durationFilter !== -1n) throw new EncodeError('ListTransactionsRequest.DurationFilter: not supported in version ' + v);

@@ -41,17 +41,17 @@ export function encodeMetadataRequest(w: ByteWriter, m: MetadataRequest, v: numb
     }
   }
   if (v >= 4) {
-    const x = m.allowAutoTopicCreation ?? true;
+    const x = m.allowAutoTopicCreation === undefined ? true : m.allowAutoTopicCreation;
     w.bool(x);
   }
   if (!(v >= 4) && m.allowAutoTopicCreation !== undefined && m.allowAutoTopicCreation !== true) throw new EncodeError('MetadataRequest.AllowAutoTopicCreation: not supported in version ' + v);
   if (v >= 8 && v <= 10) {
-    const x = m.includeClusterAuthorizedOperations ?? false;
+    const x = m.includeClusterAuthorizedOperations === undefined ? false : m.includeClusterAuthorizedOperations;
     w.bool(x);
   }
   if (!(v >= 8 && v <= 10) && m.includeClusterAuthorizedOperations !== undefined && m.includeClusterAuthorizedOperations !== false) throw new EncodeError('MetadataRequest.IncludeClusterAuthorizedOperations: not supported in version ' + v);
   if (v >= 8) {
-    const x = m.includeTopicAuthorizedOperations ?? false;
+    const x = m.includeTopicAuthorizedOperations === undefined ? false : m.includeTopicAuthorizedOperations;
     w.bool(x);
   }
   if (!(v >= 8) && m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) throw new EncodeError('MetadataRequest.IncludeTopicAuthorizedOperations: not supported in version ' + v);
@@ -110,7 +110,7 @@ export function decodeMetadataRequest(r: ByteReader, v: number): MetadataRequest
 
 function encodeMetadataRequestTopic(w: ByteWriter, m: MetadataRequestTopic, v: number): void {
   if (v >= 10) {
-    const x = m.topicId ?? UUID_ZERO;
+    const x = m.topicId === undefined ? UUID_ZERO : m.topicId;
     w.uuid(x);
   }
   {
@@ -223,7 +223,7 @@ export interface MetadataResponsePartition {
 export function encodeMetadataResponse(w: ByteWriter, m: MetadataResponse, v: number): void {
   if (v < 0 || v > 12) throw new EncodeError('MetadataResponse: unsupported version ' + v);
   if (v >= 3) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   {
@@ -234,12 +234,12 @@ export function encodeMetadataResponse(w: ByteWriter, m: MetadataResponse, v: nu
     }
   }
   if (v >= 2) {
-    const x = m.clusterId ?? null;
+    const x = m.clusterId === undefined ? null : m.clusterId;
     if (v >= 9) w.compactNullableString(x);
     else w.nullableString(x);
   }
   if (v >= 1) {
-    const x = m.controllerId ?? -1;
+    const x = m.controllerId === undefined ? -1 : m.controllerId;
     w.int32(x);
   }
   {
@@ -250,7 +250,7 @@ export function encodeMetadataResponse(w: ByteWriter, m: MetadataResponse, v: nu
     }
   }
   if (v >= 8 && v <= 10) {
-    const x = m.clusterAuthorizedOperations ?? -2147483648;
+    const x = m.clusterAuthorizedOperations === undefined ? -2147483648 : m.clusterAuthorizedOperations;
     w.int32(x);
   }
   if (!(v >= 8 && v <= 10) && m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new EncodeError('MetadataResponse.ClusterAuthorizedOperations: not supported in version ' + v);
@@ -326,7 +326,7 @@ function encodeMetadataResponseBroker(w: ByteWriter, m: MetadataResponseBroker, 
   else w.string(m.host);
   w.int32(m.port);
   if (v >= 1) {
-    const x = m.rack ?? null;
+    const x = m.rack === undefined ? null : m.rack;
     if (v >= 9) w.compactNullableString(x);
     else w.nullableString(x);
   }
@@ -373,11 +373,11 @@ function encodeMetadataResponseTopic(w: ByteWriter, m: MetadataResponseTopic, v:
     else w.nullableString(x);
   }
   if (v >= 10) {
-    const x = m.topicId ?? UUID_ZERO;
+    const x = m.topicId === undefined ? UUID_ZERO : m.topicId;
     w.uuid(x);
   }
   if (v >= 1) {
-    const x = m.isInternal ?? false;
+    const x = m.isInternal === undefined ? false : m.isInternal;
     w.bool(x);
   }
   {
@@ -388,7 +388,7 @@ function encodeMetadataResponseTopic(w: ByteWriter, m: MetadataResponseTopic, v:
     }
   }
   if (v >= 8) {
-    const x = m.topicAuthorizedOperations ?? -2147483648;
+    const x = m.topicAuthorizedOperations === undefined ? -2147483648 : m.topicAuthorizedOperations;
     w.int32(x);
   }
   if (!(v >= 8) && m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) throw new EncodeError('MetadataResponse.TopicAuthorizedOperations: not supported in version ' + v);
@@ -451,7 +451,7 @@ function encodeMetadataResponsePartition(w: ByteWriter, m: MetadataResponseParti
   w.int32(m.partitionIndex);
   w.int32(m.leaderId);
   if (v >= 7) {
-    const x = m.leaderEpoch ?? -1;
+    const x = m.leaderEpoch === undefined ? -1 : m.leaderEpoch;
     w.int32(x);
   }
   {
@@ -469,7 +469,7 @@ function encodeMetadataResponsePartition(w: ByteWriter, m: MetadataResponseParti
     }
   }
   if (v >= 5) {
-    const x = m.offlineReplicas ?? [];
+    const x = m.offlineReplicas === undefined ? [] : m.offlineReplicas;
     w.arrayLength(x.length, v >= 9);
     for (const e0 of x) {
       w.int32(e0);

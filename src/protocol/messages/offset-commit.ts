@@ -52,22 +52,22 @@ export function encodeOffsetCommitRequest(w: ByteWriter, m: OffsetCommitRequest,
   if (v >= 8) w.compactString(m.groupId);
   else w.string(m.groupId);
   if (v >= 1) {
-    const x = m.generationIdOrMemberEpoch ?? -1;
+    const x = m.generationIdOrMemberEpoch === undefined ? -1 : m.generationIdOrMemberEpoch;
     w.int32(x);
   }
   if (v >= 1) {
-    const x = m.memberId ?? '';
+    const x = m.memberId === undefined ? '' : m.memberId;
     if (v >= 8) w.compactString(x);
     else w.string(x);
   }
   if (v >= 7) {
-    const x = m.groupInstanceId ?? null;
+    const x = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     if (v >= 8) w.compactNullableString(x);
     else w.nullableString(x);
   }
   if (!(v >= 7) && m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new EncodeError('OffsetCommitRequest.GroupInstanceId: not supported in version ' + v);
   if (v >= 2 && v <= 4) {
-    const x = m.retentionTimeMs ?? -1n;
+    const x = m.retentionTimeMs === undefined ? -1n : m.retentionTimeMs;
     w.int64(x);
   }
   {
@@ -184,11 +184,11 @@ function encodeOffsetCommitRequestPartition(w: ByteWriter, m: OffsetCommitReques
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
   if (v >= 6) {
-    const x = m.committedLeaderEpoch ?? -1;
+    const x = m.committedLeaderEpoch === undefined ? -1 : m.committedLeaderEpoch;
     w.int32(x);
   }
   if (v === 1) {
-    const x = m.commitTimestamp ?? -1n;
+    const x = m.commitTimestamp === undefined ? -1n : m.commitTimestamp;
     w.int64(x);
   }
   if (!(v === 1) && m.commitTimestamp !== undefined && m.commitTimestamp !== -1n) throw new EncodeError('OffsetCommitRequest.CommitTimestamp: not supported in version ' + v);
@@ -269,7 +269,7 @@ export interface OffsetCommitResponsePartition {
 export function encodeOffsetCommitResponse(w: ByteWriter, m: OffsetCommitResponse, v: number): void {
   if (v < 0 || v > 9) throw new EncodeError('OffsetCommitResponse: unsupported version ' + v);
   if (v >= 3) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   {

@@ -54,13 +54,13 @@ export interface OffsetFetchRequestTopics {
 export function encodeOffsetFetchRequest(w: ByteWriter, m: OffsetFetchRequest, v: number): void {
   if (v < 0 || v > 9) throw new EncodeError('OffsetFetchRequest: unsupported version ' + v);
   if (v <= 7) {
-    const x = m.groupId ?? '';
+    const x = m.groupId === undefined ? '' : m.groupId;
     if (v >= 6) w.compactString(x);
     else w.string(x);
   }
   if (!(v <= 7) && m.groupId !== undefined && m.groupId !== '') throw new EncodeError('OffsetFetchRequest.GroupId: not supported in version ' + v);
   if (v <= 7) {
-    const x = m.topics ?? [];
+    const x = m.topics === undefined ? [] : m.topics;
     if (x === null && !(v >= 2)) throw new EncodeError('OffsetFetchRequest.Topics: null in version ' + v);
     if (x === null) w.arrayLength(null, v >= 6);
     else {
@@ -72,7 +72,7 @@ export function encodeOffsetFetchRequest(w: ByteWriter, m: OffsetFetchRequest, v
   }
   if (!(v <= 7) && m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new EncodeError('OffsetFetchRequest.Topics: not supported in version ' + v);
   if (v >= 8) {
-    const x = m.groups ?? [];
+    const x = m.groups === undefined ? [] : m.groups;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeOffsetFetchRequestGroup(w, e0, v);
@@ -80,7 +80,7 @@ export function encodeOffsetFetchRequest(w: ByteWriter, m: OffsetFetchRequest, v
   }
   if (!(v >= 8) && m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new EncodeError('OffsetFetchRequest.Groups: not supported in version ' + v);
   if (v >= 7) {
-    const x = m.requireStable ?? false;
+    const x = m.requireStable === undefined ? false : m.requireStable;
     w.bool(x);
   }
   if (!(v >= 7) && m.requireStable !== undefined && m.requireStable !== false) throw new EncodeError('OffsetFetchRequest.RequireStable: not supported in version ' + v);
@@ -196,11 +196,11 @@ function decodeOffsetFetchRequestTopic(r: ByteReader, v: number): OffsetFetchReq
 function encodeOffsetFetchRequestGroup(w: ByteWriter, m: OffsetFetchRequestGroup, v: number): void {
   w.compactString(m.groupId);
   if (v === 9) {
-    const x = m.memberId ?? null;
+    const x = m.memberId === undefined ? null : m.memberId;
     w.compactNullableString(x);
   }
   if (v === 9) {
-    const x = m.memberEpoch ?? -1;
+    const x = m.memberEpoch === undefined ? -1 : m.memberEpoch;
     w.int32(x);
   }
   {
@@ -385,11 +385,11 @@ export interface OffsetFetchResponsePartitions {
 export function encodeOffsetFetchResponse(w: ByteWriter, m: OffsetFetchResponse, v: number): void {
   if (v < 0 || v > 9) throw new EncodeError('OffsetFetchResponse: unsupported version ' + v);
   if (v >= 3) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   if (v <= 7) {
-    const x = m.topics ?? [];
+    const x = m.topics === undefined ? [] : m.topics;
     w.arrayLength(x.length, v >= 6);
     for (const e0 of x) {
       encodeOffsetFetchResponseTopic(w, e0, v);
@@ -397,11 +397,11 @@ export function encodeOffsetFetchResponse(w: ByteWriter, m: OffsetFetchResponse,
   }
   if (!(v <= 7) && m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new EncodeError('OffsetFetchResponse.Topics: not supported in version ' + v);
   if (v >= 2 && v <= 7) {
-    const x = m.errorCode ?? 0;
+    const x = m.errorCode === undefined ? 0 : m.errorCode;
     w.int16(x);
   }
   if (v >= 8) {
-    const x = m.groups ?? [];
+    const x = m.groups === undefined ? [] : m.groups;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeOffsetFetchResponseGroup(w, e0, v);
@@ -518,7 +518,7 @@ function encodeOffsetFetchResponsePartition(w: ByteWriter, m: OffsetFetchRespons
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
   if (v >= 5) {
-    const x = m.committedLeaderEpoch ?? -1;
+    const x = m.committedLeaderEpoch === undefined ? -1 : m.committedLeaderEpoch;
     w.int32(x);
   }
   {

@@ -38,7 +38,7 @@ export interface OffsetForLeaderEpochRequestOffsetForLeaderPartition {
 export function encodeOffsetForLeaderEpochRequest(w: ByteWriter, m: OffsetForLeaderEpochRequest, v: number): void {
   if (v < 0 || v > 4) throw new EncodeError('OffsetForLeaderEpochRequest: unsupported version ' + v);
   if (v >= 3) {
-    const x = m.replicaId ?? -2;
+    const x = m.replicaId === undefined ? -2 : m.replicaId;
     w.int32(x);
   }
   {
@@ -137,7 +137,7 @@ function decodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(r: ByteReader, v:
 function encodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: ByteWriter, m: OffsetForLeaderEpochRequestOffsetForLeaderPartition, v: number): void {
   w.int32(m.partition);
   if (v >= 2) {
-    const x = m.currentLeaderEpoch ?? -1;
+    const x = m.currentLeaderEpoch === undefined ? -1 : m.currentLeaderEpoch;
     w.int32(x);
   }
   w.int32(m.leaderEpoch);
@@ -210,7 +210,7 @@ export interface OffsetForLeaderEpochResponseEpochEndOffset {
 export function encodeOffsetForLeaderEpochResponse(w: ByteWriter, m: OffsetForLeaderEpochResponse, v: number): void {
   if (v < 0 || v > 4) throw new EncodeError('OffsetForLeaderEpochResponse: unsupported version ' + v);
   if (v >= 2) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   {
@@ -310,7 +310,7 @@ function encodeOffsetForLeaderEpochResponseEpochEndOffset(w: ByteWriter, m: Offs
   w.int16(m.errorCode);
   w.int32(m.partition);
   if (v >= 1) {
-    const x = m.leaderEpoch ?? -1;
+    const x = m.leaderEpoch === undefined ? -1 : m.leaderEpoch;
     w.int32(x);
   }
   w.int64(m.endOffset);

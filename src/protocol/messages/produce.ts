@@ -40,7 +40,7 @@ export interface ProduceRequestPartitionProduceData {
 export function encodeProduceRequest(w: ByteWriter, m: ProduceRequest, v: number): void {
   if (v < 0 || v > 11) throw new EncodeError('ProduceRequest: unsupported version ' + v);
   if (v >= 3) {
-    const x = m.transactionalId ?? null;
+    const x = m.transactionalId === undefined ? null : m.transactionalId;
     if (v >= 9) w.compactNullableString(x);
     else w.nullableString(x);
   }
@@ -266,7 +266,7 @@ export function encodeProduceResponse(w: ByteWriter, m: ProduceResponse, v: numb
     }
   }
   if (v >= 1) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   if (!(v >= 10) && m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new EncodeError('ProduceResponse.NodeEndpoints: not supported in version ' + v);
@@ -391,22 +391,22 @@ function encodeProduceResponsePartitionProduceResponse(w: ByteWriter, m: Produce
   w.int16(m.errorCode);
   w.int64(m.baseOffset);
   if (v >= 2) {
-    const x = m.logAppendTimeMs ?? -1n;
+    const x = m.logAppendTimeMs === undefined ? -1n : m.logAppendTimeMs;
     w.int64(x);
   }
   if (v >= 5) {
-    const x = m.logStartOffset ?? -1n;
+    const x = m.logStartOffset === undefined ? -1n : m.logStartOffset;
     w.int64(x);
   }
   if (v >= 8) {
-    const x = m.recordErrors ?? [];
+    const x = m.recordErrors === undefined ? [] : m.recordErrors;
     w.arrayLength(x.length, v >= 9);
     for (const e0 of x) {
       encodeProduceResponseBatchIndexAndErrorMessage(w, e0, v);
     }
   }
   if (v >= 8) {
-    const x = m.errorMessage ?? null;
+    const x = m.errorMessage === undefined ? null : m.errorMessage;
     if (v >= 9) w.compactNullableString(x);
     else w.nullableString(x);
   }

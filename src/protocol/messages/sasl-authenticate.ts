@@ -66,7 +66,7 @@ export function encodeSaslAuthenticateResponse(w: ByteWriter, m: SaslAuthenticat
   if (v === 2) w.compactBytes(m.authBytes);
   else w.bytes(m.authBytes);
   if (v >= 1) {
-    const x = m.sessionLifetimeMs ?? 0n;
+    const x = m.sessionLifetimeMs === undefined ? 0n : m.sessionLifetimeMs;
     w.int64(x);
   }
   if (v === 2) {

@@ -69,22 +69,22 @@ export function encodeStopReplicaRequest(w: ByteWriter, m: StopReplicaRequest, v
   if (v < 0 || v > 4) throw new EncodeError('StopReplicaRequest: unsupported version ' + v);
   w.int32(m.controllerId);
   if (v === 4) {
-    const x = m.isKRaftController ?? false;
+    const x = m.isKRaftController === undefined ? false : m.isKRaftController;
     w.bool(x);
   }
   if (!(v === 4) && m.isKRaftController !== undefined && m.isKRaftController !== false) throw new EncodeError('StopReplicaRequest.isKRaftController: not supported in version ' + v);
   w.int32(m.controllerEpoch);
   if (v >= 1) {
-    const x = m.brokerEpoch ?? -1n;
+    const x = m.brokerEpoch === undefined ? -1n : m.brokerEpoch;
     w.int64(x);
   }
   if (v <= 2) {
-    const x = m.deletePartitions ?? false;
+    const x = m.deletePartitions === undefined ? false : m.deletePartitions;
     w.bool(x);
   }
   if (!(v <= 2) && m.deletePartitions !== undefined && m.deletePartitions !== false) throw new EncodeError('StopReplicaRequest.DeletePartitions: not supported in version ' + v);
   if (v === 0) {
-    const x = m.ungroupedPartitions ?? [];
+    const x = m.ungroupedPartitions === undefined ? [] : m.ungroupedPartitions;
     w.arrayLength(x.length, false);
     for (const e0 of x) {
       encodeStopReplicaRequestStopReplicaPartitionV0(w, e0, v);
@@ -92,7 +92,7 @@ export function encodeStopReplicaRequest(w: ByteWriter, m: StopReplicaRequest, v
   }
   if (!(v === 0) && m.ungroupedPartitions !== undefined && (m.ungroupedPartitions === null || m.ungroupedPartitions.length !== 0)) throw new EncodeError('StopReplicaRequest.UngroupedPartitions: not supported in version ' + v);
   if (v >= 1 && v <= 2) {
-    const x = m.topics ?? [];
+    const x = m.topics === undefined ? [] : m.topics;
     w.arrayLength(x.length, v === 2);
     for (const e0 of x) {
       encodeStopReplicaRequestStopReplicaTopicV1(w, e0, v);
@@ -100,7 +100,7 @@ export function encodeStopReplicaRequest(w: ByteWriter, m: StopReplicaRequest, v
   }
   if (!(v >= 1 && v <= 2) && m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new EncodeError('StopReplicaRequest.Topics: not supported in version ' + v);
   if (v >= 3) {
-    const x = m.topicStates ?? [];
+    const x = m.topicStates === undefined ? [] : m.topicStates;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeStopReplicaRequestStopReplicaTopicState(w, e0, v);

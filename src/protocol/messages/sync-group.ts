@@ -41,17 +41,17 @@ export function encodeSyncGroupRequest(w: ByteWriter, m: SyncGroupRequest, v: nu
   if (v >= 4) w.compactString(m.memberId);
   else w.string(m.memberId);
   if (v >= 3) {
-    const x = m.groupInstanceId ?? null;
+    const x = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     if (v >= 4) w.compactNullableString(x);
     else w.nullableString(x);
   }
   if (!(v >= 3) && m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new EncodeError('SyncGroupRequest.GroupInstanceId: not supported in version ' + v);
   if (v === 5) {
-    const x = m.protocolType ?? null;
+    const x = m.protocolType === undefined ? null : m.protocolType;
     w.compactNullableString(x);
   }
   if (v === 5) {
-    const x = m.protocolName ?? null;
+    const x = m.protocolName === undefined ? null : m.protocolName;
     w.compactNullableString(x);
   }
   {
@@ -168,16 +168,16 @@ export interface SyncGroupResponse {
 export function encodeSyncGroupResponse(w: ByteWriter, m: SyncGroupResponse, v: number): void {
   if (v < 0 || v > 5) throw new EncodeError('SyncGroupResponse: unsupported version ' + v);
   if (v >= 1) {
-    const x = m.throttleTimeMs ?? 0;
+    const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
   w.int16(m.errorCode);
   if (v === 5) {
-    const x = m.protocolType ?? null;
+    const x = m.protocolType === undefined ? null : m.protocolType;
     w.compactNullableString(x);
   }
   if (v === 5) {
-    const x = m.protocolName ?? null;
+    const x = m.protocolName === undefined ? null : m.protocolName;
     w.compactNullableString(x);
   }
   if (v >= 4) w.compactBytes(m.assignment);

@@ -58,17 +58,17 @@ export function encodeTxnOffsetCommitRequest(w: ByteWriter, m: TxnOffsetCommitRe
   w.int64(m.producerId);
   w.int16(m.producerEpoch);
   if (v >= 3) {
-    const x = m.generationId ?? -1;
+    const x = m.generationId === undefined ? -1 : m.generationId;
     w.int32(x);
   }
   if (!(v >= 3) && m.generationId !== undefined && m.generationId !== -1) throw new EncodeError('TxnOffsetCommitRequest.GenerationId: not supported in version ' + v);
   if (v >= 3) {
-    const x = m.memberId ?? '';
+    const x = m.memberId === undefined ? '' : m.memberId;
     w.compactString(x);
   }
   if (!(v >= 3) && m.memberId !== undefined && m.memberId !== '') throw new EncodeError('TxnOffsetCommitRequest.MemberId: not supported in version ' + v);
   if (v >= 3) {
-    const x = m.groupInstanceId ?? null;
+    const x = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     w.compactNullableString(x);
   }
   if (!(v >= 3) && m.groupInstanceId !== undefined && m.groupInstanceId !== null) throw new EncodeError('TxnOffsetCommitRequest.GroupInstanceId: not supported in version ' + v);
@@ -187,7 +187,7 @@ function encodeTxnOffsetCommitRequestPartition(w: ByteWriter, m: TxnOffsetCommit
   w.int32(m.partitionIndex);
   w.int64(m.committedOffset);
   if (v >= 2) {
-    const x = m.committedLeaderEpoch ?? -1;
+    const x = m.committedLeaderEpoch === undefined ? -1 : m.committedLeaderEpoch;
     w.int32(x);
   }
   {

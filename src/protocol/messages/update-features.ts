@@ -40,7 +40,7 @@ export function encodeUpdateFeaturesRequest(w: ByteWriter, m: UpdateFeaturesRequ
     }
   }
   if (v >= 1) {
-    const x = m.validateOnly ?? false;
+    const x = m.validateOnly === undefined ? false : m.validateOnly;
     w.bool(x);
   }
   if (!(v >= 1) && m.validateOnly !== undefined && m.validateOnly !== false) throw new EncodeError('UpdateFeaturesRequest.ValidateOnly: not supported in version ' + v);
@@ -90,12 +90,12 @@ function encodeUpdateFeaturesRequestFeatureUpdateKey(w: ByteWriter, m: UpdateFea
   w.compactString(m.feature);
   w.int16(m.maxVersionLevel);
   if (v === 0) {
-    const x = m.allowDowngrade ?? false;
+    const x = m.allowDowngrade === undefined ? false : m.allowDowngrade;
     w.bool(x);
   }
   if (!(v === 0) && m.allowDowngrade !== undefined && m.allowDowngrade !== false) throw new EncodeError('UpdateFeaturesRequest.AllowDowngrade: not supported in version ' + v);
   if (v >= 1) {
-    const x = m.upgradeType ?? 1;
+    const x = m.upgradeType === undefined ? 1 : m.upgradeType;
     w.int8(x);
   }
   if (!(v >= 1) && m.upgradeType !== undefined && m.upgradeType !== 1) throw new EncodeError('UpdateFeaturesRequest.UpgradeType: not supported in version ' + v);
@@ -171,7 +171,7 @@ export function encodeUpdateFeaturesResponse(w: ByteWriter, m: UpdateFeaturesRes
     w.compactNullableString(x);
   }
   if (v <= 1) {
-    const x = m.results ?? [];
+    const x = m.results === undefined ? [] : m.results;
     w.arrayLength(x.length, true);
     for (const e0 of x) {
       encodeUpdateFeaturesResponseUpdatableFeatureResult(w, e0, v);

@@ -95,18 +95,18 @@ export function encodeUpdateMetadataRequest(w: ByteWriter, m: UpdateMetadataRequ
   if (v < 0 || v > 8) throw new EncodeError('UpdateMetadataRequest: unsupported version ' + v);
   w.int32(m.controllerId);
   if (v === 8) {
-    const x = m.isKRaftController ?? false;
+    const x = m.isKRaftController === undefined ? false : m.isKRaftController;
     w.bool(x);
   }
   if (!(v === 8) && m.isKRaftController !== undefined && m.isKRaftController !== false) throw new EncodeError('UpdateMetadataRequest.isKRaftController: not supported in version ' + v);
   if (!(v === 8) && m.type !== undefined && m.type !== 0) throw new EncodeError('UpdateMetadataRequest.Type: not supported in version ' + v);
   w.int32(m.controllerEpoch);
   if (v >= 5) {
-    const x = m.brokerEpoch ?? -1n;
+    const x = m.brokerEpoch === undefined ? -1n : m.brokerEpoch;
     w.int64(x);
   }
   if (v <= 4) {
-    const x = m.ungroupedPartitionStates ?? [];
+    const x = m.ungroupedPartitionStates === undefined ? [] : m.ungroupedPartitionStates;
     w.arrayLength(x.length, false);
     for (const e0 of x) {
       encodeUpdateMetadataRequestUpdateMetadataPartitionState(w, e0, v);
@@ -114,7 +114,7 @@ export function encodeUpdateMetadataRequest(w: ByteWriter, m: UpdateMetadataRequ
   }
   if (!(v <= 4) && m.ungroupedPartitionStates !== undefined && (m.ungroupedPartitionStates === null || m.ungroupedPartitionStates.length !== 0)) throw new EncodeError('UpdateMetadataRequest.UngroupedPartitionStates: not supported in version ' + v);
   if (v >= 5) {
-    const x = m.topicStates ?? [];
+    const x = m.topicStates === undefined ? [] : m.topicStates;
     w.arrayLength(x.length, v >= 6);
     for (const e0 of x) {
       encodeUpdateMetadataRequestUpdateMetadataTopicState(w, e0, v);
@@ -224,7 +224,7 @@ export function decodeUpdateMetadataRequest(r: ByteReader, v: number): UpdateMet
 
 function encodeUpdateMetadataRequestUpdateMetadataPartitionState(w: ByteWriter, m: UpdateMetadataRequestUpdateMetadataPartitionState, v: number): void {
   if (v <= 4) {
-    const x = m.topicName ?? '';
+    const x = m.topicName === undefined ? '' : m.topicName;
     w.string(x);
   }
   w.int32(m.partitionIndex);
@@ -247,7 +247,7 @@ function encodeUpdateMetadataRequestUpdateMetadataPartitionState(w: ByteWriter, 
     }
   }
   if (v >= 4) {
-    const x = m.offlineReplicas ?? [];
+    const x = m.offlineReplicas === undefined ? [] : m.offlineReplicas;
     w.arrayLength(x.length, v >= 6);
     for (const e0 of x) {
       w.int32(e0);
@@ -330,7 +330,7 @@ function encodeUpdateMetadataRequestUpdateMetadataTopicState(w: ByteWriter, m: U
   if (v >= 6) w.compactString(m.topicName);
   else w.string(m.topicName);
   if (v >= 7) {
-    const x = m.topicId ?? UUID_ZERO;
+    const x = m.topicId === undefined ? UUID_ZERO : m.topicId;
     w.uuid(x);
   }
   {
@@ -384,22 +384,22 @@ function decodeUpdateMetadataRequestUpdateMetadataTopicState(r: ByteReader, v: n
 function encodeUpdateMetadataRequestUpdateMetadataBroker(w: ByteWriter, m: UpdateMetadataRequestUpdateMetadataBroker, v: number): void {
   w.int32(m.id);
   if (v === 0) {
-    const x = m.v0Host ?? '';
+    const x = m.v0Host === undefined ? '' : m.v0Host;
     w.string(x);
   }
   if (v === 0) {
-    const x = m.v0Port ?? 0;
+    const x = m.v0Port === undefined ? 0 : m.v0Port;
     w.int32(x);
   }
   if (v >= 1) {
-    const x = m.endpoints ?? [];
+    const x = m.endpoints === undefined ? [] : m.endpoints;
     w.arrayLength(x.length, v >= 6);
     for (const e0 of x) {
       encodeUpdateMetadataRequestUpdateMetadataEndpoint(w, e0, v);
     }
   }
   if (v >= 2) {
-    const x = m.rack ?? '';
+    const x = m.rack === undefined ? '' : m.rack;
     if (v >= 6) w.compactNullableString(x);
     else w.nullableString(x);
   }
@@ -461,7 +461,7 @@ function encodeUpdateMetadataRequestUpdateMetadataEndpoint(w: ByteWriter, m: Upd
   if (v >= 6) w.compactString(m.host);
   else w.string(m.host);
   if (v >= 3) {
-    const x = m.listener ?? '';
+    const x = m.listener === undefined ? '' : m.listener;
     if (v >= 6) w.compactString(x);
     else w.string(x);
   }

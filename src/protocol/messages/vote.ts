@@ -52,7 +52,7 @@ export function encodeVoteRequest(w: ByteWriter, m: VoteRequest, v: number): voi
     w.compactNullableString(x);
   }
   if (v === 1) {
-    const x = m.voterId ?? -1;
+    const x = m.voterId === undefined ? -1 : m.voterId;
     w.int32(x);
   }
   {
@@ -154,11 +154,11 @@ function encodeVoteRequestPartitionData(w: ByteWriter, m: VoteRequestPartitionDa
   w.int32(m.candidateEpoch);
   w.int32(m.candidateId);
   if (v === 1) {
-    const x = m.candidateDirectoryId ?? UUID_ZERO;
+    const x = m.candidateDirectoryId === undefined ? UUID_ZERO : m.candidateDirectoryId;
     w.uuid(x);
   }
   if (v === 1) {
-    const x = m.voterDirectoryId ?? UUID_ZERO;
+    const x = m.voterDirectoryId === undefined ? UUID_ZERO : m.voterDirectoryId;
     w.uuid(x);
   }
   w.int32(m.lastOffsetEpoch);
