@@ -10,7 +10,8 @@ import { decodeRecordBatchSync } from '../../src/protocol/records/batch.js';
 import { buildRecordBatch } from '../../src/protocol/records/build.js';
 
 export const name = 'protocol';
-export const description = 'CRC-32C over 1 MiB buffers; validate + decode uncompressed batches of 1 KiB records';
+export const description =
+  'CRC-32C over 1 MiB buffers; validate + decode uncompressed batches of 1 KiB records';
 
 /** Run `fn` repeatedly for about `ms`, after a warm-up; returns bytes per second. */
 function throughput(bytesPerCall: number, fn: () => void, ms = 1500): number {
@@ -51,13 +52,18 @@ export async function run(): Promise<BenchResult[]> {
 
   return [
     { scenario: name, metric: 'crc32c 1 MiB', value: crc / 1e9, unit: 'GB/s' },
-    { scenario: name, metric: `validate batch (CRC, ${batch.length} B)`, value: validateOnly / 1e9, unit: 'GB/s' },
+    {
+      scenario: name,
+      metric: `validate batch (CRC, ${batch.length} B)`,
+      value: validateOnly / 1e9,
+      unit: 'GB/s',
+    },
     {
       scenario: name,
       metric: 'validate + decode records (1000 x 1 KiB)',
       value: parse / 1e9,
       unit: 'GB/s',
-      note: `${((parse / batch.length) * 1000 / 1e6).toFixed(2)} M records/s`,
+      note: `${(((parse / batch.length) * 1000) / 1e6).toFixed(2)} M records/s`,
     },
   ];
 }

@@ -156,9 +156,9 @@ export type ErrorName = Row['name'];
 export type ErrorCodeValue = Row['code'];
 
 /** `ErrorCode.NONE === 0`, `ErrorCode.UNKNOWN_TOPIC_OR_PARTITION === 3`, ... with literal types. */
-export const ErrorCode = Object.freeze(
-  Object.fromEntries(ERROR_TABLE.map((e) => [e.name, e.code])),
-) as { readonly [N in ErrorName]: Extract<Row, { name: N }>['code'] };
+export const ErrorCode = Object.freeze(Object.fromEntries(ERROR_TABLE.map((e) => [e.name, e.code]))) as {
+  readonly [N in ErrorName]: Extract<Row, { name: N }>['code'];
+};
 
 const BY_CODE = new Map<number, KafkaErrorInfo>(ERROR_TABLE.map((e) => [e.code, e]));
 const BY_NAME = new Map<string, KafkaErrorInfo>(ERROR_TABLE.map((e) => [e.name, e]));

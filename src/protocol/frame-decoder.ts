@@ -29,7 +29,12 @@ export class FrameError extends Error {
   /** Frames completed earlier in the same push, before the bad size. */
   readonly completedFrames: Buffer[];
 
-  constructor(reason: FrameErrorReason, announcedSize: number, maxFrameSize: number, completedFrames: Buffer[] = []) {
+  constructor(
+    reason: FrameErrorReason,
+    announcedSize: number,
+    maxFrameSize: number,
+    completedFrames: Buffer[] = [],
+  ) {
     super(FrameError.#describe(reason, announcedSize, maxFrameSize));
     this.reason = reason;
     this.announcedSize = announcedSize;

@@ -29,7 +29,13 @@ function messages(tag: string): Sent[] {
   return Array.from({ length: N }, (_, i) => ({
     key: i === 3 ? null : `key-${tag}-${i}`,
     value: i % 5 === 0 ? `${tag} value ${i} `.repeat(200) : `v${i}-é-\u2603`,
-    headers: i % 2 === 0 ? [['h-one', `hv${i}`], ['h-two', 'x']] : [],
+    headers:
+      i % 2 === 0
+        ? [
+            ['h-one', `hv${i}`],
+            ['h-two', 'x'],
+          ]
+        : [],
   }));
 }
 
@@ -37,7 +43,9 @@ function plain(r: Record): Sent {
   return {
     key: r.key === null ? null : r.key.toString('utf8'),
     value: r.value!.toString('utf8'),
-    headers: r.headers.map((h) => [h.key, h.value === null ? '' : h.value.toString('utf8')] as [string, string]),
+    headers: r.headers.map(
+      (h) => [h.key, h.value === null ? '' : h.value.toString('utf8')] as [string, string],
+    ),
   };
 }
 
@@ -73,7 +81,11 @@ left = p.flush(20)
 print(json.dumps({'left': left, 'errors': errors}))
 `;
 
-function runPython(args: string[], input: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runPython(
+  args: string[],
+  input: string,
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(PYTHON, ['-c', PRODUCER_PY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -138,7 +150,12 @@ describe('kafkajs batches', () => {
     ['gzip', CompressionTypes.GZIP, CompressionType.Gzip],
   ] as const)('%s', async (codec, kjsType, type) => {
     const sent = messages(`kjs-${codec}`);
-    const kafka = new Kafka({ clientId: 'capture-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 1 } });
+    const kafka = new Kafka({
+      clientId: 'capture-test',
+      brokers: [broker.bootstrap],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 1 },
+    });
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     try {

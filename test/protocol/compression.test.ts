@@ -11,7 +11,11 @@ import {
   isXerialSnappy,
   zstdBound,
 } from '../../src/protocol/records/compression.js';
-import { CorruptRecordError, DecompressionLimitError, InvalidRecordError } from '../../src/protocol/records/errors.js';
+import {
+  CorruptRecordError,
+  DecompressionLimitError,
+  InvalidRecordError,
+} from '../../src/protocol/records/errors.js';
 
 const CODECS = [
   CompressionType.None,
@@ -52,7 +56,7 @@ describe.each(CODECS.map((c) => [CompressionType[c], c] as const))('%s', (_name,
 
     it('turns garbage into CorruptRecordError, never anything else', async () => {
       for (let i = 0; i < 50; i++) {
-        const junk = randomBytes(1 + (i * 7) % 200);
+        const junk = randomBytes(1 + ((i * 7) % 200));
         try {
           await decompress(codec, junk);
         } catch (e) {
@@ -63,7 +67,9 @@ describe.each(CODECS.map((c) => [CompressionType[c], c] as const))('%s', (_name,
 
     it('detects truncation', async () => {
       const packed = await compress(codec, randomBytes(50_000));
-      await expect(decompress(codec, packed.subarray(0, packed.length - 10))).rejects.toBeInstanceOf(CorruptRecordError);
+      await expect(decompress(codec, packed.subarray(0, packed.length - 10))).rejects.toBeInstanceOf(
+        CorruptRecordError,
+      );
     });
   }
 });
@@ -78,7 +84,7 @@ describe('snappy framing', () => {
     expect(packed.readInt32BE(12)).toBe(1);
     // Walk blocks independently of the implementation.
     const parts: Buffer[] = [];
-    for (let at = 16; at < packed.length; ) {
+    for (let at = 16; at < packed.length;) {
       const len = packed.readInt32BE(at);
       parts.push(snappy.uncompressSync(packed.subarray(at + 4, at + 4 + len), { asBuffer: true }) as Buffer);
       at += 4 + len;
@@ -137,7 +143,11 @@ describe('lz4 frames', () => {
       h.writeUInt32LE((0x80000000 | p.length) >>> 0);
       return Buffer.concat([h, p]);
     });
-    const frame = Buffer.concat([Buffer.from([0x04, 0x22, 0x4d, 0x18, flg, bd, hc]), ...blocks, Buffer.alloc(4)]);
+    const frame = Buffer.concat([
+      Buffer.from([0x04, 0x22, 0x4d, 0x18, flg, bd, hc]),
+      ...blocks,
+      Buffer.alloc(4),
+    ]);
     expect(decompressSync(CompressionType.Lz4, frame).toString()).toBe('hello world');
   });
 

@@ -12,7 +12,7 @@ import { CorruptRecordError, InvalidRecordError } from '../../src/protocol/recor
 
 describe('error code table', () => {
   it('has unique codes and names, in code order, covering -1..128 except the never-assigned 99', () => {
-    const codes = ERROR_TABLE.map((e) => e.code);
+    const codes: number[] = ERROR_TABLE.map((e) => e.code);
     const names = ERROR_TABLE.map((e) => e.name);
     expect(new Set(codes).size).toBe(codes.length);
     expect(new Set(names).size).toBe(names.length);

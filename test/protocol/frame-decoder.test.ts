@@ -28,9 +28,9 @@ describe('FrameDecoder', () => {
         fc.array(fc.nat(), { maxLength: 40 }),
         (frames, rawPoints) => {
           const stream = Buffer.concat(frames.map((f) => sized(Buffer.from(f))));
-          const points = [...new Set(rawPoints.map((p) => (stream.length === 0 ? 0 : p % stream.length)))].sort(
-            (a, b) => a - b,
-          );
+          const points = [
+            ...new Set(rawPoints.map((p) => (stream.length === 0 ? 0 : p % stream.length))),
+          ].sort((a, b) => a - b);
           const d = new FrameDecoder();
           const out: Buffer[] = [];
           for (const chunk of cut(stream, points)) out.push(...d.push(chunk));

@@ -34,10 +34,23 @@ const T0 = 1_700_000_000_000n;
 const sample: RecordInput[] = [
   { key: 'k1', value: 'v1', headers: [{ key: 'h', value: 'hv' }], timestamp: T0 },
   { key: null, value: null, timestamp: T0 + 5n },
-  { key: Buffer.from([0, 1, 2]), value: 'x'.repeat(5000), headers: [{ key: 'n', value: null }], timestamp: T0 + 2n },
+  {
+    key: Buffer.from([0, 1, 2]),
+    value: 'x'.repeat(5000),
+    headers: [{ key: 'n', value: null }],
+    timestamp: T0 + 2n,
+  },
 ];
 
-function plain(records: { key: Buffer | null; value: Buffer | null; headers: { key: string; value: Buffer | null }[]; timestamp: bigint; offset: bigint }[]) {
+function plain(
+  records: {
+    key: Buffer | null;
+    value: Buffer | null;
+    headers: { key: string; value: Buffer | null }[];
+    timestamp: bigint;
+    offset: bigint;
+  }[],
+) {
   return records.map((r) => ({
     key: r.key?.toString('latin1') ?? null,
     value: r.value?.toString('latin1') ?? null,
@@ -110,16 +123,23 @@ describe.each(CODECS.map((c) => [CompressionType[c], c] as const))('batch with %
 
 describe('corruption', () => {
   it('a flipped bit anywhere under the CRC is detected', async () => {
-    const batch = buildRecordBatch([{ key: 'a', value: 'b', timestamp: T0 }, { value: 'c', timestamp: T0 }]);
+    const batch = buildRecordBatch([
+      { key: 'a', value: 'b', timestamp: T0 },
+      { value: 'c', timestamp: T0 },
+    ]);
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 21, max: batch.length - 1 }), fc.integer({ min: 0, max: 7 }), async (pos, bit) => {
-        const copy = Buffer.from(batch);
-        copy[pos]! ^= 1 << bit;
-        expect(() => validateBatch(copy)).toThrow(CorruptRecordError);
-        const v = await validateRecordBatchForAppend(copy);
-        expect(v.ok).toBe(false);
-        if (!v.ok) expect(v.error.errorName).toBe('CORRUPT_MESSAGE');
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 21, max: batch.length - 1 }),
+        fc.integer({ min: 0, max: 7 }),
+        async (pos, bit) => {
+          const copy = Buffer.from(batch);
+          copy[pos]! ^= 1 << bit;
+          expect(() => validateBatch(copy)).toThrow(CorruptRecordError);
+          const v = await validateRecordBatchForAppend(copy);
+          expect(v.ok).toBe(false);
+          if (!v.ok) expect(v.error.errorName).toBe('CORRUPT_MESSAGE');
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -143,7 +163,9 @@ describe('corruption', () => {
   it('truncated batches are CorruptRecordError at every length', async () => {
     const batch = await encodeRecordBatch(sample, { compression: CompressionType.Lz4 });
     for (let n = 0; n < batch.length; n++) {
-      await expect(decodeRecordBatch(batch.subarray(0, n)), `length ${n}`).rejects.toBeInstanceOf(CorruptRecordError);
+      await expect(decodeRecordBatch(batch.subarray(0, n)), `length ${n}`).rejects.toBeInstanceOf(
+        CorruptRecordError,
+      );
       const v = await validateRecordBatchForAppend(batch.subarray(0, n));
       expect(v.ok).toBe(false);
     }
@@ -162,7 +184,9 @@ describe('corruption', () => {
 describe('concatenated batches', () => {
   it('iterates all batches and reports a partial tail', async () => {
     const batches = await Promise.all(
-      CODECS.map((c, i) => encodeRecordBatch([{ value: `v${i}`, timestamp: T0 }], { compression: c, baseOffset: BigInt(i) })),
+      CODECS.map((c, i) =>
+        encodeRecordBatch([{ value: `v${i}`, timestamp: T0 }], { compression: c, baseOffset: BigInt(i) }),
+      ),
     );
     const all = Buffer.concat(batches);
     const cutAt = all.length - 7;
@@ -201,7 +225,12 @@ describe('concatenated batches', () => {
 describe('control batches', () => {
   it('builds and parses COMMIT and ABORT markers', async () => {
     for (const type of [ControlRecordType.Commit, ControlRecordType.Abort] as const) {
-      const b = buildControlBatch(type, { producerId: 9n, producerEpoch: 3, coordinatorEpoch: 17, timestamp: T0 });
+      const b = buildControlBatch(type, {
+        producerId: 9n,
+        producerEpoch: 3,
+        coordinatorEpoch: 17,
+        timestamp: T0,
+      });
       const d = await decodeRecordBatch(b);
       expect(d.control).toBe(true);
       expect(d.header.attributes & 0x30).toBe(0x30); // control + transactional
@@ -213,7 +242,11 @@ describe('control batches', () => {
   });
 
   it('is refused from clients but accepted from the coordinator', async () => {
-    const b = buildControlBatch(ControlRecordType.Commit, { producerId: 9n, producerEpoch: 3, coordinatorEpoch: 0 });
+    const b = buildControlBatch(ControlRecordType.Commit, {
+      producerId: 9n,
+      producerEpoch: 3,
+      coordinatorEpoch: 0,
+    });
     const fromClient = await validateRecordBatchForAppend(b);
     expect(fromClient.ok).toBe(false);
     expect((await validateRecordBatchForAppend(b, 0, { fromClient: false })).ok).toBe(true);
@@ -230,7 +263,10 @@ describe('append validation', () => {
   const now = Number(T0);
 
   it('null key on a compacted topic is INVALID_RECORD', async () => {
-    const b = buildRecordBatch([{ key: 'k', value: 'v', timestamp: T0 }, { value: 'v', timestamp: T0 }]);
+    const b = buildRecordBatch([
+      { key: 'k', value: 'v', timestamp: T0 },
+      { value: 'v', timestamp: T0 },
+    ]);
     expect((await validateRecordBatchForAppend(b)).ok).toBe(true);
     const v = await validateRecordBatchForAppend(b, 0, { compacted: true });
     expect(v.ok).toBe(false);
@@ -245,14 +281,21 @@ describe('append validation', () => {
     if (!v.ok) expect(v.error).toMatchObject({ errorName: 'INVALID_TIMESTAMP', code: 32 });
     const old = buildRecordBatch([{ value: 'v', timestamp: T0 - 10_000n }]);
     expect((await validateRecordBatchForAppend(old, 0, opts)).ok).toBe(false);
-    expect((await validateRecordBatchForAppend(old, 0, { ...opts, timestampBeforeMaxMs: 20_000 })).ok).toBe(true);
-    expect((await validateRecordBatchForAppend(b, 0, { ...opts, timestampType: TimestampType.LogAppendTime })).ok).toBe(true);
+    expect((await validateRecordBatchForAppend(old, 0, { ...opts, timestampBeforeMaxMs: 20_000 })).ok).toBe(
+      true,
+    );
+    expect(
+      (await validateRecordBatchForAppend(b, 0, { ...opts, timestampType: TimestampType.LogAppendTime })).ok,
+    ).toBe(true);
     const none = buildRecordBatch([{ value: 'v', timestamp: -1n }], { baseTimestamp: -1n });
     expect((await validateRecordBatchForAppend(none, 0, opts)).ok).toBe(true);
   });
 
   it('offset deltas must run 0, 1, 2, ... and match lastOffsetDelta', async () => {
-    const b = buildRecordBatch([{ value: 'a', timestamp: T0 }, { value: 'b', timestamp: T0 }]);
+    const b = buildRecordBatch([
+      { value: 'a', timestamp: T0 },
+      { value: 'b', timestamp: T0 },
+    ]);
     // Second record's offset delta is the byte after: length, attributes, timestamp delta (0).
     const firstLen = b[RECORDS_OFFSET]! >> 1;
     const secondOffsetDeltaAt = RECORDS_OFFSET + 1 + firstLen + 1 + 1 + 1;
@@ -263,7 +306,10 @@ describe('append validation', () => {
     expect(v.ok).toBe(false);
     if (!v.ok) expect(v.error.message).toMatch(/offset delta 2, expected 1/);
 
-    const c = buildRecordBatch([{ value: 'a', timestamp: T0 }, { value: 'b', timestamp: T0 }]);
+    const c = buildRecordBatch([
+      { value: 'a', timestamp: T0 },
+      { value: 'b', timestamp: T0 },
+    ]);
     c.writeInt32BE(5, 23); // lastOffsetDelta
     c.writeUInt32BE(computeBatchCrc(c, 0, c.length), 17);
     const w = await validateRecordBatchForAppend(c);
@@ -272,7 +318,11 @@ describe('append validation', () => {
   });
 
   it('idempotent batch without a sequence, and oversize batches, are refused', async () => {
-    const b = buildRecordBatch([{ value: 'a', timestamp: T0 }], { producerId: 5n, producerEpoch: 0, baseSequence: -1 });
+    const b = buildRecordBatch([{ value: 'a', timestamp: T0 }], {
+      producerId: 5n,
+      producerEpoch: 0,
+      baseSequence: -1,
+    });
     expect((await validateRecordBatchForAppend(b)).ok).toBe(false);
     const big = buildRecordBatch([{ value: 'x'.repeat(2000), timestamp: T0 }]);
     const v = await validateRecordBatchForAppend(big, 0, { maxBatchSize: 1000 });

@@ -43,7 +43,10 @@ export interface EncodeBatchOptions extends BatchOptions, CompressOptions {
 }
 
 /** Encode a batch, compressing the records section with `opts.compression` (default none). */
-export async function encodeRecordBatch(records: RecordInput[], opts: EncodeBatchOptions = {}): Promise<Buffer> {
+export async function encodeRecordBatch(
+  records: RecordInput[],
+  opts: EncodeBatchOptions = {},
+): Promise<Buffer> {
   const compression = opts.compression ?? CompressionType.None;
   const baseTimestamp = defaultBaseTimestamp(records, opts);
   const { section, maxTimestamp } = encodeRecordsSection(records, baseTimestamp);
@@ -105,7 +108,10 @@ export interface BatchSpan {
  * Stops at the first batch whose announced size does not fit the buffer: that one is `partial`.
  * A length too small to hold a header is corruption, not a partial batch.
  */
-export function scanRecordBatches(buf: Buffer, start = 0): { batches: BatchSpan[]; partial: PartialBatch | null } {
+export function scanRecordBatches(
+  buf: Buffer,
+  start = 0,
+): { batches: BatchSpan[]; partial: PartialBatch | null } {
   const batches: BatchSpan[] = [];
   let at = start;
   while (at < buf.length) {
@@ -113,7 +119,9 @@ export function scanRecordBatches(buf: Buffer, start = 0): { batches: BatchSpan[
     if (available < LOG_OVERHEAD) return { batches, partial: { position: at, available, size: -1 } };
     const batchLength = buf.readInt32BE(at + 8);
     if (batchLength < RECORD_BATCH_HEADER_SIZE - LOG_OVERHEAD) {
-      throw new CorruptRecordError(`record batch at byte ${at} has length ${batchLength}, smaller than a header`);
+      throw new CorruptRecordError(
+        `record batch at byte ${at} has length ${batchLength}, smaller than a header`,
+      );
     }
     const size = batchLength + LOG_OVERHEAD;
     if (size > available) return { batches, partial: { position: at, available, size } };
@@ -123,8 +131,15 @@ export function scanRecordBatches(buf: Buffer, start = 0): { batches: BatchSpan[
   return { batches, partial: null };
 }
 
-function checkedHeader(buf: Buffer, offset: number, opts: DecodeBatchOptions): { header: RecordBatchHeader; size: number } {
-  const size = opts.verify === false ? readBatchHeader(buf, offset).batchLength + LOG_OVERHEAD : validateBatch(buf, offset);
+function checkedHeader(
+  buf: Buffer,
+  offset: number,
+  opts: DecodeBatchOptions,
+): { header: RecordBatchHeader; size: number } {
+  const size =
+    opts.verify === false
+      ? readBatchHeader(buf, offset).batchLength + LOG_OVERHEAD
+      : validateBatch(buf, offset);
   if (opts.verify === false && size > buf.length - offset) {
     throw new CorruptRecordError(`record batch truncated: ${buf.length - offset} of ${size} bytes`);
   }
@@ -146,12 +161,7 @@ function parseRecords(section: Buffer, header: RecordBatchHeader, position: numb
   }
 }
 
-function finish(
-  offset: number,
-  size: number,
-  header: RecordBatchHeader,
-  section: Buffer,
-): DecodedBatch {
+function finish(offset: number, size: number, header: RecordBatchHeader, section: Buffer): DecodedBatch {
   return {
     header,
     position: offset,
@@ -163,7 +173,11 @@ function finish(
 }
 
 /** Decode the complete batch at `offset`, decompressing its records when needed. */
-export async function decodeRecordBatch(buf: Buffer, offset = 0, opts: DecodeBatchOptions = {}): Promise<DecodedBatch> {
+export async function decodeRecordBatch(
+  buf: Buffer,
+  offset = 0,
+  opts: DecodeBatchOptions = {},
+): Promise<DecodedBatch> {
   const { header, size } = checkedHeader(buf, offset, opts);
   const body = buf.subarray(offset + RECORDS_OFFSET, offset + size);
   const section = await decompress(

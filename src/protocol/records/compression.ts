@@ -59,7 +59,11 @@ function corrupt(type: CompressionType, err: unknown): CorruptRecordError {
 // ---------------------------------------------------------------------------------------------------
 // compress
 
-export async function compress(type: CompressionType, buf: Buffer, opts: CompressOptions = {}): Promise<Buffer> {
+export async function compress(
+  type: CompressionType,
+  buf: Buffer,
+  opts: CompressOptions = {},
+): Promise<Buffer> {
   switch (type) {
     case CompressionType.None:
       return buf;
@@ -96,7 +100,8 @@ export function compressSync(type: CompressionType, buf: Buffer, opts: CompressO
 
 function xerialChunks(buf: Buffer): Buffer[] {
   const chunks: Buffer[] = [];
-  for (let at = 0; at < buf.length; at += XERIAL_BLOCK_SIZE) chunks.push(buf.subarray(at, at + XERIAL_BLOCK_SIZE));
+  for (let at = 0; at < buf.length; at += XERIAL_BLOCK_SIZE)
+    chunks.push(buf.subarray(at, at + XERIAL_BLOCK_SIZE));
   return chunks;
 }
 
@@ -136,7 +141,9 @@ export async function decompress(
     case CompressionType.Snappy: {
       const blocks = snappyBlocks(buf, maxOutputSize);
       try {
-        const parts = await Promise.all(blocks.map((b) => snappy.uncompress(b, { asBuffer: true }) as Promise<Buffer>));
+        const parts = await Promise.all(
+          blocks.map((b) => snappy.uncompress(b, { asBuffer: true }) as Promise<Buffer>),
+        );
         return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       } catch (err) {
         throw corrupt(type, err);
@@ -227,7 +234,9 @@ function snappyBlocks(buf: Buffer, max: number): Buffer[] {
       if (buf.length - at < 4) throw new CorruptRecordError(`xerial snappy block length truncated at ${at}`);
       const len = buf.readInt32BE(at);
       if (len < 0 || len > buf.length - at - 4) {
-        throw new CorruptRecordError(`xerial snappy block at ${at} announces ${len} bytes, ${buf.length - at - 4} left`);
+        throw new CorruptRecordError(
+          `xerial snappy block at ${at} announces ${len} bytes, ${buf.length - at - 4} left`,
+        );
       }
       blocks.push(buf.subarray(at + 4, at + 4 + len));
       at += 4 + len;
@@ -281,7 +290,8 @@ function scanLz4(buf: Buffer): Lz4Scan {
       at += len;
       continue;
     }
-    if (magic !== LZ4_MAGIC) throw new CorruptRecordError(`not an lz4 frame: magic ${magic.toString(16)} at byte ${at}`);
+    if (magic !== LZ4_MAGIC)
+      throw new CorruptRecordError(`not an lz4 frame: magic ${magic.toString(16)} at byte ${at}`);
     at += 4;
     need(3, 'frame descriptor');
     const flg = buf[at]!;
@@ -303,7 +313,8 @@ function scanLz4(buf: Buffer): Lz4Scan {
       if (word === 0) break; // end mark
       const stored = (word & 0x80000000) !== 0;
       const len = word & 0x7fffffff;
-      if (len > blockMax) throw new CorruptRecordError(`lz4 block of ${len} bytes exceeds the frame's ${blockMax}`);
+      if (len > blockMax)
+        throw new CorruptRecordError(`lz4 block of ${len} bytes exceeds the frame's ${blockMax}`);
       need(len + (blockChecksum ? 4 : 0), 'block');
       blocks.push({ data: buf.subarray(at, at + len), stored, maxSize: blockMax });
       bound += stored ? len : blockMax;
@@ -389,7 +400,8 @@ export function zstdBound(buf: Buffer): number {
       at += len;
       continue;
     }
-    if (magic !== ZSTD_MAGIC) throw new CorruptRecordError(`not a zstd frame: magic ${magic.toString(16)} at byte ${at}`);
+    if (magic !== ZSTD_MAGIC)
+      throw new CorruptRecordError(`not a zstd frame: magic ${magic.toString(16)} at byte ${at}`);
     at += 4;
     need(1, 'frame header');
     const fhd = buf[at]!;

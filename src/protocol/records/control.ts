@@ -50,31 +50,42 @@ export function encodeEndTxnMarker(coordinatorEpoch: number): Buffer {
  */
 export function parseControlRecordKey(key: Buffer | null): ControlRecordKey {
   if (key === null || key.length < 4) {
-    throw new InvalidRecordError('INVALID_RECORD', `control record key must be at least 4 bytes, got ${key?.length ?? 'null'}`);
+    throw new InvalidRecordError(
+      'INVALID_RECORD',
+      `control record key must be at least 4 bytes, got ${key?.length ?? 'null'}`,
+    );
   }
   const r = new ByteReader(key);
   const version = r.int16();
-  if (version < 0) throw new InvalidRecordError('INVALID_RECORD', `control record key version ${version} is negative`);
+  if (version < 0)
+    throw new InvalidRecordError('INVALID_RECORD', `control record key version ${version} is negative`);
   return { version, type: r.int16() };
 }
 
 /** Parse the value of an ABORT/COMMIT record (EndTransactionMarker). */
 export function parseEndTxnMarker(value: Buffer | null): EndTxnMarker {
-  if (value === null) throw new InvalidRecordError('INVALID_RECORD', 'end transaction marker has a null value');
+  if (value === null)
+    throw new InvalidRecordError('INVALID_RECORD', 'end transaction marker has a null value');
   try {
     const r = new ByteReader(value);
     const version = r.int16();
-    if (version < 0) throw new InvalidRecordError('INVALID_RECORD', `end transaction marker version ${version} is negative`);
+    if (version < 0)
+      throw new InvalidRecordError('INVALID_RECORD', `end transaction marker version ${version} is negative`);
     return { version, coordinatorEpoch: r.int32() };
   } catch (err) {
     if (err instanceof DecodeError) {
-      throw new InvalidRecordError('INVALID_RECORD', `end transaction marker: ${err.message}`, { cause: err });
+      throw new InvalidRecordError('INVALID_RECORD', `end transaction marker: ${err.message}`, {
+        cause: err,
+      });
     }
     throw err;
   }
 }
 
-export interface ControlBatchOptions extends Omit<BatchOptions, 'control' | 'transactional' | 'producerId' | 'producerEpoch'> {
+export interface ControlBatchOptions extends Omit<
+  BatchOptions,
+  'control' | 'transactional' | 'producerId' | 'producerEpoch'
+> {
   producerId: bigint;
   producerEpoch: number;
   coordinatorEpoch: number;
@@ -83,7 +94,10 @@ export interface ControlBatchOptions extends Omit<BatchOptions, 'control' | 'tra
 }
 
 /** Build a control batch holding one COMMIT or ABORT marker (what WriteTxnMarkers appends). */
-export function buildControlBatch(type: ControlRecordType.Abort | ControlRecordType.Commit, opts: ControlBatchOptions): Buffer {
+export function buildControlBatch(
+  type: ControlRecordType.Abort | ControlRecordType.Commit,
+  opts: ControlBatchOptions,
+): Buffer {
   const timestamp = opts.timestamp ?? BigInt(Date.now());
   return buildRecordBatch(
     [{ key: encodeControlRecordKey(type), value: encodeEndTxnMarker(opts.coordinatorEpoch), timestamp }],
@@ -92,7 +106,10 @@ export function buildControlBatch(type: ControlRecordType.Abort | ControlRecordT
 }
 
 /** A decoded transaction marker: which way the transaction ended, and the coordinator's epoch. */
-export function parseTxnMarker(record: Record): { type: ControlRecordType.Abort | ControlRecordType.Commit; coordinatorEpoch: number } {
+export function parseTxnMarker(record: Record): {
+  type: ControlRecordType.Abort | ControlRecordType.Commit;
+  coordinatorEpoch: number;
+} {
   const { type } = parseControlRecordKey(record.key);
   if (type !== ControlRecordType.Abort && type !== ControlRecordType.Commit) {
     throw new InvalidRecordError('INVALID_RECORD', `control record type ${type} is not a transaction marker`);

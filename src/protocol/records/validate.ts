@@ -60,7 +60,8 @@ export interface ValidatedBatch {
   records: Record[];
 }
 
-export type AppendValidationResult = { ok: true; batch: ValidatedBatch } | { ok: false; error: RecordValidationError };
+export type AppendValidationResult =
+  { ok: true; batch: ValidatedBatch } | { ok: false; error: RecordValidationError };
 
 const MAX_KNOWN_CODEC = 4;
 const NO_TIMESTAMP = -1n;
@@ -82,7 +83,11 @@ export async function validateRecordBatchForAppend(
   }
 }
 
-async function validateOrThrow(buf: Buffer, offset: number, opts: AppendValidationOptions): Promise<ValidatedBatch> {
+async function validateOrThrow(
+  buf: Buffer,
+  offset: number,
+  opts: AppendValidationOptions,
+): Promise<ValidatedBatch> {
   const fromClient = opts.fromClient ?? true;
   if (buf.length - offset >= LOG_OVERHEAD && opts.maxBatchSize !== undefined) {
     const announced = buf.readInt32BE(offset + 8) + LOG_OVERHEAD;
@@ -106,10 +111,14 @@ async function validateOrThrow(buf: Buffer, offset: number, opts: AppendValidati
     if (isControl(header.attributes)) throw invalid('clients may not write control batches');
     const countFromOffsets = header.lastOffsetDelta + 1;
     if (countFromOffsets !== header.recordCount) {
-      throw invalid(`record count ${header.recordCount} does not match last offset delta ${header.lastOffsetDelta}`);
+      throw invalid(
+        `record count ${header.recordCount} does not match last offset delta ${header.lastOffsetDelta}`,
+      );
     }
     if (header.producerId !== NO_PRODUCER_ID && header.baseSequence < 0) {
-      throw invalid(`batch with producer id ${header.producerId} has invalid base sequence ${header.baseSequence}`);
+      throw invalid(
+        `batch with producer id ${header.producerId} has invalid base sequence ${header.baseSequence}`,
+      );
     }
   }
   if (isTransactional(header.attributes) && header.producerId === NO_PRODUCER_ID) {
@@ -150,7 +159,10 @@ async function validateOrThrow(buf: Buffer, offset: number, opts: AppendValidati
     }
     if (checkTimestamps && rec.timestamp !== NO_TIMESTAMP) {
       const ts = rec.timestamp;
-      if ((before !== NO_TIMESTAMP_LIMIT && ts < now - BigInt(before)) || (after !== NO_TIMESTAMP_LIMIT && ts > now + BigInt(after))) {
+      if (
+        (before !== NO_TIMESTAMP_LIMIT && ts < now - BigInt(before)) ||
+        (after !== NO_TIMESTAMP_LIMIT && ts > now + BigInt(after))
+      ) {
         throw new InvalidRecordError(
           'INVALID_TIMESTAMP',
           `record ${i} timestamp ${ts} is out of range [now - ${before} ms, now + ${after} ms] (now ${now})`,
