@@ -41,18 +41,43 @@ const schema = JSON.parse(
   readFileSync(new URL('../../src/protocol/messages/schema.json', import.meta.url), 'utf8'),
 ) as { messages: MessageSchema[] };
 
-type Codec = { encode: (w: ByteWriter, m: never, v: number) => void; decode: (r: ByteReader, v: number) => unknown };
+type Codec = {
+  encode: (w: ByteWriter, m: never, v: number) => void;
+  decode: (r: ByteReader, v: number) => unknown;
+};
 const codecs = new Map<string, Codec>();
 codecs.set('RequestHeader', { encode: encodeRequestHeader as Codec['encode'], decode: decodeRequestHeader });
-codecs.set('ResponseHeader', { encode: encodeResponseHeader as Codec['encode'], decode: decodeResponseHeader });
+codecs.set('ResponseHeader', {
+  encode: encodeResponseHeader as Codec['encode'],
+  decode: decodeResponseHeader,
+});
 for (const api of API_LIST) {
-  codecs.set(`${api.name}Request`, { encode: api.encodeRequest as Codec['encode'], decode: api.decodeRequest });
-  codecs.set(`${api.name}Response`, { encode: api.encodeResponse as Codec['encode'], decode: api.decodeResponse });
+  codecs.set(`${api.name}Request`, {
+    encode: api.encodeRequest as Codec['encode'],
+    decode: api.decodeRequest,
+  });
+  codecs.set(`${api.name}Response`, {
+    encode: api.encodeResponse as Codec['encode'],
+    decode: api.decodeResponse,
+  });
 }
 
 const inRange = (r: Range | undefined, v: number): boolean => r != null && r[0] <= v && v <= r[1];
 
-const PRIMS = new Set(['bool', 'int8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'float64', 'string', 'uuid', 'bytes', 'records']);
+const PRIMS = new Set([
+  'bool',
+  'int8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'float64',
+  'string',
+  'uuid',
+  'bytes',
+  'records',
+]);
 
 function defaultOf(msg: MessageSchema, f: FieldSchema): unknown {
   const d = f.default;
@@ -110,7 +135,12 @@ function typeArb(msg: MessageSchema, type: string, v: number, depth: number): fc
   return structArb(msg, msg.structs[type]!.fields, v, depth + 1);
 }
 
-function structArb(msg: MessageSchema, fields: FieldSchema[], v: number, depth: number): fc.Arbitrary<unknown> {
+function structArb(
+  msg: MessageSchema,
+  fields: FieldSchema[],
+  v: number,
+  depth: number,
+): fc.Arbitrary<unknown> {
   const rec: Record<string, fc.Arbitrary<unknown>> = {};
   for (const f of fields) {
     if (!inRange(f.versions, v)) {
@@ -133,9 +163,9 @@ function structArb(msg: MessageSchema, fields: FieldSchema[], v: number, depth: 
   const unknown = unknownTags.chain((tags) =>
     fc.tuple(...tags.map((tag) => bytesArb.map((data) => ({ tag, data })))),
   );
-  return fc.tuple(body, fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: unknown })).map(
-    ([o, unk]) => (unk.length === 0 ? o : { ...o, _unknownTaggedFields: unk }),
-  );
+  return fc
+    .tuple(body, fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: unknown }))
+    .map(([o, unk]) => (unk.length === 0 ? o : { ...o, _unknownTaggedFields: unk }));
 }
 
 /** Buffers (views, possibly into a larger pool) compare by content. */

@@ -28,7 +28,8 @@ export function pairApis(messages: readonly Message[]): ApiPair[] {
   }
   const apis: ApiPair[] = [];
   for (const [apiKey, e] of [...byKey].sort((a, b) => a[0] - b[0])) {
-    if (e.request === undefined || e.response === undefined) throw new Error(`api key ${apiKey} is not a pair`);
+    if (e.request === undefined || e.response === undefined)
+      throw new Error(`api key ${apiKey} is not a pair`);
     const name = e.request.name.replace(/Request$/, '');
     if (e.response.name !== `${name}Response`) throw new Error(`api key ${apiKey}: ${e.response.name}`);
     apis.push({ name, apiKey, module: kebab(name), request: e.request, response: e.response });
@@ -46,7 +47,10 @@ export function generate(messages: readonly Message[]): Map<string, string> {
   const files = new Map<string, string>();
   const apis = pairApis(messages);
   for (const a of apis) {
-    files.set(`${a.module}.ts`, emitModule([a.request, a.response], `${a.request.name}.json, ${a.response.name}.json`));
+    files.set(
+      `${a.module}.ts`,
+      emitModule([a.request, a.response], `${a.request.name}.json, ${a.response.name}.json`),
+    );
   }
   const reqHeader = header(messages, 'RequestHeader');
   const resHeader = header(messages, 'ResponseHeader');
@@ -55,18 +59,25 @@ export function generate(messages: readonly Message[]): Map<string, string> {
   const schema = [reqHeader, resHeader, ...apis.flatMap((a) => [a.request, a.response])].map((m) =>
     new MessageEmitter(m).schemaJson(),
   );
-  files.set('schema.json', JSON.stringify({ generatedBy: 'tools/protocol-gen; do not edit', messages: schema }, null, 1) + '\n');
+  files.set(
+    'schema.json',
+    JSON.stringify({ generatedBy: 'tools/protocol-gen; do not edit', messages: schema }, null, 1) + '\n',
+  );
   return new Map([...files].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
 }
 
 function emitIndex(apis: readonly ApiPair[]): string {
   const L: string[] = [GENERATED_HEADER, ''];
   L.push(`import { ByteReader, ByteWriter, DecodeError } from '../primitives.js';`);
-  L.push(`import { decodeRequestHeader, decodeResponseHeader, encodeRequestHeader, encodeResponseHeader, type RequestHeader } from './headers.js';`);
+  L.push(
+    `import { decodeRequestHeader, decodeResponseHeader, encodeRequestHeader, encodeResponseHeader, type RequestHeader } from './headers.js';`,
+  );
   for (const a of apis) {
     const r = a.request.name;
     const s = a.response.name;
-    L.push(`import { decode${r}, decode${s}, encode${r}, encode${s}, type ${r}, type ${s} } from './${a.module}.js';`);
+    L.push(
+      `import { decode${r}, decode${s}, encode${r}, encode${s}, type ${r}, type ${s} } from './${a.module}.js';`,
+    );
   }
   L.push('');
   L.push(`export * from './headers.js';`);
@@ -80,17 +91,23 @@ function emitIndex(apis: readonly ApiPair[]): string {
   L.push('');
   L.push('/** The request and response body types of each API key. */');
   L.push('export interface ApiMessages {');
-  for (const a of apis) L.push(`  ${a.apiKey}: { request: ${a.request.name}; response: ${a.response.name} };`);
+  for (const a of apis)
+    L.push(`  ${a.apiKey}: { request: ${a.request.name}; response: ${a.response.name} };`);
   L.push('}');
   L.push('');
   L.push(API_TEMPLATE_TYPES);
   L.push('');
   L.push('/** The registry: everything about each API key, including its codecs. */');
-  L.push('export const APIS: { readonly [K in ApiKey]: Api<ApiMessages[K][\'request\'], ApiMessages[K][\'response\']> } = {');
+  L.push(
+    "export const APIS: { readonly [K in ApiKey]: Api<ApiMessages[K]['request'], ApiMessages[K]['response']> } = {",
+  );
   for (const a of apis) {
     const q = a.request;
     const flexMin = q.flexibleVersions === null ? 'null' : String(q.flexibleVersions.min);
-    const dep = q.deprecatedVersions === null ? 'null' : `{ min: ${q.deprecatedVersions.min}, max: ${Math.min(q.deprecatedVersions.max, q.validVersions.max)} }`;
+    const dep =
+      q.deprecatedVersions === null
+        ? 'null'
+        : `{ min: ${q.deprecatedVersions.min}, max: ${Math.min(q.deprecatedVersions.max, q.validVersions.max)} }`;
     L.push(`  ${a.apiKey}: {`);
     L.push(`    apiKey: ${a.apiKey},`);
     L.push(`    name: '${a.name}',`);

@@ -32,7 +32,9 @@ function main(args: readonly string[]): number {
   const outDir = resolve(argValue(args, '--out') ?? join(repoRoot, 'src', 'protocol', 'messages'));
   const check = args.includes('--check');
   if (!existsSync(inDir)) {
-    console.error(`protocol-gen: message definitions not found at ${inDir} (use --in or SLUICE_KAFKA_MESSAGES)`);
+    console.error(
+      `protocol-gen: message definitions not found at ${inDir} (use --in or SLUICE_KAFKA_MESSAGES)`,
+    );
     return 2;
   }
   const files = generate(loadMessages(inDir));

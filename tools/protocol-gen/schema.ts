@@ -230,12 +230,14 @@ export function parseMessage(raw: RawMessage): Message {
     for (const f of fs) {
       let base = f.type;
       while (base.kind === 'array') base = base.elem;
-      if (base.kind === 'struct' && !seen.has(base.struct)) throw new Error(`${raw.name}: unknown struct ${base.struct}`);
+      if (base.kind === 'struct' && !seen.has(base.struct))
+        throw new Error(`${raw.name}: unknown struct ${base.struct}`);
     }
   };
   check(fields);
   for (const s of structs) check(s.fields);
-  if (!['request', 'response', 'header', 'data'].includes(raw.type)) throw new Error(`${raw.name}: type ${raw.type}`);
+  if (!['request', 'response', 'header', 'data'].includes(raw.type))
+    throw new Error(`${raw.name}: type ${raw.type}`);
   return {
     name: raw.name,
     type: raw.type as Message['type'],
@@ -257,7 +259,9 @@ export function parseMessageText(text: string): Message {
 /** Every *Request.json, *Response.json and the two headers, sorted by file name. */
 export function loadMessages(dir: string): Message[] {
   const files = readdirSync(dir)
-    .filter((f) => /(Request|Response)\.json$/.test(f) || f === 'RequestHeader.json' || f === 'ResponseHeader.json')
+    .filter(
+      (f) => /(Request|Response)\.json$/.test(f) || f === 'RequestHeader.json' || f === 'ResponseHeader.json',
+    )
     .sort();
   return files.map((f) => {
     try {
