@@ -130,6 +130,7 @@ export interface ConfigEntrySource {
 export class BrokerConfig {
   readonly #static: Record<string, string>;
   #dynamic: Record<string, string> = {};
+  #dynamicDefault: Record<string, string> = {};
 
   constructor(props: Record<string, string> = {}) {
     for (const [k, v] of Object.entries(props)) {
@@ -138,15 +139,25 @@ export class BrokerConfig {
     this.#static = { ...props };
   }
 
-  /** Replace dynamic (cluster-wide or per-broker) overrides; validated first, all or nothing. */
-  setDynamic(props: Record<string, string>): void {
+  /**
+   * Replace the dynamic overrides: this broker's own and the cluster-wide default (per-broker wins).
+   * Validated first, all or nothing.
+   */
+  setDynamic(perBroker: Record<string, string>, clusterDefault: Record<string, string> = {}): void {
+    BrokerConfig.validateDynamic(perBroker);
+    BrokerConfig.validateDynamic(clusterDefault);
+    this.#dynamic = { ...perBroker };
+    this.#dynamicDefault = { ...clusterDefault };
+  }
+
+  /** Throws InvalidConfigError when a dynamic broker config change is not allowed. */
+  static validateDynamic(props: Record<string, string | null>): void {
     for (const [k, v] of Object.entries(props)) {
       const key = BROKER_CONFIG.get(k);
       if (!key) throw new InvalidConfigError(k, `Unknown broker config name: ${k}`);
       if (key.readOnly) throw new InvalidConfigError(k, `Cannot update these configs dynamically: ${k}`);
-      BROKER_CONFIG.validate(k, v);
+      if (v !== null) BROKER_CONFIG.validate(k, v);
     }
-    this.#dynamic = { ...props };
   }
 
   get dynamic(): Readonly<Record<string, string>> {
@@ -156,12 +167,13 @@ export class BrokerConfig {
   /** The raw value and where it came from; null value when unset with no default. */
   source(name: string): ConfigEntrySource {
     if (name in this.#dynamic) return { value: this.#dynamic[name]!, source: 'DYNAMIC_BROKER_CONFIG' };
+    if (name in this.#dynamicDefault) return { value: this.#dynamicDefault[name]!, source: 'DYNAMIC_DEFAULT_BROKER_CONFIG' };
     if (name in this.#static) return { value: this.#static[name]!, source: 'STATIC_BROKER_CONFIG' };
     return { value: BROKER_CONFIG.get(name)?.default ?? null, source: 'DEFAULT_CONFIG' };
   }
 
   isSet(name: string): boolean {
-    return name in this.#dynamic || name in this.#static;
+    return name in this.#dynamic || name in this.#dynamicDefault || name in this.#static;
   }
 
   raw(name: string): string | null {

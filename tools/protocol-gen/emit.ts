@@ -365,7 +365,10 @@ export class MessageEmitter {
           if (c === 'true' && !optional && f.type.kind === 'primitive' && !this.hasNull(f)) emit();
           else out.block(c === 'true' ? '{' : `if (${c}) {`, emit);
         }
-        if (!f.ignorable && cond(present, ctx) !== 'true') {
+        // Requests follow Kafka's generated code: a value the version cannot carry is a bug to report.
+        // Responses drop it silently: the broker fills every field and each client gets what its
+        // version can carry (a v2 ListOffsets client has no leader epoch to read).
+        if (!f.ignorable && this.msg.type !== 'response' && cond(present, ctx) !== 'true') {
           const pc = cond(present, ctx);
           const notPresent = pc === 'false' ? '' : `!(${pc}) && `;
           out.line(

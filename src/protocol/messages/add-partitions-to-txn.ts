@@ -302,7 +302,6 @@ export function encodeAddPartitionsToTxnResponse(w: ByteWriter, m: AddPartitions
       encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, e0, v);
     }
   }
-  if (!(v >= 4) && m.resultsByTransaction !== undefined && (m.resultsByTransaction === null || m.resultsByTransaction.length !== 0)) throw new EncodeError('AddPartitionsToTxnResponse.ResultsByTransaction: not supported in version ' + v);
   if (v <= 3) {
     const x = m.resultsByTopicV3AndBelow === undefined ? [] : m.resultsByTopicV3AndBelow;
     w.arrayLength(x.length, v === 3);
@@ -310,7 +309,6 @@ export function encodeAddPartitionsToTxnResponse(w: ByteWriter, m: AddPartitions
       encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, e0, v);
     }
   }
-  if (!(v <= 3) && m.resultsByTopicV3AndBelow !== undefined && (m.resultsByTopicV3AndBelow === null || m.resultsByTopicV3AndBelow.length !== 0)) throw new EncodeError('AddPartitionsToTxnResponse.ResultsByTopicV3AndBelow: not supported in version ' + v);
   if (v >= 3) {
     const unk = m._unknownTaggedFields;
     if (unk === undefined) w.unsignedVarint(0);

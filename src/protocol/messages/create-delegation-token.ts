@@ -165,12 +165,10 @@ export function encodeCreateDelegationTokenResponse(w: ByteWriter, m: CreateDele
     const x = m.tokenRequesterPrincipalType === undefined ? '' : m.tokenRequesterPrincipalType;
     w.compactString(x);
   }
-  if (!(v === 3) && m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new EncodeError('CreateDelegationTokenResponse.TokenRequesterPrincipalType: not supported in version ' + v);
   if (v === 3) {
     const x = m.tokenRequesterPrincipalName === undefined ? '' : m.tokenRequesterPrincipalName;
     w.compactString(x);
   }
-  if (!(v === 3) && m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new EncodeError('CreateDelegationTokenResponse.TokenRequesterPrincipalName: not supported in version ' + v);
   w.int64(m.issueTimestampMs);
   w.int64(m.expiryTimestampMs);
   w.int64(m.maxTimestampMs);

@@ -298,7 +298,6 @@ function encodeDeleteAclsResponseDeleteAclsMatchingAcl(w: ByteWriter, m: DeleteA
     const x = m.patternType === undefined ? 3 : m.patternType;
     w.int8(x);
   }
-  if (!(v >= 1) && m.patternType !== undefined && m.patternType !== 3) throw new EncodeError('DeleteAclsResponse.PatternType: not supported in version ' + v);
   if (v >= 2) w.compactString(m.principal);
   else w.string(m.principal);
   if (v >= 2) w.compactString(m.host);

@@ -196,7 +196,6 @@ function encodeDescribeAclsResponseDescribeAclsResource(w: ByteWriter, m: Descri
     const x = m.patternType === undefined ? 3 : m.patternType;
     w.int8(x);
   }
-  if (!(v >= 1) && m.patternType !== undefined && m.patternType !== 3) throw new EncodeError('DescribeAclsResponse.PatternType: not supported in version ' + v);
   {
     const x = m.acls;
     w.arrayLength(x.length, v >= 2);

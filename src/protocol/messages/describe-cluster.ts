@@ -100,7 +100,6 @@ export function encodeDescribeClusterResponse(w: ByteWriter, m: DescribeClusterR
     const x = m.endpointType === undefined ? 1 : m.endpointType;
     w.int8(x);
   }
-  if (!(v === 1) && m.endpointType !== undefined && m.endpointType !== 1) throw new EncodeError('DescribeClusterResponse.EndpointType: not supported in version ' + v);
   w.compactString(m.clusterId);
   w.int32(m.controllerId);
   {

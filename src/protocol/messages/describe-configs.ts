@@ -325,7 +325,6 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: ByteWrite
     const x = m.isDefault === undefined ? false : m.isDefault;
     w.bool(x);
   }
-  if (!(v === 0) && m.isDefault !== undefined && m.isDefault !== false) throw new EncodeError('DescribeConfigsResponse.IsDefault: not supported in version ' + v);
   if (v >= 1) {
     const x = m.configSource === undefined ? -1 : m.configSource;
     w.int8(x);

@@ -207,12 +207,10 @@ function encodeDescribeDelegationTokenResponseDescribedDelegationToken(w: ByteWr
     const x = m.tokenRequesterPrincipalType === undefined ? '' : m.tokenRequesterPrincipalType;
     w.compactString(x);
   }
-  if (!(v === 3) && m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') throw new EncodeError('DescribeDelegationTokenResponse.TokenRequesterPrincipalType: not supported in version ' + v);
   if (v === 3) {
     const x = m.tokenRequesterPrincipalName === undefined ? '' : m.tokenRequesterPrincipalName;
     w.compactString(x);
   }
-  if (!(v === 3) && m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') throw new EncodeError('DescribeDelegationTokenResponse.TokenRequesterPrincipalName: not supported in version ' + v);
   w.int64(m.issueTimestamp);
   w.int64(m.expiryTimestamp);
   w.int64(m.maxTimestamp);

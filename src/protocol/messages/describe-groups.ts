@@ -190,7 +190,6 @@ function encodeDescribeGroupsResponseDescribedGroup(w: ByteWriter, m: DescribeGr
     const x = m.authorizedOperations === undefined ? -2147483648 : m.authorizedOperations;
     w.int32(x);
   }
-  if (!(v >= 3) && m.authorizedOperations !== undefined && m.authorizedOperations !== -2147483648) throw new EncodeError('DescribeGroupsResponse.AuthorizedOperations: not supported in version ' + v);
   if (v === 5) {
     const unk = m._unknownTaggedFields;
     if (unk === undefined) w.unsignedVarint(0);

@@ -250,7 +250,6 @@ export function encodeDescribeQuorumResponse(w: ByteWriter, m: DescribeQuorumRes
       encodeDescribeQuorumResponseNode(w, e0, v);
     }
   }
-  if (!(v === 2) && m.nodes !== undefined && (m.nodes === null || m.nodes.length !== 0)) throw new EncodeError('DescribeQuorumResponse.Nodes: not supported in version ' + v);
   {
     const unk = m._unknownTaggedFields;
     if (unk === undefined) w.unsignedVarint(0);
@@ -312,7 +311,6 @@ function encodeDescribeQuorumResponseReplicaState(w: ByteWriter, m: DescribeQuor
     const x = m.replicaDirectoryId === undefined ? UUID_ZERO : m.replicaDirectoryId;
     w.uuid(x);
   }
-  if (!(v === 2) && m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== UUID_ZERO) throw new EncodeError('DescribeQuorumResponse.ReplicaDirectoryId: not supported in version ' + v);
   w.int64(m.logEndOffset);
   if (v >= 1) {
     const x = m.lastFetchTimestamp === undefined ? -1n : m.lastFetchTimestamp;

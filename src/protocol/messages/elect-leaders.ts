@@ -172,7 +172,6 @@ export function encodeElectLeadersResponse(w: ByteWriter, m: ElectLeadersRespons
     const x = m.errorCode === undefined ? 0 : m.errorCode;
     w.int16(x);
   }
-  if (!(v >= 1) && m.errorCode !== undefined && m.errorCode !== 0) throw new EncodeError('ElectLeadersResponse.ErrorCode: not supported in version ' + v);
   {
     const x = m.replicaElectionResults;
     w.arrayLength(x.length, v === 2);

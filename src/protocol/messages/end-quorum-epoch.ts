@@ -374,7 +374,6 @@ export function encodeEndQuorumEpochResponse(w: ByteWriter, m: EndQuorumEpochRes
       encodeEndQuorumEpochResponseTopicData(w, e0, v);
     }
   }
-  if (!(v === 1) && m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new EncodeError('EndQuorumEpochResponse.NodeEndpoints: not supported in version ' + v);
   if (v === 1) {
     const unk = m._unknownTaggedFields;
     let nt = unk === undefined ? 0 : unk.length;

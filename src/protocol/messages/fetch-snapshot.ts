@@ -357,7 +357,6 @@ export function encodeFetchSnapshotResponse(w: ByteWriter, m: FetchSnapshotRespo
       encodeFetchSnapshotResponseTopicSnapshot(w, e0, v);
     }
   }
-  if (!(v === 1) && m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new EncodeError('FetchSnapshotResponse.NodeEndpoints: not supported in version ' + v);
   {
     const unk = m._unknownTaggedFields;
     let nt = unk === undefined ? 0 : unk.length;

@@ -620,7 +620,6 @@ export function encodeFetchResponse(w: ByteWriter, m: FetchResponse, v: number):
     const x = m.sessionId === undefined ? 0 : m.sessionId;
     w.int32(x);
   }
-  if (!(v >= 7) && m.sessionId !== undefined && m.sessionId !== 0) throw new EncodeError('FetchResponse.SessionId: not supported in version ' + v);
   {
     const x = m.responses;
     w.arrayLength(x.length, v >= 12);
@@ -628,7 +627,6 @@ export function encodeFetchResponse(w: ByteWriter, m: FetchResponse, v: number):
       encodeFetchResponseFetchableTopicResponse(w, e0, v);
     }
   }
-  if (!(v >= 16) && m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new EncodeError('FetchResponse.NodeEndpoints: not supported in version ' + v);
   if (v >= 12) {
     const unk = m._unknownTaggedFields;
     let nt = unk === undefined ? 0 : unk.length;
@@ -782,9 +780,6 @@ function encodeFetchResponsePartitionData(w: ByteWriter, m: FetchResponsePartiti
     const x = m.logStartOffset === undefined ? -1n : m.logStartOffset;
     w.int64(x);
   }
-  if (!(v >= 12) && m.divergingEpoch !== undefined && (m.divergingEpoch === null || !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch))) throw new EncodeError('FetchResponse.DivergingEpoch: not supported in version ' + v);
-  if (!(v >= 12) && m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader))) throw new EncodeError('FetchResponse.CurrentLeader: not supported in version ' + v);
-  if (!(v >= 12) && m.snapshotId !== undefined && (m.snapshotId === null || !isDefaultFetchResponseSnapshotId(m.snapshotId))) throw new EncodeError('FetchResponse.SnapshotId: not supported in version ' + v);
   if (v >= 4) {
     const x = m.abortedTransactions === undefined ? [] : m.abortedTransactions;
     if (x === null) w.arrayLength(null, v >= 12);
@@ -799,7 +794,6 @@ function encodeFetchResponsePartitionData(w: ByteWriter, m: FetchResponsePartiti
     const x = m.preferredReadReplica === undefined ? -1 : m.preferredReadReplica;
     w.int32(x);
   }
-  if (!(v >= 11) && m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1) throw new EncodeError('FetchResponse.PreferredReadReplica: not supported in version ' + v);
   {
     const x = m.records;
     if (v >= 12) w.compactNullableBytes(x);

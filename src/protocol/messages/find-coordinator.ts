@@ -131,7 +131,6 @@ export function encodeFindCoordinatorResponse(w: ByteWriter, m: FindCoordinatorR
     const x = m.errorCode === undefined ? 0 : m.errorCode;
     w.int16(x);
   }
-  if (!(v <= 3) && m.errorCode !== undefined && m.errorCode !== 0) throw new EncodeError('FindCoordinatorResponse.ErrorCode: not supported in version ' + v);
   if (v >= 1 && v <= 3) {
     const x = m.errorMessage === undefined ? '' : m.errorMessage;
     if (v === 3) w.compactNullableString(x);
@@ -141,18 +140,15 @@ export function encodeFindCoordinatorResponse(w: ByteWriter, m: FindCoordinatorR
     const x = m.nodeId === undefined ? 0 : m.nodeId;
     w.int32(x);
   }
-  if (!(v <= 3) && m.nodeId !== undefined && m.nodeId !== 0) throw new EncodeError('FindCoordinatorResponse.NodeId: not supported in version ' + v);
   if (v <= 3) {
     const x = m.host === undefined ? '' : m.host;
     if (v === 3) w.compactString(x);
     else w.string(x);
   }
-  if (!(v <= 3) && m.host !== undefined && m.host !== '') throw new EncodeError('FindCoordinatorResponse.Host: not supported in version ' + v);
   if (v <= 3) {
     const x = m.port === undefined ? 0 : m.port;
     w.int32(x);
   }
-  if (!(v <= 3) && m.port !== undefined && m.port !== 0) throw new EncodeError('FindCoordinatorResponse.Port: not supported in version ' + v);
   if (v >= 4) {
     const x = m.coordinators === undefined ? [] : m.coordinators;
     w.arrayLength(x.length, true);
@@ -160,7 +156,6 @@ export function encodeFindCoordinatorResponse(w: ByteWriter, m: FindCoordinatorR
       encodeFindCoordinatorResponseCoordinator(w, e0, v);
     }
   }
-  if (!(v >= 4) && m.coordinators !== undefined && (m.coordinators === null || m.coordinators.length !== 0)) throw new EncodeError('FindCoordinatorResponse.Coordinators: not supported in version ' + v);
   if (v >= 3) {
     const unk = m._unknownTaggedFields;
     if (unk === undefined) w.unsignedVarint(0);

@@ -215,7 +215,6 @@ export function encodeJoinGroupResponse(w: ByteWriter, m: JoinGroupResponse, v: 
     const x = m.skipAssignment === undefined ? false : m.skipAssignment;
     w.bool(x);
   }
-  if (!(v === 9) && m.skipAssignment !== undefined && m.skipAssignment !== false) throw new EncodeError('JoinGroupResponse.SkipAssignment: not supported in version ' + v);
   if (v >= 6) w.compactString(m.memberId);
   else w.string(m.memberId);
   {

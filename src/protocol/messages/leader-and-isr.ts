@@ -476,7 +476,6 @@ export function encodeLeaderAndIsrResponse(w: ByteWriter, m: LeaderAndIsrRespons
       encodeLeaderAndIsrResponseLeaderAndIsrPartitionError(w, e0, v);
     }
   }
-  if (!(v <= 4) && m.partitionErrors !== undefined && (m.partitionErrors === null || m.partitionErrors.length !== 0)) throw new EncodeError('LeaderAndIsrResponse.PartitionErrors: not supported in version ' + v);
   if (v >= 5) {
     const x = m.topics === undefined ? [] : m.topics;
     w.arrayLength(x.length, true);
@@ -484,7 +483,6 @@ export function encodeLeaderAndIsrResponse(w: ByteWriter, m: LeaderAndIsrRespons
       encodeLeaderAndIsrResponseLeaderAndIsrTopicError(w, e0, v);
     }
   }
-  if (!(v >= 5) && m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new EncodeError('LeaderAndIsrResponse.Topics: not supported in version ' + v);
   if (v >= 4) {
     const unk = m._unknownTaggedFields;
     if (unk === undefined) w.unsignedVarint(0);

@@ -170,7 +170,6 @@ export function encodeLeaveGroupResponse(w: ByteWriter, m: LeaveGroupResponse, v
       encodeLeaveGroupResponseMemberResponse(w, e0, v);
     }
   }
-  if (!(v >= 3) && m.members !== undefined && (m.members === null || m.members.length !== 0)) throw new EncodeError('LeaveGroupResponse.Members: not supported in version ' + v);
   if (v >= 4) {
     const unk = m._unknownTaggedFields;
     if (unk === undefined) w.unsignedVarint(0);

@@ -349,22 +349,18 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(w: ByteWriter, m:
       w.int64(e0);
     }
   }
-  if (!(v === 0) && m.oldStyleOffsets !== undefined && (m.oldStyleOffsets === null || m.oldStyleOffsets.length !== 0)) throw new EncodeError('ListOffsetsResponse.OldStyleOffsets: not supported in version ' + v);
   if (v >= 1) {
     const x = m.timestamp === undefined ? -1n : m.timestamp;
     w.int64(x);
   }
-  if (!(v >= 1) && m.timestamp !== undefined && m.timestamp !== -1n) throw new EncodeError('ListOffsetsResponse.Timestamp: not supported in version ' + v);
   if (v >= 1) {
     const x = m.offset === undefined ? -1n : m.offset;
     w.int64(x);
   }
-  if (!(v >= 1) && m.offset !== undefined && m.offset !== -1n) throw new EncodeError('ListOffsetsResponse.Offset: not supported in version ' + v);
   if (v >= 4) {
     const x = m.leaderEpoch === undefined ? -1 : m.leaderEpoch;
     w.int32(x);
   }
-  if (!(v >= 4) && m.leaderEpoch !== undefined && m.leaderEpoch !== -1) throw new EncodeError('ListOffsetsResponse.LeaderEpoch: not supported in version ' + v);
   if (v >= 6) {
     const unk = m._unknownTaggedFields;
     if (unk === undefined) w.unsignedVarint(0);

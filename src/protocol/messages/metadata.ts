@@ -253,7 +253,6 @@ export function encodeMetadataResponse(w: ByteWriter, m: MetadataResponse, v: nu
     const x = m.clusterAuthorizedOperations === undefined ? -2147483648 : m.clusterAuthorizedOperations;
     w.int32(x);
   }
-  if (!(v >= 8 && v <= 10) && m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) throw new EncodeError('MetadataResponse.ClusterAuthorizedOperations: not supported in version ' + v);
   if (v >= 9) {
     const unk = m._unknownTaggedFields;
     if (unk === undefined) w.unsignedVarint(0);
@@ -391,7 +390,6 @@ function encodeMetadataResponseTopic(w: ByteWriter, m: MetadataResponseTopic, v:
     const x = m.topicAuthorizedOperations === undefined ? -2147483648 : m.topicAuthorizedOperations;
     w.int32(x);
   }
-  if (!(v >= 8) && m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) throw new EncodeError('MetadataResponse.TopicAuthorizedOperations: not supported in version ' + v);
   if (v >= 9) {
     const unk = m._unknownTaggedFields;
     if (unk === undefined) w.unsignedVarint(0);

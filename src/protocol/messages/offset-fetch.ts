@@ -395,7 +395,6 @@ export function encodeOffsetFetchResponse(w: ByteWriter, m: OffsetFetchResponse,
       encodeOffsetFetchResponseTopic(w, e0, v);
     }
   }
-  if (!(v <= 7) && m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) throw new EncodeError('OffsetFetchResponse.Topics: not supported in version ' + v);
   if (v >= 2 && v <= 7) {
     const x = m.errorCode === undefined ? 0 : m.errorCode;
     w.int16(x);
@@ -407,7 +406,6 @@ export function encodeOffsetFetchResponse(w: ByteWriter, m: OffsetFetchResponse,
       encodeOffsetFetchResponseGroup(w, e0, v);
     }
   }
-  if (!(v >= 8) && m.groups !== undefined && (m.groups === null || m.groups.length !== 0)) throw new EncodeError('OffsetFetchResponse.Groups: not supported in version ' + v);
   if (v >= 6) {
     const unk = m._unknownTaggedFields;
     if (unk === undefined) w.unsignedVarint(0);

@@ -269,7 +269,6 @@ export function encodeProduceResponse(w: ByteWriter, m: ProduceResponse, v: numb
     const x = m.throttleTimeMs === undefined ? 0 : m.throttleTimeMs;
     w.int32(x);
   }
-  if (!(v >= 10) && m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new EncodeError('ProduceResponse.NodeEndpoints: not supported in version ' + v);
   if (v >= 9) {
     const unk = m._unknownTaggedFields;
     let nt = unk === undefined ? 0 : unk.length;
@@ -410,7 +409,6 @@ function encodeProduceResponsePartitionProduceResponse(w: ByteWriter, m: Produce
     if (v >= 9) w.compactNullableString(x);
     else w.nullableString(x);
   }
-  if (!(v >= 10) && m.currentLeader !== undefined && (m.currentLeader === null || !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader))) throw new EncodeError('ProduceResponse.CurrentLeader: not supported in version ' + v);
   if (v >= 9) {
     const unk = m._unknownTaggedFields;
     let nt = unk === undefined ? 0 : unk.length;

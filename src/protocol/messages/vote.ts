@@ -266,7 +266,6 @@ export function encodeVoteResponse(w: ByteWriter, m: VoteResponse, v: number): v
       encodeVoteResponseTopicData(w, e0, v);
     }
   }
-  if (!(v === 1) && m.nodeEndpoints !== undefined && (m.nodeEndpoints === null || m.nodeEndpoints.length !== 0)) throw new EncodeError('VoteResponse.NodeEndpoints: not supported in version ' + v);
   {
     const unk = m._unknownTaggedFields;
     let nt = unk === undefined ? 0 : unk.length;

@@ -1,0 +1,79 @@
+/**
+ * The broker's Prometheus metrics. Names follow Prometheus conventions; docs/metrics.md maps each to
+ * the Kafka JMX name it corresponds to. Gauges over live state (purgatory sizes, log sizes) are
+ * computed at scrape time through `collect` so the hot path only bumps counters.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface LiveStateSource {
+  partitions(): number;
+  logSizes(): { topic: string; partition: number; bytes: number; segments: number }[];
+  purgatorySizes(): Record<string, number>;
+  connections(): number;
+}
+
+export class BrokerMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'api' | 'version'>;
+  readonly requestErrors: Counter<'api' | 'error'>;
+  readonly requestLatency: Histogram<'api'>;
+  readonly messagesIn: Counter<'topic'>;
+  readonly bytesIn: Counter<'topic'>;
+  readonly bytesOut: Counter<'topic'>;
+  readonly producerDuplicates: Counter<'topic'>;
+  readonly failedProduce: Counter<'topic'>;
+  readonly failedFetch: Counter<'topic'>;
+
+  constructor(registry: Registry, live: LiveStateSource) {
+    this.registry = registry;
+    const reg = [registry];
+    this.requests = new Counter({ name: 'sluice_requests_total', help: 'Requests handled, by API and version', labelNames: ['api', 'version'], registers: reg });
+    this.requestErrors = new Counter({ name: 'sluice_request_errors_total', help: 'Error codes returned, by API and error name', labelNames: ['api', 'error'], registers: reg });
+    this.requestLatency = new Histogram({
+      name: 'sluice_request_duration_seconds',
+      help: 'Time from a request being read to its response being queued, by API',
+      labelNames: ['api'],
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: reg,
+    });
+    this.messagesIn = new Counter({ name: 'sluice_messages_in_total', help: 'Records appended, by topic', labelNames: ['topic'], registers: reg });
+    this.bytesIn = new Counter({ name: 'sluice_bytes_in_total', help: 'Record batch bytes appended, by topic', labelNames: ['topic'], registers: reg });
+    this.bytesOut = new Counter({ name: 'sluice_bytes_out_total', help: 'Record batch bytes served to consumers, by topic', labelNames: ['topic'], registers: reg });
+    this.producerDuplicates = new Counter({ name: 'sluice_producer_duplicate_batches_total', help: 'Idempotent producer batches recognised as duplicates and not appended again', labelNames: ['topic'], registers: reg });
+    this.failedProduce = new Counter({ name: 'sluice_failed_produce_requests_total', help: 'Produce partition requests that failed', labelNames: ['topic'], registers: reg });
+    this.failedFetch = new Counter({ name: 'sluice_failed_fetch_requests_total', help: 'Fetch partition requests that failed', labelNames: ['topic'], registers: reg });
+    new Gauge({
+      name: 'sluice_purgatory_size',
+      help: 'Delayed operations waiting, by purgatory',
+      labelNames: ['purgatory'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const [k, v] of Object.entries(live.purgatorySizes())) this.set({ purgatory: k }, v);
+      },
+    });
+    new Gauge({ name: 'sluice_partitions', help: 'Partitions hosted by this broker', registers: reg, collect() { this.set(live.partitions()); } });
+    new Gauge({ name: 'sluice_connections', help: 'Open client connections', registers: reg, collect() { this.set(live.connections()); } });
+    const sizes = () => live.logSizes();
+    new Gauge({
+      name: 'sluice_log_size_bytes',
+      help: 'Bytes in a partition log',
+      labelNames: ['topic', 'partition'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of sizes()) this.set({ topic: s.topic, partition: String(s.partition) }, s.bytes);
+      },
+    });
+    new Gauge({
+      name: 'sluice_log_segments',
+      help: 'Segments in a partition log',
+      labelNames: ['topic', 'partition'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of sizes()) this.set({ topic: s.topic, partition: String(s.partition) }, s.segments);
+      },
+    });
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The broker's parts that API handlers use, gathered in one object the KafkaServer builds. Handlers
+ * get this rather than the server itself so each handler's dependencies stay visible and testable.
+ */
+import type { BrokerConfig } from '../common/broker-config.js';
+import type { Logger } from '../common/logger.js';
+import type { MetadataTable } from '../controller/metadata-table.js';
+import type { TopicFrontend } from '../controller/topic-frontend.js';
+import type { ConfigFrontend } from '../controller/config-frontend.js';
+import type { ReplicaManager } from './replica-manager.js';
+import type { ProducerIdManager } from './producer-id-manager.js';
+import type { BrokerMetrics } from './broker-metrics.js';
+
+export interface BrokerServices {
+  readonly nodeId: number;
+  readonly config: BrokerConfig;
+  readonly table: MetadataTable;
+  readonly topics: TopicFrontend;
+  readonly brokerConfigs: ConfigFrontend;
+  readonly replicaManager: ReplicaManager;
+  readonly producerIds: ProducerIdManager;
+  readonly metrics: BrokerMetrics;
+  readonly log: Logger;
+  /** The active controller's node id (-1 when none is known). */
+  controllerId(): number;
+  /** Create a topic with broker defaults (auto.create.topics.enable path). */
+  autoCreateTopic(name: string): Promise<void>;
+}

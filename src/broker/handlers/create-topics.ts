@@ -1,0 +1,79 @@
+/**
+ * CreateTopics (key 19), versions 0-7. Each topic is validated and created on its own (one failing
+ * topic does not fail the others), with Kafka's error codes and messages. v5+ returns the topic's
+ * configs, partition count and replication factor; validateOnly checks without writing.
+ */
+import { decodeCreateTopicsRequest, encodeCreateTopicsResponse, type CreateTopicsRequest, type CreateTopicsResponse } from '../../protocol/messages/create-topics.js';
+import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { ZERO_UUID, type CreateTopicRequest } from '../../controller/topic-frontend.js';
+import type { BrokerServices } from '../broker-services.js';
+import { defineHandler } from './api-handler.js';
+import { describeTopicConfigs } from './config-describer.js';
+
+export function createTopicsHandler(b: BrokerServices) {
+  return defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
+    apiKey: 19,
+    name: 'CreateTopics',
+    minVersion: 0,
+    maxVersion: 7,
+    decode: decodeCreateTopicsRequest,
+    encode: encodeCreateTopicsResponse,
+    async handle(req) {
+      const defaults = {
+        numPartitions: b.config.int('num.partitions'),
+        replicationFactor: b.config.int('default.replication.factor'),
+      };
+      const seen = new Map<string, number>();
+      for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+      const results: CreateTopicsResponse['topics'] = [];
+      for (const t of req.topics) {
+        if (seen.get(t.name)! > 1) {
+          results.push({ name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client contains multiple entries for topic ${t.name}.`, numPartitions: -1, replicationFactor: -1, configs: null, topicConfigErrorCode: 0 });
+          continue;
+        }
+        const creq: CreateTopicRequest = {
+          name: t.name,
+          numPartitions: t.numPartitions,
+          replicationFactor: t.replicationFactor,
+          assignment: [...t.assignments].sort((x, y) => x.partitionIndex - y.partitionIndex).map((a) => a.brokerIds),
+          configs: Object.fromEntries(t.configs.map((c) => [c.name, c.value])),
+        };
+        if (creq.assignment!.some((_, i) => t.assignments.findIndex((a) => a.partitionIndex === i) < 0)) {
+          results.push({ name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'Partitions in the replica assignment must be consecutive from 0.', numPartitions: -1, replicationFactor: -1, configs: null, topicConfigErrorCode: 0 });
+          continue;
+        }
+        try {
+          const record = req.validateOnly ? b.topics.plan(creq, defaults) : await b.topics.create(creq, defaults);
+          results.push({
+            name: t.name,
+            topicId: req.validateOnly ? ZERO_UUID : record.topicId,
+            errorCode: ErrorCode.NONE,
+            errorMessage: null,
+            numPartitions: record.replicas.length,
+            replicationFactor: record.replicas[0]?.length ?? 0,
+            configs: describeTopicConfigs(b, record.configs, null, false).map((c) => ({
+              name: c.name,
+              value: c.value,
+              readOnly: c.readOnly,
+              configSource: c.configSource ?? 5,
+              isSensitive: c.isSensitive,
+            })),
+            topicConfigErrorCode: 0,
+          });
+        } catch (err) {
+          results.push({
+            name: t.name,
+            topicId: ZERO_UUID,
+            errorCode: KafkaError.codeOf(err),
+            errorMessage: err instanceof Error ? err.message : String(err),
+            numPartitions: -1,
+            replicationFactor: -1,
+            configs: null,
+            topicConfigErrorCode: 0,
+          });
+        }
+      }
+      return { throttleTimeMs: 0, topics: results };
+    },
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * Fetch (key 1), versions 0-12 (v13+ names topics by id; capping at 12 serves every client, see
+ * kafka-protocol/CLIENTS.md). Consumers read up to the high watermark (read_uncommitted) or the last
+ * stable offset (read_committed); records are the segment file's bytes. Fetch sessions (KIP-227) are
+ * answered with session id 0, which clients treat as "full fetch every time".
+ */
+import { decodeFetchRequest, encodeFetchResponse, type FetchRequest, type FetchResponse } from '../../protocol/messages/fetch.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import type { BrokerServices } from '../broker-services.js';
+import { defineHandler } from './api-handler.js';
+
+export function fetchHandler(b: BrokerServices) {
+  return defineHandler<FetchRequest, FetchResponse>({
+    apiKey: 1,
+    name: 'Fetch',
+    minVersion: 0,
+    maxVersion: 12,
+    decode: decodeFetchRequest,
+    encode: encodeFetchResponse,
+    async handle(req, ctx) {
+      const isolationLevel = req.isolationLevel ?? 0;
+      const partitions = req.topics.flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.topic ?? '',
+          partition: p.partition,
+          fetchOffset: p.fetchOffset,
+          partitionMaxBytes: p.partitionMaxBytes,
+          currentLeaderEpoch: p.currentLeaderEpoch ?? -1,
+        })),
+      );
+      const results = await b.replicaManager.fetchMessages({
+        replicaId: req.replicaState?.replicaId ?? req.replicaId ?? -1,
+        maxWaitMs: req.maxWaitMs,
+        minBytes: req.minBytes,
+        // v0-2 had no response limit; keep Kafka's behaviour of honouring only partition limits there.
+        maxBytes: ctx.apiVersion >= 3 ? Math.min(req.maxBytes ?? 0x7fffffff, b.config.int('fetch.max.bytes')) : 0x7fffffff,
+        isolationLevel,
+        partitions,
+      });
+      let i = 0;
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        sessionId: 0,
+        responses: req.topics.map((t) => ({
+          topic: t.topic ?? '',
+          partitions: t.partitions.map(() => {
+            const r = results[i++]!;
+            if (r.errorCode !== ErrorCode.NONE) b.metrics.failedFetch.inc({ topic: r.topic });
+            return {
+              partitionIndex: r.partition,
+              errorCode: r.errorCode,
+              highWatermark: r.highWatermark,
+              lastStableOffset: r.lastStableOffset,
+              logStartOffset: r.logStartOffset,
+              abortedTransactions: isolationLevel === 1 ? [] : null,
+              preferredReadReplica: -1,
+              records: r.records ?? Buffer.alloc(0),
+            };
+          }),
+        })),
+      };
+    },
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * Metadata (key 3), versions 0-12. Brokers, cluster id, controller, and per topic the partitions with
+ * leader, leader epoch, replicas, ISR and offline replicas, all from the MetadataTable. Unknown topics
+ * are created when allowed (auto.create.topics.enable and, from v4, the request's flag).
+ */
+import { decodeMetadataRequest, encodeMetadataResponse, type MetadataRequest, type MetadataResponse } from '../../protocol/messages/metadata.js';
+import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { INTERNAL_TOPICS, topicNameProblem } from '../../common/topic-config.js';
+import { ZERO_UUID } from '../../controller/topic-frontend.js';
+import type { BrokerServices } from '../broker-services.js';
+import { defineHandler } from './api-handler.js';
+
+type TopicOut = MetadataResponse['topics'][number];
+
+export function metadataHandler(b: BrokerServices) {
+  const describeTopic = (name: string): TopicOut | null => {
+    const t = b.table.topics.get(name);
+    if (!t) return null;
+    return {
+      errorCode: ErrorCode.NONE,
+      name,
+      topicId: t.topicId,
+      isInternal: INTERNAL_TOPICS.has(name),
+      partitions: t.replicas.map((replicas, p) => {
+        const st = b.table.partitionState(name, p);
+        const offline = replicas.filter((r) => !b.table.brokers.has(r));
+        const leaderKnown = st !== undefined && st.leader >= 0 && b.table.brokers.has(st.leader);
+        return {
+          errorCode: leaderKnown ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+          partitionIndex: p,
+          leaderId: leaderKnown ? st.leader : -1,
+          leaderEpoch: st?.leaderEpoch ?? -1,
+          replicaNodes: replicas,
+          isrNodes: st?.isr ?? [],
+          offlineReplicas: offline,
+        };
+      }),
+      topicAuthorizedOperations: -2147483648,
+    };
+  };
+
+  const errorTopic = (name: string | null, topicId: string, errorCode: number): TopicOut => ({
+    errorCode,
+    name,
+    topicId,
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: -2147483648,
+  });
+
+  return defineHandler<MetadataRequest, MetadataResponse>({
+    apiKey: 3,
+    name: 'Metadata',
+    minVersion: 0,
+    maxVersion: 12,
+    decode: decodeMetadataRequest,
+    encode: encodeMetadataResponse,
+    async handle(req, ctx) {
+      const v = ctx.apiVersion;
+      // v0: an empty list means all topics; v1+: null means all, empty means none.
+      const all = req.topics === null || (v === 0 && req.topics.length === 0);
+      const topics: TopicOut[] = [];
+      if (all) {
+        for (const name of [...b.table.topics.keys()].sort()) topics.push(describeTopic(name)!);
+      } else {
+        const allowCreate = (v < 4 || req.allowAutoTopicCreation !== false) && b.config.bool('auto.create.topics.enable');
+        for (const t of req.topics!) {
+          let name = t.name;
+          if (name === null && t.topicId && t.topicId !== ZERO_UUID) {
+            name = b.table.topicsById.get(t.topicId)?.name ?? null;
+            if (name === null) {
+              topics.push(errorTopic(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+              continue;
+            }
+          }
+          if (name === null) {
+            topics.push(errorTopic(null, t.topicId ?? ZERO_UUID, ErrorCode.INVALID_REQUEST));
+            continue;
+          }
+          let out = describeTopic(name);
+          if (!out && topicNameProblem(name)) {
+            topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
+            continue;
+          }
+          if (!out && allowCreate && !INTERNAL_TOPICS.has(name)) {
+            try {
+              await b.autoCreateTopic(name);
+              out = describeTopic(name);
+            } catch (err) {
+              const code = KafkaError.codeOf(err);
+              // Someone else created it first: describe theirs.
+              out = code === ErrorCode.TOPIC_ALREADY_EXISTS ? describeTopic(name) : errorTopic(name, ZERO_UUID, code);
+            }
+          }
+          topics.push(out ?? errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+        }
+      }
+      return {
+        throttleTimeMs: 0,
+        brokers: [...b.table.brokers.values()]
+          .sort((x, y) => x.nodeId - y.nodeId)
+          .map((br) => ({ nodeId: br.nodeId, host: br.host, port: br.port, rack: br.rack })),
+        clusterId: b.table.clusterId,
+        controllerId: b.controllerId(),
+        topics,
+        clusterAuthorizedOperations: -2147483648,
+      };
+    },
+  });
+}
