@@ -8,6 +8,7 @@
  * Indexes are not checksummed. On load each is sanity-checked (whole entries, strictly increasing,
  * inside the segment); a failing index is reported as corrupt and rebuilt by its LogSegment.
  */
+import { existsSync } from 'node:fs';
 import type { PooledFile } from './file-handle-pool.js';
 
 export class CorruptIndexError extends Error {
@@ -51,7 +52,8 @@ export abstract class AbstractIndex {
     this.#count = 0;
     this.#persisted = 0;
     this.#loaded = true;
-    this.file.truncate(0);
+    // A new segment's index file is created by its first flush; only empty one that is already there.
+    if (this.file.isOpen || existsSync(this.file.path)) this.file.truncate(0);
   }
 
   /** Load from the file; throws CorruptIndexError when the file fails the sanity check. */
@@ -80,7 +82,9 @@ export abstract class AbstractIndex {
     this.ensureLoaded();
     const at = this.#count * this.entrySize;
     if (at + this.entrySize > this.#buf.length) {
-      const bigger = Buffer.alloc(Math.min(Math.max(this.#buf.length * 2, this.entrySize * 8), this.maxIndexSize + this.entrySize));
+      const bigger = Buffer.alloc(
+        Math.min(Math.max(this.#buf.length * 2, this.entrySize * 8), this.maxIndexSize + this.entrySize),
+      );
       this.#buf.copy(bigger, 0, 0, at);
       this.#buf = bigger;
     }

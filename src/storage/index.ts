@@ -6,7 +6,12 @@ export { FileHandlePool, PooledFile } from './file-handle-pool.js';
 export { OffsetIndex } from './offset-index.js';
 export { TimeIndex } from './time-index.js';
 export { LogSegment, type BatchPosition } from './log-segment.js';
-export { LeaderEpochFileCache, type EpochEntry, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET } from './leader-epoch-file-cache.js';
+export {
+  LeaderEpochFileCache,
+  type EpochEntry,
+  UNDEFINED_EPOCH,
+  UNDEFINED_EPOCH_OFFSET,
+} from './leader-epoch-file-cache.js';
 export { OffsetCheckpointFile } from './checkpoint-file.js';
 export * from './unified-log.js';
 export { LogManager, type LogManagerOptions } from './log-manager.js';

@@ -87,7 +87,8 @@ export function logConfigFromProps(
   const out: LogConfig = { ...base };
   // log.retention.hours / minutes, as Kafka's broker config allows; ms wins when both are given.
   const hours = props['log.retention.hours'];
-  if (hours !== undefined && props['log.retention.ms'] === undefined) out.retentionMs = Number(hours) * 3_600_000;
+  if (hours !== undefined && props['log.retention.ms'] === undefined)
+    out.retentionMs = Number(hours) * 3_600_000;
   for (const [key, raw] of Object.entries(props)) {
     const field = KEYS[key];
     if (field === undefined || raw === undefined) continue;

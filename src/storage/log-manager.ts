@@ -148,7 +148,12 @@ export class LogManager {
   #openLog(
     d: LogDirState,
     tp: TopicPartition,
-    p: { hadCleanShutdown: boolean; recoveryPoint?: bigint | undefined; logStartOffset?: bigint | undefined; highWatermark?: bigint | undefined },
+    p: {
+      hadCleanShutdown: boolean;
+      recoveryPoint?: bigint | undefined;
+      logStartOffset?: bigint | undefined;
+      highWatermark?: bigint | undefined;
+    },
   ): UnifiedLog {
     const onRecovered = this.#opts.onRecoveredBatch;
     return UnifiedLog.load({
@@ -308,7 +313,8 @@ export class LogManager {
     }
     for (const { log } of this.#logs.values()) log.close();
     this.checkpointAll();
-    for (const d of this.#dirs) writeFileAtomically(join(d.path, CLEAN_SHUTDOWN_FILE), '{"version":0,"brokerEpoch":-1}\n');
+    for (const d of this.#dirs)
+      writeFileAtomically(join(d.path, CLEAN_SHUTDOWN_FILE), '{"version":0,"brokerEpoch":-1}\n');
     this.pool.closeAll();
     this.#logs.clear();
     this.#dirs.forEach((d) => d.logs.clear());

@@ -33,7 +33,8 @@ import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 
 const INT32_MAX = 0x7fffffffn;
-const READ_CHUNK = 64 * 1024;
+/** Header scans start from an index entry, so about index.interval.bytes (4 KiB) is usually enough. */
+const READ_CHUNK = 8 * 1024;
 
 /** What the log knows about one batch in a segment (from its header). */
 export interface BatchPosition {
@@ -55,7 +56,7 @@ export interface AppendBatch {
   maxTimestamp: bigint;
 }
 
-/** Reads a file through a chunk cache so that scanning headers costs one syscall per 64 KiB. */
+/** Reads a file through a chunk cache so that scanning headers costs one syscall per 8 KiB. */
 class ChunkReader {
   #chunk: Buffer = Buffer.alloc(0);
   #start = 0;
@@ -120,8 +121,16 @@ export class LogSegment {
     fresh: boolean,
   ) {
     this.log = pool.file(logFile(dir, baseOffset));
-    this.offsetIndex = new OffsetIndex(pool.file(offsetIndexFile(dir, baseOffset)), baseOffset, config.segmentIndexBytes);
-    this.timeIndex = new TimeIndex(pool.file(timeIndexFile(dir, baseOffset)), baseOffset, config.segmentIndexBytes);
+    this.offsetIndex = new OffsetIndex(
+      pool.file(offsetIndexFile(dir, baseOffset)),
+      baseOffset,
+      config.segmentIndexBytes,
+    );
+    this.timeIndex = new TimeIndex(
+      pool.file(timeIndexFile(dir, baseOffset)),
+      baseOffset,
+      config.segmentIndexBytes,
+    );
     this.created = now;
     if (fresh) {
       this.log.truncate(0);
@@ -139,12 +148,24 @@ export class LogSegment {
   }
 
   /** A new, empty segment (any leftover files of that name are emptied). */
-  static create(dir: string, baseOffset: bigint, config: Readonly<LogConfig>, pool: FileHandlePool, now: number): LogSegment {
+  static create(
+    dir: string,
+    baseOffset: bigint,
+    config: Readonly<LogConfig>,
+    pool: FileHandlePool,
+    now: number,
+  ): LogSegment {
     return new LogSegment(dir, baseOffset, config, pool, now, true);
   }
 
   /** An existing segment; nothing is read until needed. */
-  static open(dir: string, baseOffset: bigint, config: Readonly<LogConfig>, pool: FileHandlePool, now: number): LogSegment {
+  static open(
+    dir: string,
+    baseOffset: bigint,
+    config: Readonly<LogConfig>,
+    pool: FileHandlePool,
+    now: number,
+  ): LogSegment {
     return new LogSegment(dir, baseOffset, config, pool, now, false);
   }
 
@@ -200,14 +221,21 @@ export class LogSegment {
     this.#ensureTail();
     const start = this.#size;
     this.log.write(buf, start);
-    for (const b of batches) this.#indexBatch(b.baseOffset, b.lastOffset, b.maxTimestamp, start + b.position, b.size);
+    for (const b of batches)
+      this.#indexBatch(b.baseOffset, b.lastOffset, b.maxTimestamp, start + b.position, b.size);
     this.#size += buf.length;
     this.#scannedSize = this.#size;
     this.#nextOffset = batches[batches.length - 1]!.lastOffset + 1n;
     this.#dirty = true;
   }
 
-  #indexBatch(baseOffset: bigint, lastOffset: bigint, maxTimestamp: bigint, position: number, size: number): void {
+  #indexBatch(
+    baseOffset: bigint,
+    lastOffset: bigint,
+    maxTimestamp: bigint,
+    position: number,
+    size: number,
+  ): void {
     if (maxTimestamp > this.#maxTimestampSoFar) {
       this.#maxTimestampSoFar = maxTimestamp;
       this.#offsetOfMaxTimestampSoFar = baseOffset;
@@ -449,7 +477,12 @@ export class LogSegment {
     const h = readBatchHeader(buf);
     if (compressionOf(h.attributes) !== CompressionType.None) return fallback;
     try {
-      for (const r of readRecords(buf.subarray(RECORDS_OFFSET), h.recordCount, h.baseOffset, h.baseTimestamp)) {
+      for (const r of readRecords(
+        buf.subarray(RECORDS_OFFSET),
+        h.recordCount,
+        h.baseOffset,
+        h.baseTimestamp,
+      )) {
         if (r.offset >= minOffset && pred(r.timestamp)) {
           return { offset: r.offset, timestamp: r.timestamp, leaderEpoch: b.partitionLeaderEpoch };
         }
@@ -482,8 +515,10 @@ export class LogSegment {
   /** Before becoming inactive, or at close: record the final largest timestamp in the time index. */
   onBecomeInactive(): void {
     this.#ensureTail();
-    if (this.#maxTimestampSoFar >= 0n) this.timeIndex.maybeAppend(this.#maxTimestampSoFar, this.#offsetOfMaxTimestampSoFar);
-    this.#dirty = true;
+    if (this.#maxTimestampSoFar < 0n) return;
+    const before = this.timeIndex.entries;
+    this.timeIndex.maybeAppend(this.#maxTimestampSoFar, this.#offsetOfMaxTimestampSoFar);
+    if (this.timeIndex.entries !== before) this.#dirty = true;
   }
 
   /** Write pending index entries and fsync the three files. */

@@ -40,7 +40,9 @@ export class OffsetIndex extends AbstractIndex {
     const rel = offset - this.baseOffset;
     const last = this.entries > 0 ? this.lastEntry() : null;
     if (last && (offset <= last.offset || position <= last.position)) {
-      throw new Error(`offset index entry (${offset}, ${position}) is not after (${last.offset}, ${last.position})`);
+      throw new Error(
+        `offset index entry (${offset}, ${position}) is not after (${last.offset}, ${last.position})`,
+      );
     }
     this.appendEntry((b, at) => {
       b.writeInt32BE(Number(rel), at);
@@ -64,7 +66,9 @@ export class OffsetIndex extends AbstractIndex {
       const rel = b.readInt32BE(0);
       const pos = b.readInt32BE(4);
       if (rel <= prevRel || pos <= prevPos || pos >= logSize || rel < 0) {
-        throw new CorruptIndexError(`${this.file.path}: entry ${i} (${rel}, ${pos}) is out of order or past the log`);
+        throw new CorruptIndexError(
+          `${this.file.path}: entry ${i} (${rel}, ${pos}) is out of order or past the log`,
+        );
       }
       if (nextOffset !== null && this.baseOffset + BigInt(rel) >= nextOffset) {
         throw new CorruptIndexError(`${this.file.path}: entry ${i} offset is past the segment end`);

@@ -221,7 +221,8 @@ export class UnifiedLog {
     } else {
       // Trusted, but a partial tail on the active segment still means it was not clean.
       const active = this.activeSegment;
-      if (active.scannedSize < active.size) this.#recover(active.baseOffset, epochState === 'loaded', p.onRecoveredBatch);
+      if (active.scannedSize < active.size)
+        this.#recover(active.baseOffset, epochState === 'loaded', p.onRecoveredBatch);
     }
     this.#logEndOffset = this.activeSegment.nextOffset;
     const firstBase = this.#segments[0]!.baseOffset;
@@ -236,7 +237,9 @@ export class UnifiedLog {
   }
 
   #recover(recoveryPoint: bigint, epochsTrusted: boolean, onBatch?: (h: BatchPosition) => void): void {
-    let k = this.#segments.findIndex((s, i) => i === this.#segments.length - 1 || this.#segments[i + 1]!.baseOffset > recoveryPoint);
+    let k = this.#segments.findIndex(
+      (s, i) => i === this.#segments.length - 1 || this.#segments[i + 1]!.baseOffset > recoveryPoint,
+    );
     if (k < 0) k = 0;
     // The epoch field is outside the CRC; an epoch may never decrease, nor exceed the latest one the
     // checkpoint recorded (it is written before the batches that carry it).
@@ -278,7 +281,8 @@ export class UnifiedLog {
   /** Rebuild the epoch cache from the batch headers of every segment (after a corrupt checkpoint). */
   #rebuildEpochCache(): void {
     for (const seg of this.#segments) {
-      for (const b of seg.batches()) this.leaderEpochCache.assign(b.partitionLeaderEpoch, b.baseOffset, false);
+      for (const b of seg.batches())
+        this.leaderEpochCache.assign(b.partitionLeaderEpoch, b.baseOffset, false);
     }
     this.leaderEpochCache.flush();
   }
@@ -383,7 +387,8 @@ export class UnifiedLog {
         b.maxTimestamp = logAppendTime;
       }
     }
-    if (opts.leaderEpoch !== undefined) this.leaderEpochCache.assign(opts.leaderEpoch, batches[0]!.baseOffset);
+    if (opts.leaderEpoch !== undefined)
+      this.leaderEpochCache.assign(opts.leaderEpoch, batches[0]!.baseOffset);
     return this.#write(records, batches, now, logAppendTime);
   }
 
@@ -408,7 +413,10 @@ export class UnifiedLog {
       expected = b.lastOffset + 1n;
     }
     for (const b of batches) {
-      this.leaderEpochCache.assign(records.readInt32BE(b.position + PARTITION_LEADER_EPOCH_OFFSET), b.baseOffset);
+      this.leaderEpochCache.assign(
+        records.readInt32BE(b.position + PARTITION_LEADER_EPOCH_OFFSET),
+        b.baseOffset,
+      );
     }
     return this.#write(records, batches, now, -1n);
   }
@@ -420,7 +428,8 @@ export class UnifiedLog {
     while (pos < records.length) {
       let size: number;
       if (alreadyValidated) {
-        if (records.length - pos < RECORD_BATCH_HEADER_SIZE) throw new CorruptRecordError('record batch truncated');
+        if (records.length - pos < RECORD_BATCH_HEADER_SIZE)
+          throw new CorruptRecordError('record batch truncated');
         size = records.readInt32BE(pos + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
         if (size < RECORD_BATCH_HEADER_SIZE || pos + size > records.length) {
           throw new CorruptRecordError(`record batch size ${size} does not fit`);
@@ -429,7 +438,9 @@ export class UnifiedLog {
         size = validateBatch(records, pos);
       }
       if (size > this.#config.maxMessageBytes) {
-        throw new RecordTooLargeError(`record batch of ${size} bytes exceeds max.message.bytes ${this.#config.maxMessageBytes}`);
+        throw new RecordTooLargeError(
+          `record batch of ${size} bytes exceeds max.message.bytes ${this.#config.maxMessageBytes}`,
+        );
       }
       if (leader && records.readInt32BE(pos + RECORD_COUNT_OFFSET) === 0) {
         throw new InvalidRecordError('record batch has no records');
@@ -527,7 +538,9 @@ export class UnifiedLog {
         this.#dirNeedsSync = false;
       }
     } catch (err) {
-      const e = new KafkaStorageError(`flush of ${this.dir} failed: ${(err as Error).message}`, { cause: err });
+      const e = new KafkaStorageError(`flush of ${this.dir} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
       const waiters = this.#flushWaiters;
       this.#flushWaiters = [];
       waiters.forEach((w) => w.reject(e));
@@ -538,7 +551,10 @@ export class UnifiedLog {
     this.#lastFlushTime = this.#time();
     if (this.#flushWaiters.length > 0) {
       const still: FlushWaiter[] = [];
-      for (const w of this.#flushWaiters) (w.offset <= target ? w.resolve() : still.push(w));
+      for (const w of this.#flushWaiters) {
+        if (w.offset <= target) w.resolve();
+        else still.push(w);
+      }
       this.#flushWaiters = still;
     }
   }
@@ -605,7 +621,7 @@ export class UnifiedLog {
       const seg = this.#segments[i]!;
       const next = this.#segments[i + 1];
       let maxPosition = seg.size;
-      if (next === undefined || upper < next.baseOffset) {
+      if ((next === undefined || upper < next.baseOffset) && upper < seg.nextOffset) {
         const bound = seg.translateOffset(upper);
         if (bound !== null) maxPosition = bound.position;
       }
@@ -632,7 +648,11 @@ export class UnifiedLog {
   fetchOffsetByTimestamp(ts: bigint): TimestampAndOffset | null {
     this.#checkOpen();
     if (ts === EARLIEST_TIMESTAMP) {
-      return { offset: this.#logStartOffset, timestamp: -1n, leaderEpoch: this.leaderEpochCache.epochForOffset(this.#logStartOffset) };
+      return {
+        offset: this.#logStartOffset,
+        timestamp: -1n,
+        leaderEpoch: this.leaderEpochCache.epochForOffset(this.#logStartOffset),
+      };
     }
     if (ts === LATEST_TIMESTAMP) {
       return { offset: this.#logEndOffset, timestamp: -1n, leaderEpoch: this.leaderEpochCache.latestEpoch };
@@ -640,11 +660,20 @@ export class UnifiedLog {
     if (ts === MAX_TIMESTAMP) {
       let best: LogSegment | null = null;
       for (const s of this.#segments) {
-        if (s.nextOffset > this.#logStartOffset && s.maxTimestampSoFar >= 0n && (!best || s.maxTimestampSoFar > best.maxTimestampSoFar)) best = s;
+        if (
+          s.nextOffset > this.#logStartOffset &&
+          s.maxTimestampSoFar >= 0n &&
+          (!best || s.maxTimestampSoFar > best.maxTimestampSoFar)
+        )
+          best = s;
       }
       if (!best) return null;
       const target = best.maxTimestampSoFar;
-      const b = best.translateOffset(best.offsetOfMaxTimestampSoFar > this.#logStartOffset ? best.offsetOfMaxTimestampSoFar : this.#logStartOffset);
+      const b = best.translateOffset(
+        best.offsetOfMaxTimestampSoFar > this.#logStartOffset
+          ? best.offsetOfMaxTimestampSoFar
+          : this.#logStartOffset,
+      );
       if (!b) return null;
       return best.recordMatching(b, this.#logStartOffset, (t) => t === target);
     }
@@ -661,7 +690,9 @@ export class UnifiedLog {
    * Producer-state hook: every batch header (producer id, epoch, sequences, offsets) from `fromOffset`,
    * in log order, read from disk.
    */
-  *batchHeaders(fromOffset: bigint = this.#logStartOffset): Generator<RecordBatchHeader & { position: number; segmentBaseOffset: bigint }> {
+  *batchHeaders(
+    fromOffset: bigint = this.#logStartOffset,
+  ): Generator<RecordBatchHeader & { position: number; segmentBaseOffset: bigint }> {
     for (let i = this.#floorSegmentIndex(fromOffset); i < this.#segments.length; i++) {
       const seg = this.#segments[i]!;
       const start = seg.translateOffset(fromOffset);
@@ -719,7 +750,12 @@ export class UnifiedLog {
   deleteRecordsBefore(offset: bigint): bigint {
     this.#checkOpen();
     if (offset > this.#highWatermark) {
-      throw new OffsetOutOfRangeError(offset, this.#logStartOffset, this.#highWatermark, 'delete-records offset');
+      throw new OffsetOutOfRangeError(
+        offset,
+        this.#logStartOffset,
+        this.#highWatermark,
+        'delete-records offset',
+      );
     }
     if (offset > this.#logStartOffset) {
       this.#logStartOffset = offset;
@@ -738,7 +774,13 @@ export class UnifiedLog {
   deleteOldSegments(now = this.#time()): number {
     if (this.#closed) return 0;
     let n = this.#deleteOldSegmentsWhile((_s, next) => next.baseOffset <= this.#logStartOffset);
-    if (!this.#config.cleanupPolicy.split(',').map((s) => s.trim()).includes('delete')) return n;
+    if (
+      !this.#config.cleanupPolicy
+        .split(',')
+        .map((s) => s.trim())
+        .includes('delete')
+    )
+      return n;
     const retentionMs = this.#config.retentionMs;
     if (retentionMs >= 0) n += this.#deleteOldSegmentsWhile((s) => now - s.largestTimestamp > retentionMs);
     const retentionBytes = this.#config.retentionBytes;

@@ -30,10 +30,19 @@ function rng(seed: number): (n: number) => number {
 }
 
 /** Run the child until it has printed `ready` and at least a few lines, wait `delayMs`, SIGKILL it. */
-async function runAndKill(dir: string, seed: number, epoch: number, delayMs: number): Promise<Map<bigint, Buffer>> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', FIXTURE, dir, String(seed), String(epoch)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function runAndKill(
+  dir: string,
+  seed: number,
+  epoch: number,
+  delayMs: number,
+): Promise<Map<bigint, Buffer>> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', FIXTURE, dir, String(seed), String(epoch)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -75,7 +84,9 @@ describe('crash recovery with SIGKILL and a damaged tail', () => {
         for (const [o, b] of acked) known.set(o, b);
 
         // What is on disk right now, segment by segment.
-        const logs = readdirSync(partDir).filter((f) => f.endsWith('.log')).sort();
+        const logs = readdirSync(partDir)
+          .filter((f) => f.endsWith('.log'))
+          .sort();
         const lastName = logs[logs.length - 1]!;
         const lastPath = join(partDir, lastName);
         const earlier = Buffer.concat(logs.slice(0, -1).map((f) => readFileSync(join(partDir, f))));

@@ -21,7 +21,10 @@ import { makeBatch, splitBatches, tempDir } from './helpers.js';
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
 
-function openLog(config: Partial<LogConfig> = {}, opts: { dir?: string; clean?: boolean; time?: () => number; pool?: FileHandlePool } = {}) {
+function openLog(
+  config: Partial<LogConfig> = {},
+  opts: { dir?: string; clean?: boolean; time?: () => number; pool?: FileHandlePool } = {},
+) {
   let dir = opts.dir;
   if (!dir) {
     const t = tempDir();
@@ -63,7 +66,7 @@ describe('UnifiedLog', () => {
   it('rejects corrupt and oversized batches with Kafka error names', () => {
     const { log } = openLog({ maxMessageBytes: 500 });
     const b = makeBatch(1);
-    b[b.length - 1] ^= 0xff;
+    b[b.length - 1] = b[b.length - 1]! ^ 0xff;
     expect(() => log.append(b)).toThrow(CorruptRecordError);
     try {
       log.append(makeBatch(10, 100));
@@ -206,7 +209,10 @@ describe('UnifiedLog', () => {
 
   it('retention deletes whole segments by time and size, moves the log start, never the active one', () => {
     let now = 1_000_000;
-    const { log } = openLog({ segmentBytes: 500, retentionMs: 10_000, fileDeleteDelayMs: 0 }, { time: () => now });
+    const { log } = openLog(
+      { segmentBytes: 500, retentionMs: 10_000, fileDeleteDelayMs: 0 },
+      { time: () => now },
+    );
     for (let i = 0; i < 20; i++) log.append(makeBatch(2, 50, BigInt(now - 50_000 + i)));
     log.updateHighWatermark(log.logEndOffset);
     const segs = log.numberOfSegments;
@@ -218,7 +224,12 @@ describe('UnifiedLog', () => {
     expect(() => log.read(0n, { maxBytes: 10 })).toThrow(OffsetOutOfRangeError);
     // size
     now += 1;
-    const { log: l2 } = openLog({ segmentBytes: 500, retentionBytes: 1200, retentionMs: -1, fileDeleteDelayMs: 0 });
+    const { log: l2 } = openLog({
+      segmentBytes: 500,
+      retentionBytes: 1200,
+      retentionMs: -1,
+      fileDeleteDelayMs: 0,
+    });
     for (let i = 0; i < 20; i++) l2.append(makeBatch(2, 50));
     l2.updateHighWatermark(l2.logEndOffset);
     const before = l2.size;
@@ -272,7 +283,11 @@ describe('UnifiedLog', () => {
   });
 
   it('config from Kafka property names', () => {
-    const c = logConfigFromProps({ 'segment.bytes': 1234, 'log.retention.ms': '99', 'flush.messages': '9223372036854775807' });
+    const c = logConfigFromProps({
+      'segment.bytes': 1234,
+      'log.retention.ms': '99',
+      'flush.messages': '9223372036854775807',
+    });
     expect(c.segmentBytes).toBe(1234);
     expect(c.retentionMs).toBe(99);
     expect(c.flushMessages).toBe(Number.MAX_SAFE_INTEGER);
