@@ -4,7 +4,7 @@
  * from the metadata store. Unknown keys are kept (and reported by DescribeConfigs as such) because
  * users paste whole Kafka property files; keys we define are validated.
  */
-import { ConfigDef, InvalidConfigError, type ConfigValue, atLeast, oneOf } from './config-def.js';
+import { ConfigDef, InvalidConfigError, type ConfigValue, atLeast, oneOf, LONG_MAX } from './config-def.js';
 import { SYNONYM_SCALE, TOPIC_CONFIG, TOPIC_TO_BROKER_SYNONYMS } from './topic-config.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -40,18 +40,18 @@ export const BROKER_CONFIG = new ConfigDef()
   .define({
     name: 'log.flush.interval.messages',
     type: 'long',
-    default: String(Number.MAX_SAFE_INTEGER),
+    default: LONG_MAX,
     doc: '',
     validate: atLeast(1),
   })
   .define({ name: 'log.flush.interval.ms', type: 'long', default: null, doc: '' })
-  .define({ name: 'log.flush.scheduler.interval.ms', type: 'long', default: String(Number.MAX_SAFE_INTEGER), doc: '' })
+  .define({ name: 'log.flush.scheduler.interval.ms', type: 'long', default: LONG_MAX, doc: '' })
   .define({ name: 'log.index.interval.bytes', type: 'int', default: '4096', doc: '', validate: atLeast(0) })
   .define({ name: 'log.index.size.max.bytes', type: 'int', default: String(10 * 1024 * 1024), doc: '', validate: atLeast(4) })
   .define({ name: 'log.cleanup.policy', type: 'list', default: 'delete', doc: '', validate: oneOf('delete', 'compact') })
   .define({ name: 'log.cleaner.delete.retention.ms', type: 'long', default: String(DAY_MS), doc: '' })
   .define({ name: 'log.cleaner.min.compaction.lag.ms', type: 'long', default: '0', doc: '' })
-  .define({ name: 'log.cleaner.max.compaction.lag.ms', type: 'long', default: String(Number.MAX_SAFE_INTEGER), doc: '' })
+  .define({ name: 'log.cleaner.max.compaction.lag.ms', type: 'long', default: LONG_MAX, doc: '' })
   .define({ name: 'log.cleaner.min.cleanable.ratio', type: 'double', default: '0.5', doc: '' })
   .define({ name: 'log.segment.delete.delay.ms', type: 'long', default: '60000', doc: '' })
   .define({ name: 'log.preallocate', type: 'boolean', default: 'false', doc: '' })
@@ -62,9 +62,9 @@ export const BROKER_CONFIG = new ConfigDef()
     doc: '',
     validate: oneOf('CreateTime', 'LogAppendTime'),
   })
-  .define({ name: 'log.message.timestamp.difference.max.ms', type: 'long', default: String(Number.MAX_SAFE_INTEGER), doc: '' })
-  .define({ name: 'log.message.timestamp.before.max.ms', type: 'long', default: String(Number.MAX_SAFE_INTEGER), doc: '' })
-  .define({ name: 'log.message.timestamp.after.max.ms', type: 'long', default: String(Number.MAX_SAFE_INTEGER), doc: '' })
+  .define({ name: 'log.message.timestamp.difference.max.ms', type: 'long', default: LONG_MAX, doc: '' })
+  .define({ name: 'log.message.timestamp.before.max.ms', type: 'long', default: LONG_MAX, doc: '' })
+  .define({ name: 'log.message.timestamp.after.max.ms', type: 'long', default: LONG_MAX, doc: '' })
   .define({ name: 'log.message.downconversion.enable', type: 'boolean', default: 'true', doc: '' })
   .define({
     name: 'compression.type',

@@ -31,6 +31,10 @@ export class InvalidConfigError extends Error {
   }
 }
 
+/** Long.MAX_VALUE as Kafka prints it: the default of every "never" setting (flush.ms, ...). Parsed, it
+ *  clamps to Number.MAX_SAFE_INTEGER like any other huge long. */
+export const LONG_MAX = '9223372036854775807';
+
 const INT_MIN = -(2 ** 31);
 const INT_MAX = 2 ** 31 - 1;
 

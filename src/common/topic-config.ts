@@ -2,7 +2,7 @@
  * Topic-level configs (Kafka's TopicConfig / LogConfig) with their broker-level synonyms, so that a
  * topic without an override inherits the broker's value (DescribeConfigs reports the synonym chain).
  */
-import { ConfigDef, type ConfigValue, atLeast, between, oneOf, InvalidConfigError } from './config-def.js';
+import { ConfigDef, type ConfigValue, atLeast, between, oneOf, InvalidConfigError, LONG_MAX } from './config-def.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -26,14 +26,14 @@ export const TOPIC_CONFIG = new ConfigDef()
   .define({
     name: 'flush.messages',
     type: 'long',
-    default: String(Number.MAX_SAFE_INTEGER),
+    default: LONG_MAX,
     doc: 'fsync after this many messages',
     validate: atLeast(1),
   })
   .define({
     name: 'flush.ms',
     type: 'long',
-    default: String(Number.MAX_SAFE_INTEGER),
+    default: LONG_MAX,
     doc: 'fsync after this many ms',
     validate: atLeast(0),
   })
@@ -41,7 +41,7 @@ export const TOPIC_CONFIG = new ConfigDef()
   .define({
     name: 'max.compaction.lag.ms',
     type: 'long',
-    default: String(Number.MAX_SAFE_INTEGER),
+    default: LONG_MAX,
     doc: '',
     validate: atLeast(1),
   })
@@ -56,21 +56,21 @@ export const TOPIC_CONFIG = new ConfigDef()
   .define({
     name: 'message.timestamp.difference.max.ms',
     type: 'long',
-    default: String(Number.MAX_SAFE_INTEGER),
+    default: LONG_MAX,
     doc: '',
     validate: atLeast(0),
   })
   .define({
     name: 'message.timestamp.before.max.ms',
     type: 'long',
-    default: String(Number.MAX_SAFE_INTEGER),
+    default: LONG_MAX,
     doc: '',
     validate: atLeast(0),
   })
   .define({
     name: 'message.timestamp.after.max.ms',
     type: 'long',
-    default: String(Number.MAX_SAFE_INTEGER),
+    default: LONG_MAX,
     doc: '',
     validate: atLeast(0),
   })
