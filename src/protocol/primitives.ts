@@ -378,6 +378,24 @@ export class ByteReader {
     return BigInt.asIntN(64, (value >> 1n) ^ -(value & 1n));
   }
 
+  /**
+   * Zig-zag varlong as a number, without BigInt: for the record validation hot path, where the value
+   * is a timestamp delta (well inside 2^53). Larger values lose precision, never bounds safety.
+   */
+  varlongNumber(): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; ; i++) {
+      this.#need(1, 'varlong');
+      const b = this.buf[this.#pos++]!;
+      if (i >= 10) throw new DecodeError('varlong is longer than 10 bytes');
+      value += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) break;
+      scale *= 128;
+    }
+    return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
+  }
+
   /** A view of the next n bytes (no copy). */
   raw(n: number): Buffer {
     this.#need(n, 'bytes');

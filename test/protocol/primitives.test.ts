@@ -69,3 +69,40 @@ describe('uncompressed record batch', () => {
     expect(() => validateBatch(batch)).toThrow(CorruptRecordError);
   });
 });
+
+describe('zero-copy record walk', () => {
+  it('agrees with the full decoder on random records, and varlongNumber with varlong', async () => {
+    const { walkRecords, readRecords } = await import('../../src/protocol/records/record.js');
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            key: fc.option(fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a))),
+            value: fc.option(fc.uint8Array({ maxLength: 50 }).map((a) => Buffer.from(a))),
+            ts: fc.bigInt({ min: 0n, max: 2n ** 45n }),
+            headers: fc.array(fc.record({ key: fc.string({ maxLength: 5 }), value: fc.option(fc.string({ maxLength: 5 })) }), { maxLength: 3 }),
+          }),
+          { minLength: 1, maxLength: 20 },
+        ),
+        (recs) => {
+          const batch = buildRecordBatch(recs.map((r) => ({ key: r.key, value: r.value, timestamp: r.ts, headers: r.headers })), { baseTimestamp: 0n });
+          const h = readBatchHeader(batch);
+          const section = batch.subarray(RECORDS_OFFSET);
+          const full = readRecords(section, h.recordCount, 0n, h.baseTimestamp);
+          const walked: [number, number, boolean][] = [];
+          walkRecords(section, h.recordCount, (_i, off, ts, keyNull) => walked.push([off, ts, keyNull]));
+          expect(walked).toEqual(full.map((r) => [Number(r.offset), Number(r.timestamp), r.key === null]));
+          // One byte short anywhere in the section is an error, never a silent success.
+          expect(() => walkRecords(section.subarray(0, section.length - 1), h.recordCount, () => {})).toThrow(DecodeError);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 52n), max: 2n ** 52n }), (v) => {
+        const b = Buffer.from(new ByteWriter().varlong(v).finish());
+        expect(new ByteReader(b).varlongNumber()).toBe(Number(v));
+      }),
+    );
+  });
+});

@@ -111,3 +111,40 @@ export function readRecords(section: Buffer, count: number, baseOffset: bigint, 
   if (r.remaining !== 0) throw new DecodeError(`${r.remaining} bytes after the last record`);
   return out;
 }
+
+/**
+ * Walk `count` records of an uncompressed section without copying anything: for each record, its
+ * offset delta, timestamp delta and whether the key is null. Checks every length against the record
+ * and the section (DecodeError otherwise), exactly as strictly as readRecords.
+ */
+export function walkRecords(
+  section: Buffer,
+  count: number,
+  visit: (index: number, offsetDelta: number, timestampDelta: number, keyIsNull: boolean) => void,
+): void {
+  const r = new ByteReader(section);
+  for (let i = 0; i < count; i++) {
+    const length = r.varint();
+    if (length < 0 || length > r.remaining) throw new DecodeError(`record ${i} length ${length} is out of range`);
+    const end = r.offset + length;
+    r.int8();
+    const tsDelta = r.varlongNumber();
+    const offDelta = r.varint();
+    const keyLen = r.varint();
+    if (keyLen > 0) r.skip(keyLen);
+    const valueLen = r.varint();
+    if (valueLen > 0) r.skip(valueLen);
+    const headerCount = r.varint();
+    if (headerCount < 0 || headerCount > end - r.offset) throw new DecodeError(`bad header count ${headerCount}`);
+    for (let h = 0; h < headerCount; h++) {
+      const hkLen = r.varint();
+      if (hkLen < 0) throw new DecodeError('null header key');
+      r.skip(hkLen);
+      const hvLen = r.varint();
+      if (hvLen > 0) r.skip(hvLen);
+    }
+    if (r.offset !== end) throw new DecodeError(`record ${i} fields take ${r.offset - (end - length)} bytes, its length says ${length}`);
+    visit(i, offDelta, tsDelta, keyLen < 0);
+  }
+  if (r.remaining !== 0) throw new DecodeError(`${r.remaining} bytes after the last record`);
+}

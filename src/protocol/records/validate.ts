@@ -29,7 +29,7 @@ import {
 import { DEFAULT_MAX_DECOMPRESSED_SIZE, decompress } from './compression.js';
 import { CorruptRecordError, InvalidRecordError, RecordValidationError } from './errors.js';
 import { DecodeError } from '../primitives.js';
-import { type Record, readRecords } from './record.js';
+import { walkRecords } from './record.js';
 
 /** Kafka's Long.MAX_VALUE default for the timestamp bounds: no limit. */
 export const NO_TIMESTAMP_LIMIT = Number.POSITIVE_INFINITY;
@@ -57,7 +57,6 @@ export interface ValidatedBatch {
   /** Largest record timestamp and the offset delta it was at, for the time index. */
   maxTimestamp: bigint;
   offsetDeltaOfMaxTimestamp: number;
-  records: Record[];
 }
 
 export type AppendValidationResult =
@@ -129,54 +128,40 @@ async function validateOrThrow(
   // Records: decompress (bounded), parse exactly recordCount records, nothing left over.
   const body = buf.subarray(offset + RECORDS_OFFSET, offset + size);
   const section = await decompress(codec, body, opts.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE);
-  let records: Record[];
+  // Record-level rules (LogValidator.validateRecord, validateKey, validateTimestamp), walking the
+  // records in place: nothing is copied, so validation costs a pass over the bytes, not an allocation
+  // per key and value.
+  const checkTimestamps = (opts.timestampType ?? TimestampType.CreateTime) === TimestampType.CreateTime;
+  const nowMs = Math.trunc(opts.nowMs ?? Date.now());
+  const before = opts.timestampBeforeMaxMs ?? NO_TIMESTAMP_LIMIT;
+  const after = opts.timestampAfterMaxMs ?? NO_TIMESTAMP_LIMIT;
+  const baseTs = Number(header.baseTimestamp);
+  let maxTs = -1;
+  let offsetDeltaOfMaxTimestamp = -1;
+  const control = isControl(header.attributes);
   try {
-    records = readRecords(section, header.recordCount, header.baseOffset, header.baseTimestamp);
+    walkRecords(section, header.recordCount, (i, offsetDelta, tsDelta, keyIsNull) => {
+      if (offsetDelta !== i) throw invalid(`record ${i} has offset delta ${offsetDelta}, expected ${i}`);
+      if (opts.compacted && keyIsNull && !control) throw invalid('compacted topic cannot accept a record without a key');
+      const ts = baseTs + tsDelta;
+      if (checkTimestamps && ts !== -1 && ((before !== NO_TIMESTAMP_LIMIT && ts < nowMs - before) || (after !== NO_TIMESTAMP_LIMIT && ts > nowMs + after))) {
+        throw new InvalidRecordError('INVALID_TIMESTAMP', `record ${i} timestamp ${ts} is out of range [now - ${before} ms, now + ${after} ms] (now ${nowMs})`);
+      }
+      if (ts > maxTs) {
+        maxTs = ts;
+        offsetDeltaOfMaxTimestamp = i;
+      }
+    });
   } catch (err) {
     if (err instanceof DecodeError) {
-      throw new InvalidRecordError(
-        'INVALID_RECORD',
-        `records do not match the header's count of ${header.recordCount}: ${err.message}`,
-        { cause: err },
-      );
+      throw new InvalidRecordError('INVALID_RECORD', `records do not match the header's count of ${header.recordCount}: ${err.message}`, { cause: err });
     }
     throw err;
   }
-
-  // Record-level rules (LogValidator.validateRecord, validateKey, validateTimestamp).
-  const checkTimestamps = (opts.timestampType ?? TimestampType.CreateTime) === TimestampType.CreateTime;
-  const now = BigInt(Math.trunc(opts.nowMs ?? Date.now()));
-  const before = opts.timestampBeforeMaxMs ?? NO_TIMESTAMP_LIMIT;
-  const after = opts.timestampAfterMaxMs ?? NO_TIMESTAMP_LIMIT;
-  let maxTimestamp = NO_TIMESTAMP;
-  let offsetDeltaOfMaxTimestamp = -1;
-  for (let i = 0; i < records.length; i++) {
-    const rec = records[i]!;
-    const delta = rec.offset - header.baseOffset;
-    if (delta !== BigInt(i)) throw invalid(`record ${i} has offset delta ${delta}, expected ${i}`);
-    if (opts.compacted && rec.key === null && !isControl(header.attributes)) {
-      throw invalid('compacted topic cannot accept a record without a key');
-    }
-    if (checkTimestamps && rec.timestamp !== NO_TIMESTAMP) {
-      const ts = rec.timestamp;
-      if (
-        (before !== NO_TIMESTAMP_LIMIT && ts < now - BigInt(before)) ||
-        (after !== NO_TIMESTAMP_LIMIT && ts > now + BigInt(after))
-      ) {
-        throw new InvalidRecordError(
-          'INVALID_TIMESTAMP',
-          `record ${i} timestamp ${ts} is out of range [now - ${before} ms, now + ${after} ms] (now ${now})`,
-        );
-      }
-    }
-    if (rec.timestamp > maxTimestamp) {
-      maxTimestamp = rec.timestamp;
-      offsetDeltaOfMaxTimestamp = i;
-    }
-  }
+  let maxTimestamp = maxTs === -1 ? NO_TIMESTAMP : BigInt(maxTs);
   if (timestampTypeOf(header.attributes) === TimestampType.LogAppendTime) {
     maxTimestamp = header.maxTimestamp;
     offsetDeltaOfMaxTimestamp = header.lastOffsetDelta;
   }
-  return { header, size, maxTimestamp, offsetDeltaOfMaxTimestamp, records };
+  return { header, size, maxTimestamp, offsetDeltaOfMaxTimestamp };
 }
