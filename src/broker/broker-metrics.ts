@@ -12,6 +12,11 @@ export interface LiveStateSource {
   connections(): number;
 }
 
+export interface GroupStateSource {
+  groupsByState(): Record<string, number>;
+  groupLag(): { group: string; topic: string; partition: number; lag: number }[];
+}
+
 export class BrokerMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'api' | 'version'>;
@@ -23,6 +28,8 @@ export class BrokerMetrics {
   readonly producerDuplicates: Counter<'topic'>;
   readonly failedProduce: Counter<'topic'>;
   readonly failedFetch: Counter<'topic'>;
+  readonly groupRebalances: Counter<'group'>;
+  readonly offsetCommits: Counter<'group'>;
 
   constructor(registry: Registry, live: LiveStateSource) {
     this.registry = registry;
@@ -42,6 +49,8 @@ export class BrokerMetrics {
     this.producerDuplicates = new Counter({ name: 'sluice_producer_duplicate_batches_total', help: 'Idempotent producer batches recognised as duplicates and not appended again', labelNames: ['topic'], registers: reg });
     this.failedProduce = new Counter({ name: 'sluice_failed_produce_requests_total', help: 'Produce partition requests that failed', labelNames: ['topic'], registers: reg });
     this.failedFetch = new Counter({ name: 'sluice_failed_fetch_requests_total', help: 'Fetch partition requests that failed', labelNames: ['topic'], registers: reg });
+    this.groupRebalances = new Counter({ name: 'sluice_group_rebalances_total', help: 'Rebalances started (PreparingRebalance entered), by group', labelNames: ['group'], registers: reg });
+    this.offsetCommits = new Counter({ name: 'sluice_group_offset_commits_total', help: 'Partition offsets committed, by group', labelNames: ['group'], registers: reg });
     new Gauge({
       name: 'sluice_purgatory_size',
       help: 'Delayed operations waiting, by purgatory',
@@ -73,6 +82,31 @@ export class BrokerMetrics {
       collect() {
         this.reset();
         for (const s of sizes()) this.set({ topic: s.topic, partition: String(s.partition) }, s.segments);
+      },
+    });
+  }
+
+  /** Group coordinator gauges, computed at scrape time: groups by state and consumer lag. */
+  registerGroupGauges(live: GroupStateSource): void {
+    const reg = [this.registry];
+    new Gauge({
+      name: 'sluice_groups',
+      help: 'Consumer groups this broker coordinates, by state',
+      labelNames: ['state'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const [state, n] of Object.entries(live.groupsByState())) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'sluice_group_lag',
+      help: 'Consumer lag (high watermark minus committed offset), by group and partition',
+      labelNames: ['group', 'topic', 'partition'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const l of live.groupLag()) this.set({ group: l.group, topic: l.topic, partition: String(l.partition) }, l.lag);
       },
     });
   }

@@ -10,6 +10,8 @@ import type { ConfigFrontend } from '../controller/config-frontend.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { ProducerIdManager } from './producer-id-manager.js';
 import type { BrokerMetrics } from './broker-metrics.js';
+import type { GroupCoordinator } from './group/group-coordinator.js';
+import type { GroupMetadataManager } from './group/group-metadata-manager.js';
 
 export interface BrokerServices {
   readonly nodeId: number;
@@ -20,6 +22,8 @@ export interface BrokerServices {
   readonly replicaManager: ReplicaManager;
   readonly producerIds: ProducerIdManager;
   readonly metrics: BrokerMetrics;
+  readonly groupCoordinator: GroupCoordinator;
+  readonly groupMetadataManager: GroupMetadataManager;
   readonly log: Logger;
   /** The active controller's node id (-1 when none is known). */
   controllerId(): number;

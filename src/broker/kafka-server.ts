@@ -41,6 +41,7 @@ import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
 import { initProducerIdHandler } from './handlers/init-producer-id.js';
+import { createGroupService, groupHandlers, type GroupService } from './group/group-service.js';
 
 export interface ServerOptions {
   listen: { host: string; port: number };
@@ -60,6 +61,7 @@ export class KafkaServer {
   #store: MetadataStore | null = null;
   #table: MetadataTable | null = null;
   #replicaManager: ReplicaManager | null = null;
+  #groups: GroupService | null = null;
   #socketServer: SocketServer | null = null;
   #http: HttpServer | null = null;
   #ready = false;
@@ -128,6 +130,8 @@ export class KafkaServer {
     replicaManager.onDuplicate = (topic) => metrics.producerDuplicates.inc({ topic });
 
     const topics = new TopicFrontend(store, table);
+    const groups = createGroupService({ nodeId: this.nodeId, config: this.config, table, topics, replicaManager, metrics, log: this.#log });
+    this.#groups = groups;
     const services: BrokerServices = {
       nodeId: this.nodeId,
       config: this.config,
@@ -137,6 +141,8 @@ export class KafkaServer {
       replicaManager,
       producerIds: new ProducerIdManager(store, METADATA_ROOT),
       metrics,
+      groupCoordinator: groups.coordinator,
+      groupMetadataManager: groups.manager,
       log: this.#log,
       controllerId: () => this.nodeId,
       autoCreateTopic: async (name) => {
@@ -163,6 +169,7 @@ export class KafkaServer {
       describeClusterHandler(services),
       describeLogDirsHandler(services),
       initProducerIdHandler(services),
+      ...groupHandlers(services),
     ]) {
       apis.register(h);
     }
@@ -179,6 +186,7 @@ export class KafkaServer {
     table.on('brokerConfig', applyDynamic);
 
     replicaManager.start();
+    await groups.start();
     await socketServer.start();
 
     // Register after the listener is bound, so the advertised port is the real one.
@@ -237,6 +245,8 @@ export class KafkaServer {
   async shutdown(): Promise<void> {
     this.#ready = false;
     this.#log.info('stopping the client listener and finishing in-flight requests');
+    // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so the drain below ends.
+    this.#groups?.shutdown();
     await this.#socketServer?.stop();
     this.#replicaManager?.shutdown();
     if (this.#table && this.#store) {

@@ -1,0 +1,265 @@
+/**
+ * GroupMetadataManager: the groups' durable state in the internal topic __consumer_offsets (Kafka's
+ * GroupMetadataManager). It
+ *  - maps a group to its partition (abs(javaHashCode(groupId)) % offsets.topic.num.partitions, as
+ *    Kafka does, so the same group lands on the same partition number as on a Kafka cluster);
+ *  - creates the topic on first use (FindCoordinator), compacted, with replication factor
+ *    min(offsets.topic.replication.factor, live brokers);
+ *  - writes group metadata and offset commits as records (Kafka's layouts, group-records.ts) through
+ *    ReplicaManager.appendRecords with acks=-1, and maps append errors to coordinator errors;
+ *  - reads a partition back into groups when this broker becomes its leader (at startup on one node).
+ *
+ * Compaction: the topic is created with cleanup.policy=compact, but the log cleaner does not exist
+ * in storage yet, so the log only grows (bounded by offsets.topic.segment.bytes segments and nothing
+ * else). Loading replays every record; the last one per key wins, tombstones remove.
+ */
+import type { BrokerConfig } from '../../common/broker-config.js';
+import type { Logger } from '../../common/logger.js';
+import type { MetadataTable } from '../../controller/metadata-table.js';
+import type { TopicFrontend } from '../../controller/topic-frontend.js';
+import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { decodeRecordBatch, encodeRecordBatchSync, scanRecordBatches } from '../../protocol/records/batch.js';
+import type { RecordInput } from '../../protocol/records/record.js';
+import type { ReplicaManager } from '../replica-manager.js';
+import {
+  decodeGroupMetadataValue,
+  decodeGroupRecordKey,
+  decodeOffsetCommitValue,
+  encodeGroupMetadataKey,
+  encodeGroupMetadataValue,
+  encodeOffsetCommitKey,
+  encodeOffsetCommitValue,
+  type GroupMetadataValue,
+  type OffsetAndMetadata,
+} from './group-records.js';
+import type { CommittedOffset } from './group-metadata.js';
+
+export const GROUP_METADATA_TOPIC = '__consumer_offsets';
+
+/** Java's String.hashCode over UTF-16 code units, as a signed 32-bit int. */
+export function javaStringHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** Kafka's Utils.abs(groupId.hashCode) % partitions. */
+export function partitionForGroup(groupId: string, partitions: number): number {
+  const h = javaStringHash(groupId);
+  const abs = h === -2147483648 ? 0 : Math.abs(h);
+  return abs % partitions;
+}
+
+/** What a partition's records say, after replay: the last metadata and offsets of each group. */
+export interface LoadedGroup {
+  groupId: string;
+  metadata: GroupMetadataValue | null;
+  offsets: CommittedOffset[];
+}
+
+/** The coordinator's view of persistence (a fake implements it in unit tests). */
+export interface GroupStore {
+  partitionFor(groupId: string): number;
+  /** Is this broker the coordinator for the group, and has it finished loading the partition? */
+  status(groupId: string): 'local' | 'loading' | 'remote';
+  storeGroup(groupId: string, value: GroupMetadataValue): Promise<number>;
+  storeOffsets(groupId: string, offsets: CommittedOffset[]): Promise<number>;
+  /** Tombstones for the given offsets, and for the group's metadata when `group` is set. */
+  storeTombstones(groupId: string, offsets: { topic: string; partition: number }[], group: boolean): Promise<number>;
+}
+
+function optInt(config: BrokerConfig, name: string, def: number): number {
+  const raw = config.raw(name);
+  const n = raw === null || raw === undefined ? NaN : Number(raw);
+  return Number.isFinite(n) ? n : def;
+}
+
+export class GroupMetadataManager implements GroupStore {
+  readonly #rm: ReplicaManager;
+  readonly #table: MetadataTable;
+  readonly #topics: TopicFrontend;
+  readonly #config: BrokerConfig;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  /** Partitions of __consumer_offsets this broker leads and has loaded. */
+  readonly owned = new Set<number>();
+  readonly loading = new Set<number>();
+  #creating: Promise<void> | null = null;
+  /** Resolves once loading/unloading triggered so far has finished (set by the group service). */
+  settled: () => Promise<void> = () => Promise.resolve();
+  readonly commitTimeoutMs: number;
+
+  constructor(opts: { replicaManager: ReplicaManager; table: MetadataTable; topics: TopicFrontend; config: BrokerConfig; log: Logger; now?: () => number }) {
+    this.#rm = opts.replicaManager;
+    this.#table = opts.table;
+    this.#topics = opts.topics;
+    this.#config = opts.config;
+    this.#log = opts.log;
+    this.#now = opts.now ?? Date.now;
+    this.commitTimeoutMs = optInt(opts.config, 'offsets.commit.timeout.ms', 5000);
+  }
+
+  /** The topic's partition count: the existing topic's, else the configured one. */
+  get numPartitions(): number {
+    return this.#table.topics.get(GROUP_METADATA_TOPIC)?.replicas.length ?? this.#config.int('offsets.topic.num.partitions');
+  }
+
+  partitionFor(groupId: string): number {
+    return partitionForGroup(groupId, this.numPartitions);
+  }
+
+  status(groupId: string): 'local' | 'loading' | 'remote' {
+    const p = this.partitionFor(groupId);
+    if (this.loading.has(p)) return 'loading';
+    return this.owned.has(p) ? 'local' : 'remote';
+  }
+
+  /** Create __consumer_offsets if it does not exist yet (once, even with concurrent callers). */
+  async ensureTopic(): Promise<void> {
+    if (this.#table.topics.has(GROUP_METADATA_TOPIC)) return;
+    this.#creating ??= (async () => {
+      try {
+        await this.#topics.create(
+          {
+            name: GROUP_METADATA_TOPIC,
+            numPartitions: this.#config.int('offsets.topic.num.partitions'),
+            replicationFactor: Math.min(this.#config.int('offsets.topic.replication.factor'), Math.max(1, this.#table.brokers.size)),
+            configs: {
+              'cleanup.policy': 'compact',
+              'compression.type': 'producer',
+              'segment.bytes': String(this.#config.int('offsets.topic.segment.bytes')),
+            },
+          },
+          { numPartitions: 1, replicationFactor: 1 },
+          true,
+        );
+        this.#log.info({ partitions: this.numPartitions }, `created ${GROUP_METADATA_TOPIC}`);
+      } catch (err) {
+        if (KafkaError.codeOf(err) !== ErrorCode.TOPIC_ALREADY_EXISTS && !(err instanceof Error && 'errorName' in err && err.errorName === 'TOPIC_ALREADY_EXISTS')) throw err;
+      } finally {
+        this.#creating = null;
+      }
+    })();
+    await this.#creating;
+  }
+
+  /** The leader broker of the group's partition, or -1. */
+  leaderFor(groupId: string): number {
+    const st = this.#table.partitionState(GROUP_METADATA_TOPIC, this.partitionFor(groupId));
+    return st && st.leader >= 0 && this.#table.brokers.has(st.leader) ? st.leader : -1;
+  }
+
+  async #append(groupId: string, records: RecordInput[], forOffsets: boolean): Promise<number> {
+    const partition = this.partitionFor(groupId);
+    const now = BigInt(this.#now());
+    const batch = encodeRecordBatchSync(records.map((r) => ({ ...r, timestamp: now })));
+    const results = await this.#rm.appendRecords(-1, this.commitTimeoutMs, [{ topic: GROUP_METADATA_TOPIC, partition, records: batch }]);
+    const r = results.get(`${GROUP_METADATA_TOPIC}-${partition}`);
+    const code = r?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    if (code !== ErrorCode.NONE) this.#log.warn({ groupId, partition, error: code, message: r?.errorMessage }, 'writing group records failed');
+    return mapAppendError(code, forOffsets);
+  }
+
+  storeGroup(groupId: string, value: GroupMetadataValue): Promise<number> {
+    return this.#append(groupId, [{ key: encodeGroupMetadataKey(groupId), value: encodeGroupMetadataValue(value) }], false);
+  }
+
+  storeOffsets(groupId: string, offsets: CommittedOffset[]): Promise<number> {
+    return this.#append(
+      groupId,
+      offsets.map((o) => ({ key: encodeOffsetCommitKey(groupId, o.topic, o.partition), value: encodeOffsetCommitValue(o) })),
+      true,
+    );
+  }
+
+  storeTombstones(groupId: string, offsets: { topic: string; partition: number }[], group: boolean): Promise<number> {
+    const records: RecordInput[] = offsets.map((o) => ({ key: encodeOffsetCommitKey(groupId, o.topic, o.partition), value: null }));
+    if (group) records.push({ key: encodeGroupMetadataKey(groupId), value: null });
+    if (records.length === 0) return Promise.resolve(ErrorCode.NONE);
+    return this.#append(groupId, records, false);
+  }
+
+  /**
+   * Replay one partition from its log start to its high watermark. Returns the groups found; the
+   * caller installs them. The partition counts as loading until then (requests get
+   * COORDINATOR_LOAD_IN_PROGRESS).
+   */
+  async loadPartition(partition: number): Promise<LoadedGroup[]> {
+    const p = this.#rm.getPartition(GROUP_METADATA_TOPIC, partition);
+    if (!p) return [];
+    const started = this.#now();
+    const groups = new Map<string, { metadata: GroupMetadataValue | null; offsets: Map<string, CommittedOffset> }>();
+    const entry = (g: string) => {
+      let e = groups.get(g);
+      if (!e) groups.set(g, (e = { metadata: null, offsets: new Map() }));
+      return e;
+    };
+    let from = p.log.logStartOffset;
+    const end = p.log.highWatermark;
+    let records = 0;
+    while (from < end) {
+      const data = p.log.read(from, { maxBytes: 4 * 1024 * 1024, maxOffset: end, minOneMessage: true });
+      if (data.records.length === 0) break;
+      const { batches } = scanRecordBatches(data.records);
+      if (batches.length === 0) break;
+      let next = from;
+      for (const span of batches) {
+        const b = await decodeRecordBatch(data.records, span.position);
+        const last = b.header.baseOffset + BigInt(b.header.lastOffsetDelta);
+        next = last + 1n;
+        if (b.control) continue;
+        for (const rec of b.records) {
+          if (rec.offset < from || !rec.key) continue;
+          records++;
+          try {
+            const key = decodeGroupRecordKey(rec.key);
+            if (key.kind === 'offset') {
+              const e = entry(key.group);
+              const k = `${key.topic}\u0000${key.partition}`;
+              if (rec.value === null) e.offsets.delete(k);
+              else {
+                const v: OffsetAndMetadata = decodeOffsetCommitValue(rec.value);
+                e.offsets.set(k, { ...v, topic: key.topic, partition: key.partition });
+              }
+            } else {
+              const e = entry(key.group);
+              if (rec.value === null) {
+                // The group was deleted: its metadata and (Kafka writes them first) offsets are gone.
+                groups.delete(key.group);
+              } else e.metadata = decodeGroupMetadataValue(rec.value);
+            }
+          } catch (err) {
+            this.#log.warn({ err, partition, offset: rec.offset }, `skipping a ${GROUP_METADATA_TOPIC} record that does not decode`);
+          }
+        }
+      }
+      if (next <= from) break;
+      from = next;
+    }
+    const out = [...groups].map(([groupId, e]) => ({ groupId, metadata: e.metadata, offsets: [...e.offsets.values()] }));
+    this.#log.info({ partition, groups: out.length, records, ms: this.#now() - started }, `loaded ${GROUP_METADATA_TOPIC} partition`);
+    return out;
+  }
+}
+
+/** Kafka's mapping of append errors to what group clients understand. */
+export function mapAppendError(code: number, forOffsets: boolean): number {
+  switch (code) {
+    case ErrorCode.NONE:
+      return code;
+    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+    case ErrorCode.NOT_ENOUGH_REPLICAS:
+    case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case ErrorCode.REQUEST_TIMED_OUT:
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+    case ErrorCode.KAFKA_STORAGE_ERROR:
+      return ErrorCode.NOT_COORDINATOR;
+    case ErrorCode.MESSAGE_TOO_LARGE:
+    case ErrorCode.RECORD_LIST_TOO_LARGE:
+    case ErrorCode.INVALID_FETCH_SIZE:
+      return forOffsets ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : ErrorCode.UNKNOWN_SERVER_ERROR;
+    default:
+      return forOffsets ? code : ErrorCode.UNKNOWN_SERVER_ERROR;
+  }
+}

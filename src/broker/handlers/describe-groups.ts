@@ -1,0 +1,43 @@
+/**
+ * DescribeGroups (key 15), versions 0-5: state, protocol and members of each group; member metadata
+ * and assignments only when the group is Stable (they are in flux otherwise). An unknown group is
+ * described as Dead with no error, as Kafka does.
+ */
+import { decodeDescribeGroupsRequest, encodeDescribeGroupsResponse, type DescribeGroupsRequest, type DescribeGroupsResponse } from '../../protocol/messages/describe-groups.js';
+import type { BrokerServices } from '../broker-services.js';
+import { defineHandler } from './api-handler.js';
+
+export function describeGroupsHandler(b: BrokerServices) {
+  return defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
+    apiKey: 15,
+    name: 'DescribeGroups',
+    minVersion: 0,
+    maxVersion: 5,
+    decode: decodeDescribeGroupsRequest,
+    encode: encodeDescribeGroupsResponse,
+    handle(req) {
+      return {
+        throttleTimeMs: 0,
+        groups: req.groups.map((id) => {
+          const s = b.groupCoordinator.describeGroup(id);
+          return {
+            errorCode: s.errorCode,
+            groupId: id,
+            groupState: s.state,
+            protocolType: s.protocolType,
+            protocolData: s.protocol,
+            members: s.members.map((m) => ({
+              memberId: m.memberId,
+              groupInstanceId: m.groupInstanceId,
+              clientId: m.clientId,
+              clientHost: m.clientHost,
+              memberMetadata: m.metadata,
+              memberAssignment: m.assignment,
+            })),
+            authorizedOperations: -2147483648,
+          };
+        }),
+      };
+    },
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * OffsetCommit (key 8), versions 0-9. Member and generation are checked by the coordinator (v1+);
+ * v0 and generation -1 commit for a group without members (assign()-style consumers, admin tools).
+ * v1 carries a commit timestamp and v2-4 a retention time (explicit expiry); v6+ the leader epoch.
+ * Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION, the rest are stored together.
+ */
+import { decodeOffsetCommitRequest, encodeOffsetCommitResponse, type OffsetCommitRequest, type OffsetCommitResponse } from '../../protocol/messages/offset-commit.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { offsetKey } from '../group/group-metadata.js';
+import type { OffsetCommitData } from '../group/group-coordinator.js';
+import type { BrokerServices } from '../broker-services.js';
+import { defineHandler } from './api-handler.js';
+
+export function offsetCommitHandler(b: BrokerServices) {
+  return defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
+    apiKey: 8,
+    name: 'OffsetCommit',
+    minVersion: 0,
+    maxVersion: 9,
+    decode: decodeOffsetCommitRequest,
+    encode: encodeOffsetCommitResponse,
+    async handle(req, ctx) {
+      const v = ctx.apiVersion;
+      const now = BigInt(Date.now());
+      const retention = v >= 2 && v <= 4 && req.retentionTimeMs !== undefined && req.retentionTimeMs >= 0n ? req.retentionTimeMs : -1n;
+      const errors = new Map<string, number>();
+      const offsets: OffsetCommitData[] = [];
+      for (const t of req.topics) {
+        const topic = b.table.topics.get(t.name);
+        for (const p of t.partitions) {
+          if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.replicas.length) {
+            errors.set(offsetKey(t.name, p.partitionIndex), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            continue;
+          }
+          offsets.push({
+            topic: t.name,
+            partition: p.partitionIndex,
+            offset: p.committedOffset,
+            leaderEpoch: v >= 6 ? (p.committedLeaderEpoch ?? -1) : -1,
+            metadata: p.committedMetadata,
+            expireTimestamp: retention >= 0n ? now + retention : -1n,
+          });
+        }
+      }
+      if (offsets.length > 0) {
+        const results = await b.groupCoordinator.handleCommitOffsets({
+          groupId: req.groupId,
+          memberId: v >= 1 ? (req.memberId ?? '') : '',
+          groupInstanceId: req.groupInstanceId ?? null,
+          generationId: v >= 1 ? (req.generationIdOrMemberEpoch ?? -1) : -1,
+          offsets,
+        });
+        for (const [k, code] of results) errors.set(k, code);
+      }
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: errors.get(offsetKey(t.name, p.partitionIndex)) ?? ErrorCode.NONE })),
+        })),
+      };
+    },
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * OffsetFetch (key 9), versions 0-9. v0-7 ask for one group, v8+ for many (KIP-709). A null topic
+ * list (v2+) means every partition the group has committed. Partitions without a commit answer
+ * offset -1 and empty metadata, as Kafka does; v5+ return the committed leader epoch.
+ */
+import { decodeOffsetFetchRequest, encodeOffsetFetchResponse, type OffsetFetchRequest, type OffsetFetchResponse } from '../../protocol/messages/offset-fetch.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import type { CommittedOffset } from '../group/group-metadata.js';
+import type { BrokerServices } from '../broker-services.js';
+import { defineHandler } from './api-handler.js';
+
+interface PartitionOut {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+}
+
+export function offsetFetchHandler(b: BrokerServices) {
+  const fetchGroup = (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): { errorCode: number; topics: { name: string; partitions: PartitionOut[] }[] } => {
+    const r = b.groupCoordinator.handleFetchOffsets(groupId, topics?.map((t) => ({ name: t.name, partitions: t.partitionIndexes })) ?? null);
+    const byTopic = new Map<string, PartitionOut[]>();
+    const push = (topic: string, p: PartitionOut) => {
+      let list = byTopic.get(topic);
+      if (!list) byTopic.set(topic, (list = []));
+      list.push(p);
+    };
+    if (r.errorCode !== ErrorCode.NONE) {
+      // v0-1 have no top-level error: each requested partition carries it.
+      for (const t of topics ?? []) for (const p of t.partitionIndexes) push(t.name, { partitionIndex: p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: r.errorCode });
+    } else {
+      const found = (o: CommittedOffset): PartitionOut => ({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE });
+      // Keep the request's order when it named partitions.
+      if (topics) {
+        const got = new Map(r.offsets.map((o) => [`${o.topic}\u0000${o.partition}`, o]));
+        for (const t of topics) {
+          if (!byTopic.has(t.name)) byTopic.set(t.name, []);
+          for (const p of t.partitionIndexes) {
+            const o = got.get(`${t.name}\u0000${p}`);
+            push(t.name, o ? found(o) : { partitionIndex: p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE });
+          }
+        }
+      } else {
+        for (const o of [...r.offsets].sort((x, y) => (x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : x.partition - y.partition))) push(o.topic, found(o));
+      }
+    }
+    return { errorCode: r.errorCode, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
+  };
+
+  return defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
+    apiKey: 9,
+    name: 'OffsetFetch',
+    minVersion: 0,
+    maxVersion: 9,
+    decode: decodeOffsetFetchRequest,
+    encode: encodeOffsetFetchResponse,
+    handle(req, ctx) {
+      if (ctx.apiVersion >= 8) {
+        return {
+          throttleTimeMs: 0,
+          groups: (req.groups ?? []).map((g) => {
+            const r = fetchGroup(g.groupId, g.topics);
+            return { groupId: g.groupId, errorCode: r.errorCode, topics: r.errorCode === ErrorCode.NONE ? r.topics : [] };
+          }),
+        };
+      }
+      const r = fetchGroup(req.groupId ?? '', req.topics ?? null);
+      if (ctx.apiVersion >= 2) return { throttleTimeMs: 0, errorCode: r.errorCode, topics: r.errorCode === ErrorCode.NONE ? r.topics : [] };
+      return { throttleTimeMs: 0, topics: r.topics };
+    },
+  });
+}
