@@ -44,9 +44,15 @@ export interface MetadataStore {
   txn(compares: Compare[], ops: Op[]): Promise<{ succeeded: boolean; revision: number }>;
   /**
    * Call onEvents, in revision order, for every change under prefix after `afterRevision`. Events
-   * of one transaction arrive in one call.
+   * of one transaction arrive in one call. onError hears of a watch that cannot go on (etcd
+   * compacted the revision it needed): the caller re-reads with range() and watches again.
    */
-  watch(prefix: string, afterRevision: number, onEvents: (events: WatchEvent[]) => void): Promise<Watcher>;
+  watch(
+    prefix: string,
+    afterRevision: number,
+    onEvents: (events: WatchEvent[]) => void,
+    onError?: (err: Error) => void,
+  ): Promise<Watcher>;
   close(): Promise<void>;
 }
 
