@@ -1,7 +1,10 @@
 /** Ask a broker for its advertised API ranges (ApiVersions v0, hand-encoded: the test's own view). */
 import { connect } from 'node:net';
 
-export async function advertisedApis(host: string, port: number): Promise<Map<number, { min: number; max: number }>> {
+export async function advertisedApis(
+  host: string,
+  port: number,
+): Promise<Map<number, { min: number; max: number }>> {
   const req = Buffer.alloc(14);
   req.writeInt32BE(10, 0);
   req.writeInt16BE(18, 4); // ApiVersions

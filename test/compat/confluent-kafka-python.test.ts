@@ -24,7 +24,11 @@ function message(i: number): { key: Buffer; value: Buffer; header: string } {
     x = (x * 1103515245 + 12345) >>> 0;
     noise[j] = x >>> 24;
   }
-  return { key: Buffer.from(`key-${i % 50}`), value: Buffer.concat([Buffer.from(`value-${i}-${'abcdefgh'.repeat(16)}`), noise]), header: `h${i}` };
+  return {
+    key: Buffer.from(`key-${i % 50}`),
+    value: Buffer.concat([Buffer.from(`value-${i}-${'abcdefgh'.repeat(16)}`), noise]),
+    header: `h${i}`,
+  };
 }
 
 const PRODUCE_CONSUME = String.raw`
@@ -104,7 +108,8 @@ function logBytes(dataDir: string, topic: string): number {
   let total = 0;
   for (const d of readdirSync(dataDir)) {
     if (!/^(.*)-(\d+)$/.test(d) || d.replace(/-\d+$/, '') !== topic) continue;
-    for (const f of readdirSync(join(dataDir, d))) if (f.endsWith('.log')) total += statSync(join(dataDir, d, f)).size;
+    for (const f of readdirSync(join(dataDir, d)))
+      if (f.endsWith('.log')) total += statSync(join(dataDir, d, f)).size;
   }
   return total;
 }
@@ -126,10 +131,24 @@ describe('confluent-kafka-python', () => {
     it(`produces and consumes with compression ${codec}`, async () => {
       const topic = `ckp-${codec}`;
       const msgs = Array.from({ length: N }, (_, i) => message(i));
-      const input = JSON.stringify(msgs.map((m) => ({ key: m.key.toString('base64'), value: m.value.toString('base64'), header: m.header })));
-      const r = await run(SYSTEM_PYTHON, ['-c', PRODUCE_CONSUME, broker.bootstrap, topic, codec], { input, timeoutMs: 90_000 });
+      const input = JSON.stringify(
+        msgs.map((m) => ({
+          key: m.key.toString('base64'),
+          value: m.value.toString('base64'),
+          header: m.header,
+        })),
+      );
+      const r = await run(SYSTEM_PYTHON, ['-c', PRODUCE_CONSUME, broker.bootstrap, topic, codec], {
+        input,
+        timeoutMs: 90_000,
+      });
       expect(r.code, `${r.stderr}\n${broker.logs.slice(-10).join('\n')}`).toBe(0);
-      const out = JSON.parse(r.stdout) as { unflushed: number; acks: Record<string, [number, number]>; errors: string[]; records: [number, number, string, string, [string, string][]][] };
+      const out = JSON.parse(r.stdout) as {
+        unflushed: number;
+        acks: Record<string, [number, number]>;
+        errors: string[];
+        records: [number, number, string, string, [string, string][]][];
+      };
       expect(out.errors).toEqual([]);
       expect(out.unflushed).toBe(0);
       expect(Object.keys(out.acks)).toHaveLength(N);

@@ -26,13 +26,21 @@ interface Read {
 
 /** Everything in a topic, via kcat (-C -e), in the order each partition holds it. */
 async function readAll(bootstrap: string, topic: string): Promise<Read[]> {
-  const r = await run('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J'], { timeoutMs: 60_000 });
+  const r = await run('kcat', ['-b', bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J'], {
+    timeoutMs: 60_000,
+  });
   if (r.code !== 0) throw new Error(`kcat failed: ${r.stderr}`);
   return r.stdout
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const m = JSON.parse(line) as { partition: number; offset: number; key: string; payload: string; headers?: string[] };
+      const m = JSON.parse(line) as {
+        partition: number;
+        offset: number;
+        key: string;
+        payload: string;
+        headers?: string[];
+      };
       const headers: Record<string, string> = {};
       for (let i = 0; m.headers && i < m.headers.length; i += 2) headers[m.headers[i]!] = m.headers[i + 1]!;
       return { partition: m.partition, offset: m.offset, key: m.key, value: m.payload, headers };
@@ -47,7 +55,12 @@ describe('kafkajs', () => {
 
   beforeAll(async () => {
     broker = await new BrokerProcess().start();
-    kafka = new Kafka({ brokers: [broker.bootstrap], clientId: 'compat-kafkajs', logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+    kafka = new Kafka({
+      brokers: [broker.bootstrap],
+      clientId: 'compat-kafkajs',
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 3 },
+    });
     admin = kafka.admin();
     await admin.connect();
     producer = kafka.producer();
@@ -67,7 +80,9 @@ describe('kafkajs', () => {
     for (const acks of [-1, 1]) {
       it(`produces with compression ${name}, acks=${acks}; every message is stored at its acknowledged offset`, async () => {
         const topic = `kj-${name}-${acks === -1 ? 'all' : 'one'}`;
-        expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })).toBe(true);
+        expect(
+          await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true }),
+        ).toBe(true);
         const expected: { key: string; value: string; i: number }[] = [];
         const acked = new Map<string, number>(); // "partition/offset" -> message index
         for (let round = 0; round < 10; round++) {
@@ -115,9 +130,9 @@ describe('kafkajs', () => {
         }
         // fetchTopicOffsets agrees with what is there.
         const offsets = await admin.fetchTopicOffsets(topic);
-        expect(offsets.sort((a, b) => a.partition - b.partition).map((o) => [o.partition, o.low, o.high])).toEqual(
-          [0, 1, 2].map((p) => [p, '0', String(next.get(p) ?? 0)]),
-        );
+        expect(
+          offsets.sort((a, b) => a.partition - b.partition).map((o) => [o.partition, o.low, o.high]),
+        ).toEqual([0, 1, 2].map((p) => [p, '0', String(next.get(p) ?? 0)]));
       });
     }
   }
@@ -126,17 +141,39 @@ describe('kafkajs', () => {
     const topic = 'kj-admin';
     expect(
       await admin.createTopics({
-        topics: [{ topic, numPartitions: 2, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '7777777' }, { name: 'cleanup.policy', value: 'compact' }] }],
+        topics: [
+          {
+            topic,
+            numPartitions: 2,
+            replicationFactor: 1,
+            configEntries: [
+              { name: 'retention.ms', value: '7777777' },
+              { name: 'cleanup.policy', value: 'compact' },
+            ],
+          },
+        ],
         waitForLeaders: true,
       }),
     ).toBe(true);
     // Creating it again: createTopics resolves false (kafkajs treats TOPIC_ALREADY_EXISTS as "not created").
     expect(await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] })).toBe(false);
-    await expect(admin.createTopics({ topics: [{ topic: 'kj-bad', numPartitions: 1, configEntries: [{ name: 'retention.ms', value: 'soon' }] }] })).rejects.toMatchObject({
+    await expect(
+      admin.createTopics({
+        topics: [
+          { topic: 'kj-bad', numPartitions: 1, configEntries: [{ name: 'retention.ms', value: 'soon' }] },
+        ],
+      }),
+    ).rejects.toMatchObject({
       errors: [expect.objectContaining({ type: 'INVALID_CONFIG' })],
     });
     // validateOnly creates nothing (waitForLeaders would look the topic up, and it must not exist).
-    expect(await admin.createTopics({ validateOnly: true, waitForLeaders: false, topics: [{ topic: 'kj-validate-only', numPartitions: 1 }] })).toBe(true);
+    expect(
+      await admin.createTopics({
+        validateOnly: true,
+        waitForLeaders: false,
+        topics: [{ topic: 'kj-validate-only', numPartitions: 1 }],
+      }),
+    ).toBe(true);
     expect(await admin.listTopics()).not.toContain('kj-validate-only');
 
     const md = await admin.fetchTopicMetadata({ topics: [topic] });
@@ -151,9 +188,17 @@ describe('kafkajs', () => {
     ]);
 
     const describeTopic = async (names: string[]) => {
-      const d = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: names }], includeSynonyms: false });
+      const d = await admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: names }],
+        includeSynonyms: false,
+      });
       expect(d.resources[0]!.errorCode).toBe(0);
-      return Object.fromEntries(d.resources[0]!.configEntries.map((e) => [e.configName, [e.configValue, e.configSource, e.isDefault]]));
+      return Object.fromEntries(
+        d.resources[0]!.configEntries.map((e) => [
+          e.configName,
+          [e.configValue, e.configSource, e.isDefault],
+        ]),
+      );
     };
     expect(await describeTopic(['retention.ms', 'cleanup.policy', 'segment.bytes'])).toEqual({
       'retention.ms': ['7777777', 1, false],
@@ -161,26 +206,73 @@ describe('kafkajs', () => {
       'segment.bytes': ['1073741824', 5, true],
     });
     // AlterConfigs replaces all overrides: retention.ms returns to its default.
-    const alt = await admin.alterConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'cleanup.policy', value: 'delete' }, { name: 'segment.bytes', value: '1048576' }] }] });
-    expect(alt.resources.map((r) => [r.resourceName, r.errorCode])).toEqual([[topic, 0]]);
+    const alt = await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: topic,
+          configEntries: [
+            { name: 'cleanup.policy', value: 'delete' },
+            { name: 'segment.bytes', value: '1048576' },
+          ],
+        },
+      ],
+    });
+    expect(
+      (alt as { resources: { resourceName: string; errorCode: number }[] }).resources.map((r) => [
+        r.resourceName,
+        r.errorCode,
+      ]),
+    ).toEqual([[topic, 0]]);
     expect(await describeTopic(['retention.ms', 'cleanup.policy', 'segment.bytes'])).toEqual({
       'retention.ms': ['604800000', 5, true],
       'cleanup.policy': ['delete', 1, false],
       'segment.bytes': ['1048576', 1, false],
     });
-    await expect(admin.alterConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'segment.bytes', value: '-5' }] }] })).rejects.toMatchObject({
+    await expect(
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: topic,
+            configEntries: [{ name: 'segment.bytes', value: '-5' }],
+          },
+        ],
+      }),
+    ).rejects.toMatchObject({
       type: 'INVALID_CONFIG',
     });
-    const brokerCfg = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.BROKER, name: '1', configNames: ['num.partitions'] }], includeSynonyms: false });
-    expect(brokerCfg.resources[0]!.configEntries.map((e) => [e.configName, e.configValue])).toEqual([['num.partitions', '1']]);
+    const brokerCfg = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.BROKER, name: '1', configNames: ['num.partitions'] }],
+      includeSynonyms: false,
+    });
+    expect(brokerCfg.resources[0]!.configEntries.map((e) => [e.configName, e.configValue])).toEqual([
+      ['num.partitions', '1'],
+    ]);
 
     await admin.createPartitions({ topicPartitions: [{ topic, count: 4 }] });
-    expect((await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.map((p) => p.partitionId).sort()).toEqual([0, 1, 2, 3]);
-    await expect(admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })).rejects.toMatchObject({ type: 'INVALID_PARTITIONS' });
+    expect(
+      (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.map(
+        (p) => p.partitionId,
+      ).sort(),
+    ).toEqual([0, 1, 2, 3]);
+    await expect(admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })).rejects.toMatchObject({
+      type: 'INVALID_PARTITIONS',
+    });
 
     // 20 messages to partition 0 with timestamps 1000 ms apart, then offsets, by timestamp, delete records.
     const t0 = Date.now() - 60_000;
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ partition: 0, value: `m${i}`, timestamp: String(t0 + i * 1000) })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: 20 }, (_, i) => ({
+        partition: 0,
+        value: `m${i}`,
+        timestamp: String(t0 + i * 1000),
+      })),
+    });
     const offsets = (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition);
     expect(offsets.map((o) => [o.partition, o.low, o.high, o.offset])).toEqual([
       [0, '0', '20', '20'],
@@ -191,10 +283,18 @@ describe('kafkajs', () => {
     const byTs = await admin.fetchTopicOffsetsByTimestamp(topic, t0 + 7500);
     expect(byTs.find((o) => o.partition === 0)!.offset).toBe('8');
     await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '5' }] });
-    expect((await admin.fetchTopicOffsets(topic)).find((o) => o.partition === 0)).toMatchObject({ low: '5', high: '20' });
+    expect((await admin.fetchTopicOffsets(topic)).find((o) => o.partition === 0)).toMatchObject({
+      low: '5',
+      high: '20',
+    });
     await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '-1' }] });
-    expect((await admin.fetchTopicOffsets(topic)).find((o) => o.partition === 0)).toMatchObject({ low: '20', high: '20' });
-    await expect(admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '50' }] })).rejects.toThrow();
+    expect((await admin.fetchTopicOffsets(topic)).find((o) => o.partition === 0)).toMatchObject({
+      low: '20',
+      high: '20',
+    });
+    await expect(
+      admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '50' }] }),
+    ).rejects.toThrow();
     const read = await readAll(broker.bootstrap, topic);
     expect(read).toEqual([]);
 
@@ -206,6 +306,8 @@ describe('kafkajs', () => {
     await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
     expect(await admin.listTopics()).not.toContain(topic);
     // UNKNOWN_TOPIC_OR_PARTITION is retriable for kafkajs: it retries, then gives up with it as the cause.
-    await expect(admin.deleteTopics({ topics: ['kj-never-existed'] })).rejects.toMatchObject({ cause: { type: 'UNKNOWN_TOPIC_OR_PARTITION' } });
+    await expect(admin.deleteTopics({ topics: ['kj-never-existed'] })).rejects.toMatchObject({
+      cause: { type: 'UNKNOWN_TOPIC_OR_PARTITION' },
+    });
   });
 });
