@@ -6,7 +6,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Compare, KeyValue, MetadataStore, Op, WatchEvent, Watcher } from './metadata-store.js';
+import type { Compare, KeyValue, Lease, MetadataStore, Op, WatchEvent, Watcher } from './metadata-store.js';
 import { MetadataStoreError } from './metadata-store.js';
 
 interface Persisted {
@@ -28,6 +28,8 @@ export class EmbeddedMetadataStore implements MetadataStore {
   /** Recent events kept so a watch can start from a revision slightly in the past. */
   readonly #history: WatchEvent[] = [];
   #closed = false;
+  readonly #leases = new Map<string, Set<string>>();
+  #nextLease = 0;
 
   /** `path` null keeps everything in memory (tests of pure logic). */
   constructor(path: string | null) {
@@ -91,6 +93,8 @@ export class EmbeddedMetadataStore implements MetadataStore {
         return (kv !== undefined) === c.value;
       case 'value':
         return kv !== undefined && kv.value === c.value;
+      case 'createRevision':
+        return (kv?.createRevision ?? 0) === c.value;
       case 'modRevision': {
         const rev = kv?.modRevision ?? 0;
         return c.op === '=' ? rev === c.value : c.op === '<' ? rev < c.value : rev > c.value;
@@ -108,6 +112,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
       if (op.type === 'put') {
         const prev = this.#kvs.get(op.key);
         this.#kvs.set(op.key, { key: op.key, value: op.value, modRevision: rev, createRevision: prev?.createRevision ?? rev });
+        if (op.lease) this.#leases.get(op.lease)?.add(op.key);
         events.push({ type: 'put', key: op.key, value: op.value, modRevision: rev });
       } else {
         const keys = op.type === 'delete' ? [op.key] : [...this.#kvs.keys()].filter((k) => k.startsWith(op.prefix));
@@ -145,6 +150,26 @@ export class EmbeddedMetadataStore implements MetadataStore {
     for (const e of missed) (byRev.get(e.modRevision) ?? byRev.set(e.modRevision, []).get(e.modRevision)!).push(e);
     for (const evs of byRev.values()) this.#deliver(w, evs);
     return { close: async () => void this.#watchers.delete(w) };
+  }
+
+  /**
+   * Leases in one process never expire on their own (the process holding them is the store); revoke
+   * deletes the keys put under them, as etcd does. Leases are not persisted: after a restart their
+   * keys are plain keys again, rewritten by whoever owns them.
+   */
+  async grantLease(_ttlSeconds: number): Promise<Lease> {
+    this.#check();
+    const id = String(++this.#nextLease);
+    this.#leases.set(id, new Set());
+    return {
+      id,
+      onLost: () => {},
+      revoke: async () => {
+        const keys = this.#leases.get(id);
+        this.#leases.delete(id);
+        if (keys && keys.size > 0 && !this.#closed) await this.txn([], [...keys].map((key) => ({ type: 'delete' as const, key })));
+      },
+    };
   }
 
   get revision(): number {

@@ -4,7 +4,7 @@
  * exactly as the embedded store does, so everything above this layer is shared.
  */
 import { Etcd3, type IOptions, type Watcher as EtcdWatcher } from 'etcd3';
-import type { Compare, KeyValue, MetadataStore, Op, WatchEvent, Watcher } from './metadata-store.js';
+import type { Compare, KeyValue, Lease, MetadataStore, Op, WatchEvent, Watcher } from './metadata-store.js';
 import { MetadataStoreError } from './metadata-store.js';
 
 type RpcCompare = {
@@ -35,6 +35,8 @@ function toKv(kv: { key: Buffer; value: Buffer; mod_revision: string; create_rev
 
 export class EtcdMetadataStore implements MetadataStore {
   readonly client: Etcd3;
+  /** etcd3 keeps a lease alive even after client.close(); released explicitly on close. */
+  readonly #leases = new Set<{ release(): void }>();
 
   constructor(endpoints: string[], options: Partial<IOptions> = {}) {
     this.client = new Etcd3({ hosts: endpoints, dialTimeout: 5000, ...options });
@@ -59,6 +61,8 @@ export class EtcdMetadataStore implements MetadataStore {
           return { key, target: 'Create', result: c.value ? 'Greater' : 'Equal', create_revision: '0' };
         case 'value':
           return { key, target: 'Value', result: 'Equal', value: Buffer.from(c.value) };
+        case 'createRevision':
+          return { key, target: 'Create', result: 'Equal', create_revision: String(c.value) };
         case 'modRevision':
           return { key, target: 'Mod', result: c.op === '=' ? 'Equal' : c.op === '<' ? 'Less' : 'Greater', mod_revision: String(c.value) };
       }
@@ -66,7 +70,7 @@ export class EtcdMetadataStore implements MetadataStore {
     const success = ops.map((op) => {
       switch (op.type) {
         case 'put':
-          return { request_put: { key: Buffer.from(op.key), value: Buffer.from(op.value) } };
+          return { request_put: { key: Buffer.from(op.key), value: Buffer.from(op.value), ...(op.lease ? { lease: op.lease } : {}) } };
         case 'delete':
           return { request_delete_range: { key: Buffer.from(op.key) } };
         case 'deletePrefix':
@@ -102,6 +106,19 @@ export class EtcdMetadataStore implements MetadataStore {
     return { close: () => w.cancel() };
   }
 
+  async grantLease(ttlSeconds: number): Promise<Lease> {
+    const lease = this.client.lease(ttlSeconds, { autoKeepAlive: true });
+    this.#leases.add(lease);
+    const id = await this.#call(() => lease.grant());
+    return {
+      id,
+      onLost: (handler) => void lease.on('lost', handler),
+      revoke: async () => {
+        await lease.revoke().catch(() => {});
+      },
+    };
+  }
+
   async #call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -111,6 +128,8 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    for (const l of this.#leases) l.release();
+    this.#leases.clear();
     this.client.close();
   }
 }

@@ -19,10 +19,26 @@ export interface KeyValue {
 
 export type Compare =
   | { key: string; target: 'modRevision'; op: '=' | '<' | '>'; value: number }
+  | { key: string; target: 'createRevision'; op: '='; value: number }
   | { key: string; target: 'exists'; value: boolean }
   | { key: string; target: 'value'; op: '='; value: string };
 
-export type Op = { type: 'put'; key: string; value: string } | { type: 'delete'; key: string } | { type: 'deletePrefix'; prefix: string };
+/** A put may be bound to a lease: the key disappears when the lease ends (a dead broker's registration). */
+export type Op =
+  | { type: 'put'; key: string; value: string; lease?: string }
+  | { type: 'delete'; key: string }
+  | { type: 'deletePrefix'; prefix: string };
+
+/**
+ * A lease kept alive by the store client. When keep-alives stop reaching the store for its TTL (the
+ * process died, was paused, or lost the network), the store deletes every key put under it and
+ * `lost` fires here if this process is still running.
+ */
+export interface Lease {
+  readonly id: string;
+  onLost(handler: (err: Error) => void): void;
+  revoke(): Promise<void>;
+}
 
 export interface WatchEvent {
   type: 'put' | 'delete';
@@ -53,6 +69,7 @@ export interface MetadataStore {
     onEvents: (events: WatchEvent[]) => void,
     onError?: (err: Error) => void,
   ): Promise<Watcher>;
+  grantLease(ttlSeconds: number): Promise<Lease>;
   close(): Promise<void>;
 }
 

@@ -98,4 +98,64 @@ describe.each(impls)('%s store', (name, make) => {
       await s.close();
     }
   });
+  it('deletes keys put under a lease when it is revoked, and compares on create revision', async () => {
+    const s = make();
+    const root = `/lease-${name}-${Date.now()}`;
+    try {
+      const lease = await s.grantLease(5);
+      const put = await s.txn([{ key: `${root}/controller`, target: 'exists', value: false }], [
+        { type: 'put', key: `${root}/controller`, value: 'node-1', lease: lease.id },
+      ]);
+      expect(put.succeeded).toBe(true);
+      // The controller's fence: its key still has the create revision it won with.
+      const fenced = await s.txn([{ key: `${root}/controller`, target: 'createRevision', op: '=', value: put.revision }], [
+        { type: 'put', key: `${root}/data`, value: 'by-controller' },
+      ]);
+      expect(fenced.succeeded).toBe(true);
+      await lease.revoke();
+      expect(await s.get(`${root}/controller`)).toBeNull();
+      const stale = await s.txn([{ key: `${root}/controller`, target: 'createRevision', op: '=', value: put.revision }], [
+        { type: 'put', key: `${root}/data`, value: 'by-a-deposed-controller' },
+      ]);
+      expect(stale.succeeded).toBe(false);
+      expect((await s.get(`${root}/data`))!.value).toBe('by-controller');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('etcd leases', () => {
+  it('expire when their holder dies', async () => {
+    const observer = new EtcdMetadataStore([etcd.endpoint]);
+    const key = `/expiry-${Date.now()}`;
+    // The holder is a separate process that is SIGKILLed, as a broker would be.
+    const { spawn } = await import('node:child_process');
+    const script = `
+      import { EtcdMetadataStore } from ${JSON.stringify(new URL('../../src/controller/etcd-store.ts', import.meta.url).pathname)};
+      const s = new EtcdMetadataStore([${JSON.stringify(etcd.endpoint)}]);
+      const lease = await s.grantLease(2);
+      await s.txn([], [{ type: 'put', key: ${JSON.stringify(key)}, value: 'alive', lease: lease.id }]);
+      console.log('held');
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
+        child.once('exit', () => reject(new Error('holder exited early')));
+      });
+      expect((await observer.get(key))!.value).toBe('alive');
+      // Kept alive while the holder runs, past the TTL.
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await observer.get(key))!.value).toBe('alive');
+      child.kill('SIGKILL');
+      const deadline = Date.now() + 10_000;
+      while ((await observer.get(key)) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(await observer.get(key)).toBeNull();
+    } finally {
+      child.kill('SIGKILL');
+      await observer.close();
+    }
+  });
 });
