@@ -158,7 +158,7 @@ print(json.dumps({'events': events, 'view': view, 'consumed': consumed}))
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
       events: (string | number[])[][];
       view: { state: string; protocol_type: string; protocol: string; members: string[]; assignments: Record<string, number[]>; held: Record<string, number[]>; committed: number[]; lag: number[] };
-      consumed: Record<string, number>;
+      consumed: { A: number; B: number };
     };
     console.log('cooperative-sticky events:', JSON.stringify(out.events));
     const ev = out.events;
