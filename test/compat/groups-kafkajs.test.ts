@@ -57,7 +57,10 @@ class ConsumerProc {
     slow: boolean,
     sink: Msg[],
   ) {
-    this.child = spawn(process.execPath, ['-e', CONSUMER, String(port), GROUP, TOPIC, slow ? '1' : '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, ['-e', CONSUMER, String(port), GROUP, TOPIC, slow ? '1' : '0'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let buf = '';
     this.child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -70,7 +73,8 @@ class ConsumerProc {
           const m = { consumer: id, partition: Number(p), value: Number(v), at: Date.now() };
           this.messages.push(m);
           sink.push(m);
-        } else if (line.startsWith('A ')) this.assignment = JSON.parse(line.slice(2)) as Record<string, number[]>;
+        } else if (line.startsWith('A '))
+          this.assignment = JSON.parse(line.slice(2)) as Record<string, number[]>;
       }
     });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
@@ -125,7 +129,13 @@ describe('kafkajs consumer groups', () => {
     await producer.connect();
     for (let i = from; i < from + count; i += 2000) {
       const n = Math.min(2000, from + count - i);
-      await producer.send({ topic: TOPIC, messages: Array.from({ length: n }, (_, j) => ({ partition: (i + j) % PARTITIONS, value: String(i + j) })) });
+      await producer.send({
+        topic: TOPIC,
+        messages: Array.from({ length: n }, (_, j) => ({
+          partition: (i + j) % PARTITIONS,
+          value: String(i + j),
+        })),
+      });
     }
     await producer.disconnect();
   };
@@ -136,7 +146,11 @@ describe('kafkajs consumer groups', () => {
 
     const all: Msg[] = [];
     for (let i = 0; i < 3; i++) procs.push(new ConsumerProc(i, broker.port, true, all));
-    await until(() => procs.every((p) => Object.values(p.assignment).flat().length > 0), 30_000, 'three consumers with assignments');
+    await until(
+      () => procs.every((p) => Object.values(p.assignment).flat().length > 0),
+      30_000,
+      'three consumers with assignments',
+    );
     const owned = procs.map((p) => Object.values(p.assignment).flat());
     expect(owned.flat().sort()).toEqual([0, 1, 2, 3, 4, 5]);
 
@@ -157,14 +171,22 @@ describe('kafkajs consumer groups', () => {
     const killedAt = Date.now();
     const processedAtKill = all.length;
     await victim.signal('SIGKILL');
-    await until(() => new Set(all.map((m) => m.value)).size === TOTAL, 120_000, 'every message processed at least once');
-    const takeover = all.find((m) => m.at > killedAt && m.consumer !== 0 && victimPartitions.has(m.partition));
+    await until(
+      () => new Set(all.map((m) => m.value)).size === TOTAL,
+      120_000,
+      'every message processed at least once',
+    );
+    const takeover = all.find(
+      (m) => m.at > killedAt && m.consumer !== 0 && victimPartitions.has(m.partition),
+    );
     expect(takeover).toBeDefined();
     const takeoverMs = takeover!.at - killedAt;
     const counts = new Map<number, number>();
     for (const m of all) counts.set(m.value, (counts.get(m.value) ?? 0) + 1);
     const duplicates = [...counts.values()].reduce((s, n) => s + n - 1, 0);
-    console.log(`kafkajs: processed ${all.length} deliveries of ${TOTAL} messages; ${processedAtKill} before the kill; duplicates after the kill ${duplicates}; takeover ${takeoverMs} ms after SIGKILL (session 6000 ms)`);
+    console.log(
+      `kafkajs: processed ${all.length} deliveries of ${TOTAL} messages; ${processedAtKill} before the kill; duplicates after the kill ${duplicates}; takeover ${takeoverMs} ms after SIGKILL (session 6000 ms)`,
+    );
     // The victim's uncommitted tail is redelivered; nothing else is.
     const duplicated = [...counts].filter(([, n]) => n > 1).map(([v]) => v % PARTITIONS);
     expect(duplicated.every((p) => victimPartitions.has(p))).toBe(true);
@@ -208,7 +230,9 @@ describe('kafkajs consumer groups', () => {
     await until(() => new Set(resumed.map((m) => m.value)).size >= 3_000, 60_000, 'the 3,000 new messages');
     await new Promise((r) => setTimeout(r, 1000));
     const old = resumed.filter((m) => m.value < TOTAL).length;
-    console.log(`kafkajs after restart: ${resumed.length} deliveries, ${old} of them from before the restart`);
+    console.log(
+      `kafkajs after restart: ${resumed.length} deliveries, ${old} of them from before the restart`,
+    );
     expect(old).toBe(0);
     expect(resumed.every((m) => m.value >= TOTAL)).toBe(true);
     await admin2.disconnect();

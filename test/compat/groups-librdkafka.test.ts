@@ -11,9 +11,33 @@ import { Kafka, logLevel } from 'kafkajs';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { runPython } from '../helpers/clients.js';
 
-function kcatMember(bootstrap: string, group: string, topic: string): Promise<{ code: number | null; lines: string[]; stderr: string }> {
+function kcatMember(
+  bootstrap: string,
+  group: string,
+  topic: string,
+): Promise<{ code: number | null; lines: string[]; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('kcat', ['-b', bootstrap, '-G', group, '-X', 'auto.offset.reset=earliest', '-X', 'session.timeout.ms=6000', '-X', 'enable.partition.eof=true', '-f', '%p %o %s\\n', '-e', '-q', topic], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'kcat',
+      [
+        '-b',
+        bootstrap,
+        '-G',
+        group,
+        '-X',
+        'auto.offset.reset=earliest',
+        '-X',
+        'session.timeout.ms=6000',
+        '-X',
+        'enable.partition.eof=true',
+        '-f',
+        '%p %o %s\\n',
+        '-e',
+        '-q',
+        topic,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -27,7 +51,13 @@ function kcatMember(bootstrap: string, group: string, topic: string): Promise<{ 
 }
 
 describe('librdkafka consumer groups', () => {
-  const broker = new BrokerProcess({ overrides: { 'group.initial.rebalance.delay.ms': '2000', 'offsets.topic.num.partitions': '5', 'group.min.session.timeout.ms': '1000' } });
+  const broker = new BrokerProcess({
+    overrides: {
+      'group.initial.rebalance.delay.ms': '2000',
+      'offsets.topic.num.partitions': '5',
+      'group.min.session.timeout.ms': '1000',
+    },
+  });
   let kafka: Kafka;
 
   beforeAll(async () => {
@@ -35,12 +65,23 @@ describe('librdkafka consumer groups', () => {
     kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'rd-kcat', numPartitions: 4 }, { topic: 'rd-coop', numPartitions: 4 }] });
+    await admin.createTopics({
+      topics: [
+        { topic: 'rd-kcat', numPartitions: 4 },
+        { topic: 'rd-coop', numPartitions: 4 },
+      ],
+    });
     await admin.disconnect();
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic: 'rd-kcat', messages: Array.from({ length: 2000 }, (_, i) => ({ partition: i % 4, value: String(i) })) });
-    await producer.send({ topic: 'rd-coop', messages: Array.from({ length: 400 }, (_, i) => ({ partition: i % 4, value: String(i) })) });
+    await producer.send({
+      topic: 'rd-kcat',
+      messages: Array.from({ length: 2000 }, (_, i) => ({ partition: i % 4, value: String(i) })),
+    });
+    await producer.send({
+      topic: 'rd-coop',
+      messages: Array.from({ length: 400 }, (_, i) => ({ partition: i % 4, value: String(i) })),
+    });
     await producer.disconnect();
   });
 
@@ -49,7 +90,10 @@ describe('librdkafka consumer groups', () => {
   });
 
   it('kcat -G: two balanced-consumer members split the partitions and commit what they read', async () => {
-    const [a, b] = await Promise.all([kcatMember(broker.bootstrap, 'kcat-group', 'rd-kcat'), kcatMember(broker.bootstrap, 'kcat-group', 'rd-kcat')]);
+    const [a, b] = await Promise.all([
+      kcatMember(broker.bootstrap, 'kcat-group', 'rd-kcat'),
+      kcatMember(broker.bootstrap, 'kcat-group', 'rd-kcat'),
+    ]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     const parts = (r: typeof a) => new Set(r.lines.map((l) => Number(l.split(' ')[0])));
@@ -157,7 +201,16 @@ print(json.dumps({'events': events, 'view': view, 'consumed': consumed}))
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
       events: (string | number[])[][];
-      view: { state: string; protocol_type: string; protocol: string; members: string[]; assignments: Record<string, number[]>; held: Record<string, number[]>; committed: number[]; lag: number[] };
+      view: {
+        state: string;
+        protocol_type: string;
+        protocol: string;
+        members: string[];
+        assignments: Record<string, number[]>;
+        held: Record<string, number[]>;
+        committed: number[];
+        lag: number[];
+      };
       consumed: { A: number; B: number };
     };
     console.log('cooperative-sticky events:', JSON.stringify(out.events));
@@ -169,14 +222,26 @@ print(json.dumps({'events': events, 'view': view, 'consumed': consumed}))
     const during = ev.slice(joinAt + 1, leaveAt);
     // Incremental: A revokes only the two partitions B gets, and is never reassigned from scratch.
     const aRevoked = during.filter((e) => e[0] === 'A' && e[1] === 'revoke').flatMap((e) => e[2] as number[]);
-    const bAssigned = during.filter((e) => e[0] === 'B' && e[1] === 'assign').flatMap((e) => e[2] as number[]);
+    const bAssigned = during
+      .filter((e) => e[0] === 'B' && e[1] === 'assign')
+      .flatMap((e) => e[2] as number[]);
     expect(aRevoked.sort()).toEqual(bAssigned.sort());
     expect(aRevoked).toHaveLength(2);
-    expect(during.filter((e) => e[0] === 'A' && e[1] === 'assign').flatMap((e) => e[2] as number[])).toEqual([]);
+    expect(during.filter((e) => e[0] === 'A' && e[1] === 'assign').flatMap((e) => e[2] as number[])).toEqual(
+      [],
+    );
     // After B leaves, A gets B's partitions back incrementally, without losing its own.
-    const after = ev.slice(leaveAt + 1, ev.findIndex((e) => e[1] === 'A closes'));
+    const after = ev.slice(
+      leaveAt + 1,
+      ev.findIndex((e) => e[1] === 'A closes'),
+    );
     expect(after.filter((e) => e[0] === 'A' && e[1] === 'revoke')).toEqual([]);
-    expect(after.filter((e) => e[0] === 'A' && e[1] === 'assign').flatMap((e) => e[2] as number[]).sort()).toEqual(bAssigned.sort());
+    expect(
+      after
+        .filter((e) => e[0] === 'A' && e[1] === 'assign')
+        .flatMap((e) => e[2] as number[])
+        .sort(),
+    ).toEqual(bAssigned.sort());
     // Admin: the broker's view matches what each consumer holds.
     const v = out.view;
     expect(v.state).toBe('Stable');

@@ -9,7 +9,13 @@ import { BrokerProcess } from '../helpers/broker-process.js';
 import { runJava, runPython } from '../helpers/clients.js';
 
 describe('kafka-python and Java consumer groups', () => {
-  const broker = new BrokerProcess({ overrides: { 'group.initial.rebalance.delay.ms': '500', 'offsets.topic.num.partitions': '5', 'group.min.session.timeout.ms': '1000' } });
+  const broker = new BrokerProcess({
+    overrides: {
+      'group.initial.rebalance.delay.ms': '500',
+      'offsets.topic.num.partitions': '5',
+      'group.min.session.timeout.ms': '1000',
+    },
+  });
   let kafka: Kafka;
 
   beforeAll(async () => {
@@ -17,12 +23,20 @@ describe('kafka-python and Java consumer groups', () => {
     kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'py-topic', numPartitions: 3 }, { topic: 'java-topic', numPartitions: 3 }] });
+    await admin.createTopics({
+      topics: [
+        { topic: 'py-topic', numPartitions: 3 },
+        { topic: 'java-topic', numPartitions: 3 },
+      ],
+    });
     await admin.disconnect();
     const producer = kafka.producer();
     await producer.connect();
     for (const topic of ['py-topic', 'java-topic']) {
-      await producer.send({ topic, messages: Array.from({ length: 900 }, (_, i) => ({ partition: i % 3, value: String(i) })) });
+      await producer.send({
+        topic,
+        messages: Array.from({ length: 900 }, (_, i) => ({ partition: i % 3, value: String(i) })),
+      });
     }
     await producer.disconnect();
   });
@@ -64,14 +78,31 @@ print(json.dumps(out))
     );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-    expect(out).toMatchObject({ distinct: 900, count: 900, state: 'Stable', protocol: 'range', members: 1, assigned: [0, 1, 2], offsets: { '0': 300, '1': 300, '2': 300 } });
+    expect(out).toMatchObject({
+      distinct: 900,
+      count: 900,
+      state: 'Stable',
+      protocol: 'range',
+      members: 1,
+      assigned: [0, 1, 2],
+      offsets: { '0': 300, '1': 300, '2': 300 },
+    });
     expect(out.groups).toContain('py-group');
   });
 
   it('Java consumer: subscribe() and commitSync() read the topic and the commits are what the broker returns', async () => {
-    const r = await runJava('GroupConsumer.java', [broker.bootstrap, 'java-group', 'java-topic', '900'], 120_000);
+    const r = await runJava(
+      'GroupConsumer.java',
+      [broker.bootstrap, 'java-group', 'java-topic', '900'],
+      120_000,
+    );
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { count: number; distinct: number; committed: Record<string, number>; generation: number };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      count: number;
+      distinct: number;
+      committed: Record<string, number>;
+      generation: number;
+    };
     console.log('java consumer:', JSON.stringify(out));
     expect(out).toMatchObject({ count: 900, distinct: 900, committed: { '0': 300, '1': 300, '2': 300 } });
     expect(out.generation).toBeGreaterThanOrEqual(1);

@@ -66,7 +66,14 @@ export function parseSubscription(buf: Buffer | null | undefined): ConsumerSubsc
     const n = r.arrayLength(false) ?? 0;
     const topics: string[] = [];
     for (let i = 0; i < n; i++) topics.push(r.string());
-    const sub: ConsumerSubscription = { version, topics, userData: null, ownedPartitions: [], generationId: -1, rackId: null };
+    const sub: ConsumerSubscription = {
+      version,
+      topics,
+      userData: null,
+      ownedPartitions: [],
+      generationId: -1,
+      rackId: null,
+    };
     // Fields after the topics are optional in practice (old clients stop early): read what is there.
     if (r.remaining >= 4) sub.userData = r.nullableBytes();
     if (version >= 1 && r.remaining >= 4) sub.ownedPartitions = readTopicPartitions(r);
@@ -106,7 +113,9 @@ export function encodeSubscription(s: Partial<ConsumerSubscription> & { topics: 
   return w.finish();
 }
 
-export function encodeAssignment(a: Partial<ConsumerAssignment> & { assignedPartitions: TopicPartitions[] }): Buffer {
+export function encodeAssignment(
+  a: Partial<ConsumerAssignment> & { assignedPartitions: TopicPartitions[] },
+): Buffer {
   const w = new ByteWriter(64);
   w.int16(a.version ?? 0);
   writeTopicPartitions(w, a.assignedPartitions);

@@ -28,7 +28,10 @@ export class DelayedHeartbeat extends DelayedOperation {
 
   /** Completed early when a newer deadline replaced this one or the member left. */
   tryComplete(): boolean {
-    const superseded = this.member.heartbeatGeneration !== this.heartbeatGeneration || !this.group.has(this.member.memberId) || this.group.get(this.member.memberId) !== this.member;
+    const superseded =
+      this.member.heartbeatGeneration !== this.heartbeatGeneration ||
+      !this.group.has(this.member.memberId) ||
+      this.group.get(this.member.memberId) !== this.member;
     return superseded ? this.forceComplete() : false;
   }
 

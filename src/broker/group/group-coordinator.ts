@@ -21,7 +21,12 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { DelayedOperationPurgatory } from '../purgatory/delayed-operation.js';
 import { TimingWheelTimer } from '../purgatory/timing-wheel.js';
 import { GroupMetadata, GroupState, offsetKey, type CommittedOffset } from './group-metadata.js';
-import { MemberMetadata, type GroupProtocol, type JoinGroupResult, type SyncGroupResult } from './member-metadata.js';
+import {
+  MemberMetadata,
+  type GroupProtocol,
+  type JoinGroupResult,
+  type SyncGroupResult,
+} from './member-metadata.js';
 import { DelayedJoin, InitialDelayedJoin, type JoinCompleter } from './delayed-join.js';
 import { DelayedHeartbeat, DelayedPendingMember, type HeartbeatExpirer } from './delayed-heartbeat.js';
 import type { GroupStore, LoadedGroup } from './group-metadata-manager.js';
@@ -79,7 +84,14 @@ export interface GroupSummary {
   state: string;
   protocolType: string;
   protocol: string;
-  members: { memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; metadata: Buffer; assignment: Buffer }[];
+  members: {
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    metadata: Buffer;
+    assignment: Buffer;
+  }[];
 }
 
 export interface CoordinatorHooks {
@@ -109,7 +121,12 @@ const joinError = (memberId: string, errorCode: number): JoinGroupResult => ({
   members: [],
 });
 
-const syncError = (errorCode: number): SyncGroupResult => ({ errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
+const syncError = (errorCode: number): SyncGroupResult => ({
+  errorCode,
+  protocolType: null,
+  protocolName: null,
+  assignment: Buffer.alloc(0),
+});
 
 export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
   readonly groups = new Map<string, GroupMetadata>();
@@ -124,7 +141,14 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
   #active = false;
   #cleanupTimer: NodeJS.Timeout | null = null;
 
-  constructor(opts: { store: GroupStore; log: Logger; config?: Partial<GroupConfig>; now?: () => number; timer?: TimingWheelTimer; hooks?: CoordinatorHooks }) {
+  constructor(opts: {
+    store: GroupStore;
+    log: Logger;
+    config?: Partial<GroupConfig>;
+    now?: () => number;
+    timer?: TimingWheelTimer;
+    hooks?: CoordinatorHooks;
+  }) {
     this.#store = opts.store;
     this.#log = opts.log;
     this.config = { ...DEFAULT_GROUP_CONFIG, ...opts.config };
@@ -142,7 +166,10 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
   startup(opts: { cleanup?: boolean } = {}): void {
     this.#active = true;
     if (opts.cleanup !== false) {
-      this.#cleanupTimer = setInterval(() => void this.cleanupGroupMetadata(), this.config.offsetsRetentionCheckIntervalMs);
+      this.#cleanupTimer = setInterval(
+        () => void this.cleanupGroupMetadata(),
+        this.config.offsetsRetentionCheckIntervalMs,
+      );
       this.#cleanupTimer.unref();
     }
   }
@@ -168,7 +195,8 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
 
   /** NONE when this broker may answer for the group now, else the error to return. */
   validateGroupStatus(groupId: string | null | undefined, requireNonEmptyId = true): number {
-    if (groupId === null || groupId === undefined || (requireNonEmptyId && groupId === '')) return ErrorCode.INVALID_GROUP_ID;
+    if (groupId === null || groupId === undefined || (requireNonEmptyId && groupId === ''))
+      return ErrorCode.INVALID_GROUP_ID;
     if (!this.#active) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const s = this.#store.status(groupId);
     if (s === 'loading') return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
@@ -194,7 +222,10 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
   #join(req: JoinGroupRequestData, respond: (r: JoinGroupResult) => void): void {
     const status = this.validateGroupStatus(req.groupId);
     if (status !== ErrorCode.NONE) return respond(joinError(req.memberId, status));
-    if (req.sessionTimeoutMs < this.config.minSessionTimeoutMs || req.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
+    if (
+      req.sessionTimeoutMs < this.config.minSessionTimeoutMs ||
+      req.sessionTimeoutMs > this.config.maxSessionTimeoutMs
+    ) {
       return respond(joinError(req.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
     const isUnknown = req.memberId === '';
@@ -207,7 +238,11 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     }
     if (g.is(GroupState.Dead)) return respond(joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
     // group.max.size: a new member cannot join a full group (a known member may rejoin).
-    if (isUnknown && !g.staticMemberId(req.groupInstanceId) && g.size + g.pendingMembers.size >= this.config.maxSize) {
+    if (
+      isUnknown &&
+      !g.staticMemberId(req.groupInstanceId) &&
+      g.size + g.pendingMembers.size >= this.config.maxSize
+    ) {
       return respond(joinError(req.memberId, ErrorCode.GROUP_MAX_SIZE_REACHED));
     }
     if (!g.supportsProtocols(req.protocolType, req.protocols)) {
@@ -220,7 +255,14 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
 
   /** A group made by a join that was then refused must not linger. */
   #removeIfEmptyAndNew(g: GroupMetadata): void {
-    if (g.is(GroupState.Empty) && g.size === 0 && g.generationId === 0 && g.offsets.size === 0 && g.pendingMembers.size === 0) this.groups.delete(g.groupId);
+    if (
+      g.is(GroupState.Empty) &&
+      g.size === 0 &&
+      g.generationId === 0 &&
+      g.offsets.size === 0 &&
+      g.pendingMembers.size === 0
+    )
+      this.groups.delete(g.groupId);
   }
 
   #newMemberJoin(g: GroupMetadata, req: JoinGroupRequestData, respond: (r: JoinGroupResult) => void): void {
@@ -236,7 +278,10 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
       const op = new DelayedPendingMember(
         () => {
           if (g.pendingMembers.delete(newMemberId)) {
-            this.#log.info({ groupId: g.groupId, memberId: newMemberId }, 'pending member did not rejoin in time');
+            this.#log.info(
+              { groupId: g.groupId, memberId: newMemberId },
+              'pending member did not rejoin in time',
+            );
             if (g.is(GroupState.PreparingRebalance)) this.joinPurgatory.checkAndComplete(g.groupId);
             this.#removeIfEmptyAndNew(g);
           }
@@ -251,7 +296,11 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     this.#addMemberAndRebalance(g, req, newMemberId, respond);
   }
 
-  #currentMemberJoin(g: GroupMetadata, req: JoinGroupRequestData, respond: (r: JoinGroupResult) => void): void {
+  #currentMemberJoin(
+    g: GroupMetadata,
+    req: JoinGroupRequestData,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
     const memberId = req.memberId;
     if (g.pendingMembers.has(memberId)) {
       // Back with the id MEMBER_ID_REQUIRED gave it.
@@ -299,7 +348,13 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
   }
 
   /** KIP-345: a known group.instance.id came back with no member id (a restarted static member). */
-  #staticMemberRejoin(g: GroupMetadata, req: JoinGroupRequestData, oldId: string, newId: string, respond: (r: JoinGroupResult) => void): void {
+  #staticMemberRejoin(
+    g: GroupMetadata,
+    req: JoinGroupRequestData,
+    oldId: string,
+    newId: string,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
     const old = g.get(oldId)!;
     // Whoever used the old id is fenced.
     g.completeJoin(old, joinError(oldId, ErrorCode.FENCED_INSTANCE_ID));
@@ -308,7 +363,10 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     const member = g.replaceStaticMember(req.groupInstanceId!, oldId, newId);
     member.sessionTimeoutMs = req.sessionTimeoutMs;
     member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
-    this.#log.info({ groupId: g.groupId, groupInstanceId: req.groupInstanceId, oldId, newId }, 'static member rejoined with a new member id');
+    this.#log.info(
+      { groupId: g.groupId, groupInstanceId: req.groupInstanceId, oldId, newId },
+      'static member rejoined with a new member id',
+    );
     if (g.is(GroupState.Stable) && !wasLeader && member.matches(req.protocols)) {
       // Nothing changed for the group: keep the assignment, no rebalance; persist the new id.
       const generation = g.generationId;
@@ -326,7 +384,12 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     this.#updateMemberAndRebalance(g, member, req, respond);
   }
 
-  #addMemberAndRebalance(g: GroupMetadata, req: JoinGroupRequestData, memberId: string, respond: (r: JoinGroupResult) => void): void {
+  #addMemberAndRebalance(
+    g: GroupMetadata,
+    req: JoinGroupRequestData,
+    memberId: string,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
     const member = new MemberMetadata({
       memberId,
       groupInstanceId: req.groupInstanceId,
@@ -346,18 +409,28 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     this.#maybePrepareRebalance(g, `member ${memberId} joined${req.reason ? ` (${req.reason})` : ''}`);
   }
 
-  #updateMemberAndRebalance(g: GroupMetadata, member: MemberMetadata, req: JoinGroupRequestData, respond: (r: JoinGroupResult) => void): void {
+  #updateMemberAndRebalance(
+    g: GroupMetadata,
+    member: MemberMetadata,
+    req: JoinGroupRequestData,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
     member.protocols = req.protocols;
     member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     member.sessionTimeoutMs = req.sessionTimeoutMs;
     // A second JoinGroup from the same member replaces the first (its connection was likely lost).
-    if (member.awaitingJoin) g.completeJoin(member, joinError(member.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
+    if (member.awaitingJoin)
+      g.completeJoin(member, joinError(member.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
     g.setAwaitingJoin(member, respond);
-    this.#maybePrepareRebalance(g, `member ${member.memberId} rejoined${req.reason ? ` (${req.reason})` : ''}`);
+    this.#maybePrepareRebalance(
+      g,
+      `member ${member.memberId} rejoined${req.reason ? ` (${req.reason})` : ''}`,
+    );
   }
 
   #maybePrepareRebalance(g: GroupMetadata, reason: string): void {
-    if (g.is(GroupState.Stable) || g.is(GroupState.CompletingRebalance) || g.is(GroupState.Empty)) this.#prepareRebalance(g, reason);
+    if (g.is(GroupState.Stable) || g.is(GroupState.CompletingRebalance) || g.is(GroupState.Empty))
+      this.#prepareRebalance(g, reason);
     else if (g.is(GroupState.PreparingRebalance)) this.joinPurgatory.checkAndComplete(g.groupId);
   }
 
@@ -384,7 +457,10 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     g.newMemberAdded = false;
     g.transitionTo(GroupState.PreparingRebalance, now);
     this.hooks.onRebalance?.(g.groupId);
-    this.#log.info({ groupId: g.groupId, generationId: g.generationId, reason }, 'preparing to rebalance group');
+    this.#log.info(
+      { groupId: g.groupId, generationId: g.generationId, reason },
+      'preparing to rebalance group',
+    );
     this.joinPurgatory.tryCompleteElseWatch(join, [g.groupId]);
   }
 
@@ -398,7 +474,14 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     if (g.newMemberAdded && join.remainingMs > 0) {
       g.newMemberAdded = false;
       const delay = Math.min(join.configuredDelayMs, join.remainingMs);
-      const next = new InitialDelayedJoin(this, g, delay, Math.max(0, join.remainingMs - delay), join.configuredDelayMs, this.#now());
+      const next = new InitialDelayedJoin(
+        this,
+        g,
+        delay,
+        Math.max(0, join.remainingMs - delay),
+        join.configuredDelayMs,
+        this.#now(),
+      );
       this.joinPurgatory.tryCompleteElseWatch(next, [g.groupId]);
     } else {
       this.onCompleteJoin(g);
@@ -424,11 +507,23 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     }
     g.initNextGeneration(this.#now());
     if (g.is(GroupState.Empty)) {
-      this.#log.info({ groupId: g.groupId, generationId: g.generationId }, 'group is empty after the join phase');
+      this.#log.info(
+        { groupId: g.groupId, generationId: g.generationId },
+        'group is empty after the join phase',
+      );
       void this.#store.storeGroup(g.groupId, this.#groupValue(g));
       return;
     }
-    this.#log.info({ groupId: g.groupId, generationId: g.generationId, protocol: g.protocolName, members: g.size, leader: g.leaderId }, 'join phase complete');
+    this.#log.info(
+      {
+        groupId: g.groupId,
+        generationId: g.generationId,
+        protocol: g.protocolName,
+        members: g.size,
+        leader: g.leaderId,
+      },
+      'join phase complete',
+    );
     for (const m of g.members.values()) {
       if (!m.isAwaitingJoin) continue;
       g.completeJoin(m, this.#joinResult(g, m, g.isLeader(m.memberId)));
@@ -445,14 +540,20 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     m.heartbeatSatisfied = false;
     const key = `${g.groupId}\u0000${m.memberId}`;
     this.heartbeatPurgatory.checkAndComplete(key);
-    this.heartbeatPurgatory.tryCompleteElseWatch(new DelayedHeartbeat(this, g, m, m.heartbeatGeneration, timeoutMs, this.#now()), [key]);
+    this.heartbeatPurgatory.tryCompleteElseWatch(
+      new DelayedHeartbeat(this, g, m, m.heartbeatGeneration, timeoutMs, this.#now()),
+      [key],
+    );
   }
 
   onExpireHeartbeat(g: GroupMetadata, memberId: string, heartbeatGeneration: number): void {
     if (!this.#active || this.groups.get(g.groupId) !== g) return;
     const m = g.get(memberId);
     if (!m || m.heartbeatGeneration !== heartbeatGeneration || m.hasSatisfiedHeartbeat) return;
-    this.#log.info({ groupId: g.groupId, memberId, state: g.state, sessionTimeoutMs: m.sessionTimeoutMs }, 'member session expired; removing it from the group');
+    this.#log.info(
+      { groupId: g.groupId, memberId, state: g.state, sessionTimeoutMs: m.sessionTimeoutMs },
+      'member session expired; removing it from the group',
+    );
     this.#removeMemberAndUpdateGroup(g, m, `session of ${memberId} expired`);
   }
 
@@ -475,7 +576,12 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     }
   }
 
-  handleHeartbeat(req: { groupId: string; memberId: string; groupInstanceId: string | null; generationId: number }): number {
+  handleHeartbeat(req: {
+    groupId: string;
+    memberId: string;
+    groupInstanceId: string | null;
+    generationId: number;
+  }): number {
     const status = this.validateGroupStatus(req.groupId);
     if (status !== ErrorCode.NONE) return status;
     const g = this.groups.get(req.groupId);
@@ -510,7 +616,10 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     const err = this.#validateMember(g, req.memberId, req.groupInstanceId);
     if (err !== ErrorCode.NONE) return respond(syncError(err));
     if (req.generationId !== g.generationId) return respond(syncError(ErrorCode.ILLEGAL_GENERATION));
-    if ((req.protocolType && req.protocolType !== g.protocolType) || (req.protocolName && req.protocolName !== g.protocolName)) {
+    if (
+      (req.protocolType && req.protocolType !== g.protocolType) ||
+      (req.protocolName && req.protocolName !== g.protocolName)
+    ) {
       return respond(syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     }
     const member = g.get(req.memberId)!;
@@ -529,7 +638,12 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
         const assignments = new Map(req.assignments.map((a) => [a.memberId, a.assignment]));
         const value = this.#groupValue(g, assignments);
         void this.#store.storeGroup(g.groupId, value).then((code) => {
-          if (this.groups.get(g.groupId) !== g || !g.is(GroupState.CompletingRebalance) || g.generationId !== generation) return;
+          if (
+            this.groups.get(g.groupId) !== g ||
+            !g.is(GroupState.CompletingRebalance) ||
+            g.generationId !== generation
+          )
+            return;
           if (code !== ErrorCode.NONE) {
             for (const m of g.members.values()) {
               m.assignment = Buffer.alloc(0);
@@ -540,16 +654,29 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
           }
           for (const m of g.members.values()) m.assignment = assignments.get(m.memberId) ?? Buffer.alloc(0);
           g.transitionTo(GroupState.Stable, this.#now());
-          this.#log.info({ groupId: g.groupId, generationId: g.generationId, members: g.size }, 'group is stable');
+          this.#log.info(
+            { groupId: g.groupId, generationId: g.generationId, members: g.size },
+            'group is stable',
+          );
           for (const m of g.members.values()) {
-            m.completeSync({ errorCode: ErrorCode.NONE, protocolType: g.protocolType, protocolName: g.protocolName, assignment: m.assignment });
+            m.completeSync({
+              errorCode: ErrorCode.NONE,
+              protocolType: g.protocolType,
+              protocolName: g.protocolName,
+              assignment: m.assignment,
+            });
           }
         });
         return;
       }
       case GroupState.Stable:
         this.#scheduleHeartbeat(g, member);
-        return respond({ errorCode: ErrorCode.NONE, protocolType: g.protocolType, protocolName: g.protocolName, assignment: member.assignment });
+        return respond({
+          errorCode: ErrorCode.NONE,
+          protocolType: g.protocolType,
+          protocolName: g.protocolName,
+          assignment: member.assignment,
+        });
       default:
         return respond(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     }
@@ -570,11 +697,21 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
 
   // ---- LeaveGroup ----
 
-  handleLeaveGroup(groupId: string, leaving: { memberId: string; groupInstanceId: string | null }[]): { errorCode: number; members: { memberId: string; groupInstanceId: string | null; errorCode: number }[] } {
+  handleLeaveGroup(
+    groupId: string,
+    leaving: { memberId: string; groupInstanceId: string | null }[],
+  ): {
+    errorCode: number;
+    members: { memberId: string; groupInstanceId: string | null; errorCode: number }[];
+  } {
     const status = this.validateGroupStatus(groupId);
     if (status !== ErrorCode.NONE) return { errorCode: status, members: [] };
     const g = this.groups.get(groupId);
-    if (!g) return { errorCode: ErrorCode.NONE, members: leaving.map((l) => ({ ...l, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })) };
+    if (!g)
+      return {
+        errorCode: ErrorCode.NONE,
+        members: leaving.map((l) => ({ ...l, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })),
+      };
     if (g.is(GroupState.Dead)) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
     const results = leaving.map((l) => {
       // v3+ lets a static member leave by instance id alone.
@@ -598,7 +735,13 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
   // ---- offsets ----
 
   /** Per-partition error codes keyed by offsetKey(topic, partition). */
-  async handleCommitOffsets(req: { groupId: string; memberId: string; groupInstanceId: string | null; generationId: number; offsets: OffsetCommitData[] }): Promise<Map<string, number>> {
+  async handleCommitOffsets(req: {
+    groupId: string;
+    memberId: string;
+    groupInstanceId: string | null;
+    generationId: number;
+    offsets: OffsetCommitData[];
+  }): Promise<Map<string, number>> {
     const all = (code: number) => new Map(req.offsets.map((o) => [offsetKey(o.topic, o.partition), code]));
     const status = this.validateGroupStatus(req.groupId);
     if (status !== ErrorCode.NONE) return all(status);
@@ -629,7 +772,15 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
         results.set(k, ErrorCode.OFFSET_METADATA_TOO_LARGE);
         continue;
       }
-      toStore.push({ topic: o.topic, partition: o.partition, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp: now, expireTimestamp: o.expireTimestamp });
+      toStore.push({
+        topic: o.topic,
+        partition: o.partition,
+        offset: o.offset,
+        leaderEpoch: o.leaderEpoch,
+        metadata: o.metadata ?? '',
+        commitTimestamp: now,
+        expireTimestamp: o.expireTimestamp,
+      });
     }
     if (toStore.length === 0) return results;
     const code = await this.#store.storeOffsets(req.groupId, toStore);
@@ -642,11 +793,19 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
   }
 
   /** Committed offsets of a group; null topics means every partition the group has an offset for. */
-  handleFetchOffsets(groupId: string, topics: { name: string; partitions: number[] }[] | null): { errorCode: number; offsets: CommittedOffset[]; missing: { topic: string; partition: number }[] } {
+  handleFetchOffsets(
+    groupId: string,
+    topics: { name: string; partitions: number[] }[] | null,
+  ): { errorCode: number; offsets: CommittedOffset[]; missing: { topic: string; partition: number }[] } {
     const status = this.validateGroupStatus(groupId, false);
     if (status !== ErrorCode.NONE) return { errorCode: status, offsets: [], missing: [] };
     const g = this.groups.get(groupId);
-    if (topics === null) return { errorCode: ErrorCode.NONE, offsets: g && !g.is(GroupState.Dead) ? [...g.offsets.values()] : [], missing: [] };
+    if (topics === null)
+      return {
+        errorCode: ErrorCode.NONE,
+        offsets: g && !g.is(GroupState.Dead) ? [...g.offsets.values()] : [],
+        missing: [],
+      };
     const offsets: CommittedOffset[] = [];
     const missing: { topic: string; partition: number }[] = [];
     for (const t of topics) {
@@ -662,7 +821,14 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
   // ---- admin views ----
 
   describeGroup(groupId: string): GroupSummary {
-    const dead: GroupSummary = { errorCode: ErrorCode.NONE, groupId, state: GroupState.Dead, protocolType: '', protocol: '', members: [] };
+    const dead: GroupSummary = {
+      errorCode: ErrorCode.NONE,
+      groupId,
+      state: GroupState.Dead,
+      protocolType: '',
+      protocol: '',
+      members: [],
+    };
     const status = this.validateGroupStatus(groupId, false);
     if (status !== ErrorCode.NONE) return { ...dead, errorCode: status };
     const g = this.groups.get(groupId);
@@ -685,7 +851,10 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     };
   }
 
-  listGroups(states: string[]): { errorCode: number; groups: { groupId: string; protocolType: string; state: string }[] } {
+  listGroups(states: string[]): {
+    errorCode: number;
+    groups: { groupId: string; protocolType: string; state: string }[];
+  } {
     if (!this.#active) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
     const wanted = new Set(states.map((s) => s.toLowerCase()));
     const groups = [...this.groups.values()]
@@ -721,11 +890,15 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     return out;
   }
 
-  async deleteOffsets(groupId: string, partitions: { topic: string; partition: number }[]): Promise<{ errorCode: number; partitions: Map<string, number> }> {
+  async deleteOffsets(
+    groupId: string,
+    partitions: { topic: string; partition: number }[],
+  ): Promise<{ errorCode: number; partitions: Map<string, number> }> {
     const status = this.validateGroupStatus(groupId);
     if (status !== ErrorCode.NONE) return { errorCode: status, partitions: new Map() };
     const g = this.groups.get(groupId);
-    if (!g || g.is(GroupState.Dead)) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitions: new Map() };
+    if (!g || g.is(GroupState.Dead))
+      return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitions: new Map() };
     const results = new Map<string, number>();
     let subscribed: Set<string> | null = new Set();
     if (!g.is(GroupState.Empty)) {
@@ -766,11 +939,21 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
       const now = BigInt(nowMs);
       let doomed: CommittedOffset[] = [];
       if (g.is(GroupState.Empty)) {
-        const base = (o: CommittedOffset) => (o.commitTimestamp > BigInt(g.currentStateTimestamp) ? o.commitTimestamp : BigInt(g.currentStateTimestamp));
-        doomed = [...g.offsets.values()].filter((o) => (o.expireTimestamp >= 0n ? o.expireTimestamp <= now : base(o) + retention <= now));
+        const base = (o: CommittedOffset) =>
+          o.commitTimestamp > BigInt(g.currentStateTimestamp)
+            ? o.commitTimestamp
+            : BigInt(g.currentStateTimestamp);
+        doomed = [...g.offsets.values()].filter((o) =>
+          o.expireTimestamp >= 0n ? o.expireTimestamp <= now : base(o) + retention <= now,
+        );
       } else if (g.is(GroupState.Stable)) {
         const subscribed = g.subscribedTopics();
-        if (subscribed) doomed = [...g.offsets.values()].filter((o) => !subscribed.has(o.topic) && (o.expireTimestamp >= 0n ? o.expireTimestamp <= now : o.commitTimestamp + retention <= now));
+        if (subscribed)
+          doomed = [...g.offsets.values()].filter(
+            (o) =>
+              !subscribed.has(o.topic) &&
+              (o.expireTimestamp >= 0n ? o.expireTimestamp <= now : o.commitTimestamp + retention <= now),
+          );
       }
       const removeGroup = g.is(GroupState.Empty) && doomed.length === g.offsets.size && g.size === 0;
       if (doomed.length === 0 && !removeGroup) continue;
@@ -781,7 +964,10 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
       }
       expired += doomed.length;
       const code = await this.#store.storeTombstones(g.groupId, doomed, removeGroup);
-      this.#log.info({ groupId: g.groupId, expired: doomed.length, groupRemoved: removeGroup, error: code }, 'expired offsets');
+      this.#log.info(
+        { groupId: g.groupId, expired: doomed.length, groupRemoved: removeGroup, error: code },
+        'expired offsets',
+      );
     }
     return expired;
   }
@@ -820,7 +1006,10 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
           // Loaded with members: Stable, as Kafka loads it; members that do not come back expire.
           g.transitionTo(GroupState.PreparingRebalance, now);
           g.transitionTo(GroupState.CompletingRebalance, now);
-          g.transitionTo(GroupState.Stable, v.currentStateTimestamp >= 0n ? Number(v.currentStateTimestamp) : now);
+          g.transitionTo(
+            GroupState.Stable,
+            v.currentStateTimestamp >= 0n ? Number(v.currentStateTimestamp) : now,
+          );
         }
       }
       this.groups.set(l.groupId, g);
@@ -839,7 +1028,13 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
 
   /** Groups by state, for metrics. */
   countByState(): Record<string, number> {
-    const out: Record<string, number> = { Empty: 0, PreparingRebalance: 0, CompletingRebalance: 0, Stable: 0, Dead: 0 };
+    const out: Record<string, number> = {
+      Empty: 0,
+      PreparingRebalance: 0,
+      CompletingRebalance: 0,
+      Stable: 0,
+      Dead: 0,
+    };
     for (const g of this.groups.values()) out[g.state] = (out[g.state] ?? 0) + 1;
     return out;
   }

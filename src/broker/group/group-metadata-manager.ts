@@ -65,7 +65,11 @@ export interface GroupStore {
   storeGroup(groupId: string, value: GroupMetadataValue): Promise<number>;
   storeOffsets(groupId: string, offsets: CommittedOffset[]): Promise<number>;
   /** Tombstones for the given offsets, and for the group's metadata when `group` is set. */
-  storeTombstones(groupId: string, offsets: { topic: string; partition: number }[], group: boolean): Promise<number>;
+  storeTombstones(
+    groupId: string,
+    offsets: { topic: string; partition: number }[],
+    group: boolean,
+  ): Promise<number>;
 }
 
 function optInt(config: BrokerConfig, name: string, def: number): number {
@@ -89,7 +93,14 @@ export class GroupMetadataManager implements GroupStore {
   settled: () => Promise<void> = () => Promise.resolve();
   readonly commitTimeoutMs: number;
 
-  constructor(opts: { replicaManager: ReplicaManager; table: MetadataTable; topics: TopicFrontend; config: BrokerConfig; log: Logger; now?: () => number }) {
+  constructor(opts: {
+    replicaManager: ReplicaManager;
+    table: MetadataTable;
+    topics: TopicFrontend;
+    config: BrokerConfig;
+    log: Logger;
+    now?: () => number;
+  }) {
     this.#rm = opts.replicaManager;
     this.#table = opts.table;
     this.#topics = opts.topics;
@@ -101,7 +112,10 @@ export class GroupMetadataManager implements GroupStore {
 
   /** The topic's partition count: the existing topic's, else the configured one. */
   get numPartitions(): number {
-    return this.#table.topics.get(GROUP_METADATA_TOPIC)?.replicas.length ?? this.#config.int('offsets.topic.num.partitions');
+    return (
+      this.#table.topics.get(GROUP_METADATA_TOPIC)?.replicas.length ??
+      this.#config.int('offsets.topic.num.partitions')
+    );
   }
 
   partitionFor(groupId: string): number {
@@ -123,7 +137,10 @@ export class GroupMetadataManager implements GroupStore {
           {
             name: GROUP_METADATA_TOPIC,
             numPartitions: this.#config.int('offsets.topic.num.partitions'),
-            replicationFactor: Math.min(this.#config.int('offsets.topic.replication.factor'), Math.max(1, this.#table.brokers.size)),
+            replicationFactor: Math.min(
+              this.#config.int('offsets.topic.replication.factor'),
+              Math.max(1, this.#table.brokers.size),
+            ),
             configs: {
               'cleanup.policy': 'compact',
               'compression.type': 'producer',
@@ -135,7 +152,11 @@ export class GroupMetadataManager implements GroupStore {
         );
         this.#log.info({ partitions: this.numPartitions }, `created ${GROUP_METADATA_TOPIC}`);
       } catch (err) {
-        if (KafkaError.codeOf(err) !== ErrorCode.TOPIC_ALREADY_EXISTS && !(err instanceof Error && 'errorName' in err && err.errorName === 'TOPIC_ALREADY_EXISTS')) throw err;
+        if (
+          KafkaError.codeOf(err) !== ErrorCode.TOPIC_ALREADY_EXISTS &&
+          !(err instanceof Error && 'errorName' in err && err.errorName === 'TOPIC_ALREADY_EXISTS')
+        )
+          throw err;
       } finally {
         this.#creating = null;
       }
@@ -153,27 +174,47 @@ export class GroupMetadataManager implements GroupStore {
     const partition = this.partitionFor(groupId);
     const now = BigInt(this.#now());
     const batch = encodeRecordBatchSync(records.map((r) => ({ ...r, timestamp: now })));
-    const results = await this.#rm.appendRecords(-1, this.commitTimeoutMs, [{ topic: GROUP_METADATA_TOPIC, partition, records: batch }]);
+    const results = await this.#rm.appendRecords(-1, this.commitTimeoutMs, [
+      { topic: GROUP_METADATA_TOPIC, partition, records: batch },
+    ]);
     const r = results.get(`${GROUP_METADATA_TOPIC}-${partition}`);
     const code = r?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
-    if (code !== ErrorCode.NONE) this.#log.warn({ groupId, partition, error: code, message: r?.errorMessage }, 'writing group records failed');
+    if (code !== ErrorCode.NONE)
+      this.#log.warn(
+        { groupId, partition, error: code, message: r?.errorMessage },
+        'writing group records failed',
+      );
     return mapAppendError(code, forOffsets);
   }
 
   storeGroup(groupId: string, value: GroupMetadataValue): Promise<number> {
-    return this.#append(groupId, [{ key: encodeGroupMetadataKey(groupId), value: encodeGroupMetadataValue(value) }], false);
+    return this.#append(
+      groupId,
+      [{ key: encodeGroupMetadataKey(groupId), value: encodeGroupMetadataValue(value) }],
+      false,
+    );
   }
 
   storeOffsets(groupId: string, offsets: CommittedOffset[]): Promise<number> {
     return this.#append(
       groupId,
-      offsets.map((o) => ({ key: encodeOffsetCommitKey(groupId, o.topic, o.partition), value: encodeOffsetCommitValue(o) })),
+      offsets.map((o) => ({
+        key: encodeOffsetCommitKey(groupId, o.topic, o.partition),
+        value: encodeOffsetCommitValue(o),
+      })),
       true,
     );
   }
 
-  storeTombstones(groupId: string, offsets: { topic: string; partition: number }[], group: boolean): Promise<number> {
-    const records: RecordInput[] = offsets.map((o) => ({ key: encodeOffsetCommitKey(groupId, o.topic, o.partition), value: null }));
+  storeTombstones(
+    groupId: string,
+    offsets: { topic: string; partition: number }[],
+    group: boolean,
+  ): Promise<number> {
+    const records: RecordInput[] = offsets.map((o) => ({
+      key: encodeOffsetCommitKey(groupId, o.topic, o.partition),
+      value: null,
+    }));
     if (group) records.push({ key: encodeGroupMetadataKey(groupId), value: null });
     if (records.length === 0) return Promise.resolve(ErrorCode.NONE);
     return this.#append(groupId, records, false);
@@ -188,7 +229,10 @@ export class GroupMetadataManager implements GroupStore {
     const p = this.#rm.getPartition(GROUP_METADATA_TOPIC, partition);
     if (!p) return [];
     const started = this.#now();
-    const groups = new Map<string, { metadata: GroupMetadataValue | null; offsets: Map<string, CommittedOffset> }>();
+    const groups = new Map<
+      string,
+      { metadata: GroupMetadataValue | null; offsets: Map<string, CommittedOffset> }
+    >();
     const entry = (g: string) => {
       let e = groups.get(g);
       if (!e) groups.set(g, (e = { metadata: null, offsets: new Map() }));
@@ -229,15 +273,25 @@ export class GroupMetadataManager implements GroupStore {
               } else e.metadata = decodeGroupMetadataValue(rec.value);
             }
           } catch (err) {
-            this.#log.warn({ err, partition, offset: rec.offset }, `skipping a ${GROUP_METADATA_TOPIC} record that does not decode`);
+            this.#log.warn(
+              { err, partition, offset: rec.offset },
+              `skipping a ${GROUP_METADATA_TOPIC} record that does not decode`,
+            );
           }
         }
       }
       if (next <= from) break;
       from = next;
     }
-    const out = [...groups].map(([groupId, e]) => ({ groupId, metadata: e.metadata, offsets: [...e.offsets.values()] }));
-    this.#log.info({ partition, groups: out.length, records, ms: this.#now() - started }, `loaded ${GROUP_METADATA_TOPIC} partition`);
+    const out = [...groups].map(([groupId, e]) => ({
+      groupId,
+      metadata: e.metadata,
+      offsets: [...e.offsets.values()],
+    }));
+    this.#log.info(
+      { partition, groups: out.length, records, ms: this.#now() - started },
+      `loaded ${GROUP_METADATA_TOPIC} partition`,
+    );
     return out;
   }
 }

@@ -28,7 +28,13 @@ const VALID_PREVIOUS: Record<GroupState, GroupState[]> = {
   [GroupState.PreparingRebalance]: [GroupState.Stable, GroupState.CompletingRebalance, GroupState.Empty],
   [GroupState.CompletingRebalance]: [GroupState.PreparingRebalance],
   [GroupState.Stable]: [GroupState.CompletingRebalance],
-  [GroupState.Dead]: [GroupState.Stable, GroupState.PreparingRebalance, GroupState.CompletingRebalance, GroupState.Empty, GroupState.Dead],
+  [GroupState.Dead]: [
+    GroupState.Stable,
+    GroupState.PreparingRebalance,
+    GroupState.CompletingRebalance,
+    GroupState.Empty,
+    GroupState.Dead,
+  ],
 };
 
 export class IllegalStateTransition extends Error {
@@ -131,7 +137,8 @@ export class GroupMetadata {
     if (!m) return undefined;
     if (m.awaitingJoin) this.#numMembersAwaitingJoin--;
     this.members.delete(memberId);
-    if (m.groupInstanceId !== null && this.staticMembers.get(m.groupInstanceId) === memberId) this.staticMembers.delete(m.groupInstanceId);
+    if (m.groupInstanceId !== null && this.staticMembers.get(m.groupInstanceId) === memberId)
+      this.staticMembers.delete(m.groupInstanceId);
     if (this.leaderId === memberId) this.leaderId = this.members.keys().next().value ?? null;
     return m;
   }
@@ -170,7 +177,9 @@ export class GroupMetadata {
   candidateProtocols(): string[] {
     const all = [...this.members.values()];
     if (all.length === 0) return [];
-    return all[0]!.protocols.map((p) => p.name).filter((name) => all.every((m) => m.protocols.some((p) => p.name === name)));
+    return all[0]!.protocols
+      .map((p) => p.name)
+      .filter((name) => all.every((m) => m.protocols.some((p) => p.name === name)));
   }
 
   /** Can a member with these protocols join? (Kafka's isProtocolTypeAndProtocolsSupported) */
@@ -212,12 +221,17 @@ export class GroupMetadata {
   /** The member list the leader gets in its JoinGroup response. */
   currentMemberMetadata(): { memberId: string; groupInstanceId: string | null; metadata: Buffer }[] {
     if (this.protocolName === null) return [];
-    return [...this.members.values()].map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadataFor(this.protocolName!) }));
+    return [...this.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      metadata: m.metadataFor(this.protocolName!),
+    }));
   }
 
   /** Topics the group's consumers subscribe to, or null when that cannot be known (not a consumer group). */
   subscribedTopics(): Set<string> | null {
-    if (this.protocolType !== CONSUMER_PROTOCOL_TYPE || this.protocolName === null) return this.members.size === 0 ? new Set() : null;
+    if (this.protocolType !== CONSUMER_PROTOCOL_TYPE || this.protocolName === null)
+      return this.members.size === 0 ? new Set() : null;
     const topics = new Set<string>();
     for (const m of this.members.values()) {
       const sub = parseSubscription(m.protocols.find((p) => p.name === this.protocolName)?.metadata);
@@ -231,7 +245,8 @@ export class GroupMetadata {
   assignedPartitions(): { memberId: string; topic: string; partition: number }[] {
     const out: { memberId: string; topic: string; partition: number }[] = [];
     for (const m of this.members.values()) {
-      for (const tp of parseAssignment(m.assignment)?.assignedPartitions ?? []) for (const p of tp.partitions) out.push({ memberId: m.memberId, topic: tp.topic, partition: p });
+      for (const tp of parseAssignment(m.assignment)?.assignedPartitions ?? [])
+        for (const p of tp.partitions) out.push({ memberId: m.memberId, topic: tp.topic, partition: p });
     }
     return out;
   }

@@ -69,7 +69,12 @@ export interface GroupMetadataValue {
 export const GROUP_METADATA_VALUE_VERSION = 3;
 
 export function encodeOffsetCommitKey(group: string, topic: string, partition: number): Buffer {
-  return new ByteWriter(32 + group.length + topic.length).int16(1).string(group).string(topic).int32(partition).finish();
+  return new ByteWriter(32 + group.length + topic.length)
+    .int16(1)
+    .string(group)
+    .string(topic)
+    .int32(partition)
+    .finish();
 }
 
 export function encodeGroupMetadataKey(group: string): Buffer {
@@ -79,7 +84,8 @@ export function encodeGroupMetadataKey(group: string): Buffer {
 export function decodeGroupRecordKey(buf: Buffer): GroupRecordKey {
   const r = new ByteReader(buf);
   const version = r.int16();
-  if (version === 0 || version === 1) return { kind: 'offset', group: r.string(), topic: r.string(), partition: r.int32() };
+  if (version === 0 || version === 1)
+    return { kind: 'offset', group: r.string(), topic: r.string(), partition: r.int32() };
   if (version === 2) return { kind: 'group', group: r.string() };
   throw new DecodeError(`unknown __consumer_offsets key version ${version}`);
 }
@@ -108,9 +114,16 @@ export function decodeOffsetCommitValue(buf: Buffer): OffsetAndMetadata {
   return { offset, leaderEpoch, metadata, commitTimestamp, expireTimestamp };
 }
 
-export function encodeGroupMetadataValue(g: GroupMetadataValue, version = GROUP_METADATA_VALUE_VERSION): Buffer {
+export function encodeGroupMetadataValue(
+  g: GroupMetadataValue,
+  version = GROUP_METADATA_VALUE_VERSION,
+): Buffer {
   const w = new ByteWriter(128);
-  w.int16(version).string(g.protocolType).int32(g.generation).nullableString(g.protocol).nullableString(g.leader);
+  w.int16(version)
+    .string(g.protocolType)
+    .int32(g.generation)
+    .nullableString(g.protocol)
+    .nullableString(g.leader);
   if (version >= 2) w.int64(g.currentStateTimestamp);
   w.arrayLength(g.members.length, false);
   for (const m of g.members) {
@@ -156,7 +169,16 @@ export function decodeGroupMetadataValue(buf: Buffer): GroupMetadataValue {
     const subscription = bytes();
     const assignment = bytes();
     if (f) skipTaggedFields(r);
-    members.push({ memberId, groupInstanceId, clientId, clientHost, rebalanceTimeoutMs: rebalanceTimeoutMs < 0 ? sessionTimeoutMs : rebalanceTimeoutMs, sessionTimeoutMs, subscription, assignment });
+    members.push({
+      memberId,
+      groupInstanceId,
+      clientId,
+      clientHost,
+      rebalanceTimeoutMs: rebalanceTimeoutMs < 0 ? sessionTimeoutMs : rebalanceTimeoutMs,
+      sessionTimeoutMs,
+      subscription,
+      assignment,
+    });
   }
   return { protocolType, generation, protocol, leader, currentStateTimestamp, members };
 }

@@ -44,7 +44,13 @@ export function createGroupService(opts: {
   log: Logger;
 }): GroupService {
   const log = opts.log.child({ component: 'group-coordinator' });
-  const manager = new GroupMetadataManager({ replicaManager: opts.replicaManager, table: opts.table, topics: opts.topics, config: opts.config, log });
+  const manager = new GroupMetadataManager({
+    replicaManager: opts.replicaManager,
+    table: opts.table,
+    topics: opts.topics,
+    config: opts.config,
+    log,
+  });
   const c = opts.config;
   const coordinator = new GroupCoordinator({
     store: manager,
@@ -73,7 +79,12 @@ export function createGroupService(opts: {
           const p = opts.replicaManager.getPartition(o.topic, o.partition);
           if (!p?.isLeader) continue;
           const lag = p.highWatermark - o.offset;
-          out.push({ group: g.groupId, topic: o.topic, partition: o.partition, lag: Number(lag > 0n ? lag : 0n) });
+          out.push({
+            group: g.groupId,
+            topic: o.topic,
+            partition: o.partition,
+            lag: Number(lag > 0n ? lag : 0n),
+          });
         }
       }
       return out;

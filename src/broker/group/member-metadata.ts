@@ -91,7 +91,12 @@ export class MemberMetadata {
 
   /** Same protocols, same metadata, same order: a rejoin that changes nothing. */
   matches(protocols: GroupProtocol[]): boolean {
-    return protocols.length === this.protocols.length && protocols.every((p, i) => p.name === this.protocols[i]!.name && p.metadata.equals(this.protocols[i]!.metadata));
+    return (
+      protocols.length === this.protocols.length &&
+      protocols.every(
+        (p, i) => p.name === this.protocols[i]!.name && p.metadata.equals(this.protocols[i]!.metadata),
+      )
+    );
   }
 
   /** Answer the pending JoinGroup, if any. Returns whether there was one. */

@@ -3,7 +3,12 @@
  * and assignments only when the group is Stable (they are in flux otherwise). An unknown group is
  * described as Dead with no error, as Kafka does.
  */
-import { decodeDescribeGroupsRequest, encodeDescribeGroupsResponse, type DescribeGroupsRequest, type DescribeGroupsResponse } from '../../protocol/messages/describe-groups.js';
+import {
+  decodeDescribeGroupsRequest,
+  encodeDescribeGroupsResponse,
+  type DescribeGroupsRequest,
+  type DescribeGroupsResponse,
+} from '../../protocol/messages/describe-groups.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 

@@ -3,7 +3,12 @@
  * on first use and answers with the leader of the group's partition. Transaction keys: there is no
  * transaction coordinator yet, so COORDINATOR_NOT_AVAILABLE.
  */
-import { decodeFindCoordinatorRequest, encodeFindCoordinatorResponse, type FindCoordinatorRequest, type FindCoordinatorResponse } from '../../protocol/messages/find-coordinator.js';
+import {
+  decodeFindCoordinatorRequest,
+  encodeFindCoordinatorResponse,
+  type FindCoordinatorRequest,
+  type FindCoordinatorResponse,
+} from '../../protocol/messages/find-coordinator.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
@@ -11,13 +16,29 @@ import { defineHandler } from './api-handler.js';
 const GROUP_KEY = 0;
 const TRANSACTION_KEY = 1;
 
-type Found = { key: string; nodeId: number; host: string; port: number; errorCode: number; errorMessage: string | null };
+type Found = {
+  key: string;
+  nodeId: number;
+  host: string;
+  port: number;
+  errorCode: number;
+  errorMessage: string | null;
+};
 
 export function findCoordinatorHandler(b: BrokerServices) {
   const find = async (key: string, keyType: number): Promise<Found> => {
-    const fail = (errorCode: number, errorMessage: string | null = null): Found => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
-    if (keyType === TRANSACTION_KEY) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'Transactions are not supported yet');
-    if (keyType !== GROUP_KEY) return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}`);
+    const fail = (errorCode: number, errorMessage: string | null = null): Found => ({
+      key,
+      nodeId: -1,
+      host: '',
+      port: -1,
+      errorCode,
+      errorMessage,
+    });
+    if (keyType === TRANSACTION_KEY)
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'Transactions are not supported yet');
+    if (keyType !== GROUP_KEY)
+      return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}`);
     if (key === '') return fail(ErrorCode.INVALID_REQUEST, 'The group id must not be empty');
     try {
       await b.groupMetadataManager.ensureTopic();
@@ -29,7 +50,14 @@ export function findCoordinatorHandler(b: BrokerServices) {
     const leader = b.groupMetadataManager.leaderFor(key);
     const broker = b.table.brokers.get(leader);
     if (!broker) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    return { key, nodeId: broker.nodeId, host: broker.host, port: broker.port, errorCode: ErrorCode.NONE, errorMessage: null };
+    return {
+      key,
+      nodeId: broker.nodeId,
+      host: broker.host,
+      port: broker.port,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+    };
   };
 
   return defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
@@ -47,8 +75,14 @@ export function findCoordinatorHandler(b: BrokerServices) {
         return { throttleTimeMs: 0, coordinators };
       }
       const f = await find(req.key ?? '', keyType);
-      return { throttleTimeMs: 0, errorCode: f.errorCode, errorMessage: f.errorMessage, nodeId: f.nodeId, host: f.host, port: f.port };
+      return {
+        throttleTimeMs: 0,
+        errorCode: f.errorCode,
+        errorMessage: f.errorMessage,
+        nodeId: f.nodeId,
+        host: f.host,
+        port: f.port,
+      };
     },
   });
 }
-

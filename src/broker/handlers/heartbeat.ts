@@ -1,5 +1,10 @@
 /** Heartbeat (key 12), versions 0-4: keeps a member's session alive and tells it when to rejoin. */
-import { decodeHeartbeatRequest, encodeHeartbeatResponse, type HeartbeatRequest, type HeartbeatResponse } from '../../protocol/messages/heartbeat.js';
+import {
+  decodeHeartbeatRequest,
+  encodeHeartbeatResponse,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+} from '../../protocol/messages/heartbeat.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -12,7 +17,12 @@ export function heartbeatHandler(b: BrokerServices) {
     decode: decodeHeartbeatRequest,
     encode: encodeHeartbeatResponse,
     handle(req) {
-      const errorCode = b.groupCoordinator.handleHeartbeat({ groupId: req.groupId, memberId: req.memberId, groupInstanceId: req.groupInstanceId ?? null, generationId: req.generationId });
+      const errorCode = b.groupCoordinator.handleHeartbeat({
+        groupId: req.groupId,
+        memberId: req.memberId,
+        groupInstanceId: req.groupInstanceId ?? null,
+        generationId: req.generationId,
+      });
       return { throttleTimeMs: 0, errorCode };
     },
   });

@@ -3,7 +3,12 @@
  * coordinator answers through a callback). v4+ dynamic members get MEMBER_ID_REQUIRED first (KIP-394);
  * v5+ carry group.instance.id (KIP-345); v0 has no rebalance timeout (the session timeout is used).
  */
-import { decodeJoinGroupRequest, encodeJoinGroupResponse, type JoinGroupRequest, type JoinGroupResponse } from '../../protocol/messages/join-group.js';
+import {
+  decodeJoinGroupRequest,
+  encodeJoinGroupResponse,
+  type JoinGroupRequest,
+  type JoinGroupResponse,
+} from '../../protocol/messages/join-group.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -24,7 +29,10 @@ export function joinGroupHandler(b: BrokerServices) {
         requireKnownMemberId: ctx.apiVersion >= 4 && groupInstanceId === null,
         clientId: ctx.clientId ?? '',
         clientHost: `/${ctx.connection.remoteAddress}`,
-        rebalanceTimeoutMs: ctx.apiVersion >= 1 && req.rebalanceTimeoutMs !== undefined && req.rebalanceTimeoutMs >= 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+        rebalanceTimeoutMs:
+          ctx.apiVersion >= 1 && req.rebalanceTimeoutMs !== undefined && req.rebalanceTimeoutMs >= 0
+            ? req.rebalanceTimeoutMs
+            : req.sessionTimeoutMs,
         sessionTimeoutMs: req.sessionTimeoutMs,
         protocolType: req.protocolType,
         // Copies: the request frame's buffer must not be kept alive by group state.
@@ -40,7 +48,11 @@ export function joinGroupHandler(b: BrokerServices) {
         leader: r.leader,
         skipAssignment: r.skipAssignment,
         memberId: r.memberId,
-        members: r.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadata })),
+        members: r.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          metadata: m.metadata,
+        })),
       };
     },
   });

@@ -2,7 +2,12 @@
  * LeaveGroup (key 13), versions 0-5. v0-2 name one member; v3+ a batch of members, each by member
  * id or (static members) by group.instance.id, with an error per member (KIP-345).
  */
-import { decodeLeaveGroupRequest, encodeLeaveGroupResponse, type LeaveGroupRequest, type LeaveGroupResponse } from '../../protocol/messages/leave-group.js';
+import {
+  decodeLeaveGroupRequest,
+  encodeLeaveGroupResponse,
+  type LeaveGroupRequest,
+  type LeaveGroupResponse,
+} from '../../protocol/messages/leave-group.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -16,11 +21,17 @@ export function leaveGroupHandler(b: BrokerServices) {
     encode: encodeLeaveGroupResponse,
     handle(req, ctx) {
       const batched = ctx.apiVersion >= 3;
-      const leaving = batched ? (req.members ?? []).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId })) : [{ memberId: req.memberId ?? '', groupInstanceId: null }];
+      const leaving = batched
+        ? (req.members ?? []).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
+        : [{ memberId: req.memberId ?? '', groupInstanceId: null }];
       const r = b.groupCoordinator.handleLeaveGroup(req.groupId, leaving);
       if (batched) return { throttleTimeMs: 0, errorCode: r.errorCode, members: r.members };
       // One member: its error is the response's error.
-      return { throttleTimeMs: 0, errorCode: r.errorCode !== 0 ? r.errorCode : (r.members[0]?.errorCode ?? 0), members: [] };
+      return {
+        throttleTimeMs: 0,
+        errorCode: r.errorCode !== 0 ? r.errorCode : (r.members[0]?.errorCode ?? 0),
+        members: [],
+      };
     },
   });
 }

@@ -4,7 +4,12 @@
  * v1 carries a commit timestamp and v2-4 a retention time (explicit expiry); v6+ the leader epoch.
  * Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION, the rest are stored together.
  */
-import { decodeOffsetCommitRequest, encodeOffsetCommitResponse, type OffsetCommitRequest, type OffsetCommitResponse } from '../../protocol/messages/offset-commit.js';
+import {
+  decodeOffsetCommitRequest,
+  encodeOffsetCommitResponse,
+  type OffsetCommitRequest,
+  type OffsetCommitResponse,
+} from '../../protocol/messages/offset-commit.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { offsetKey } from '../group/group-metadata.js';
 import type { OffsetCommitData } from '../group/group-coordinator.js';
@@ -22,7 +27,10 @@ export function offsetCommitHandler(b: BrokerServices) {
     async handle(req, ctx) {
       const v = ctx.apiVersion;
       const now = BigInt(Date.now());
-      const retention = v >= 2 && v <= 4 && req.retentionTimeMs !== undefined && req.retentionTimeMs >= 0n ? req.retentionTimeMs : -1n;
+      const retention =
+        v >= 2 && v <= 4 && req.retentionTimeMs !== undefined && req.retentionTimeMs >= 0n
+          ? req.retentionTimeMs
+          : -1n;
       const errors = new Map<string, number>();
       const offsets: OffsetCommitData[] = [];
       for (const t of req.topics) {
@@ -56,7 +64,10 @@ export function offsetCommitHandler(b: BrokerServices) {
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
           name: t.name,
-          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: errors.get(offsetKey(t.name, p.partitionIndex)) ?? ErrorCode.NONE })),
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: errors.get(offsetKey(t.name, p.partitionIndex)) ?? ErrorCode.NONE,
+          })),
         })),
       };
     },

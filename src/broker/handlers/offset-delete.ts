@@ -2,7 +2,12 @@
  * OffsetDelete (key 47), version 0 (KIP-496): deletes a group's committed offsets for partitions of
  * topics the group does not consume; those it subscribes to get GROUP_SUBSCRIBED_TO_TOPIC.
  */
-import { decodeOffsetDeleteRequest, encodeOffsetDeleteResponse, type OffsetDeleteRequest, type OffsetDeleteResponse } from '../../protocol/messages/offset-delete.js';
+import {
+  decodeOffsetDeleteRequest,
+  encodeOffsetDeleteResponse,
+  type OffsetDeleteRequest,
+  type OffsetDeleteResponse,
+} from '../../protocol/messages/offset-delete.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { offsetKey } from '../group/group-metadata.js';
 import type { BrokerServices } from '../broker-services.js';
@@ -17,7 +22,9 @@ export function offsetDeleteHandler(b: BrokerServices) {
     decode: decodeOffsetDeleteRequest,
     encode: encodeOffsetDeleteResponse,
     async handle(req) {
-      const partitions = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
+      const partitions = req.topics.flatMap((t) =>
+        t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })),
+      );
       const r = await b.groupCoordinator.deleteOffsets(req.groupId, partitions);
       if (r.errorCode !== ErrorCode.NONE) return { errorCode: r.errorCode, throttleTimeMs: 0, topics: [] };
       return {
@@ -25,7 +32,10 @@ export function offsetDeleteHandler(b: BrokerServices) {
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
           name: t.name,
-          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: r.partitions.get(offsetKey(t.name, p.partitionIndex)) ?? ErrorCode.NONE })),
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: r.partitions.get(offsetKey(t.name, p.partitionIndex)) ?? ErrorCode.NONE,
+          })),
         })),
       };
     },

@@ -3,7 +3,12 @@
  * list (v2+) means every partition the group has committed. Partitions without a commit answer
  * offset -1 and empty metadata, as Kafka does; v5+ return the committed leader epoch.
  */
-import { decodeOffsetFetchRequest, encodeOffsetFetchResponse, type OffsetFetchRequest, type OffsetFetchResponse } from '../../protocol/messages/offset-fetch.js';
+import {
+  decodeOffsetFetchRequest,
+  encodeOffsetFetchResponse,
+  type OffsetFetchRequest,
+  type OffsetFetchResponse,
+} from '../../protocol/messages/offset-fetch.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { CommittedOffset } from '../group/group-metadata.js';
 import type { BrokerServices } from '../broker-services.js';
@@ -18,8 +23,14 @@ interface PartitionOut {
 }
 
 export function offsetFetchHandler(b: BrokerServices) {
-  const fetchGroup = (groupId: string, topics: { name: string; partitionIndexes: number[] }[] | null): { errorCode: number; topics: { name: string; partitions: PartitionOut[] }[] } => {
-    const r = b.groupCoordinator.handleFetchOffsets(groupId, topics?.map((t) => ({ name: t.name, partitions: t.partitionIndexes })) ?? null);
+  const fetchGroup = (
+    groupId: string,
+    topics: { name: string; partitionIndexes: number[] }[] | null,
+  ): { errorCode: number; topics: { name: string; partitions: PartitionOut[] }[] } => {
+    const r = b.groupCoordinator.handleFetchOffsets(
+      groupId,
+      topics?.map((t) => ({ name: t.name, partitions: t.partitionIndexes })) ?? null,
+    );
     const byTopic = new Map<string, PartitionOut[]>();
     const push = (topic: string, p: PartitionOut) => {
       let list = byTopic.get(topic);
@@ -28,9 +39,23 @@ export function offsetFetchHandler(b: BrokerServices) {
     };
     if (r.errorCode !== ErrorCode.NONE) {
       // v0-1 have no top-level error: each requested partition carries it.
-      for (const t of topics ?? []) for (const p of t.partitionIndexes) push(t.name, { partitionIndex: p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: r.errorCode });
+      for (const t of topics ?? [])
+        for (const p of t.partitionIndexes)
+          push(t.name, {
+            partitionIndex: p,
+            committedOffset: -1n,
+            committedLeaderEpoch: -1,
+            metadata: '',
+            errorCode: r.errorCode,
+          });
     } else {
-      const found = (o: CommittedOffset): PartitionOut => ({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: ErrorCode.NONE });
+      const found = (o: CommittedOffset): PartitionOut => ({
+        partitionIndex: o.partition,
+        committedOffset: o.offset,
+        committedLeaderEpoch: o.leaderEpoch,
+        metadata: o.metadata,
+        errorCode: ErrorCode.NONE,
+      });
       // Keep the request's order when it named partitions.
       if (topics) {
         const got = new Map(r.offsets.map((o) => [`${o.topic}\u0000${o.partition}`, o]));
@@ -38,14 +63,31 @@ export function offsetFetchHandler(b: BrokerServices) {
           if (!byTopic.has(t.name)) byTopic.set(t.name, []);
           for (const p of t.partitionIndexes) {
             const o = got.get(`${t.name}\u0000${p}`);
-            push(t.name, o ? found(o) : { partitionIndex: p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE });
+            push(
+              t.name,
+              o
+                ? found(o)
+                : {
+                    partitionIndex: p,
+                    committedOffset: -1n,
+                    committedLeaderEpoch: -1,
+                    metadata: '',
+                    errorCode: ErrorCode.NONE,
+                  },
+            );
           }
         }
       } else {
-        for (const o of [...r.offsets].sort((x, y) => (x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : x.partition - y.partition))) push(o.topic, found(o));
+        for (const o of [...r.offsets].sort((x, y) =>
+          x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : x.partition - y.partition,
+        ))
+          push(o.topic, found(o));
       }
     }
-    return { errorCode: r.errorCode, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
+    return {
+      errorCode: r.errorCode,
+      topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+    };
   };
 
   return defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
@@ -61,12 +103,21 @@ export function offsetFetchHandler(b: BrokerServices) {
           throttleTimeMs: 0,
           groups: (req.groups ?? []).map((g) => {
             const r = fetchGroup(g.groupId, g.topics);
-            return { groupId: g.groupId, errorCode: r.errorCode, topics: r.errorCode === ErrorCode.NONE ? r.topics : [] };
+            return {
+              groupId: g.groupId,
+              errorCode: r.errorCode,
+              topics: r.errorCode === ErrorCode.NONE ? r.topics : [],
+            };
           }),
         };
       }
       const r = fetchGroup(req.groupId ?? '', req.topics ?? null);
-      if (ctx.apiVersion >= 2) return { throttleTimeMs: 0, errorCode: r.errorCode, topics: r.errorCode === ErrorCode.NONE ? r.topics : [] };
+      if (ctx.apiVersion >= 2)
+        return {
+          throttleTimeMs: 0,
+          errorCode: r.errorCode,
+          topics: r.errorCode === ErrorCode.NONE ? r.topics : [],
+        };
       return { throttleTimeMs: 0, topics: r.topics };
     },
   });

@@ -2,7 +2,12 @@
  * SyncGroup (key 14), versions 0-5. Followers wait until the leader's assignment is stored; the
  * leader's request ends the rebalance. v5 carries protocol type and name, checked against the group's.
  */
-import { decodeSyncGroupRequest, encodeSyncGroupResponse, type SyncGroupRequest, type SyncGroupResponse } from '../../protocol/messages/sync-group.js';
+import {
+  decodeSyncGroupRequest,
+  encodeSyncGroupResponse,
+  type SyncGroupRequest,
+  type SyncGroupResponse,
+} from '../../protocol/messages/sync-group.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -22,9 +27,18 @@ export function syncGroupHandler(b: BrokerServices) {
         groupInstanceId: req.groupInstanceId ?? null,
         protocolType: req.protocolType ?? null,
         protocolName: req.protocolName ?? null,
-        assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: Buffer.from(a.assignment) })),
+        assignments: req.assignments.map((a) => ({
+          memberId: a.memberId,
+          assignment: Buffer.from(a.assignment),
+        })),
       });
-      return { throttleTimeMs: 0, errorCode: r.errorCode, protocolType: r.protocolType, protocolName: r.protocolName, assignment: r.assignment };
+      return {
+        throttleTimeMs: 0,
+        errorCode: r.errorCode,
+        protocolType: r.protocolType,
+        protocolName: r.protocolName,
+        assignment: r.assignment,
+      };
     },
   });
 }

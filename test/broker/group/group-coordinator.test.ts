@@ -45,7 +45,13 @@ function setup(config: Partial<GroupCoordinator['config']> = {}) {
   const now = () => clock.now;
   const timer = new TimingWheelTimer({ now });
   const store = new MemStore();
-  const c = new GroupCoordinator({ store, log: pino({ level: 'silent' }), now, timer, config: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 100, ...config } });
+  const c = new GroupCoordinator({
+    store,
+    log: pino({ level: 'silent' }),
+    now,
+    timer,
+    config: { initialRebalanceDelayMs: 0, minSessionTimeoutMs: 100, ...config },
+  });
   c.startup({ cleanup: false });
   const advance = async (ms: number) => {
     for (let i = 0; i < ms; i += 10) {
@@ -107,9 +113,28 @@ describe('GroupCoordinator state machine', () => {
 
     const assignA = encodeAssignment({ assignedPartitions: [{ topic: 't', partitions: [0] }] });
     const assignB = encodeAssignment({ assignedPartitions: [{ topic: 't', partitions: [1] }] });
-    const bSync = c.handleSyncGroup({ groupId: 'g', generationId: 2, memberId: b.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] });
+    const bSync = c.handleSyncGroup({
+      groupId: 'g',
+      generationId: 2,
+      memberId: b.memberId,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
     expect(await settle(bSync)).toBe('pending');
-    const aSync = await c.handleSyncGroup({ groupId: 'g', generationId: 2, memberId: a.memberId, groupInstanceId: null, protocolType: 'consumer', protocolName: 'range', assignments: [{ memberId: a.memberId, assignment: assignA }, { memberId: b.memberId, assignment: assignB }] });
+    const aSync = await c.handleSyncGroup({
+      groupId: 'g',
+      generationId: 2,
+      memberId: a.memberId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [
+        { memberId: a.memberId, assignment: assignA },
+        { memberId: b.memberId, assignment: assignB },
+      ],
+    });
     expect(aSync.assignment.equals(assignA)).toBe(true);
     expect((await bSync).assignment.equals(assignB)).toBe(true);
     expect(c.groups.get('g')!.state).toBe(GroupState.Stable);
@@ -123,7 +148,15 @@ describe('GroupCoordinator state machine', () => {
   it('expires a member whose heartbeats stop, and the survivor rebalances into the next generation', async () => {
     const { c, advance } = setup();
     const a = await c.handleJoinGroup(joinReq({ clientId: 'a' }));
-    await c.handleSyncGroup({ groupId: 'g', generationId: 1, memberId: a.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] });
+    await c.handleSyncGroup({
+      groupId: 'g',
+      generationId: 1,
+      memberId: a.memberId,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
     const bJoin = c.handleJoinGroup(joinReq({ clientId: 'b' }));
     const aRe = await c.handleJoinGroup(joinReq({ memberId: a.memberId }));
     const b = await bJoin;
@@ -132,19 +165,39 @@ describe('GroupCoordinator state machine', () => {
     const bId = b.memberId;
     expect(b.generationId).toBe(gen);
     await Promise.all([
-      c.handleSyncGroup({ groupId: 'g', generationId: gen, memberId: aId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] }),
-      c.handleSyncGroup({ groupId: 'g', generationId: gen, memberId: bId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] }),
+      c.handleSyncGroup({
+        groupId: 'g',
+        generationId: gen,
+        memberId: aId,
+        groupInstanceId: null,
+        protocolType: null,
+        protocolName: null,
+        assignments: [],
+      }),
+      c.handleSyncGroup({
+        groupId: 'g',
+        generationId: gen,
+        memberId: bId,
+        groupInstanceId: null,
+        protocolType: null,
+        protocolName: null,
+        assignments: [],
+      }),
     ]);
     expect(c.groups.get('g')!.state).toBe(GroupState.Stable);
     // Only a heartbeats; b goes silent.
     for (let t = 0; t < 1_500; t += 300) {
-      expect(c.handleHeartbeat({ groupId: 'g', memberId: aId, groupInstanceId: null, generationId: gen })).toBeOneOf([ErrorCode.NONE, ErrorCode.REBALANCE_IN_PROGRESS]);
+      expect(
+        c.handleHeartbeat({ groupId: 'g', memberId: aId, groupInstanceId: null, generationId: gen }),
+      ).toBeOneOf([ErrorCode.NONE, ErrorCode.REBALANCE_IN_PROGRESS]);
       await advance(300);
     }
     const g = c.groups.get('g')!;
     expect(g.has(bId)).toBe(false);
     expect(g.state).toBe(GroupState.PreparingRebalance);
-    expect(c.handleHeartbeat({ groupId: 'g', memberId: aId, groupInstanceId: null, generationId: gen })).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
+    expect(c.handleHeartbeat({ groupId: 'g', memberId: aId, groupInstanceId: null, generationId: gen })).toBe(
+      ErrorCode.REBALANCE_IN_PROGRESS,
+    );
     const re = await c.handleJoinGroup(joinReq({ memberId: aId }));
     expect(re.generationId).toBe(gen + 1);
     expect(re.members.map((m) => m.memberId)).toEqual([aId]);
@@ -169,9 +222,21 @@ describe('GroupCoordinator state machine', () => {
 
   it('drops a member that does not rejoin within the rebalance timeout', async () => {
     const { c, advance } = setup();
-    const a = await c.handleJoinGroup(joinReq({ clientId: 'a', rebalanceTimeoutMs: 2_000, sessionTimeoutMs: 10_000 }));
-    await c.handleSyncGroup({ groupId: 'g', generationId: 1, memberId: a.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] });
-    const bJoin = c.handleJoinGroup(joinReq({ clientId: 'b', rebalanceTimeoutMs: 2_000, sessionTimeoutMs: 10_000 }));
+    const a = await c.handleJoinGroup(
+      joinReq({ clientId: 'a', rebalanceTimeoutMs: 2_000, sessionTimeoutMs: 10_000 }),
+    );
+    await c.handleSyncGroup({
+      groupId: 'g',
+      generationId: 1,
+      memberId: a.memberId,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    const bJoin = c.handleJoinGroup(
+      joinReq({ clientId: 'b', rebalanceTimeoutMs: 2_000, sessionTimeoutMs: 10_000 }),
+    );
     await advance(1_000);
     expect(await settle(bJoin)).toBe('pending');
     await advance(1_100);
@@ -195,22 +260,58 @@ describe('GroupCoordinator state machine', () => {
     const followerId = leaderId === aRe.memberId ? b.memberId : aRe.memberId;
     const assignments = [{ memberId: followerId, assignment: assignB }];
     await Promise.all([
-      c.handleSyncGroup({ groupId: 'g', generationId: 2, memberId: leaderId, groupInstanceId: null, protocolType: null, protocolName: null, assignments }),
-      c.handleSyncGroup({ groupId: 'g', generationId: 2, memberId: followerId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] }),
+      c.handleSyncGroup({
+        groupId: 'g',
+        generationId: 2,
+        memberId: leaderId,
+        groupInstanceId: null,
+        protocolType: null,
+        protocolName: null,
+        assignments,
+      }),
+      c.handleSyncGroup({
+        groupId: 'g',
+        generationId: 2,
+        memberId: followerId,
+        groupInstanceId: null,
+        protocolType: null,
+        protocolName: null,
+        assignments: [],
+      }),
     ]);
     const followerInstance = followerId === b.memberId ? 'ib' : 'ia';
     // The follower restarts: same instance id, no member id.
-    const again = await c.handleJoinGroup(joinReq({ clientId: 'restarted', groupInstanceId: followerInstance }));
+    const again = await c.handleJoinGroup(
+      joinReq({ clientId: 'restarted', groupInstanceId: followerInstance }),
+    );
     expect(again.errorCode).toBe(0);
     expect(again.generationId).toBe(2);
     expect(again.memberId).not.toBe(followerId);
     expect(c.groups.get('g')!.state).toBe(GroupState.Stable);
-    const s = await c.handleSyncGroup({ groupId: 'g', generationId: 2, memberId: again.memberId, groupInstanceId: followerInstance, protocolType: null, protocolName: null, assignments: [] });
+    const s = await c.handleSyncGroup({
+      groupId: 'g',
+      generationId: 2,
+      memberId: again.memberId,
+      groupInstanceId: followerInstance,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
     expect(s.assignment.equals(assignB)).toBe(true);
     // The old incarnation is fenced.
-    expect(c.handleHeartbeat({ groupId: 'g', memberId: followerId, groupInstanceId: followerInstance, generationId: 2 })).toBe(ErrorCode.FENCED_INSTANCE_ID);
+    expect(
+      c.handleHeartbeat({
+        groupId: 'g',
+        memberId: followerId,
+        groupInstanceId: followerInstance,
+        generationId: 2,
+      }),
+    ).toBe(ErrorCode.FENCED_INSTANCE_ID);
     // Batched leave by instance id.
-    const left = c.handleLeaveGroup('g', [{ memberId: '', groupInstanceId: followerInstance }, { memberId: 'nobody', groupInstanceId: null }]);
+    const left = c.handleLeaveGroup('g', [
+      { memberId: '', groupInstanceId: followerInstance },
+      { memberId: 'nobody', groupInstanceId: null },
+    ]);
     expect(left.members.map((m) => m.errorCode)).toEqual([0, ErrorCode.UNKNOWN_MEMBER_ID]);
     expect(c.groups.get('g')!.state).toBe(GroupState.PreparingRebalance);
     c.shutdown();
@@ -219,21 +320,68 @@ describe('GroupCoordinator state machine', () => {
   it('answers bad input with Kafka error codes and the group carries on', async () => {
     const { c } = setup();
     const a = await c.handleJoinGroup(joinReq());
-    await c.handleSyncGroup({ groupId: 'g', generationId: 1, memberId: a.memberId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] });
-    const commit = (memberId: string, generationId: number) => c.handleCommitOffsets({ groupId: 'g', memberId, groupInstanceId: null, generationId, offsets: [{ topic: 't', partition: 0, offset: 5n, leaderEpoch: -1, metadata: null, expireTimestamp: -1n }] });
+    await c.handleSyncGroup({
+      groupId: 'g',
+      generationId: 1,
+      memberId: a.memberId,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    const commit = (memberId: string, generationId: number) =>
+      c.handleCommitOffsets({
+        groupId: 'g',
+        memberId,
+        groupInstanceId: null,
+        generationId,
+        offsets: [
+          { topic: 't', partition: 0, offset: 5n, leaderEpoch: -1, metadata: null, expireTimestamp: -1n },
+        ],
+      });
     expect([...(await commit('ghost', 1)).values()]).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
     expect([...(await commit(a.memberId, 0)).values()]).toEqual([ErrorCode.ILLEGAL_GENERATION]);
-    expect((await c.handleJoinGroup(joinReq({ protocolType: 'connect' }))).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    expect((await c.handleJoinGroup(joinReq({ protocols: [{ name: 'other', metadata: Buffer.alloc(0) }] }))).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-    expect((await c.handleSyncGroup({ groupId: 'g', generationId: 1, memberId: 'ghost', groupInstanceId: null, protocolType: null, protocolName: null, assignments: [] })).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
-    expect((await c.handleJoinGroup(joinReq({ sessionTimeoutMs: 10 }))).errorCode).toBe(ErrorCode.INVALID_SESSION_TIMEOUT);
+    expect((await c.handleJoinGroup(joinReq({ protocolType: 'connect' }))).errorCode).toBe(
+      ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+    );
+    expect(
+      (await c.handleJoinGroup(joinReq({ protocols: [{ name: 'other', metadata: Buffer.alloc(0) }] })))
+        .errorCode,
+    ).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    expect(
+      (
+        await c.handleSyncGroup({
+          groupId: 'g',
+          generationId: 1,
+          memberId: 'ghost',
+          groupInstanceId: null,
+          protocolType: null,
+          protocolName: null,
+          assignments: [],
+        })
+      ).errorCode,
+    ).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect((await c.handleJoinGroup(joinReq({ sessionTimeoutMs: 10 }))).errorCode).toBe(
+      ErrorCode.INVALID_SESSION_TIMEOUT,
+    );
     expect((await c.handleJoinGroup(joinReq({ groupId: '' }))).errorCode).toBe(ErrorCode.INVALID_GROUP_ID);
     // Still Stable, and a good commit works.
     expect(c.groups.get('g')!.state).toBe(GroupState.Stable);
     expect([...(await commit(a.memberId, 1)).values()]).toEqual([0]);
-    expect(c.handleFetchOffsets('g', [{ name: 't', partitions: [0, 1] }])).toMatchObject({ offsets: [{ topic: 't', partition: 0, offset: 5n }], missing: [{ topic: 't', partition: 1 }] });
-    expect(await c.deleteGroups(['g', 'nope'])).toEqual(new Map([['g', ErrorCode.NON_EMPTY_GROUP], ['nope', ErrorCode.GROUP_ID_NOT_FOUND]]));
-    const del = await c.deleteOffsets('g', [{ topic: 't', partition: 0 }, { topic: 'u', partition: 0 }]);
+    expect(c.handleFetchOffsets('g', [{ name: 't', partitions: [0, 1] }])).toMatchObject({
+      offsets: [{ topic: 't', partition: 0, offset: 5n }],
+      missing: [{ topic: 't', partition: 1 }],
+    });
+    expect(await c.deleteGroups(['g', 'nope'])).toEqual(
+      new Map([
+        ['g', ErrorCode.NON_EMPTY_GROUP],
+        ['nope', ErrorCode.GROUP_ID_NOT_FOUND],
+      ]),
+    );
+    const del = await c.deleteOffsets('g', [
+      { topic: 't', partition: 0 },
+      { topic: 'u', partition: 0 },
+    ]);
     expect([...del.partitions.values()]).toEqual([ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC, 0]);
     c.shutdown();
   });
@@ -248,7 +396,15 @@ describe('GroupCoordinator state machine', () => {
 
   it('expires offsets of an empty group after the retention and then deletes the group', async () => {
     const { c, clock, store } = setup({ offsetsRetentionMs: 60_000 });
-    const r = await c.handleCommitOffsets({ groupId: 'simple', memberId: '', groupInstanceId: null, generationId: -1, offsets: [{ topic: 't', partition: 0, offset: 7n, leaderEpoch: 3, metadata: 'm', expireTimestamp: -1n }] });
+    const r = await c.handleCommitOffsets({
+      groupId: 'simple',
+      memberId: '',
+      groupInstanceId: null,
+      generationId: -1,
+      offsets: [
+        { topic: 't', partition: 0, offset: 7n, leaderEpoch: 3, metadata: 'm', expireTimestamp: -1n },
+      ],
+    });
     expect([...r.values()]).toEqual([0]);
     expect(c.listGroups(['empty']).groups.map((g) => g.groupId)).toEqual(['simple']);
     expect(await c.cleanupGroupMetadata(clock.now + 30_000)).toBe(0);
