@@ -66,7 +66,9 @@ export function metadataHandler(b: BrokerServices) {
         const allowCreate = (v < 4 || req.allowAutoTopicCreation !== false) && b.config.bool('auto.create.topics.enable');
         for (const t of req.topics!) {
           let name = t.name;
-          if (name === null && t.topicId && t.topicId !== ZERO_UUID) {
+          // A non-zero topic id wins over the name: the Java admin's describeTopics(ids) sends the
+          // name as its default "" rather than null (Kafka likewise looks such topics up by id).
+          if (t.topicId && t.topicId !== ZERO_UUID) {
             name = b.table.topicsById.get(t.topicId)?.name ?? null;
             if (name === null) {
               topics.push(errorTopic(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
