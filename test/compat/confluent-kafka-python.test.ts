@@ -114,7 +114,7 @@ function logBytes(dataDir: string, topic: string): number {
   return total;
 }
 
-describe('confluent-kafka-python', () => {
+describe('confluent-kafka-python', { timeout: 180_000 }, () => {
   let broker: BrokerProcess;
 
   beforeAll(async () => {

@@ -16,7 +16,7 @@ import { expectExactlyOnce, parseAcks, parseRecords } from './java-output.js';
 
 const N = 20_000;
 
-describe('Java client 3.9.1', () => {
+describe('Java client 3.9.1', { timeout: 180_000 }, () => {
   let broker: BrokerProcess;
 
   beforeAll(async () => {
@@ -29,7 +29,7 @@ describe('Java client 3.9.1', () => {
   });
 
   it('admin calls', async () => {
-    const r = await runJava('ClientCompat.java', ['admin', broker.bootstrap, 'java-admin'], 90_000);
+    const r = await runJava('ClientCompat.java', ['admin', broker.bootstrap, 'java-admin'], 150_000);
     expect(r.code, `${r.stdout}\n${r.stderr}\n${broker.logs.slice(-10).join('\n')}`).toBe(0);
     const out = new Map<string, string[]>();
     for (const line of r.stdout.split('\n').filter(Boolean)) {
@@ -76,7 +76,7 @@ describe('Java client 3.9.1', () => {
     const p = await runJava(
       'ClientCompat.java',
       ['produce', broker.bootstrap, 'java-data', String(N)],
-      90_000,
+      150_000,
     );
     expect(p.code, `${p.stderr}\n${broker.logs.slice(-10).join('\n')}`).toBe(0);
     const { acks, errors } = parseAcks(p.stdout);
@@ -84,7 +84,7 @@ describe('Java client 3.9.1', () => {
     const c = await runJava(
       'ClientCompat.java',
       ['consume', broker.bootstrap, 'java-data', String(N)],
-      90_000,
+      150_000,
     );
     expect(c.code, c.stderr).toBe(0);
     const read = parseRecords(c.stdout);
@@ -94,5 +94,32 @@ describe('Java client 3.9.1', () => {
     expect(
       await metricSum(broker.metricsPort, 'sluice_requests_total', { api: 'InitProducerId' }),
     ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('error paths and less common calls', async () => {
+    const r = await runJava('ClientCompat.java', ['edge', broker.bootstrap, 'java-edge'], 150_000);
+    expect(r.code, `${r.stdout}\n${r.stderr}\n${broker.logs.slice(-10).join('\n')}`).toBe(0);
+    const lines = r.stdout.split('\n').filter(Boolean);
+    expect(lines).toEqual([
+      // describeTopics(TopicCollection.ofTopicIds): Metadata by topic id.
+      'describeById=java-edge 1',
+      'describeUnknownId=UnknownTopicIdException',
+      // 50 kB record, topic max.message.bytes=20000: MESSAGE_TOO_LARGE from the broker.
+      'tooLarge=RecordTooLargeException',
+      // 100 records each with gzip, snappy, lz4, zstd, read back in order with their offsets.
+      'codecsReadBack=400 true',
+      // seek past the end: OFFSET_OUT_OF_RANGE, auto.offset.reset=earliest.
+      'afterOutOfRange=0',
+      // after deleteRecords(150), a fetch at 0 is out of range and resets to the new log start.
+      'afterDeleteRecords=150',
+      'beginning=150 end=400',
+      'readCommitted=250 end=400',
+      'badConfig=InvalidConfigurationException',
+      'append=delete,compact',
+      'retention.synonyms=604800000 log.retention.hours/DEFAULT_CONFIG;',
+      'describeMissing=UnknownTopicOrPartitionException',
+      'topicAfterBrokerDefault=123456789 DYNAMIC_DEFAULT_BROKER_CONFIG',
+      'logDirSize=true',
+    ]);
   });
 });

@@ -107,7 +107,7 @@ type Out = {
   for_time: [number, number] | null;
 };
 
-describe('kafka-python', () => {
+describe('kafka-python', { timeout: 180_000 }, () => {
   let broker: BrokerProcess;
 
   beforeAll(async () => {

@@ -47,7 +47,7 @@ async function readAll(bootstrap: string, topic: string): Promise<Read[]> {
     });
 }
 
-describe('kafkajs', () => {
+describe('kafkajs', { timeout: 180_000 }, () => {
   let broker: BrokerProcess;
   let kafka: InstanceType<typeof Kafka>;
   let admin: Admin;

@@ -15,7 +15,7 @@ const TOPIC = 'kcat-keyed';
 const keyOf = (i: number) => `key-${i % KEYS}`;
 const valueOf = (i: number) => `value-${i}-${'x'.repeat(i % 97)}`;
 
-describe('kcat', () => {
+describe('kcat', { timeout: 180_000 }, () => {
   let broker: BrokerProcess;
 
   beforeAll(async () => {

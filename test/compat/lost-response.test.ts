@@ -56,7 +56,7 @@ c.close()
 print('\n'.join(lines))
 `;
 
-describe('lost Produce responses', () => {
+describe('lost Produce responses', { timeout: 180_000 }, () => {
   let proxy: FaultProxy;
   let broker: BrokerProcess;
 

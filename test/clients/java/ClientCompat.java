@@ -5,6 +5,8 @@
 //              prints "ack <index> <partition> <offset>" for each acknowledgement
 //   consume  : assign() every partition, read from the beginning until <count> records arrived;
 //              prints "rec <partition> <offset> <key> <value>"
+//   edge     : error paths and less common calls (topic ids, too-large records, codecs, offset
+//              resets, read_committed, config errors and synonyms, dynamic broker defaults, log dirs)
 // Output lines are parsed by the test; anything that fails throws (non-zero exit).
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -25,6 +27,7 @@ public class ClientCompat {
       case "admin" -> admin(bootstrap, topic);
       case "produce" -> produce(bootstrap, topic, count);
       case "consume" -> consume(bootstrap, topic, count);
+      case "edge" -> edge(bootstrap, topic);
       default -> throw new IllegalArgumentException(mode);
     }
   }
@@ -187,6 +190,134 @@ public class ClientCompat {
       for (TopicPartition tp : tps) sb.append("end ").append(tp.partition()).append(' ').append(c.endOffsets(List.of(tp)).get(tp)).append('\n');
       System.out.print(sb);
       System.out.flush();
+    }
+  }
+
+  /** Error paths and less common calls a user hits sooner or later; one "key=value" line each. */
+  static void edge(String bootstrap, String topic) throws Exception {
+    Properties ap = new Properties();
+    ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    Properties pp = new Properties();
+    pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    pp.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    pp.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    pp.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * 1024 * 1024);
+    pp.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 15000);
+    pp.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10000);
+    Properties cp = new Properties();
+    cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    cp.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    cp.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    try (Admin admin = Admin.create(ap); KafkaProducer<String, String> prod = new KafkaProducer<>(pp)) {
+      CreateTopicsResult ctr = admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1).configs(Map.of("max.message.bytes", "20000"))));
+      ctr.all().get();
+      Uuid id = ctr.topicId(topic).get();
+      // Describe by topic id (Metadata with topic ids).
+      TopicDescription byId = admin.describeTopics(TopicCollection.ofTopicIds(List.of(id))).allTopicIds().get().get(id);
+      out("describeById=" + byId.name() + " " + byId.partitions().size());
+      try {
+        admin.describeTopics(TopicCollection.ofTopicIds(List.of(Uuid.randomUuid()))).allTopicIds().get();
+        out("describeUnknownId=ok");
+      } catch (Exception e) {
+        out("describeUnknownId=" + e.getCause().getClass().getSimpleName());
+      }
+      // A record larger than the topic's max.message.bytes.
+      try {
+        prod.send(new ProducerRecord<>(topic, "big", "x".repeat(50000))).get();
+        out("tooLarge=ok");
+      } catch (Exception e) {
+        out("tooLarge=" + e.getCause().getClass().getSimpleName());
+      }
+      for (String codec : List.of("gzip", "snappy", "lz4", "zstd")) {
+        Properties cpp = (Properties) pp.clone();
+        cpp.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, codec);
+        try (KafkaProducer<String, String> cprod = new KafkaProducer<>(cpp)) {
+          for (int i = 0; i < 100; i++) cprod.send(new ProducerRecord<>(topic, 0, codec + "-" + i, codec + "-value-" + i));
+          cprod.flush();
+        }
+      }
+      TopicPartition tp = new TopicPartition(topic, 0);
+      try (KafkaConsumer<String, String> c = new KafkaConsumer<>(cp)) {
+        c.assign(List.of(tp));
+        c.seekToBeginning(List.of(tp));
+        List<String> got = new ArrayList<>();
+        long deadline = System.currentTimeMillis() + 20000;
+        while (got.size() < 400 && System.currentTimeMillis() < deadline) {
+          for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(300))) got.add(r.offset() + ":" + r.key() + ":" + r.value());
+        }
+        boolean ok = got.size() == 400;
+        for (int j = 0; ok && j < 400; j++) {
+          String codec = List.of("gzip", "snappy", "lz4", "zstd").get(j / 100);
+          ok = got.get(j).equals(j + ":" + codec + "-" + (j % 100) + ":" + codec + "-value-" + (j % 100));
+        }
+        out("codecsReadBack=" + got.size() + " " + ok);
+        // Seeking past the end: OFFSET_OUT_OF_RANGE, reset to earliest.
+        c.seek(tp, 100000);
+        ConsumerRecords<String, String> rs = ConsumerRecords.empty();
+        deadline = System.currentTimeMillis() + 10000;
+        while (rs.isEmpty() && System.currentTimeMillis() < deadline) rs = c.poll(Duration.ofMillis(300));
+        out("afterOutOfRange=" + (rs.isEmpty() ? "none" : rs.iterator().next().offset()));
+        // Delete the first 150 records; a consumer at 0 is reset to the new log start.
+        admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(150))).all().get();
+        c.seek(tp, 0);
+        rs = ConsumerRecords.empty();
+        deadline = System.currentTimeMillis() + 10000;
+        while (rs.isEmpty() && System.currentTimeMillis() < deadline) rs = c.poll(Duration.ofMillis(300));
+        out("afterDeleteRecords=" + (rs.isEmpty() ? "none" : rs.iterator().next().offset()));
+        out("beginning=" + c.beginningOffsets(List.of(tp)).get(tp) + " end=" + c.endOffsets(List.of(tp)).get(tp));
+      }
+      // read_committed consumer sees the same data (no transactions: LSO = high watermark).
+      Properties rc = (Properties) cp.clone();
+      rc.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+      try (KafkaConsumer<String, String> c = new KafkaConsumer<>(rc)) {
+        c.assign(List.of(tp));
+        c.seekToBeginning(List.of(tp));
+        int n = 0;
+        long deadline = System.currentTimeMillis() + 10000;
+        while (n < 250 && System.currentTimeMillis() < deadline) n += c.poll(Duration.ofMillis(300)).count();
+        out("readCommitted=" + n + " end=" + c.endOffsets(List.of(tp)).get(tp));
+      }
+      // Config errors and synonyms.
+      ConfigResource cr = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+      try {
+        admin.incrementalAlterConfigs(Map.of(cr, List.of(new AlterConfigOp(new ConfigEntry("no.such.config", "1"), AlterConfigOp.OpType.SET)))).all().get();
+        out("badConfig=ok");
+      } catch (Exception e) {
+        out("badConfig=" + e.getCause().getClass().getSimpleName());
+      }
+      try {
+        admin.incrementalAlterConfigs(Map.of(cr, List.of(new AlterConfigOp(new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.APPEND)))).all().get();
+        out("append=" + admin.describeConfigs(List.of(cr)).all().get().get(cr).get("cleanup.policy").value());
+      } catch (Exception e) {
+        out("append=" + e.getCause().getClass().getSimpleName());
+      }
+      Config withSyn = admin.describeConfigs(List.of(cr), new DescribeConfigsOptions().includeSynonyms(true)).all().get().get(cr);
+      ConfigEntry rms = withSyn.get("retention.ms");
+      StringBuilder syn = new StringBuilder();
+      for (ConfigEntry.ConfigSynonym sy : rms.synonyms()) syn.append(sy.name()).append('/').append(sy.source()).append(';');
+      out("retention.synonyms=" + rms.value() + " " + syn);
+      ConfigResource missing = new ConfigResource(ConfigResource.Type.TOPIC, topic + "-missing");
+      try {
+        admin.describeConfigs(List.of(missing)).all().get();
+        out("describeMissing=ok");
+      } catch (Exception e) {
+        out("describeMissing=" + e.getCause().getClass().getSimpleName());
+      }
+      // Dynamic broker config (cluster default) via incrementalAlterConfigs, then back.
+      ConfigResource brDefault = new ConfigResource(ConfigResource.Type.BROKER, "");
+      admin.incrementalAlterConfigs(Map.of(brDefault, List.of(new AlterConfigOp(new ConfigEntry("log.retention.ms", "123456789"), AlterConfigOp.OpType.SET)))).all().get();
+      Config tcfg = admin.describeConfigs(List.of(cr)).all().get().get(cr);
+      out("topicAfterBrokerDefault=" + tcfg.get("retention.ms").value() + " " + tcfg.get("retention.ms").source());
+      admin.incrementalAlterConfigs(Map.of(brDefault, List.of(new AlterConfigOp(new ConfigEntry("log.retention.ms", null), AlterConfigOp.OpType.DELETE)))).all().get();
+      // Log dirs
+      Map<Integer, Map<String, org.apache.kafka.clients.admin.LogDirDescription>> dirs = admin.describeLogDirs(List.of(1)).allDescriptions().get();
+      long size = -1;
+      for (org.apache.kafka.clients.admin.LogDirDescription d : dirs.get(1).values()) {
+        if (d.replicaInfos().containsKey(tp)) size = d.replicaInfos().get(tp).size();
+      }
+      out("logDirSize=" + (size > 0));
     }
   }
 }
