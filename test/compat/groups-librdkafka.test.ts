@@ -254,6 +254,35 @@ print(json.dumps({'events': events, 'view': view, 'consumed': consumed}))
     expect(out.consumed.A + out.consumed.B).toBeGreaterThanOrEqual(400);
   }, 150_000);
 
+  it('static membership (group.instance.id): a restarted member gets its partitions back without a rebalance', async () => {
+    const member = `
+import sys, json, time
+from confluent_kafka import Consumer
+c = Consumer({'bootstrap.servers': sys.argv[1], 'group.id': 'static-group', 'group.instance.id': 'pod-0',
+              'session.timeout.ms': 10000, 'auto.offset.reset': 'earliest'})
+held = []
+c.subscribe(['rd-kcat'], on_assign=lambda c, ps: held.extend(p.partition for p in ps))
+end = time.time() + 30
+while not held and time.time() < end:
+    c.poll(0.1)
+print(json.dumps(sorted(held)))
+c.close()  # a static member does not leave the group on close (KIP-345)
+`;
+    const rebalances = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${broker.metricsPort}/metrics`)).text();
+      const m = /sluice_group_rebalances_total\{group="static-group"[^}]*\} (\d+)/.exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+    const first = await runPython(member, [broker.bootstrap], 60_000);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual([0, 1, 2, 3]);
+    const before = await rebalances();
+    const second = await runPython(member, [broker.bootstrap], 60_000);
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toEqual([0, 1, 2, 3]);
+    expect(await rebalances()).toBe(before);
+  });
+
   it('after the members left, librdkafka lists both groups as Empty', async () => {
     const r = await runPython(
       `
@@ -268,6 +297,7 @@ print(json.dumps(sorted([g.id, g.state] for g in a.list_groups(timeout=10))))
     expect(JSON.parse(r.stdout)).toEqual([
       ['coop-group', 'Empty'],
       ['kcat-group', 'Empty'],
+      ['static-group', 'Stable'],
     ]);
   });
 });

@@ -359,27 +359,33 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     // Whoever used the old id is fenced.
     g.completeJoin(old, joinError(oldId, ErrorCode.FENCED_INSTANCE_ID));
     old.completeSync(syncError(ErrorCode.FENCED_INSTANCE_ID));
-    const wasLeader = g.isLeader(oldId);
     const member = g.replaceStaticMember(req.groupInstanceId!, oldId, newId);
+    const oldProtocols = member.protocols;
     member.sessionTimeoutMs = req.sessionTimeoutMs;
     member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     this.#log.info(
       { groupId: g.groupId, groupInstanceId: req.groupInstanceId, oldId, newId },
       'static member rejoined with a new member id',
     );
-    if (g.is(GroupState.Stable) && !wasLeader && member.matches(req.protocols)) {
-      // Nothing changed for the group: keep the assignment, no rebalance; persist the new id.
-      const generation = g.generationId;
-      this.#scheduleHeartbeat(g, member);
-      void this.#store.storeGroup(g.groupId, this.#groupValue(g)).then((code) => {
-        if (code !== ErrorCode.NONE && g.get(newId) === member && g.generationId === generation) {
-          // Could not persist: put the old id back so the old incarnation still fits the log.
-          g.replaceStaticMember(req.groupInstanceId!, newId, oldId);
-          return respond(joinError(newId, code));
-        }
-        respond(this.#joinResult(g, member, false));
-      });
-      return;
+    if (g.is(GroupState.Stable)) {
+      member.protocols = req.protocols;
+      if (g.candidateProtocols().length > 0 && g.selectProtocol() === g.protocolName) {
+        // The group's protocol stays: keep every assignment, no rebalance; persist the new id. A
+        // leader gets the member list with skipAssignment (v9+), as Kafka answers it.
+        const generation = g.generationId;
+        const isLeader = g.isLeader(newId);
+        this.#scheduleHeartbeat(g, member);
+        void this.#store.storeGroup(g.groupId, this.#groupValue(g)).then((code) => {
+          if (code !== ErrorCode.NONE && g.get(newId) === member && g.generationId === generation) {
+            // Could not persist: put the old id back so the old incarnation still matches the log.
+            member.protocols = oldProtocols;
+            g.replaceStaticMember(req.groupInstanceId!, newId, oldId);
+            return respond(joinError(newId, code));
+          }
+          respond({ ...this.#joinResult(g, member, isLeader), skipAssignment: isLeader });
+        });
+        return;
+      }
     }
     this.#updateMemberAndRebalance(g, member, req, respond);
   }

@@ -317,6 +317,37 @@ describe('GroupCoordinator state machine', () => {
     c.shutdown();
   });
 
+  it('static membership: a restarted static leader is answered with skipAssignment and no rebalance', async () => {
+    const { c } = setup();
+    const a = await c.handleJoinGroup(joinReq({ clientId: 'a', groupInstanceId: 'ia' }));
+    const assign = encodeAssignment({ assignedPartitions: [{ topic: 't', partitions: [0] }] });
+    await c.handleSyncGroup({
+      groupId: 'g',
+      generationId: 1,
+      memberId: a.memberId,
+      groupInstanceId: 'ia',
+      protocolType: null,
+      protocolName: null,
+      assignments: [{ memberId: a.memberId, assignment: assign }],
+    });
+    const again = await c.handleJoinGroup(joinReq({ clientId: 'a2', groupInstanceId: 'ia' }));
+    expect(again).toMatchObject({ errorCode: 0, generationId: 1, skipAssignment: true });
+    expect(again.leader).toBe(again.memberId);
+    expect(again.members.map((m) => m.groupInstanceId)).toEqual(['ia']);
+    expect(c.groups.get('g')!.state).toBe(GroupState.Stable);
+    const s = await c.handleSyncGroup({
+      groupId: 'g',
+      generationId: 1,
+      memberId: again.memberId,
+      groupInstanceId: 'ia',
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    expect(s.assignment.equals(assign)).toBe(true);
+    c.shutdown();
+  });
+
   it('answers bad input with Kafka error codes and the group carries on', async () => {
     const { c } = setup();
     const a = await c.handleJoinGroup(joinReq());
