@@ -16,6 +16,11 @@ import type { BrokerConfig } from '../common/broker-config.js';
 import { logger, type Logger } from '../common/logger.js';
 import { createRegistry } from '../common/metrics.js';
 import { EmbeddedMetadataStore } from '../controller/embedded-store.js';
+import { EtcdMetadataStore } from '../controller/etcd-store.js';
+import { Controller } from '../controller/controller.js';
+import { ControlPlaneServer } from '../controller/grpc/control-plane-server.js';
+import { ControlPlaneClient } from '../controller/grpc/control-plane-client.js';
+import type { Lease } from '../controller/metadata-store.js';
 import type { MetadataStore } from '../controller/metadata-store.js';
 import { MetadataTable } from '../controller/metadata-table.js';
 import { TopicFrontend } from '../controller/topic-frontend.js';
@@ -47,6 +52,8 @@ export interface ServerOptions {
   listen: { host: string; port: number };
   advertise?: { host: string; port: number };
   metricsListen?: { host: string; port: number };
+  /** gRPC control plane listener (cluster mode); default: the client listener's host, a free port. */
+  controlListen?: { host: string; port: number };
   etcd?: string;
   clusterId?: string;
 }
@@ -66,6 +73,12 @@ export class KafkaServer {
   #http: HttpServer | null = null;
   #ready = false;
   #metricsPort = 0;
+  #root = METADATA_ROOT;
+  #lease: Lease | null = null;
+  #controller: Controller | null = null;
+  #controlServer: ControlPlaneServer | null = null;
+  #controlClient: ControlPlaneClient | null = null;
+  #registration: BrokerRegistration | null = null;
 
   constructor(config: BrokerConfig, opts: ServerOptions) {
     this.config = config;
@@ -83,19 +96,24 @@ export class KafkaServer {
   }
 
   async startup(): Promise<void> {
-    if (this.#opts.etcd) throw new Error('cluster mode (--etcd) is not available yet; run without --etcd for a single broker');
     const dataDir = this.config.logDirs[0]!;
     mkdirSync(dataDir, { recursive: true });
-    const store = new EmbeddedMetadataStore(join(dataDir, '__metadata.json'));
+    // Cluster mode keeps each cluster's metadata under its own prefix in etcd, so one etcd can serve
+    // several clusters; the embedded store holds one cluster in the first log dir.
+    const cluster = this.#opts.etcd !== undefined;
+    if (cluster) this.#root = `${METADATA_ROOT}/${this.#opts.clusterId ?? this.config.str('cluster.id') ?? 'default'}`;
+    const store: MetadataStore = cluster
+      ? new EtcdMetadataStore(this.#opts.etcd!.split(',').map((u) => u.trim()).filter(Boolean))
+      : new EmbeddedMetadataStore(join(dataDir, '__metadata.json'));
     this.#store = store;
-    const table = new MetadataTable(store, METADATA_ROOT);
+    const table = new MetadataTable(store, this.#root);
     this.#table = table;
     await table.start();
 
     // The embedded cluster's id is made once and kept in the store.
     const clusterKey = table.keys.cluster;
     if (!table.clusterId) {
-      const id = this.#opts.clusterId ?? randomUUID().replace(/-/g, '').slice(0, 22);
+      const id = this.#opts.clusterId ?? this.config.str('cluster.id') ?? randomUUID().replace(/-/g, '').slice(0, 22);
       const r = await store.txn([{ key: clusterKey, target: 'exists', value: false }], [{ type: 'put', key: clusterKey, value: JSON.stringify({ clusterId: id }) }]);
       await table.waitForRevision(r.revision);
     }
@@ -139,12 +157,12 @@ export class KafkaServer {
       topics,
       brokerConfigs: new ConfigFrontend(store, table),
       replicaManager,
-      producerIds: new ProducerIdManager(store, METADATA_ROOT),
+      producerIds: new ProducerIdManager(store, this.#root),
       metrics,
       groupCoordinator: groups.coordinator,
       groupMetadataManager: groups.manager,
       log: this.#log,
-      controllerId: () => this.nodeId,
+      controllerId: () => (cluster ? (table.controller?.nodeId ?? -1) : this.nodeId),
       autoCreateTopic: async (name) => {
         await topics.create(
           { name, numPartitions: -1, replicationFactor: -1 },
@@ -189,17 +207,31 @@ export class KafkaServer {
     await groups.start();
     await socketServer.start();
 
-    // Register after the listener is bound, so the advertised port is the real one.
+    let controlPort = 0;
+    if (cluster) {
+      const controller = new Controller({ nodeId: this.nodeId, store, table, lease: null as unknown as Lease, config: this.config, log: this.#log });
+      this.#controller = controller;
+      this.#controlServer = new ControlPlaneServer(controller, () => table.controller?.nodeId ?? -1, this.#log);
+      const cl = this.#opts.controlListen ?? { host: this.#opts.listen.host, port: 0 };
+      controlPort = await this.#controlServer.start(cl.host, cl.port);
+      this.#controlClient = new ControlPlaneClient(table);
+    }
+
+    // Register after the listeners are bound, so the advertised ports are the real ones.
     const adv = this.#opts.advertise ?? { host: this.#opts.listen.host, port: socketServer.port };
-    const registration: BrokerRegistration = {
+    this.#registration = {
       nodeId: this.nodeId,
       host: adv.host === '0.0.0.0' || adv.host === '::' ? '127.0.0.1' : adv.host,
       port: adv.port === 0 ? socketServer.port : adv.port,
       rack: this.config.str('broker.rack'),
       incarnationId: randomUUID(),
+      controlPort,
     };
-    const r = await store.txn([], [{ type: 'put', key: table.keys.broker(this.nodeId), value: JSON.stringify(registration) }]);
-    await table.waitForRevision(r.revision);
+    await this.#register();
+    if (this.#controller) {
+      this.#controller.setLease(this.#lease!);
+      this.#controller.start();
+    }
 
     if (this.#opts.metricsListen) await this.#startHttp(this.#opts.metricsListen, registry);
     this.#ready = true;
@@ -207,6 +239,62 @@ export class KafkaServer {
       { port: socketServer.port, metricsPort: this.#metricsPort, clusterId: table.clusterId, logDirs: this.config.logDirs },
       'broker started',
     );
+  }
+
+  /**
+   * Write this broker's registration. In cluster mode it is bound to a lease of
+   * broker.session.timeout.ms: when the broker dies or is paused that long, etcd deletes it and the
+   * controller moves its leaderships. A lease lost while running (a long pause) is replaced and the
+   * registration written again, as a restarted broker would.
+   */
+  async #register(): Promise<void> {
+    const store = this.#store!;
+    const table = this.#table!;
+    let lease: Lease | undefined;
+    if (this.#opts.etcd !== undefined) {
+      lease = await store.grantLease(Math.max(1, Math.ceil(this.config.int('broker.session.timeout.ms') / 1000)));
+      this.#lease = lease;
+      lease.onLost((err) => {
+        if (!this.#ready) return;
+        this.#log.warn({ err }, 'registration lease lost; registering again');
+        this.#register().then(
+          () => this.#controller?.setLease(this.#lease!),
+          (e: unknown) => this.#log.error({ err: e }, 'could not register again'),
+        );
+      });
+    }
+    const r = await store.txn([], [{ type: 'put', key: table.keys.broker(this.nodeId), value: JSON.stringify(this.#registration), ...(lease ? { lease: lease.id } : {}) }]);
+    await table.waitForRevision(r.revision);
+  }
+
+  /**
+   * Controlled shutdown (cluster mode): ask the controller to move this broker's leaderships to other
+   * in-sync replicas before the listener closes, so producers see at most retriable errors. Gives up
+   * after controlled.shutdown.max.retries tries, like Kafka, and shuts down anyway.
+   */
+  async #controlledShutdown(): Promise<void> {
+    const client = this.#controlClient;
+    if (!client) return;
+    const retries = this.config.int('controlled.shutdown.max.retries');
+    for (let attempt = 1; attempt <= retries; attempt++) {
+      try {
+        const res = await client.call<{ error: string; remainingPartitions: string[] }>('controlledShutdown', { brokerId: this.nodeId }, 10_000);
+        if (res.error === 'NONE' && res.remainingPartitions.length === 0) {
+          // Wait until this broker's own view shows it leads nothing, so no request lands here after.
+          const deadline = Date.now() + 5000;
+          while (Date.now() < deadline && this.#replicaManager?.allPartitions().some((p) => p.isLeader && p.isr.length > 1)) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          this.#log.info({ attempt }, 'controlled shutdown complete');
+          return;
+        }
+        this.#log.info({ attempt, remaining: res.remainingPartitions }, 'controlled shutdown: partitions with no other in-sync replica remain');
+      } catch (err) {
+        this.#log.warn({ err, attempt }, 'controlled shutdown request failed');
+      }
+      await new Promise((r) => setTimeout(r, this.config.int('controlled.shutdown.retry.backoff.ms')));
+    }
+    this.#log.warn('controlled shutdown did not complete; shutting down anyway');
   }
 
   async #startHttp(listen: { host: string; port: number }, registry: ReturnType<typeof createRegistry>): Promise<void> {
@@ -243,14 +331,20 @@ export class KafkaServer {
   }
 
   async shutdown(): Promise<void> {
+    if (this.#opts.etcd !== undefined && this.#ready) await this.#controlledShutdown();
     this.#ready = false;
     this.#log.info('stopping the client listener and finishing in-flight requests');
     // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so the drain below ends.
     this.#groups?.shutdown();
     await this.#socketServer?.stop();
     this.#replicaManager?.shutdown();
+    this.#controller?.stop();
+    await this.#controlServer?.stop();
+    this.#controlClient?.close();
     if (this.#table && this.#store) {
-      // A single node keeps its registration (it is the cluster); cluster mode relies on the lease.
+      // A single node keeps its registration (it is the cluster). In cluster mode revoking the lease
+      // removes the registration (and the controller key, if held) at once instead of after the TTL.
+      await this.#lease?.revoke();
       await this.#table.stop();
       await this.#store.close();
     }

@@ -16,6 +16,7 @@ export interface BrokerOptions {
   dataDir: string;
   nodeId?: number;
   metricsListen?: { host: string; port: number };
+  controlListen?: { host: string; port: number };
   config?: string;
   override: Record<string, string>;
   etcd?: string;
@@ -56,6 +57,7 @@ export async function runBroker(opts: BrokerOptions): Promise<void> {
     listen: opts.listen,
     advertise: opts.advertise,
     metricsListen: opts.metricsListen,
+    controlListen: opts.controlListen,
     etcd: opts.etcd,
     clusterId: opts.clusterId,
   });

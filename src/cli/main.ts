@@ -35,6 +35,7 @@ program
     return n;
   })
   .option('--metrics-listen <host:port>', 'HTTP listener for /metrics and /ready', hostPort)
+  .option('--control-listen <host:port>', 'gRPC control-plane listener (cluster mode; default: a free port)', hostPort)
   .option('--config <file>', 'a Kafka server.properties file')
   .option('--override <key=value>', 'any broker config, Kafka\'s key names (repeatable)', keyValue, {})
   .option('--etcd <urls>', 'etcd endpoints, comma separated (cluster mode)')

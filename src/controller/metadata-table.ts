@@ -6,13 +6,14 @@
  */
 import { EventEmitter } from 'node:events';
 import type { KeyValue, MetadataStore, WatchEvent, Watcher } from './metadata-store.js';
-import { type BrokerRegistration, MetadataKeys, type PartitionState, type TopicRecord } from './records.js';
+import { type BrokerRegistration, type ControllerRecord, MetadataKeys, type PartitionState, type TopicRecord } from './records.js';
 import { logger } from '../common/logger.js';
 
 export interface MetadataTableEvents {
   topic: [name: string, record: TopicRecord | null];
   partition: [topic: string, index: number, state: PartitionState | null];
   broker: [id: number, registration: BrokerRegistration | null];
+  controller: [controller: { nodeId: number; epoch: number } | null];
   brokerConfig: [id: number | 'default', configs: Record<string, string> | null];
   /** After each batch of events (one store transaction) is applied. */
   revision: [revision: number];
@@ -23,6 +24,8 @@ export class MetadataTable extends EventEmitter<MetadataTableEvents> {
   readonly #store: MetadataStore;
   readonly #log = logger('metadata-table');
   clusterId: string | null = null;
+  /** The active controller and its epoch (its key's create revision), null while there is none. */
+  controller: { nodeId: number; epoch: number } | null = null;
   readonly topics = new Map<string, TopicRecord>();
   readonly topicsById = new Map<string, TopicRecord>();
   /** topic → partition index → state */
@@ -45,7 +48,7 @@ export class MetadataTable extends EventEmitter<MetadataTableEvents> {
 
   async start(): Promise<void> {
     const { kvs, revision } = await this.#store.range(`${this.keys.root}/`);
-    for (const kv of kvs) this.#apply({ type: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision });
+    for (const kv of kvs) this.#apply({ type: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision }, kv.createRevision);
     this.#revision = revision;
     this.#watcher = await this.#store.watch(`${this.keys.root}/`, revision, (events) => this.#onEvents(events));
   }
@@ -71,7 +74,8 @@ export class MetadataTable extends EventEmitter<MetadataTableEvents> {
     for (const w of ready) w.resolve();
   }
 
-  #apply(e: WatchEvent): void {
+  /** createRevision is known on the initial range read; for watch puts of a new key it equals modRevision. */
+  #apply(e: WatchEvent, createRevision?: number): void {
     const k = this.keys.parse(e.key);
     if (!k) return;
     let doc: unknown = null;
@@ -87,6 +91,14 @@ export class MetadataTable extends EventEmitter<MetadataTableEvents> {
       case 'cluster':
         this.clusterId = doc ? (doc as { clusterId: string }).clusterId : null;
         break;
+      case 'controller': {
+        // The controller key is only ever created (under a lease) or deleted, never updated, so a
+        // put seen on the watch is a creation and its revision is the new controller epoch.
+        const c = doc as ControllerRecord | null;
+        this.controller = c ? { nodeId: c.nodeId, epoch: createRevision ?? e.modRevision } : null;
+        this.emit('controller', this.controller);
+        break;
+      }
       case 'broker':
         if (doc) this.brokers.set(k.id, doc as BrokerRegistration);
         else this.brokers.delete(k.id);

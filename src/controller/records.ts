@@ -2,6 +2,7 @@
  * The metadata documents kept in the store and their keys. The layout (also in docs/metadata.md):
  *
  *   <root>/cluster                      {"clusterId"}
+ *   <root>/controller                   ControllerRecord, under the active controller's lease
  *   <root>/brokers/<nodeId>             BrokerRegistration (bound to a lease in cluster mode)
  *   <root>/topics/<name>                TopicRecord: id, replica assignment, config overrides
  *   <root>/partitions/<name>/<index>    PartitionState: leader, leader epoch, ISR, partition epoch
@@ -18,6 +19,13 @@ export interface BrokerRegistration {
   rack: string | null;
   /** Incarnation: changes on each start, so a restarted broker is told apart from the old one. */
   incarnationId: string;
+  /** The gRPC control-plane port (cluster mode), 0 when none. */
+  controlPort?: number;
+}
+
+/** The active controller. Its key's create revision is the controller epoch. */
+export interface ControllerRecord {
+  nodeId: number;
 }
 
 export interface TopicRecord {
@@ -43,6 +51,9 @@ export class MetadataKeys {
 
   get cluster(): string {
     return `${this.root}/cluster`;
+  }
+  get controller(): string {
+    return `${this.root}/controller`;
   }
   get brokersPrefix(): string {
     return `${this.root}/brokers/`;
@@ -77,6 +88,7 @@ export class MetadataKeys {
     key: string,
   ):
     | { kind: 'cluster' }
+    | { kind: 'controller' }
     | { kind: 'broker'; id: number }
     | { kind: 'topic'; name: string }
     | { kind: 'partition'; topic: string; index: number }
@@ -86,7 +98,9 @@ export class MetadataKeys {
     const rest = key.slice(this.root.length + 1).split('/');
     switch (rest[0]) {
       case 'cluster':
-        return { kind: 'cluster' };
+        return rest.length === 1 ? { kind: 'cluster' } : undefined;
+      case 'controller':
+        return rest.length === 1 ? { kind: 'controller' } : undefined;
       case 'brokers':
         return rest.length === 2 ? { kind: 'broker', id: Number(rest[1]) } : undefined;
       case 'topics':

@@ -1,0 +1,324 @@
+/**
+ * The active controller (cluster mode). Every broker runs one; exactly one is active at a time.
+ *
+ * Election: a broker becomes controller by creating <root>/controller under its registration lease
+ * (a transaction that succeeds only while the key is absent). The key's create revision is the
+ * controller epoch. Every write the controller makes compares that create revision, so when its lease
+ * ends (it died, or was paused past the TTL) and another broker wins, the old one can no longer write.
+ *
+ * Duties, serialized through one queue so partition state has a single writer:
+ *  - when the live brokers change, re-elect leaders and shrink/restore ISRs (partition-state-machine);
+ *  - AlterPartition from leaders (ISR shrink/expand), checked against the epochs they saw;
+ *  - controlled shutdown / drain: move leaderships off a broker;
+ *  - preferred leader election every leader.imbalance.check.interval.seconds.
+ */
+import type { Logger } from '../common/logger.js';
+import type { BrokerConfig } from '../common/broker-config.js';
+import type { Compare, Lease, MetadataStore, Op } from './metadata-store.js';
+import type { MetadataTable } from './metadata-table.js';
+import type { ControllerRecord, PartitionState } from './records.js';
+import {
+  onAlterPartition,
+  onControlledShutdown,
+  onLiveBrokersChanged,
+  onPreferredLeaderElection,
+  restartBlockers,
+  type AlterPartitionError,
+} from './partition-state-machine.js';
+
+export class NotControllerError extends Error {
+  override readonly name = 'NotControllerError';
+  readonly errorName = 'NOT_CONTROLLER';
+  constructor(readonly controllerId: number) {
+    super(`this broker is not the active controller (the controller is ${controllerId})`);
+  }
+}
+
+/** etcd refuses transactions with more than 128 operations by default (--max-txn-ops). */
+const MAX_PARTITIONS_PER_TXN = 50;
+
+export interface ControllerOptions {
+  nodeId: number;
+  store: MetadataStore;
+  table: MetadataTable;
+  /** The broker's registration lease; the controller key lives and dies with it. Set before start(). */
+  lease: Lease;
+  config: BrokerConfig;
+  log: Logger;
+}
+
+export interface ClusterHealth {
+  controllerId: number;
+  controllerEpoch: number;
+  partitions: number;
+  underReplicated: number;
+  underMinIsr: number;
+  offline: number;
+}
+
+export class Controller {
+  readonly #o: ControllerOptions & { lease: Lease };
+  readonly #log: Logger;
+  #active = false;
+  #epoch = -1;
+  #stopped = false;
+  #queue: Promise<unknown> = Promise.resolve();
+  #reconcileScheduled = false;
+  #preferredTimer: NodeJS.Timeout | null = null;
+  /** Counters for metrics. */
+  leaderElections = 0;
+  uncleanElections = 0;
+  onActiveChange: (active: boolean) => void = () => {};
+
+  constructor(o: ControllerOptions) {
+    this.#o = o;
+    this.#log = o.log.child({ component: 'controller' });
+  }
+
+  /** The broker replaced its lease (the old one was lost): campaign with the new one. */
+  setLease(lease: Lease): void {
+    this.#o.lease = lease;
+    if (this.#active && this.#o.table.controller === null) this.#deactivate('lease replaced');
+    void this.#campaign();
+  }
+
+  get isActive(): boolean {
+    return this.#active;
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  start(): void {
+    const { table } = this.#o;
+    table.on('controller', (c) => {
+      if (c === null) void this.#campaign();
+      else if (this.#active && (c.nodeId !== this.#o.nodeId || c.epoch !== this.#epoch)) this.#deactivate('another controller was elected');
+    });
+    table.on('broker', () => this.#active && this.#scheduleReconcile());
+    table.on('topic', () => this.#active && this.#scheduleReconcile());
+    void this.#campaign();
+  }
+
+  async #campaign(): Promise<void> {
+    const { table, store, lease, nodeId } = this.#o;
+    if (this.#stopped || this.#active || table.controller !== null || !lease) return;
+    const record: ControllerRecord = { nodeId };
+    try {
+      const res = await store.txn([{ key: table.keys.controller, target: 'exists', value: false }], [
+        { type: 'put', key: table.keys.controller, value: JSON.stringify(record), lease: lease.id },
+      ]);
+      if (!res.succeeded) return; // someone else won; the table tells us when the key goes away
+      await table.waitForRevision(res.revision);
+      // Re-read after the await: the table may have moved on (TypeScript still narrows it to null).
+      const now = table.controller as { nodeId: number; epoch: number } | null;
+      if (now?.nodeId !== nodeId || now.epoch !== res.revision) return;
+      this.#activate(res.revision);
+    } catch (err) {
+      this.#log.warn({ err }, 'controller campaign failed; retrying');
+      setTimeout(() => void this.#campaign(), 1000).unref();
+    }
+  }
+
+  #activate(epoch: number): void {
+    this.#active = true;
+    this.#epoch = epoch;
+    this.#log.info({ epoch }, 'became the active controller');
+    this.onActiveChange(true);
+    this.#scheduleReconcile();
+    const every = Math.max(1, this.#o.config.int('leader.imbalance.check.interval.seconds')) * 1000;
+    this.#preferredTimer = setInterval(() => {
+      if (this.#o.config.bool('auto.leader.rebalance.enable')) void this.#enqueue(() => this.#preferredElection()).catch(() => {});
+    }, every);
+    this.#preferredTimer.unref();
+  }
+
+  #deactivate(reason: string): void {
+    if (!this.#active) return;
+    this.#active = false;
+    if (this.#preferredTimer) clearInterval(this.#preferredTimer);
+    this.#preferredTimer = null;
+    this.#log.warn({ epoch: this.#epoch, reason }, 'no longer the active controller');
+    this.onActiveChange(false);
+  }
+
+  /** Run `fn` after everything queued before it; the controller's single-writer discipline. */
+  #enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(fn, fn);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  #fence(): Compare[] {
+    return [{ key: this.#o.table.keys.controller, target: 'createRevision', op: '=', value: this.#epoch }];
+  }
+
+  #requireActive(): void {
+    if (!this.#active) throw new NotControllerError(this.#o.table.controller?.nodeId ?? -1);
+  }
+
+  /** Write partition states, fenced by the controller epoch and the topics' existence. */
+  async #writeStates(changes: { topic: string; index: number; state: PartitionState }[]): Promise<void> {
+    const { store, table } = this.#o;
+    for (let i = 0; i < changes.length; i += MAX_PARTITIONS_PER_TXN) {
+      const chunk = changes.slice(i, i + MAX_PARTITIONS_PER_TXN);
+      const topics = [...new Set(chunk.map((c) => c.topic))];
+      const compares: Compare[] = [...this.#fence(), ...topics.map((t): Compare => ({ key: table.keys.topic(t), target: 'exists', value: true }))];
+      const ops: Op[] = chunk.map((c) => ({ type: 'put', key: table.keys.partition(c.topic, c.index), value: JSON.stringify(c.state) }));
+      const res = await store.txn(compares, ops);
+      if (!res.succeeded) {
+        if (table.controller?.epoch !== this.#epoch) {
+          this.#deactivate('fenced: the controller key changed');
+          throw new NotControllerError(table.controller?.nodeId ?? -1);
+        }
+        // A topic was deleted under us; the next reconcile sees the table without it.
+        this.#scheduleReconcile();
+        continue;
+      }
+      await table.waitForRevision(res.revision);
+    }
+  }
+
+  #live(): Set<number> {
+    return new Set(this.#o.table.brokers.keys());
+  }
+
+  #scheduleReconcile(): void {
+    if (this.#reconcileScheduled) return;
+    this.#reconcileScheduled = true;
+    void this.#enqueue(async () => {
+      this.#reconcileScheduled = false;
+      if (this.#active) await this.#reconcile();
+    }).catch((err: unknown) => this.#log.warn({ err }, 'reconcile failed'));
+  }
+
+  /** Bring every partition in line with the live brokers. */
+  async #reconcile(): Promise<void> {
+    const { table } = this.#o;
+    const live = this.#live();
+    const changes: { topic: string; index: number; state: PartitionState }[] = [];
+    for (const [name, t] of table.topics) {
+      const unclean = (t.configs['unclean.leader.election.enable'] ?? this.#o.config.raw('unclean.leader.election.enable')) === 'true';
+      t.replicas.forEach((replicas, index) => {
+        const state = table.partitionState(name, index);
+        if (!state) return;
+        const next = onLiveBrokersChanged({ replicas, state, live, uncleanLeaderElection: unclean });
+        if (!next) return;
+        if (next.leader !== state.leader) {
+          this.leaderElections++;
+          if (next.leader >= 0 && !state.isr.includes(next.leader)) this.uncleanElections++;
+          this.#log.info({ topic: name, partition: index, from: state.leader, to: next.leader, leaderEpoch: next.leaderEpoch, isr: next.isr }, 'leader changed');
+        }
+        changes.push({ topic: name, index, state: next });
+      });
+    }
+    if (changes.length > 0) await this.#writeStates(changes);
+  }
+
+  async #preferredElection(): Promise<void> {
+    if (!this.#active) return;
+    const { table } = this.#o;
+    const live = this.#live();
+    const changes: { topic: string; index: number; state: PartitionState }[] = [];
+    for (const [name, t] of table.topics) {
+      t.replicas.forEach((replicas, index) => {
+        const state = table.partitionState(name, index);
+        const next = state && onPreferredLeaderElection(replicas, state, live);
+        if (next) changes.push({ topic: name, index, state: next });
+      });
+    }
+    if (changes.length > 0) {
+      this.leaderElections += changes.length;
+      this.#log.info({ partitions: changes.length }, 'preferred leader election');
+      await this.#writeStates(changes);
+    }
+  }
+
+  /** ElectLeaders (preferred) on demand; returns the partitions whose leader moved. */
+  electPreferredLeaders(): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#requireActive();
+      await this.#preferredElection();
+    });
+  }
+
+  alterPartition(req: { brokerId: number; topic: string; partition: number; leaderEpoch: number; partitionEpoch: number; newIsr: number[] }): Promise<{ error: AlterPartitionError | 'NONE'; message: string; state?: PartitionState }> {
+    return this.#enqueue(async () => {
+      this.#requireActive();
+      const { table } = this.#o;
+      const t = table.topics.get(req.topic);
+      const replicas = t?.replicas[req.partition];
+      const state = table.partitionState(req.topic, req.partition);
+      if (!replicas || !state) return { error: 'UNKNOWN_TOPIC_OR_PARTITION' as const, message: `${req.topic}-${req.partition} does not exist` };
+      const r = onAlterPartition(replicas, state, { leaderId: req.brokerId, leaderEpoch: req.leaderEpoch, partitionEpoch: req.partitionEpoch, newIsr: req.newIsr }, this.#live());
+      if ('error' in r) return { error: r.error, message: r.message, state };
+      this.#log.info({ topic: req.topic, partition: req.partition, from: state.isr, to: r.state.isr }, 'ISR changed');
+      await this.#writeStates([{ topic: req.topic, index: req.partition, state: r.state }]);
+      return { error: 'NONE' as const, message: '', state: r.state };
+    });
+  }
+
+  /** Move every leadership off `broker` and take it out of ISRs; returns partitions it still leads. */
+  controlledShutdown(broker: number): Promise<string[]> {
+    return this.#enqueue(async () => {
+      this.#requireActive();
+      const { table } = this.#o;
+      const live = this.#live();
+      const changes: { topic: string; index: number; state: PartitionState }[] = [];
+      const remaining: string[] = [];
+      for (const [name, t] of table.topics) {
+        t.replicas.forEach((replicas, index) => {
+          const state = table.partitionState(name, index);
+          if (!state) return;
+          const next = onControlledShutdown(replicas, state, broker, live);
+          if (next) changes.push({ topic: name, index, state: next });
+          else if (state.leader === broker) remaining.push(`${name}-${index}`);
+        });
+      }
+      if (changes.length > 0) {
+        this.#log.info({ broker, partitions: changes.length, remaining: remaining.length }, 'controlled shutdown: moving leaderships');
+        await this.#writeStates(changes);
+      }
+      return remaining;
+    });
+  }
+
+  safeToRestart(broker: number): { safe: boolean; reasons: string[] } {
+    this.#requireActive();
+    const reasons = restartBlockers(this.#partitionsWithMinIsr(), broker);
+    if (!this.#o.table.brokers.has(broker)) reasons.push(`broker ${broker} is not registered`);
+    return { safe: reasons.length === 0, reasons };
+  }
+
+  #partitionsWithMinIsr(): { topic: string; index: number; replicas: number[]; state: PartitionState; minIsr: number }[] {
+    const { table, config } = this.#o;
+    const out: { topic: string; index: number; replicas: number[]; state: PartitionState; minIsr: number }[] = [];
+    for (const [name, t] of table.topics) {
+      const minIsr = Number(t.configs['min.insync.replicas'] ?? config.int('min.insync.replicas'));
+      t.replicas.forEach((replicas, index) => {
+        const state = table.partitionState(name, index);
+        if (state) out.push({ topic: name, index, replicas, state, minIsr });
+      });
+    }
+    return out;
+  }
+
+  health(): ClusterHealth {
+    const parts = this.#partitionsWithMinIsr();
+    return {
+      controllerId: this.#o.table.controller?.nodeId ?? -1,
+      controllerEpoch: this.#o.table.controller?.epoch ?? -1,
+      partitions: parts.length,
+      underReplicated: parts.filter((p) => p.state.isr.length < p.replicas.length).length,
+      underMinIsr: parts.filter((p) => p.state.isr.length < p.minIsr).length,
+      offline: parts.filter((p) => p.state.leader < 0 || !this.#o.table.brokers.has(p.state.leader)).length,
+    };
+  }
+
+  /** Stop campaigning; resigning happens when the broker revokes its lease. */
+  stop(): void {
+    this.#stopped = true;
+    this.#deactivate('shutting down');
+  }
+}
