@@ -137,6 +137,47 @@ describe('kafkajs', { timeout: 180_000 }, () => {
     }
   }
 
+  it('idempotent producer (kafkajs "experimental"): sequences accepted, every message stored once', async () => {
+    const topic = 'kj-idempotent';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    const idem = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await idem.connect();
+    try {
+      const bases: [number, string][] = [];
+      for (let round = 0; round < 5; round++) {
+        const res = await idem.send({
+          topic,
+          acks: -1,
+          compression: CompressionTypes.GZIP,
+          messages: Array.from({ length: 40 }, (_, j) => ({
+            partition: j % 2,
+            key: `k${j}`,
+            value: `r${round}-m${j}`,
+            headers: { i: String(round * 40 + j) },
+          })),
+        });
+        for (const r of res) bases.push([r.partition, r.baseOffset!]);
+      }
+      // Each round's batch per partition starts where the previous ended.
+      expect(bases.filter(([p]) => p === 0).map(([, o]) => o)).toEqual(['0', '20', '40', '60', '80']);
+      expect(bases.filter(([p]) => p === 1).map(([, o]) => o)).toEqual(['0', '20', '40', '60', '80']);
+    } finally {
+      await idem.disconnect();
+    }
+    const read = await readAll(broker.bootstrap, topic);
+    expect(read.map((r) => Number(r.headers.i)).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 200 }, (_, i) => i),
+    );
+    for (const r of read) {
+      const i = Number(r.headers.i);
+      expect([r.partition, r.key, r.value]).toEqual([
+        i % 2,
+        `k${i % 40}`,
+        `r${Math.floor(i / 40)}-m${i % 40}`,
+      ]);
+    }
+  });
+
   it('admin: create, metadata, describe/alter configs, partitions, offsets, delete records, delete', async () => {
     const topic = 'kj-admin';
     expect(

@@ -128,4 +128,39 @@ describe('kcat', { timeout: 180_000 }, () => {
     expect(nextOffset.every((n) => n > N / 10)).toBe(true);
     expect(nextOffset.reduce((a, b) => a + b, 0)).toBe(N);
   }, 150_000);
+
+  it('headers, tail offsets and offsets by timestamp (-H, -o -N, -Q)', async () => {
+    const topic = 'kcat-extras';
+    const input = Array.from({ length: 10 }, (_, i) => `k${i}\tv${i}\n`).join('');
+    const p = await run(
+      'kcat',
+      ['-b', broker.bootstrap, '-P', '-t', topic, '-p', '1', '-K', '\t', '-H', 'h1=a', '-H', 'h2=b'],
+      { input },
+    );
+    expect(p.code, p.stderr).toBe(0);
+    const tail = await run('kcat', [
+      '-b',
+      broker.bootstrap,
+      '-C',
+      '-t',
+      topic,
+      '-p',
+      '1',
+      '-o',
+      '-3',
+      '-e',
+      '-q',
+      '-f',
+      '%o %k %s %h\n',
+    ]);
+    expect(tail.code, tail.stderr).toBe(0);
+    expect(tail.stdout).toBe('7 k7 v7 h1=a,h2=b\n8 k8 v8 h1=a,h2=b\n9 k9 v9 h1=a,h2=b\n');
+    const now = Date.now();
+    const before = await run('kcat', ['-b', broker.bootstrap, '-Q', '-t', `${topic}:1:${now - 3_600_000}`]);
+    expect(before.stdout.trim()).toBe(`${topic} [1] offset 0`);
+    const after = await run('kcat', ['-b', broker.bootstrap, '-Q', '-t', `${topic}:1:${now + 3_600_000}`]);
+    expect(after.stdout.trim()).toBe(`${topic} [1] offset -1`);
+    const empty = await run('kcat', ['-b', broker.bootstrap, '-Q', '-t', `${topic}:0:${now - 3_600_000}`]);
+    expect(empty.stdout.trim()).toBe(`${topic} [0] offset -1`);
+  });
 });
