@@ -123,4 +123,55 @@ describe('lost Produce responses', { timeout: 180_000 }, () => {
       await metricSum(broker.metricsPort, 'sluice_producer_duplicate_batches_total', { topic }),
     ).toBeGreaterThan(dupBefore);
   });
+
+  it('Java producer across a broker crash (SIGKILL, restart): every acknowledged message once', async () => {
+    const N = 30_000;
+    const topic = 'lost-crash';
+    proxy.loseResponses(null);
+    const producing = runJava('ClientCompat.java', ['produce', proxy.address, topic, String(N)], 150_000);
+    // Crash the broker once the producer is well under way.
+    const produceRequests = () => proxy.requests.get(PRODUCE) ?? 0;
+    const start = produceRequests();
+    const deadline = Date.now() + 60_000;
+    while (produceRequests() < start + 20 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(produceRequests()).toBeGreaterThanOrEqual(start + 20);
+    await broker.kill();
+    await new Promise((r) => setTimeout(r, 500));
+    await broker.start();
+    const p = await producing;
+    expect(p.code, `${p.stderr}\n${broker.logs.slice(-10).join('\n')}`).toBe(0);
+    const { acks, errors } = parseAcks(p.stdout);
+    expect(errors).toEqual([]);
+    const c = await runJava('ClientCompat.java', ['consume', proxy.address, topic, String(N)], 150_000);
+    expect(c.code, c.stderr).toBe(0);
+    expectExactlyOnce(N, acks, parseRecords(c.stdout));
+  });
+
+  it('librdkafka idempotent producer across a clean broker restart (SIGTERM): every acknowledged message once', async () => {
+    const N = 30_000;
+    const topic = 'lost-restart';
+    proxy.loseResponses(null);
+    const producing = run(SYSTEM_PYTHON, ['-c', LIBRDKAFKA_PRODUCE, proxy.address, topic, String(N)], {
+      timeoutMs: 150_000,
+    });
+    const produceRequests = () => proxy.requests.get(PRODUCE) ?? 0;
+    const start = produceRequests();
+    const deadline = Date.now() + 60_000;
+    while (produceRequests() < start + 10 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(produceRequests()).toBeGreaterThanOrEqual(start + 10);
+    expect(await broker.stop()).toBe(0);
+    await broker.start();
+    const p = await producing;
+    expect(p.code, `${p.stderr}\n${broker.logs.slice(-10).join('\n')}`).toBe(0);
+    expect(p.stdout).toContain('unflushed 0');
+    const { acks, errors } = parseAcks(p.stdout);
+    expect(errors).toEqual([]);
+    const c = await run(SYSTEM_PYTHON, ['-c', LIBRDKAFKA_CONSUME, proxy.address, topic, String(N)], {
+      timeoutMs: 90_000,
+    });
+    expect(c.code, c.stderr).toBe(0);
+    expectExactlyOnce(N, acks, parseRecords(c.stdout));
+  });
 });
