@@ -97,7 +97,10 @@ export function describeBrokerConfigs(b: BrokerServices, keys: string[] | null, 
   for (const name of names) {
     const def = BROKER_CONFIG.get(name);
     if (!def) continue;
-    const s = b.config.source(name);
+    let s = b.config.source(name);
+    // Kafka copies node.id into broker.id when only node.id is given (KafkaConfig.populateSynonyms),
+    // so broker N describes its broker.id as N, not the -1 default.
+    if (name === 'broker.id' && !b.config.isSet('broker.id')) s = { value: String(b.nodeId), source: 'STATIC_BROKER_CONFIG' };
     const source = brokerSource(s.source);
     out.push({
       name,
