@@ -3,8 +3,10 @@
  *  - produce and consume with each codec (none, gzip, snappy, lz4, zstd): every acknowledged message
  *    is read back at the offset it was acknowledged with, key, value bytes and headers identical;
  *    compressed topics take less disk than the uncompressed one (the batches really are compressed);
- *  - admin: create a topic with configs, describe its configs (values and sources), create
- *    partitions, delete the topic; and the errors for a duplicate topic and an invalid config.
+ *  - admin: create a topic with configs, describe its configs (values and sources), alter configs,
+ *    create partitions, delete the topic; and the error codes for bad requests (duplicate topic,
+ *    invalid config, replication factor above the broker count, bad name, zero partitions, replica
+ *    assignment naming an unknown broker, shrinking, unknown topic).
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,11 +94,23 @@ cfg = a.describe_configs([res])[res].result()
 out['configs'] = {k: [cfg[k].value, cfg[k].source, cfg[k].is_default, cfg[k].is_read_only] for k in ['retention.ms', 'cleanup.policy', 'max.message.bytes', 'segment.bytes', 'compression.type', 'min.insync.replicas']}
 bres = ConfigResource('broker', '1')
 bcfg = a.describe_configs([bres])[bres].result()
-out['broker_configs'] = {k: [bcfg[k].value, bcfg[k].source] for k in ['num.partitions', 'log.retention.hours'] if k in bcfg}
+out['broker_configs'] = {k: [bcfg[k].value, bcfg[k].source] for k in ['num.partitions', 'log.retention.hours', 'broker.id'] if k in bcfg}
 out['create_partitions'] = err(a.create_partitions([NewPartitions(topic, 5)])[topic])
 out['shrink_partitions'] = err(a.create_partitions([NewPartitions(topic, 3)])[topic])
 md = a.list_topics(topic, timeout=10)
 out['partitions_after'] = sorted(md.topics[topic].partitions.keys())
+out['create_rf3'] = err(a.create_topics([NewTopic(topic + '-rf3', 1, 3)])[topic + '-rf3'])
+out['create_bad_name'] = err(a.create_topics([NewTopic('bad name!', 1, 1)])['bad name!'])
+out['create_zero_partitions'] = err(a.create_topics([NewTopic(topic + '-zero', 0, 1)])[topic + '-zero'])
+out['create_assigned'] = err(a.create_topics([NewTopic(topic + '-asg', 2, replica_assignment=[[1], [1]])])[topic + '-asg'])
+out['create_assigned_unknown_broker'] = err(a.create_topics([NewTopic(topic + '-asg2', 1, replica_assignment=[[2]])])[topic + '-asg2'])
+out['create_partitions_assigned'] = err(a.create_partitions([NewPartitions(topic + '-asg', 3, replica_assignment=[[1]])])[topic + '-asg'])
+out['create_partitions_unknown'] = err(a.create_partitions([NewPartitions(topic + '-nope', 3)])[topic + '-nope'])
+out['asg_partitions'] = sorted(a.list_topics(topic + '-asg', timeout=10).topics[topic + '-asg'].partitions.keys())
+ares = ConfigResource('topic', topic, set_config={'retention.ms': '1000'})
+out['alter_configs'] = err(a.alter_configs([ares])[ares])
+cfg = a.describe_configs([res])[res].result()
+out['after_alter'] = {k: [cfg[k].value, cfg[k].source] for k in ['retention.ms', 'cleanup.policy']}
 out['delete'] = err(a.delete_topics([topic], operation_timeout=15)[topic])
 out['delete_again'] = err(a.delete_topics([topic])[topic])
 md = a.list_topics(timeout=10)
@@ -209,10 +223,25 @@ describe('confluent-kafka-python', { timeout: 180_000 }, () => {
         'compression.type': ['producer', 5, true, false],
         'min.insync.replicas': ['1', 5, true, false],
       },
-      broker_configs: { 'num.partitions': ['1', 4], 'log.retention.hours': ['168', 5] },
+      broker_configs: {
+        'num.partitions': ['1', 4],
+        'log.retention.hours': ['168', 5],
+        'broker.id': ['1', 4],
+      },
       create_partitions: null,
       shrink_partitions: 'INVALID_PARTITIONS',
       partitions_after: [0, 1, 2, 3, 4],
+      create_rf3: 'INVALID_REPLICATION_FACTOR',
+      create_bad_name: 'TOPIC_EXCEPTION',
+      create_zero_partitions: 'INVALID_PARTITIONS',
+      create_assigned: null,
+      create_assigned_unknown_broker: 'INVALID_REPLICA_ASSIGNMENT',
+      create_partitions_assigned: null,
+      create_partitions_unknown: 'UNKNOWN_TOPIC_OR_PART',
+      asg_partitions: [0, 1, 2],
+      alter_configs: null,
+      // AlterConfigs replaces every override: cleanup.policy=compact is gone.
+      after_alter: { 'retention.ms': ['1000', 1], 'cleanup.policy': ['delete', 5] },
       delete: null,
       delete_again: 'UNKNOWN_TOPIC_OR_PART',
       exists_after_delete: false,
