@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { runBroker } from './broker-command.js';
+import { runDevCluster } from './dev-cluster-command.js';
 
 function hostPort(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
@@ -43,6 +44,26 @@ program
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
   .action(async (opts) => {
     await runBroker(opts);
+  });
+
+program
+  .command('dev-cluster')
+  .description('run a local cluster: etcd (from PATH, unless --etcd) and N brokers on consecutive ports')
+  .option('--brokers <n>', 'number of brokers', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError('brokers must be 1..32');
+    return n;
+  }, 3)
+  .option('--etcd <url>', 'use this etcd instead of starting one')
+  .option('--base-port <port>', 'first broker port (metrics at +100, etcd at +1000)', (v) => Number(v), 9092)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--data-dir <dir>', 'where brokers (and etcd) keep data (default: a temp dir removed on exit)')
+  .option('--keep-data', 'keep the temp data dir on exit', false)
+  .option('--cluster-id <id>', 'cluster id', 'dev')
+  .option('--override <key=value>', 'broker config for every broker (repeatable)', keyValue, {})
+  .option('--log-level <level>', 'broker log level', 'warn')
+  .action(async (opts) => {
+    await runDevCluster(opts);
   });
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,55 @@
+/**
+ * `sluice dev-cluster`: starts etcd and 3 brokers, prints the bootstrap address clients use, and
+ * Ctrl-C (SIGINT) stops every process it started and removes its temp data.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/broker-process.js';
+import { freePort } from '../helpers/etcd.js';
+import { run } from '../helpers/clients.js';
+
+describe('sluice dev-cluster', () => {
+  it('runs etcd and 3 brokers that clients see as one cluster, and stops them all on Ctrl-C', async () => {
+    // Consecutive ports: pick a base whose neighbourhood is free right now.
+    const base = (await freePort()) % 20_000 + 30_000;
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'dev-cluster', '--brokers', '3', '--base-port', String(base)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const bootstrap = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const line = out.split('\n').find((l) => /^127\.0\.0\.1:\d+(,127\.0\.0\.1:\d+)*$/.test(l));
+          if (line) resolve(line);
+        });
+        child.once('exit', (code) => reject(new Error(`dev-cluster exited (${code}): ${stderr}`)));
+      });
+      expect(bootstrap).toBe([0, 1, 2].map((i) => `127.0.0.1:${base + i}`).join(','));
+      const md = await run('kcat', ['-b', bootstrap, '-L', '-J']);
+      expect(md.code, md.stderr).toBe(0);
+      const meta = JSON.parse(md.stdout) as { brokers: { id: number; name: string }[]; controllerid: number };
+      expect(meta.brokers.map((b) => b.id).sort()).toEqual([1, 2, 3]);
+      expect([1, 2, 3]).toContain(meta.controllerid);
+      const dataDir = /Data: (\S+)/.exec(stderr)![1]!;
+      expect(existsSync(dataDir)).toBe(true);
+
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(existsSync(dataDir)).toBe(false);
+      const left = await run('pgrep', ['-f', `--listen 127.0.0.1:${base}`]);
+      expect(left.stdout.trim()).toBe('');
+    } finally {
+      // SIGINT, not SIGKILL: dev-cluster must stop the brokers and etcd it started.
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT');
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 40_000))]);
+        child.kill('SIGKILL');
+      }
+    }
+  }, 180_000);
+});
