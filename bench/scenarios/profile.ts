@@ -1,0 +1,66 @@
+/**
+ * A CPU profile of the Sluice broker (node --cpu-prof) under the load where it trails Kafka most:
+ * by default ProducerPerformance with 100 B records, acks=all, 16 partitions, 4 producers (the most
+ * broker work per byte); BENCH_PROFILE="SIZE ACKS PARTITIONS PRODUCERS" picks another. Prints the top
+ * self-time functions and files; the .cpuprofile is kept in bench/results/profiles/ (not committed)
+ * for Chrome DevTools or speedscope. Not part of `all`: run `npm run bench -- profile`.
+ */
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchResult } from '../main.js';
+import { startSluice } from '../lib/brokers.js';
+import { summarize } from '../lib/cpuprofile.js';
+import { producerPerf } from '../lib/java.js';
+import { BENCH_DIR } from '../lib/paths.js';
+import { createTopic } from '../lib/wire.js';
+
+export const name = 'profile';
+export const description = 'CPU profile (node --cpu-prof) of Sluice under its slowest produce load';
+export const needsBuild = true;
+export const inAll = false;
+
+export async function run(): Promise<BenchResult[]> {
+  const [size, acks, partitions, producers] = (process.env.BENCH_PROFILE ?? '100 all 16 4').split(/\s+/);
+  const dir = join(BENCH_DIR, 'results/profiles', new Date().toISOString().slice(0, 16).replace(/:/g, ''));
+  mkdirSync(dir, { recursive: true });
+  const b = await startSluice({ cpuProfDir: dir });
+  let mibps = NaN;
+  try {
+    await createTopic(b.port, 'profile', Number(partitions));
+    const r = await producerPerf({
+      bootstrap: b.bootstrap,
+      topic: 'profile',
+      recordSize: Number(size),
+      acks: acks!,
+      producers: Number(producers),
+      warmup: 1,
+      measure: 2,
+    });
+    mibps = r.mbPerSec;
+  } finally {
+    await b.stop(); // SIGTERM: the broker exits cleanly and node writes the profile
+  }
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no .cpuprofile in ${dir}`);
+  const s = summarize(join(dir, file), 15);
+  console.log(
+    `    profile: ${join(dir, file)} (${(s.totalMs / 1000).toFixed(1)} s, idle ${(s.idleShare * 100).toFixed(0)} %)`,
+  );
+  console.log('    self time by function (share of busy samples):');
+  for (const c of s.byFunction) console.log(`      ${(c.share * 100).toFixed(1).padStart(5)} %  ${c.name}`);
+  console.log('    self time by file:');
+  for (const c of s.byFile.slice(0, 10))
+    console.log(`      ${(c.share * 100).toFixed(1).padStart(5)} %  ${c.name}`);
+  return [
+    {
+      scenario: name,
+      metric: `produce ${size}B acks=${acks} ${partitions}p ${producers}prod under --cpu-prof`,
+      value: mibps,
+      unit: 'MiB/s',
+      note: `top: ${s.byFunction
+        .slice(0, 5)
+        .map((c) => `${c.name} ${(c.share * 100).toFixed(1)}%`)
+        .join('; ')}`,
+    },
+  ];
+}
