@@ -17,6 +17,20 @@ export interface GroupStateSource {
   groupLag(): { group: string; topic: string; partition: number; lag: number }[];
 }
 
+export interface ReplicationStateSource {
+  /** Partitions this broker leads whose ISR is smaller than their replica set. */
+  underReplicated(): number;
+  /** Partitions with no live leader (counted by the active controller only, else 0). */
+  offline(): number;
+  /** 1 on the active controller, else 0. */
+  activeController(): number;
+  /** The controller's election counters (0 on other brokers). */
+  leaderElections(): number;
+  uncleanElections(): number;
+  /** Per source broker, the largest replica fetcher lag in messages. */
+  fetcherLag(): { sourceBroker: number; maxLag: number }[];
+}
+
 export class BrokerMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'api' | 'version'>;
@@ -30,12 +44,15 @@ export class BrokerMetrics {
   readonly failedFetch: Counter<'topic'>;
   readonly groupRebalances: Counter<'group'>;
   readonly offsetCommits: Counter<'group'>;
+  readonly isrShrinks: Counter;
+  readonly isrExpands: Counter;
+  readonly replicationBytesIn: Counter;
 
   constructor(registry: Registry, live: LiveStateSource) {
     this.registry = registry;
     const reg = [registry];
     this.requests = new Counter({ name: 'sluice_requests_total', help: 'Requests handled, by API and version', labelNames: ['api', 'version'], registers: reg });
-    this.requestErrors = new Counter({ name: 'sluice_request_errors_total', help: 'Error codes returned, by API and error name', labelNames: ['api', 'error'], registers: reg });
+    this.requestErrors = new Counter({ name: 'sluice_request_errors_total', help: 'Responses whose top-level error code is not NONE, by API and error name (per-partition errors are counted per topic by the failed_* counters)', labelNames: ['api', 'error'], registers: reg });
     this.requestLatency = new Histogram({
       name: 'sluice_request_duration_seconds',
       help: 'Time from a request being read to its response being queued, by API',
@@ -51,6 +68,9 @@ export class BrokerMetrics {
     this.failedFetch = new Counter({ name: 'sluice_failed_fetch_requests_total', help: 'Fetch partition requests that failed', labelNames: ['topic'], registers: reg });
     this.groupRebalances = new Counter({ name: 'sluice_group_rebalances_total', help: 'Rebalances started (PreparingRebalance entered), by group', labelNames: ['group'], registers: reg });
     this.offsetCommits = new Counter({ name: 'sluice_group_offset_commits_total', help: 'Partition offsets committed, by group', labelNames: ['group'], registers: reg });
+    this.isrShrinks = new Counter({ name: 'sluice_isr_shrinks_total', help: 'ISR shrinks this broker made as leader (followers out of sync)', registers: reg });
+    this.isrExpands = new Counter({ name: 'sluice_isr_expands_total', help: 'ISR expands this broker made as leader (followers caught up)', registers: reg });
+    this.replicationBytesIn = new Counter({ name: 'sluice_replication_bytes_in_total', help: 'Record batch bytes appended as a follower', registers: reg });
     new Gauge({
       name: 'sluice_purgatory_size',
       help: 'Delayed operations waiting, by purgatory',
@@ -82,6 +102,26 @@ export class BrokerMetrics {
       collect() {
         this.reset();
         for (const s of sizes()) this.set({ topic: s.topic, partition: String(s.partition) }, s.segments);
+      },
+    });
+  }
+
+  /** Replication and controller gauges, computed at scrape time. */
+  registerReplicationGauges(live: ReplicationStateSource): void {
+    const reg = [this.registry];
+    new Gauge({ name: 'sluice_under_replicated_partitions', help: 'Partitions led here whose ISR is smaller than the replica set', registers: reg, collect() { this.set(live.underReplicated()); } });
+    new Gauge({ name: 'sluice_offline_partitions', help: 'Partitions without a live leader (reported by the active controller)', registers: reg, collect() { this.set(live.offline()); } });
+    new Gauge({ name: 'sluice_active_controller', help: '1 when this broker is the active controller', registers: reg, collect() { this.set(live.activeController()); } });
+    new Gauge({ name: 'sluice_leader_elections', help: 'Leader elections made by this broker while it was the active controller', registers: reg, collect() { this.set(live.leaderElections()); } });
+    new Gauge({ name: 'sluice_unclean_leader_elections', help: 'Unclean leader elections made by this broker while it was the active controller', registers: reg, collect() { this.set(live.uncleanElections()); } });
+    new Gauge({
+      name: 'sluice_replica_fetcher_max_lag',
+      help: 'Largest lag (messages behind the leader high watermark) over the partitions fetched from a broker',
+      labelNames: ['source_broker'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const l of live.fetcherLag()) this.set({ source_broker: String(l.sourceBroker) }, l.maxLag);
       },
     });
   }

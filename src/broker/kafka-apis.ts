@@ -19,6 +19,7 @@ import type { ConnectionContext } from './network/connection.js';
 import type { ApiHandler, RequestContext } from './handlers/api-handler.js';
 import { API_VERSIONS_KEY, unsupportedApiVersionsResponse } from './handlers/api-versions.js';
 import type { BrokerMetrics } from './broker-metrics.js';
+import { errorName } from '../protocol/error-codes.js';
 
 export class InvalidRequestError extends Error {
   override readonly name = 'InvalidRequestError';
@@ -77,6 +78,8 @@ export class KafkaApis {
     const response = await h.handle(request, ctx);
     this.#metrics?.requests.inc({ api: h.name, version: String(apiVersion) });
     if (response === null) return null;
+    const top = (response as { errorCode?: unknown }).errorCode;
+    if (typeof top === 'number' && top !== 0) this.#metrics?.requestErrors.inc({ api: h.name, error: errorName(top) });
     const w = new ByteWriter(256);
     encodeResponseHeader(w, { correlationId }, responseHeaderVersion(apiKey, apiVersion));
     h.encode(w, response, apiVersion);
