@@ -125,7 +125,7 @@ describe('lost Produce responses', { timeout: 180_000 }, () => {
   });
 
   it('Java producer across a broker crash (SIGKILL, restart): every acknowledged message once', async () => {
-    const N = 30_000;
+    const N = 15_000;
     const topic = 'lost-crash';
     proxy.loseResponses(null);
     const producing = runJava('ClientCompat.java', ['produce', proxy.address, topic, String(N)], 150_000);
@@ -149,7 +149,7 @@ describe('lost Produce responses', { timeout: 180_000 }, () => {
   });
 
   it('librdkafka idempotent producer across a clean broker restart (SIGTERM): every acknowledged message once', async () => {
-    const N = 30_000;
+    const N = 15_000;
     const topic = 'lost-restart';
     proxy.loseResponses(null);
     const producing = run(SYSTEM_PYTHON, ['-c', LIBRDKAFKA_PRODUCE, proxy.address, topic, String(N)], {
