@@ -128,7 +128,12 @@ describe('lost Produce responses', { timeout: 180_000 }, () => {
     const N = 15_000;
     const topic = 'lost-crash';
     proxy.loseResponses(null);
-    const producing = runJava('ClientCompat.java', ['produce', proxy.address, topic, String(N)], 150_000);
+    // Small batches, so the run spans hundreds of requests and the crash lands in the middle.
+    const producing = runJava(
+      'ClientCompat.java',
+      ['produce', proxy.address, topic, String(N), 'batch.size=1024;linger.ms=0'],
+      150_000,
+    );
     // Crash the broker once the producer is well under way.
     const produceRequests = () => proxy.requests.get(PRODUCE) ?? 0;
     const start = produceRequests();
@@ -137,9 +142,12 @@ describe('lost Produce responses', { timeout: 180_000 }, () => {
       await new Promise((r) => setTimeout(r, 20));
     expect(produceRequests()).toBeGreaterThanOrEqual(start + 20);
     await broker.kill();
+    const atCrash = produceRequests();
     await new Promise((r) => setTimeout(r, 500));
     await broker.start();
     const p = await producing;
+    // The producer was still sending when the broker died.
+    expect(produceRequests()).toBeGreaterThan(atCrash);
     expect(p.code, `${p.stderr}\n${broker.logs.slice(-10).join('\n')}`).toBe(0);
     const { acks, errors } = parseAcks(p.stdout);
     expect(errors).toEqual([]);
@@ -162,8 +170,11 @@ describe('lost Produce responses', { timeout: 180_000 }, () => {
       await new Promise((r) => setTimeout(r, 10));
     expect(produceRequests()).toBeGreaterThanOrEqual(start + 10);
     expect(await broker.stop()).toBe(0);
+    const atStop = produceRequests();
     await broker.start();
     const p = await producing;
+    // The producer was still sending when the broker stopped.
+    expect(produceRequests()).toBeGreaterThan(atStop);
     expect(p.code, `${p.stderr}\n${broker.logs.slice(-10).join('\n')}`).toBe(0);
     expect(p.stdout).toContain('unflushed 0');
     const { acks, errors } = parseAcks(p.stdout);

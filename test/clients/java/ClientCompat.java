@@ -1,7 +1,8 @@
 // The Java client (kafka-clients) against a Sluice broker, for test/compat/java.test.ts.
-// Usage: java -cp 'lib/*' ClientCompat.java <mode> <bootstrap> <topic> [count]
+// Usage: java -cp 'lib/*' ClientCompat.java <mode> <bootstrap> <topic> [count] [props]
 //   admin    : every admin call the test checks, one "key=value" line per observation
-//   produce  : <count> keyed messages with the producer's defaults (acks=all, idempotence on);
+//   produce  : <count> keyed messages with the producer's defaults (acks=all, idempotence on), or
+//              the settings in [props] ("k=v;k=v");
 //              prints "ack <index> <partition> <offset>" for each acknowledgement
 //   consume  : assign() every partition, read from the beginning until <count> records arrived;
 //              prints "rec <partition> <offset> <key> <value>"
@@ -20,9 +21,12 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.*;
 
 public class ClientCompat {
+  static String EXTRA = "";
+
   public static void main(String[] args) throws Exception {
     String mode = args[0], bootstrap = args[1], topic = args[2];
     int count = args.length > 3 ? Integer.parseInt(args[3]) : 0;
+    EXTRA = args.length > 4 ? args[4] : "";
     switch (mode) {
       case "admin" -> admin(bootstrap, topic);
       case "produce" -> produce(bootstrap, topic, count);
@@ -137,8 +141,8 @@ public class ClientCompat {
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    // Extra settings as key=value in the environment variable PRODUCER_PROPS, separated by ';'.
-    String extra = System.getenv("PRODUCER_PROPS");
+    // Extra settings as key=value pairs separated by ';', in the 5th argument.
+    String extra = EXTRA;
     if (extra != null && !extra.isEmpty()) {
       for (String kv : extra.split(";")) {
         int i = kv.indexOf('=');
