@@ -162,7 +162,7 @@ describe('restarts', () => {
   });
 
   it('loses no acknowledged message when SIGKILLed under acks=1 load', async () => {
-    const b = await new BrokerProcess({ overrides: { 'num.partitions': '3' }, logLevel: 'warn' }).start();
+    const b = await new BrokerProcess({ overrides: { 'num.partitions': '3' } }).start();
     const kafka = new Kafka({ brokers: [b.bootstrap], clientId: 'kill-test', logLevel: logLevel.NOTHING, retry: { retries: 0 } });
     const producer = kafka.producer({ allowAutoTopicCreation: true });
     try {

@@ -18,7 +18,8 @@ export interface BrokerProcessOptions {
   extraArgs?: string[];
   /** Fixed port (for restarts keeping the same address); default: a free one. */
   port?: number;
-  logLevel?: string;
+  /** trace/debug/info only: readiness (and the bound port) is read from the info-level 'broker started' line. */
+  logLevel?: 'trace' | 'debug' | 'info';
 }
 
 export class BrokerProcess {
