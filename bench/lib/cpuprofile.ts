@@ -64,12 +64,42 @@ export function summarize(
     files.set(fileKey, (files.get(fileKey) ?? 0) + h);
   }
   const busy = hits - idle || 1;
+  // Inclusive time: walk the call tree with the keys on the current stack.
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const childIds = new Set(p.nodes.flatMap((n) => n.children ?? []));
+  const incl = new Map<string, number>();
+  const onStack = new Map<string, number>();
+  const visit = (n: ProfileNode) => {
+    const w = where(n.callFrame.url);
+    const key = /(^|\/)src\//.test(w)
+      ? `${n.callFrame.functionName || '(anonymous)'} ${w}:${n.callFrame.lineNumber + 1}`
+      : '';
+    if (key) onStack.set(key, (onStack.get(key) ?? 0) + 1);
+    const h = n.callFrame.functionName === '(idle)' ? 0 : (n.hitCount ?? 0);
+    if (h) for (const k of onStack.keys()) incl.set(k, (incl.get(k) ?? 0) + h);
+    for (const c of n.children ?? []) {
+      const child = byId.get(c);
+      if (child) visit(child);
+    }
+    if (key) {
+      const left = onStack.get(key)! - 1;
+      if (left) onStack.set(key, left);
+      else onStack.delete(key);
+    }
+  };
+  for (const n of p.nodes) if (!childIds.has(n.id)) visit(n);
   const rank = (m: Map<string, number>): Cost[] =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, h]) => ({ name, selfMs: h * msPerHit, share: h / busy }));
-  return { totalMs, byFunction: rank(fn), byFile: rank(files), idleShare: idle / hits };
+  return {
+    totalMs,
+    byFunction: rank(fn),
+    byFile: rank(files),
+    sluiceInclusive: rank(incl),
+    idleShare: idle / hits,
+  };
 }
 
 // `tsx bench/lib/cpuprofile.ts FILE.cpuprofile` prints the summary.
@@ -82,4 +112,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const c of s.byFunction) console.log(`  ${(c.share * 100).toFixed(1).padStart(5)} %  ${c.name}`);
   console.log('\nself time by file:');
   for (const c of s.byFile) console.log(`  ${(c.share * 100).toFixed(1).padStart(5)} %  ${c.name}`);
+  console.log("\ninclusive time of Sluice's functions:");
+  for (const c of s.sluiceInclusive) console.log(`  ${(c.share * 100).toFixed(1).padStart(5)} %  ${c.name}`);
 }

@@ -1,7 +1,8 @@
 /**
  * A CPU profile of the Sluice broker (node --cpu-prof) under the load where it trails Kafka most:
  * by default ProducerPerformance with 100 B records, acks=all, 16 partitions, 4 producers (the most
- * broker work per byte); BENCH_PROFILE="SIZE ACKS PARTITIONS PRODUCERS" picks another. Prints the top
+ * broker work per byte); BENCH_PROFILE="SIZE ACKS PARTITIONS PRODUCERS" picks another produce load,
+ * BENCH_PROFILE="consume SIZE PARTITIONS RECORDS" profiles reading a filled topic instead. Prints the top
  * self-time functions and files; the .cpuprofile is kept in bench/results/profiles/ (not committed)
  * for Chrome DevTools or speedscope. Not part of `all`: run `npm run bench -- profile`.
  */
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import type { BenchResult } from '../main.js';
 import { startSluice } from '../lib/brokers.js';
 import { summarize } from '../lib/cpuprofile.js';
-import { producerPerf } from '../lib/java.js';
+import { benchConsume, produceFixed, producerPerf } from '../lib/java.js';
 import { BENCH_DIR } from '../lib/paths.js';
 import { createTopic } from '../lib/wire.js';
 
@@ -20,23 +21,37 @@ export const needsBuild = true;
 export const inAll = false;
 
 export async function run(): Promise<BenchResult[]> {
-  const [size, acks, partitions, producers] = (process.env.BENCH_PROFILE ?? '100 all 16 4').split(/\s+/);
+  const spec = (process.env.BENCH_PROFILE ?? '100 all 16 4').split(/\s+/);
+  const consume = spec[0] === 'consume';
   const dir = join(BENCH_DIR, 'results/profiles', new Date().toISOString().slice(0, 16).replace(/:/g, ''));
   mkdirSync(dir, { recursive: true });
   const b = await startSluice({ cpuProfDir: dir });
   let mibps = NaN;
+  let metric: string;
   try {
-    await createTopic(b.port, 'profile', Number(partitions));
-    const r = await producerPerf({
-      bootstrap: b.bootstrap,
-      topic: 'profile',
-      recordSize: Number(size),
-      acks: acks!,
-      producers: Number(producers),
-      warmup: 1,
-      measure: 2,
-    });
-    mibps = r.mbPerSec;
+    if (consume) {
+      // consume SIZE PARTITIONS RECORDS: fill the topic, then read it all once
+      const [, size = '1024', partitions = '16', records = '200000'] = spec;
+      metric = `consume ${size}B ${partitions}p ${records} records under --cpu-prof`;
+      await createTopic(b.port, 'profile', Number(partitions));
+      await produceFixed(b.bootstrap, 'profile', Number(records), Number(size));
+      const r = await benchConsume(b.bootstrap, 'profile', 0);
+      mibps = r.bytes / 2 ** 20 / r.seconds;
+    } else {
+      const [size = '100', acks = 'all', partitions = '16', producers = '4'] = spec;
+      metric = `produce ${size}B acks=${acks} ${partitions}p ${producers}prod under --cpu-prof`;
+      await createTopic(b.port, 'profile', Number(partitions));
+      const r = await producerPerf({
+        bootstrap: b.bootstrap,
+        topic: 'profile',
+        recordSize: Number(size),
+        acks,
+        producers: Number(producers),
+        warmup: 1,
+        measure: 2,
+      });
+      mibps = r.mbPerSec;
+    }
   } finally {
     await b.stop(); // SIGTERM: the broker exits cleanly and node writes the profile
   }
@@ -54,7 +69,7 @@ export async function run(): Promise<BenchResult[]> {
   return [
     {
       scenario: name,
-      metric: `produce ${size}B acks=${acks} ${partitions}p ${producers}prod under --cpu-prof`,
+      metric,
       value: mibps,
       unit: 'MiB/s',
       note: `top: ${s.byFunction
