@@ -25,6 +25,7 @@ import {
   validateBatch,
 } from '../protocol/records/batch-header.js';
 import { readRecords } from '../protocol/records/record.js';
+import { decompressSync } from '../protocol/records/compression.js';
 import { CorruptIndexError } from './abstract-index.js';
 import type { FileHandlePool, PooledFile } from './file-handle-pool.js';
 import type { LogConfig } from './log-config.js';
@@ -475,10 +476,14 @@ export class LogSegment {
     };
     const buf = reader.view(b.position, b.size);
     const h = readBatchHeader(buf);
-    if (compressionOf(h.attributes) !== CompressionType.None) return fallback;
+    const codec = compressionOf(h.attributes);
+    // zstd has no synchronous decoder in the library we use, and this lookup is synchronous: a zstd
+    // batch is answered at batch granularity (its base offset and max timestamp), the rest exactly.
+    if (codec === CompressionType.Zstd) return fallback;
     try {
+      const section = codec === CompressionType.None ? buf.subarray(RECORDS_OFFSET) : decompressSync(codec, buf.subarray(RECORDS_OFFSET));
       for (const r of readRecords(
-        buf.subarray(RECORDS_OFFSET),
+        section,
         h.recordCount,
         h.baseOffset,
         h.baseTimestamp,

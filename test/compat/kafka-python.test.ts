@@ -156,9 +156,7 @@ describe('kafka-python', { timeout: 180_000 }, () => {
   }
 
   // offsets_for_times answers with the first record at or after the timestamp, even inside a
-  // compressed batch (Kafka iterates the batch's records). KNOWN STORAGE BUG: LogSegment answers
-  // at batch granularity for compressed batches (base offset, max timestamp), so gzip fails; it.fails
-  // keeps that visible and will flip when the log engine is fixed.
+  // compressed batch (Kafka iterates the batch's records).
   const timeLookup = (codec: string) => () => {
     const out = results.get(codec);
     expect(out, 'the produce test ran').toBeDefined();
@@ -168,10 +166,7 @@ describe('kafka-python', { timeout: 180_000 }, () => {
     expect(out!.for_time).toEqual([firstAtOrAfter[1], firstAtOrAfter[5]]);
   };
   it('offsets_for_times finds the exact record (none)', timeLookup('none'));
-  it.fails(
-    'offsets_for_times finds the exact record inside a gzip batch (storage bug, see comment)',
-    timeLookup('gzip'),
-  );
+  it('offsets_for_times finds the exact record inside a gzip batch', timeLookup('gzip'));
 
   it('admin: create, describe and alter configs, describe cluster and topics, create partitions, delete', async () => {
     const r = await runPython(ADMIN, [broker.bootstrap, 'kp-admin'], 60_000);

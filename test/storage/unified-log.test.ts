@@ -293,3 +293,24 @@ describe('UnifiedLog', () => {
     expect(c.flushMessages).toBe(Number.MAX_SAFE_INTEGER);
   });
 });
+
+describe('offset for timestamp inside compressed batches', () => {
+  it('finds the first record at or after the timestamp in gzip, snappy and lz4 batches; zstd at batch granularity', async () => {
+    const { encodeRecordBatchSync, encodeRecordBatch } = await import('../../src/protocol/records/batch.js');
+    const { CompressionType } = await import('../../src/protocol/records/batch-header.js');
+    const { log } = openLog();
+    const t0 = 1_700_000_000_000n;
+    // Four batches of 10 records, timestamps t0 + 0..39, one codec each.
+    const codecs = [CompressionType.Gzip, CompressionType.Snappy, CompressionType.Lz4, CompressionType.Zstd];
+    for (const [b, codec] of codecs.entries()) {
+      const recs = Array.from({ length: 10 }, (_, i) => ({ value: `v${b * 10 + i}`, timestamp: t0 + BigInt(b * 10 + i) }));
+      const batch = codec === CompressionType.Zstd ? await encodeRecordBatch(recs, { compression: codec }) : encodeRecordBatchSync(recs, { compression: codec });
+      log.append(batch);
+    }
+    for (const target of [3, 14, 27]) {
+      expect(log.fetchOffsetByTimestamp(t0 + BigInt(target))).toMatchObject({ offset: BigInt(target), timestamp: t0 + BigInt(target) });
+    }
+    // zstd: the batch's base offset and max timestamp (no synchronous zstd decoder).
+    expect(log.fetchOffsetByTimestamp(t0 + 35n)).toMatchObject({ offset: 30n, timestamp: t0 + 39n });
+  });
+});
