@@ -4,8 +4,8 @@
  * flags for free); each subcommand lives in its own module.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { runBroker } from './broker-command.js';
-import { runDevCluster } from './dev-cluster-command.js';
+// Subcommands load their modules on use: `sluice broker` never loads the Kubernetes client, and a
+// problem in one subcommand's dependencies cannot stop the others from starting.
 
 function hostPort(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
@@ -43,6 +43,7 @@ program
   .option('--cluster-id <id>', 'cluster id (cluster mode)')
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
   .action(async (opts) => {
+    const { runBroker } = await import('./broker-command.js');
     await runBroker(opts);
   });
 
@@ -63,7 +64,35 @@ program
   .option('--override <key=value>', 'broker config for every broker (repeatable)', keyValue, {})
   .option('--log-level <level>', 'broker log level', 'warn')
   .action(async (opts) => {
+    const { runDevCluster } = await import('./dev-cluster-command.js');
     await runDevCluster(opts);
+  });
+
+const operator = program
+  .command('operator')
+  .description('run the Kubernetes operator (KafkaCluster, KafkaTopic)')
+  .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)')
+  .option('--namespace <ns>', 'watch only this namespace (default: $WATCH_NAMESPACE, else all)')
+  .option('--http-listen <host:port>', 'HTTP listener for /metrics, /healthz, /readyz', hostPort, hostPort('0.0.0.0:8080'))
+  .option('--resync-seconds <s>', 're-check every resource this often (topic drift)', (v) => Number(v), 60)
+  .option('--bootstrap <host:port,...>', 'reach every cluster at this Kafka bootstrap address (instead of in-cluster DNS)')
+  .option('--control <id=host:port,...>', 'brokers\' control-plane addresses (instead of in-cluster DNS)')
+  .option('--workers <n>', 'reconciles in parallel per kind', (v) => Number(v), 2)
+  .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+  .action(async (opts) => {
+    const { runOperator } = await import('./operator-command.js');
+    await runOperator(opts);
+  });
+
+operator
+  .command('rack')
+  .description('(broker init container) write the node\'s topology label to a file for broker.rack')
+  .requiredOption('--topology-key <label>', 'node label holding the rack, e.g. topology.kubernetes.io/zone')
+  .requiredOption('--node <name>', 'node name (downward API spec.nodeName)')
+  .requiredOption('--output <file>', 'file to write')
+  .action(async (opts) => {
+    const { runRackInit } = await import('./operator-command.js');
+    await runRackInit(opts);
   });
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,255 @@
+/**
+ * Reconciles one KafkaCluster as a linear chain of named, idempotent steps (Strimzi's
+ * KafkaReconciler.reconcile()):
+ *   validate → objects (server-side apply of every desired object, in order) → prune →
+ *   dynamicConfig (live AlterConfigs on the cluster default) → roll (one safe restart at most) →
+ *   status (last, /status subresource only).
+ * A step that cannot finish yet says so; the chain then still writes status and asks for a requeue.
+ */
+import type { Logger } from 'pino';
+import { outcomeConditions } from './conditions.js';
+import { KubeApiError, resourceFor, type AnyObject, type KubeClient } from './kube/client.js';
+import { RESOURCE_BROKER, withAdmin } from './kafka/admin-client.js';
+import { withClusterDefaults } from './model/defaults.js';
+import { brokerConfigPlan, brokerLabelSelector, desiredObjects, type KubeObject } from './model/kafka-cluster-model.js';
+import { internalBootstrap, names, PORTS, brokerHost } from './model/names.js';
+import { RestartGate } from './restart-gate.js';
+import { Roller, pendingRestart, type BrokerPod, type RollStep } from './roller.js';
+import { ANNOTATIONS, API_VERSION, FIELD_MANAGER, REASON, type KafkaCluster, type KafkaClusterStatus } from './types.js';
+import type { ReconcileResult } from './work-queue.js';
+
+export const KAFKA_CLUSTER = resourceFor(API_VERSION, 'KafkaCluster');
+const POD = resourceFor('v1', 'Pod');
+const STS = resourceFor('apps/v1', 'StatefulSet');
+const SERVICE = resourceFor('v1', 'Service');
+
+export interface ClusterEndpoints {
+  /** Kafka bootstrap address the operator uses to reach the cluster. */
+  bootstrap(cluster: KafkaCluster): string;
+  /** broker id → control-plane address. */
+  control(cluster: KafkaCluster): Map<number, string>;
+}
+
+/** In-cluster DNS: the bootstrap Service and each broker's pod name through the headless Service. */
+export const inClusterEndpoints: ClusterEndpoints = {
+  bootstrap: (c) => internalBootstrap(c),
+  control: (c) => new Map(Array.from({ length: c.spec.replicas }, (_, id) => [id, `${brokerHost(c, id)}:${PORTS.control}`])),
+};
+
+export interface ClusterReconcilerOptions {
+  client: KubeClient;
+  log: Logger;
+  endpoints: ClusterEndpoints;
+  /** Re-check a healthy cluster this often (ms). */
+  resyncMs: number;
+  /** While a roll or a wait is in progress, re-check this often (ms). */
+  progressMs: number;
+}
+
+interface StepOutcome {
+  ready: boolean;
+  reconciling: boolean;
+  degraded: boolean;
+  reason: string;
+  message: string;
+}
+
+export class ClusterReconciler {
+  readonly #o: ClusterReconcilerOptions;
+  readonly #gates = new Map<string, RestartGate>();
+
+  constructor(o: ClusterReconcilerOptions) {
+    this.#o = o;
+  }
+
+  #gate(cluster: KafkaCluster): RestartGate {
+    const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
+    let g = this.#gates.get(key);
+    if (!g) {
+      g = new RestartGate(() => this.#o.endpoints.control(cluster));
+      this.#gates.set(key, g);
+    }
+    return g;
+  }
+
+  async reconcile(raw: KafkaCluster | undefined, key: string): Promise<ReconcileResult> {
+    if (!raw || raw.metadata.deletionTimestamp) {
+      // Owner references make the garbage collector delete what the operator created.
+      this.#gates.get(key)?.close();
+      this.#gates.delete(key);
+      return {};
+    }
+    const cluster = withClusterDefaults(raw);
+    const log = this.#o.log.child({ kafkaCluster: key, generation: cluster.metadata.generation });
+
+    // Step: validate. An invalid spec leaves every existing object as it is.
+    const plan = brokerConfigPlan(cluster);
+    const problems = [...plan.errors];
+    if (!cluster.spec.etcd.managed && (cluster.spec.etcd.endpoints ?? []).length === 0) problems.push('spec.etcd needs endpoints or managed');
+    if (problems.length > 0) {
+      log.warn({ problems }, 'invalid KafkaCluster spec');
+      await this.#writeStatus(cluster, { ...(raw.status ?? {}) }, { ready: false, reconciling: false, degraded: true, reason: plan.errors.length > 0 ? REASON.InvalidConfig : REASON.InvalidSpec, message: problems.join('; ') });
+      return { requeueAfterMs: this.#o.resyncMs };
+    }
+
+    // Step: objects.
+    const desired = desiredObjects(cluster);
+    await this.#applyObjects(desired, log);
+
+    // Step: prune objects a smaller spec no longer asks for (external per-broker Services).
+    await this.#prune(cluster, desired, log);
+
+    // Read back what the StatefulSet controller and kubelets report.
+    const sts = await this.#o.client.getOrNull<AnyObject & { status?: { updateRevision?: string; readyReplicas?: number } }>(STS, cluster.metadata.namespace, names.statefulSet(cluster.metadata.name));
+    const pods = await this.#brokerPods(cluster);
+    const readyPods = pods.filter((p) => p.ready).length;
+
+    // Step: dynamic config, applied live (never a restart).
+    let dynamicNote = '';
+    if (readyPods > 0 && Object.keys(plan.dynamic).length >= 0) {
+      try {
+        await withAdmin(this.#o.endpoints.bootstrap(cluster), async (admin) => {
+          const current = await admin.clusterDefaultOverrides();
+          if (JSON.stringify(sorted(current)) !== JSON.stringify(sorted(plan.dynamic))) {
+            log.info({ from: current, to: plan.dynamic }, 'applying dynamic broker configs');
+            await admin.alterConfigs(RESOURCE_BROKER, '', plan.dynamic);
+          }
+        });
+      } catch (err) {
+        dynamicNote = `dynamic configs not applied yet: ${errMessage(err)}`;
+        log.warn({ err: errMessage(err) }, 'cannot apply dynamic broker configs yet');
+      }
+    }
+
+    // Step: roll (at most one safe restart).
+    let roll: RollStep = { kind: 'idle' };
+    const updateRevision = sts?.status?.updateRevision;
+    if (pendingRestart(pods, updateRevision).length > 0) {
+      const roller = new Roller(this.#gate(cluster), async (name) => {
+        log.info({ pod: name }, 'restarting broker pod');
+        await this.#o.client.delete(POD, cluster.metadata.namespace, name);
+      });
+      try {
+        roll = await roller.step(pods, cluster.spec.replicas, updateRevision);
+      } catch (err) {
+        roll = { kind: 'blocked', brokerId: -1, reasons: [errMessage(err)], pending: pendingRestart(pods, updateRevision).map((p) => p.id) };
+      }
+      if (roll.kind !== 'idle') log.info({ roll }, 'roll step');
+    }
+
+    // Step: status.
+    let controllerId = raw.status?.controllerId ?? -1;
+    if (readyPods > 0) {
+      try {
+        controllerId = (await this.#gate(cluster).health()).controllerId;
+      } catch {
+        /* keep the last known */
+      }
+    }
+    const pending = new Set(roll.kind === 'idle' ? [] : roll.pending);
+    const status: KafkaClusterStatus = {
+      ...(raw.status ?? {}),
+      replicas: pods.length,
+      readyReplicas: readyPods,
+      labelSelector: brokerLabelSelector(cluster),
+      controllerId,
+      brokers: Array.from({ length: cluster.spec.replicas }, (_, id) => {
+        const p = pods.find((x) => x.id === id);
+        return { id, ready: p?.ready ?? false, pendingRestart: pending.has(id) };
+      }),
+      listeners: this.#listenerStatus(cluster),
+    };
+    const outcome = this.#outcome(cluster, readyPods, roll, dynamicNote);
+    await this.#writeStatus(cluster, status, outcome);
+    return { requeueAfterMs: outcome.ready ? this.#o.resyncMs : this.#o.progressMs };
+  }
+
+  #outcome(cluster: KafkaCluster, readyPods: number, roll: RollStep, dynamicNote: string): StepOutcome {
+    const want = cluster.spec.replicas;
+    if (roll.kind === 'blocked') {
+      return { ready: false, reconciling: true, degraded: true, reason: REASON.RestartBlocked, message: `restart of broker ${roll.brokerId} refused: ${roll.reasons.join('; ')}` };
+    }
+    if (roll.kind === 'restarted') return { ready: false, reconciling: true, degraded: false, reason: REASON.Restarting, message: `restarted broker ${roll.brokerId}; pending: ${roll.pending.filter((x) => x !== roll.brokerId).join(', ') || 'none'}` };
+    if (roll.kind === 'wait') return { ready: false, reconciling: true, degraded: false, reason: REASON.RestartPending, message: roll.message };
+    if (readyPods < want) return { ready: false, reconciling: true, degraded: false, reason: REASON.WaitingForBrokers, message: `${readyPods}/${want} brokers ready` };
+    return { ready: true, reconciling: false, degraded: false, reason: REASON.Ready, message: `${readyPods}/${want} brokers ready${dynamicNote ? `; ${dynamicNote}` : ''}` };
+  }
+
+  #listenerStatus(cluster: KafkaCluster) {
+    const out = [{ name: 'internal', type: 'ClusterIP', bootstrapServers: internalBootstrap(cluster) }];
+    const ext = cluster.spec.listeners.external;
+    if (ext) out.push({ name: 'external', type: ext.type, bootstrapServers: `${names.externalBootstrapService(cluster.metadata.name)}.${cluster.metadata.namespace}.svc:${ext.port}` });
+    return out;
+  }
+
+  async #applyObjects(objects: KubeObject[], log: Logger): Promise<void> {
+    for (const obj of objects) {
+      try {
+        await this.#o.client.apply(obj as AnyObject, FIELD_MANAGER);
+      } catch (err) {
+        // ServiceMonitor without the Prometheus operator's CRD: skip, do not fail the cluster.
+        if (obj.kind === 'ServiceMonitor' && err instanceof KubeApiError && err.notFound) {
+          log.warn('ServiceMonitor requested but the monitoring.coreos.com CRD is not installed; skipping');
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  async #prune(cluster: KafkaCluster, desired: KubeObject[], log: Logger): Promise<void> {
+    const wanted = new Set(desired.filter((o) => o.kind === 'Service').map((o) => o.metadata.name));
+    const services = await this.#o.client.list<AnyObject>(SERVICE, cluster.metadata.namespace, `app.kubernetes.io/instance=${cluster.metadata.name},app.kubernetes.io/managed-by=sluice-operator`);
+    for (const s of services.items) {
+      const owned = ((s.metadata.ownerReferences as { uid: string }[] | undefined) ?? []).some((r) => r.uid === cluster.metadata.uid);
+      if (owned && !wanted.has(s.metadata.name)) {
+        log.info({ service: s.metadata.name }, 'deleting Service no longer wanted');
+        await this.#o.client.delete(SERVICE, cluster.metadata.namespace, s.metadata.name);
+      }
+    }
+  }
+
+  async #brokerPods(cluster: KafkaCluster): Promise<BrokerPod[]> {
+    const list = await this.#o.client.list<AnyObject>(POD, cluster.metadata.namespace, brokerLabelSelector(cluster));
+    const prefix = `${names.statefulSet(cluster.metadata.name)}-`;
+    return list.items
+      .filter((p) => p.metadata.name.startsWith(prefix))
+      .map((p) => {
+        const md = p.metadata as { name: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
+        const status = p.status as { conditions?: { type: string; status: string }[] } | undefined;
+        return {
+          id: Number(md.name.slice(prefix.length)),
+          name: md.name,
+          ready: status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+          terminating: md.deletionTimestamp !== undefined,
+          revision: md.labels?.['controller-revision-hash'],
+          manualRestart: md.annotations?.[ANNOTATIONS.manualRestart] === 'true',
+        };
+      })
+      .filter((p) => Number.isInteger(p.id))
+      .sort((a, b) => a.id - b.id);
+  }
+
+  async #writeStatus(cluster: KafkaCluster, status: KafkaClusterStatus, o: StepOutcome): Promise<void> {
+    const next: KafkaClusterStatus = {
+      ...status,
+      observedGeneration: cluster.metadata.generation,
+      conditions: outcomeConditions(cluster.status?.conditions, cluster.metadata.generation, o),
+    };
+    if (JSON.stringify(next) === JSON.stringify(cluster.status ?? {})) return;
+    await this.#o.client.mergePatch(KAFKA_CLUSTER, cluster.metadata.namespace, cluster.metadata.name, { status: next }, 'status');
+  }
+
+  close(): void {
+    for (const g of this.#gates.values()) g.close();
+    this.#gates.clear();
+  }
+}
+
+function sorted(o: Record<string, string>): [string, string][] {
+  return Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+export function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

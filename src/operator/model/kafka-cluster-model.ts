@@ -1,0 +1,387 @@
+/**
+ * Pure builders: a KafkaCluster in, the exact Kubernetes objects it needs out (Strimzi's
+ * model/KafkaCluster.java). No I/O and no clock, so unit tests compare whole objects. The
+ * reconciler applies them with server-side apply, in the order of `desiredObjects()`.
+ */
+import type { KafkaCluster } from '../types.js';
+import { ANNOTATIONS, API_VERSION, LABELS } from '../types.js';
+import { hashOf, planBrokerConfig, toProperties, type BrokerConfigPlan } from './broker-config.js';
+import { PORTS, brokerHost, brokerSelector, commonLabels, etcdSelector, kafkaClusterId, names, selectorString } from './names.js';
+
+/** A Kubernetes object as the operator builds it (apiVersion, kind, metadata, the rest). */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean }[];
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+const DATA_DIR = '/var/lib/sluice';
+const CONFIG_DIR = '/etc/sluice';
+const RACK_DIR = '/etc/sluice-rack';
+const MAIN = '/app/dist/src/cli/main.js';
+
+export function ownerReference(cluster: KafkaCluster) {
+  return { apiVersion: API_VERSION, kind: 'KafkaCluster', name: cluster.metadata.name, uid: cluster.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+}
+
+function meta(cluster: KafkaCluster, name: string, component: string, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}) {
+  const m: KubeObject['metadata'] = {
+    name,
+    namespace: cluster.metadata.namespace,
+    labels: { ...commonLabels(cluster, component), ...(extra.labels ?? {}) },
+    ownerReferences: [ownerReference(cluster)],
+  };
+  if (extra.annotations && Object.keys(extra.annotations).length > 0) m.annotations = extra.annotations;
+  return m;
+}
+
+/** The etcd endpoints the brokers use: the user's, or the managed etcd's members. */
+export function etcdEndpoints(cluster: KafkaCluster): string[] {
+  const { etcd } = cluster.spec;
+  if (etcd.managed) {
+    const n = names.etcdStatefulSet(cluster.metadata.name);
+    const svc = names.etcdService(cluster.metadata.name);
+    return Array.from({ length: etcd.managed.replicas }, (_, i) => `http://${n}-${i}.${svc}.${cluster.metadata.namespace}.svc:${PORTS.etcdClient}`);
+  }
+  return etcd.endpoints ?? [];
+}
+
+export function brokerConfigPlan(cluster: KafkaCluster): BrokerConfigPlan {
+  return planBrokerConfig(cluster.spec.config, cluster.spec.replicas);
+}
+
+/**
+ * What a broker pod must be restarted for: the static config and everything in the pod template
+ * that the StatefulSet would roll anyway. Dynamic configs are left out on purpose.
+ */
+export function restartHash(cluster: KafkaCluster, plan = brokerConfigPlan(cluster)): string {
+  return hashOf({ static: plan.static, etcd: etcdEndpoints(cluster), rack: cluster.spec.rack ?? null });
+}
+
+export function buildConfigMap(cluster: KafkaCluster, plan = brokerConfigPlan(cluster)): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(cluster, names.configMap(cluster.metadata.name), 'broker'),
+    data: { 'server.properties': toProperties(plan.all) },
+  };
+}
+
+export function buildHeadlessService(cluster: KafkaCluster): KubeObject {
+  const port = cluster.spec.listeners.internal.port;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(cluster, names.headlessService(cluster.metadata.name), 'broker'),
+    spec: {
+      clusterIP: 'None',
+      // Brokers must find each other (and the controller) before they are Ready.
+      publishNotReadyAddresses: true,
+      selector: brokerSelector(cluster),
+      ports: [
+        { name: 'kafka', port, targetPort: port, protocol: 'TCP' },
+        { name: 'control', port: PORTS.control, targetPort: PORTS.control, protocol: 'TCP' },
+        { name: 'metrics', port: PORTS.metrics, targetPort: PORTS.metrics, protocol: 'TCP' },
+      ],
+    },
+  };
+}
+
+export function buildBootstrapService(cluster: KafkaCluster): KubeObject {
+  const port = cluster.spec.listeners.internal.port;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(cluster, names.bootstrapService(cluster.metadata.name), 'broker'),
+    spec: {
+      type: 'ClusterIP',
+      selector: brokerSelector(cluster),
+      ports: [{ name: 'kafka', port, targetPort: port, protocol: 'TCP' }],
+    },
+  };
+}
+
+/** External listener: one Service per broker (clients reach a named broker) plus a bootstrap. */
+export function buildExternalServices(cluster: KafkaCluster): KubeObject[] {
+  const ext = cluster.spec.listeners.external;
+  if (!ext) return [];
+  const target = cluster.spec.listeners.internal.port;
+  const out: KubeObject[] = [];
+  const annotations = ext.annotations ?? {};
+  out.push({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(cluster, names.externalBootstrapService(cluster.metadata.name), 'broker', { annotations }),
+    spec: { type: ext.type, selector: brokerSelector(cluster), ports: [{ name: 'kafka-external', port: ext.port, targetPort: target, protocol: 'TCP' }] },
+  });
+  for (let id = 0; id < cluster.spec.replicas; id++) {
+    const port: Record<string, unknown> = { name: 'kafka-external', port: ext.port, targetPort: target, protocol: 'TCP' };
+    const nodePort = ext.nodePorts?.[id];
+    if (ext.type === 'NodePort' && nodePort !== undefined) port.nodePort = nodePort;
+    out.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(cluster, names.externalBrokerService(cluster.metadata.name, id), 'broker', { labels: { [LABELS.brokerId]: String(id) }, annotations }),
+      spec: {
+        type: ext.type,
+        selector: { ...brokerSelector(cluster), 'statefulset.kubernetes.io/pod-name': names.pod(cluster.metadata.name, id) },
+        ports: [port],
+      },
+    });
+  }
+  return out;
+}
+
+export function buildPodDisruptionBudget(cluster: KafkaCluster): KubeObject {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: meta(cluster, names.pdb(cluster.metadata.name), 'broker'),
+    spec: { maxUnavailable: 1, selector: { matchLabels: brokerSelector(cluster) } },
+  };
+}
+
+export function buildServiceAccount(cluster: KafkaCluster): KubeObject {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(cluster, names.serviceAccount(cluster.metadata.name), 'broker') };
+}
+
+/** The shell line that starts a broker: its node id is the pod's ordinal. */
+export function brokerCommand(cluster: KafkaCluster): string {
+  const c = cluster.metadata.name;
+  const port = cluster.spec.listeners.internal.port;
+  const lines = [
+    'set -e',
+    'ID="${HOSTNAME##*-}"',
+    `ADVERTISE="$HOSTNAME.${names.headlessService(c)}.$POD_NAMESPACE.svc:${port}"`,
+    'RACK_ARGS=""',
+    `if [ -s ${RACK_DIR}/rack ]; then RACK_ARGS="--override broker.rack=$(cat ${RACK_DIR}/rack)"; fi`,
+    `exec node ${MAIN} broker --node-id "$ID" --listen 0.0.0.0:${port} --advertise "$ADVERTISE"` +
+      ` --control-listen 0.0.0.0:${PORTS.control} --metrics-listen 0.0.0.0:${PORTS.metrics}` +
+      ` --config ${CONFIG_DIR}/server.properties --data-dir ${DATA_DIR}/data` +
+      ` --etcd "$SLUICE_ETCD" --cluster-id "$SLUICE_CLUSTER_ID" $RACK_ARGS`,
+  ];
+  return lines.join('\n');
+}
+
+export function buildStatefulSet(cluster: KafkaCluster, plan = brokerConfigPlan(cluster)): KubeObject {
+  const c = cluster.metadata.name;
+  const spec = cluster.spec;
+  const port = spec.listeners.internal.port;
+  const podTpl = spec.template?.pod ?? {};
+  const persistent = spec.storage.type === 'persistent-claim' ? spec.storage : null;
+  const volumes: Record<string, unknown>[] = [{ name: 'config', configMap: { name: names.configMap(c) } }];
+  if (!persistent) {
+    const ephemeral = spec.storage.type === 'ephemeral' ? spec.storage : null;
+    volumes.push({ name: 'data', emptyDir: ephemeral?.sizeLimit ? { sizeLimit: ephemeral.sizeLimit } : {} });
+  }
+  const mounts: Record<string, unknown>[] = [
+    { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+    { name: 'data', mountPath: DATA_DIR },
+  ];
+  const initContainers: Record<string, unknown>[] = [];
+  if (spec.rack) {
+    volumes.push({ name: 'rack', emptyDir: {} });
+    mounts.push({ name: 'rack', mountPath: RACK_DIR, readOnly: true });
+    initContainers.push({
+      name: 'rack',
+      image: spec.image,
+      imagePullPolicy: spec.imagePullPolicy ?? 'IfNotPresent',
+      command: ['node', MAIN, 'operator', 'rack', '--topology-key', spec.rack.topologyKey, '--node', '$(NODE_NAME)', '--output', `${RACK_DIR}/rack`],
+      env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+      volumeMounts: [{ name: 'rack', mountPath: RACK_DIR }],
+    });
+  }
+  const podSpec: Record<string, unknown> = {
+    serviceAccountName: names.serviceAccount(c),
+    // Long enough for a controlled shutdown (leaderships moved away) and a clean log close.
+    terminationGracePeriodSeconds: 120,
+    securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 },
+    ...(initContainers.length > 0 ? { initContainers } : {}),
+    containers: [
+      {
+        name: 'broker',
+        image: spec.image,
+        imagePullPolicy: spec.imagePullPolicy ?? 'IfNotPresent',
+        command: ['/bin/sh', '-c', brokerCommand(cluster)],
+        env: [
+          { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          { name: 'SLUICE_ETCD', value: etcdEndpoints(cluster).join(',') },
+          { name: 'SLUICE_CLUSTER_ID', value: kafkaClusterId(cluster) },
+        ],
+        ports: [
+          { name: 'kafka', containerPort: port, protocol: 'TCP' },
+          { name: 'control', containerPort: PORTS.control, protocol: 'TCP' },
+          { name: 'metrics', containerPort: PORTS.metrics, protocol: 'TCP' },
+        ],
+        readinessProbe: { httpGet: { path: '/ready', port: 'metrics' }, periodSeconds: 5, failureThreshold: 3 },
+        livenessProbe: { tcpSocket: { port: 'kafka' }, initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 6 },
+        ...(spec.resources ? { resources: spec.resources } : {}),
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        volumeMounts: mounts,
+      },
+    ],
+    volumes,
+  };
+  if (podTpl.affinity) podSpec.affinity = podTpl.affinity;
+  if (podTpl.tolerations) podSpec.tolerations = podTpl.tolerations;
+  const sts: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: meta(cluster, names.statefulSet(c), 'broker'),
+    spec: {
+      replicas: spec.replicas,
+      serviceName: names.headlessService(c),
+      // Brokers only need etcd to start, not each other.
+      podManagementPolicy: 'Parallel',
+      // The operator decides when a broker restarts (roller.ts); the StatefulSet never does.
+      updateStrategy: { type: 'OnDelete' },
+      selector: { matchLabels: brokerSelector(cluster) },
+      template: {
+        metadata: {
+          labels: { ...(podTpl.labels ?? {}), ...commonLabels(cluster, 'broker') },
+          annotations: { ...(podTpl.annotations ?? {}), [ANNOTATIONS.configHash]: restartHash(cluster, plan) },
+        },
+        spec: podSpec,
+      },
+      ...(persistent
+        ? {
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: persistent.deleteClaim ? 'Delete' : 'Retain', whenScaled: 'Retain' },
+            volumeClaimTemplates: [
+              {
+                apiVersion: 'v1',
+                kind: 'PersistentVolumeClaim',
+                metadata: { name: 'data', labels: commonLabels(cluster, 'broker') },
+                spec: {
+                  accessModes: ['ReadWriteOnce'],
+                  resources: { requests: { storage: persistent.size } },
+                  ...(persistent.class ? { storageClassName: persistent.class } : {}),
+                },
+              },
+            ],
+          }
+        : {}),
+    },
+  };
+  return sts;
+}
+
+export function buildServiceMonitor(cluster: KafkaCluster): KubeObject | null {
+  const sm = cluster.spec.metrics?.serviceMonitor;
+  if (!sm?.enabled) return null;
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: meta(cluster, names.serviceMonitor(cluster.metadata.name), 'broker', { labels: sm.labels ?? {} }),
+    spec: {
+      selector: { matchLabels: { ...brokerSelector(cluster) } },
+      namespaceSelector: { matchNames: [cluster.metadata.namespace] },
+      endpoints: [{ port: 'metrics', path: '/metrics', interval: sm.interval ?? '30s' }],
+    },
+  };
+}
+
+export function buildEtcdObjects(cluster: KafkaCluster): KubeObject[] {
+  const managed = cluster.spec.etcd.managed;
+  if (!managed) return [];
+  const c = cluster.metadata.name;
+  const sts = names.etcdStatefulSet(c);
+  const svc = names.etcdService(c);
+  const ns = cluster.metadata.namespace;
+  const initialCluster = Array.from({ length: managed.replicas }, (_, i) => `${sts}-${i}=http://${sts}-${i}.${svc}.${ns}.svc:${PORTS.etcdPeer}`).join(',');
+  const service: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(cluster, svc, 'etcd'),
+    spec: {
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      selector: etcdSelector(cluster),
+      ports: [
+        { name: 'client', port: PORTS.etcdClient, targetPort: PORTS.etcdClient, protocol: 'TCP' },
+        { name: 'peer', port: PORTS.etcdPeer, targetPort: PORTS.etcdPeer, protocol: 'TCP' },
+      ],
+    },
+  };
+  const script = [
+    'exec etcd --name "$HOSTNAME" --data-dir /var/lib/etcd',
+    `--listen-client-urls http://0.0.0.0:${PORTS.etcdClient} --advertise-client-urls "http://$HOSTNAME.${svc}.${ns}.svc:${PORTS.etcdClient}"`,
+    `--listen-peer-urls http://0.0.0.0:${PORTS.etcdPeer} --initial-advertise-peer-urls "http://$HOSTNAME.${svc}.${ns}.svc:${PORTS.etcdPeer}"`,
+    `--initial-cluster ${initialCluster} --initial-cluster-state new --initial-cluster-token ${kafkaClusterId(cluster)}`,
+  ].join(' ');
+  const storage = managed.storage;
+  const statefulSet: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: meta(cluster, sts, 'etcd'),
+    spec: {
+      replicas: managed.replicas,
+      serviceName: svc,
+      podManagementPolicy: 'Parallel',
+      selector: { matchLabels: etcdSelector(cluster) },
+      template: {
+        metadata: { labels: commonLabels(cluster, 'etcd') },
+        spec: {
+          containers: [
+            {
+              name: 'etcd',
+              image: managed.image,
+              command: ['/bin/sh', '-c', script],
+              ports: [
+                { name: 'client', containerPort: PORTS.etcdClient },
+                { name: 'peer', containerPort: PORTS.etcdPeer },
+              ],
+              readinessProbe: { httpGet: { path: '/health', port: 'client' }, periodSeconds: 5 },
+              volumeMounts: [{ name: 'data', mountPath: '/var/lib/etcd' }],
+            },
+          ],
+          ...(storage ? {} : { volumes: [{ name: 'data', emptyDir: {} }] }),
+        },
+      },
+      ...(storage
+        ? {
+            volumeClaimTemplates: [
+              {
+                apiVersion: 'v1',
+                kind: 'PersistentVolumeClaim',
+                metadata: { name: 'data' },
+                spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: storage.size } }, ...(storage.class ? { storageClassName: storage.class } : {}) },
+              },
+            ],
+          }
+        : {}),
+    },
+  };
+  return [service, statefulSet];
+}
+
+/** Every object, in the order the reconciler applies them (dependencies first). */
+export function desiredObjects(cluster: KafkaCluster): KubeObject[] {
+  const plan = brokerConfigPlan(cluster);
+  const out: KubeObject[] = [
+    ...buildEtcdObjects(cluster),
+    buildServiceAccount(cluster),
+    buildConfigMap(cluster, plan),
+    buildHeadlessService(cluster),
+    buildBootstrapService(cluster),
+    ...buildExternalServices(cluster),
+    buildStatefulSet(cluster, plan),
+    buildPodDisruptionBudget(cluster),
+  ];
+  const sm = buildServiceMonitor(cluster);
+  if (sm) out.push(sm);
+  return out;
+}
+
+export function brokerLabelSelector(cluster: KafkaCluster): string {
+  return selectorString(brokerSelector(cluster));
+}
+
+export { brokerHost };
