@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
-import { BrokerProcess } from '../helpers/broker-process.js';
+import { tmpdir } from 'node:os';
+import { BrokerProcess, REPO_ROOT } from '../helpers/broker-process.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { run } from '../helpers/clients.js';
 import { ApiKeys } from '../../src/protocol/messages/index.js';
@@ -249,5 +250,47 @@ describe('metrics', () => {
     } finally {
       await b.cleanup();
     }
+  });
+});
+
+describe('configuration', () => {
+  it('reads --config server.properties and --override, and reports them as static broker config', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-props-'));
+    const props = join(dir, 'server.properties');
+    writeFileSync(props, ['# a Kafka-style file', 'num.partitions=4', 'log.retention.hours=24', 'message.max.bytes: 2000000', ''].join('\n'));
+    const b = await new BrokerProcess({ extraArgs: ['--config', props], overrides: { 'log.retention.hours': '48' } }).start();
+    try {
+      const c = await RawClient.connect(b.port);
+      const md = await c.request(ApiKeys.Metadata, 4, { topics: [{ name: 'from-props' }], allowAutoTopicCreation: true });
+      expect(md.topics[0]!.partitions).toHaveLength(4);
+      const dc = await c.request(ApiKeys.DescribeConfigs, 1, {
+        resources: [
+          { resourceType: 4, resourceName: '1', configurationKeys: ['num.partitions', 'log.retention.hours', 'message.max.bytes'] },
+          { resourceType: 2, resourceName: 'from-props', configurationKeys: ['retention.ms', 'max.message.bytes'] },
+        ],
+        includeSynonyms: false,
+      });
+      const broker = new Map(dc.results[0]!.configs.map((x) => [x.name, [x.value, x.configSource]]));
+      // configSource 4 = STATIC_BROKER_CONFIG; --override wins over the file.
+      expect(broker.get('num.partitions')).toEqual(['4', 4]);
+      expect(broker.get('log.retention.hours')).toEqual(['48', 4]);
+      expect(broker.get('message.max.bytes')).toEqual(['2000000', 4]);
+      // The topic inherits them through the broker synonyms, in the topic key's units.
+      const topic = new Map(dc.results[1]!.configs.map((x) => [x.name, x.value]));
+      expect(topic.get('retention.ms')).toBe(String(48 * 3_600_000));
+      expect(topic.get('max.message.bytes')).toBe('2000000');
+      c.close();
+    } finally {
+      await b.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start on an invalid config value, saying which and why', async () => {
+    const r = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'broker', '--listen', '127.0.0.1:0', '--data-dir', join(tmpdir(), `sluice-bad-${process.pid}`), '--override', 'num.partitions=zero'], { timeoutMs: 60_000 });
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toMatch(/Invalid value zero for configuration num.partitions/);
   });
 });
