@@ -38,10 +38,18 @@ function where(url: string): string {
   return path.replace(/^node_modules\//, 'npm:');
 }
 
-export function summarize(
-  file: string,
-  top = 15,
-): { totalMs: number; byFunction: Cost[]; byFile: Cost[]; idleShare: number } {
+export interface Summary {
+  totalMs: number;
+  /** self time per function */
+  byFunction: Cost[];
+  /** self time per source file */
+  byFile: Cost[];
+  /** inclusive time (self + callees) of Sluice's own functions (src/), each counted once per stack */
+  sluiceInclusive: Cost[];
+  idleShare: number;
+}
+
+export function summarize(file: string, top = 15): Summary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const totalMs = (p.endTime - p.startTime) / 1000;
   const hits = p.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0) || 1;

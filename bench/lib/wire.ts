@@ -323,3 +323,39 @@ export async function deleteTopic(port: number, topic: string): Promise<void> {
     c.close();
   }
 }
+
+/**
+ * Waits until every partition of `topic` accepts a write (one small record each, acks=1, all
+ * partitions in one Produce request, retrying those that fail). A leader in Metadata is not enough:
+ * a broker may still be creating the partition's log.
+ */
+export async function waitWritable(
+  port: number,
+  topic: string,
+  partitions: number,
+  timeoutMs = 300_000,
+): Promise<void> {
+  const batch = buildRecordBatch([{ key: null, value: Buffer.from('ready') }]);
+  let pending = Array.from({ length: partitions }, (_, i) => i);
+  const deadline = Date.now() + timeoutMs;
+  const c = await WireClient.connect(port);
+  try {
+    while (pending.length > 0) {
+      if (Date.now() > deadline)
+        throw new Error(`${pending.length} of ${partitions} partitions not writable after ${timeoutMs} ms`);
+      const res = await c.request(ApiKeys.Produce, V.produce, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 30_000,
+        topicData: [{ name: topic, partitionData: pending.map((index) => ({ index, records: batch })) }],
+      });
+      const ok = new Set(
+        (res.responses[0]?.partitionResponses ?? []).filter((p) => p.errorCode === 0).map((p) => p.index),
+      );
+      pending = pending.filter((p) => !ok.has(p));
+      if (pending.length) await sleep(100);
+    }
+  } finally {
+    c.close();
+  }
+}
