@@ -46,6 +46,7 @@ import { deleteRecordsHandler } from './handlers/delete-records.js';
 import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
 import { initProducerIdHandler } from './handlers/init-producer-id.js';
+import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { createGroupService, groupHandlers, type GroupService } from './group/group-service.js';
 
 export interface ServerOptions {
@@ -146,6 +147,16 @@ export class KafkaServer {
     };
     replicaManager.onBytesOut = (topic, bytes) => metrics.bytesOut.inc({ topic }, bytes);
     replicaManager.onDuplicate = (topic) => metrics.producerDuplicates.inc({ topic });
+    replicaManager.onIsrChange = (kind) => (kind === 'shrink' ? metrics.isrShrinks.inc() : metrics.isrExpands.inc());
+    replicaManager.onFollowerBytes = (bytes) => metrics.replicationBytesIn.inc(bytes);
+    metrics.registerReplicationGauges({
+      underReplicated: () => replicaManager.allPartitions().filter((p) => p.isLeader && p.isr.length < p.replicas.length).length,
+      offline: () => (this.#controller?.isActive ? this.#controller.health().offline : 0),
+      activeController: () => (cluster ? (this.#controller?.isActive ? 1 : 0) : 1),
+      leaderElections: () => this.#controller?.leaderElections ?? 0,
+      uncleanElections: () => this.#controller?.uncleanElections ?? 0,
+      fetcherLag: () => replicaManager.fetcherManager.lags(),
+    });
 
     const topics = new TopicFrontend(store, table);
     const groups = createGroupService({ nodeId: this.nodeId, config: this.config, table, topics, replicaManager, metrics, log: this.#log });
@@ -187,6 +198,7 @@ export class KafkaServer {
       describeClusterHandler(services),
       describeLogDirsHandler(services),
       initProducerIdHandler(services),
+      offsetForLeaderEpochHandler(services),
       ...groupHandlers(services),
     ]) {
       apis.register(h);
@@ -214,7 +226,10 @@ export class KafkaServer {
       this.#controlServer = new ControlPlaneServer(controller, () => table.controller?.nodeId ?? -1, this.#log);
       const cl = this.#opts.controlListen ?? { host: this.#opts.listen.host, port: 0 };
       controlPort = await this.#controlServer.start(cl.host, cl.port);
-      this.#controlClient = new ControlPlaneClient(table);
+      const controlClient = new ControlPlaneClient(table);
+      this.#controlClient = controlClient;
+      // Leaders send ISR changes (shrink on lag, expand on catch-up) to the active controller.
+      replicaManager.alterPartition = (req) => controlClient.call('alterPartition', req, 5000);
     }
 
     // Register after the listeners are bound, so the advertised ports are the real ones.

@@ -20,6 +20,18 @@ import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
 import { DelayedOperation, DelayedOperationPurgatory } from './purgatory/delayed-operation.js';
 import { TimingWheelTimer } from './purgatory/timing-wheel.js';
 import { Partition, PartitionError } from './partition.js';
+import type { PartitionState } from '../controller/records.js';
+import { ReplicaFetcherManager } from './replication/replica-fetcher-manager.js';
+
+/** The controller's AlterPartition (cluster mode), as the KafkaServer wires it. */
+export type AlterPartitionFn = (req: {
+  brokerId: number;
+  topic: string;
+  partition: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  newIsr: number[];
+}) => Promise<{ error: string; message: string; state?: PartitionState }>;
 
 export interface ProducePartitionResult {
   errorCode: number;
@@ -43,6 +55,8 @@ export interface FetchPartitionInput {
   fetchOffset: bigint;
   partitionMaxBytes: number;
   currentLeaderEpoch: number;
+  /** Fetch v12+: the epoch of the fetcher's last batch (-1 when unknown); checked for divergence. */
+  lastFetchedEpoch?: number;
 }
 
 export interface FetchPartitionResult {
@@ -53,6 +67,8 @@ export interface FetchPartitionResult {
   lastStableOffset: bigint;
   logStartOffset: bigint;
   records: Buffer | null;
+  /** The fetcher's log diverges from the leader's here (KIP-320): truncate, then fetch again. */
+  divergingEpoch?: { epoch: number; endOffset: bigint };
 }
 
 export interface FetchParams {
@@ -77,6 +93,20 @@ export class ReplicaManager {
   readonly #partitions = new Map<string, Partition>();
   /** Bytes appended per partition, monotonic: how waiting fetches tell that enough data arrived. */
   readonly #appendedBytes = new Map<string, number>();
+  /**
+   * Bytes below the high watermark per partition, monotonic (what consumers can read). Appends wait
+   * in #uncommitted (end offset → #appendedBytes after it) until the high watermark passes them.
+   */
+  readonly #committedBytes = new Map<string, number>();
+  readonly #uncommitted = new Map<string, { end: bigint; bytes: number }[]>();
+  readonly fetcherManager: ReplicaFetcherManager;
+  /** Set in cluster mode: ISR changes go to the controller. */
+  alterPartition: AlterPartitionFn | null = null;
+  readonly #isrRetryAt = new Map<string, number>();
+  #isrTimer: NodeJS.Timeout | null = null;
+  /** Metrics hooks. */
+  onIsrChange: (kind: 'shrink' | 'expand', topic: string) => void = () => {};
+  onFollowerBytes: (bytes: number) => void = () => {};
   readonly timer = new TimingWheelTimer();
   readonly producePurgatory = new DelayedOperationPurgatory<DelayedProduce>('Produce', this.timer);
   readonly fetchPurgatory = new DelayedOperationPurgatory<DelayedFetch>('Fetch', this.timer);
@@ -96,6 +126,26 @@ export class ReplicaManager {
       topicConfig: (topic) => this.#logConfigFor(table.topics.get(topic) ?? null),
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
     });
+    this.fetcherManager = new ReplicaFetcherManager({
+      nodeId,
+      table,
+      maxWaitMs: config.int('replica.fetch.wait.max.ms'),
+      maxBytes: 10 * 1024 * 1024,
+      partitionMaxBytes: config.int('replica.fetch.max.bytes'),
+      backoffMs: 500,
+      requestTimeoutMs: 30_000,
+      log: this.#log,
+      onAppended: (p, bytes) => {
+        if (bytes > 0) {
+          this.#appendedBytes.set(p.key, (this.#appendedBytes.get(p.key) ?? 0) + bytes);
+          this.onFollowerBytes(bytes);
+        }
+      },
+    });
+  }
+
+  #minIsr(topic: string): number {
+    return Number(this.#table.topics.get(topic)?.configs['min.insync.replicas'] ?? this.#config.int('min.insync.replicas'));
   }
 
   /** Effective log config of a topic: its overrides over the broker's topic defaults. */
@@ -125,6 +175,10 @@ export class ReplicaManager {
     }
     this.#checkpointTimer = setInterval(() => this.#snapshotAll(), 60_000);
     this.#checkpointTimer.unref();
+    // ISR shrink: followers not caught up within replica.lag.time.max.ms leave the ISR.
+    const lagMs = Number(this.#config.raw('replica.lag.time.max.ms') ?? 30_000);
+    this.#isrTimer = setInterval(() => this.#maybeShrinkIsr(), Math.max(100, Math.floor(lagMs / 2)));
+    this.#isrTimer.unref();
   }
 
   #onTopic(name: string, record: TopicRecord | null): void {
@@ -132,7 +186,10 @@ export class ReplicaManager {
       for (const [key, p] of this.#partitions) {
         if (p.topic !== name) continue;
         this.#partitions.delete(key);
+        this.fetcherManager.remove(key);
         this.#appendedBytes.delete(key);
+        this.#committedBytes.delete(key);
+        this.#uncommitted.delete(key);
         this.logManager.deleteLog(p.topic, p.index);
         this.fetchPurgatory.checkAndComplete(key);
         this.producePurgatory.checkAndComplete(key);
@@ -159,12 +216,98 @@ export class ReplicaManager {
       p = new Partition(topic, index, log, this.nodeId);
       this.#partitions.set(key, p);
       this.#appendedBytes.set(key, 0);
+      this.#committedBytes.set(key, 0);
     }
-    if (p.applyState(state, replicas)) {
-      this.#log.info({ topic, partition: index, leaderEpoch: state.leaderEpoch }, 'became leader');
+    this.#applyState(p, state, replicas);
+  }
+
+  /** Apply a partition state (from the table or an AlterPartition answer) and switch fetchers. */
+  #applyState(p: Partition, state: PartitionState, replicas: number[]): void {
+    const change = p.applyState(state, replicas);
+    if (change === 'stale') return;
+    if (change === 'became-leader') {
+      this.#log.info({ topic: p.topic, partition: p.index, leaderEpoch: state.leaderEpoch, isr: state.isr, logEndOffset: p.log.logEndOffset }, 'became leader');
+      // Appends from an earlier leadership are either committed or gone; consumers count from here.
+      this.#uncommitted.delete(p.key);
+      this.#committedBytes.set(p.key, this.#appendedBytes.get(p.key) ?? 0);
+    } else if (change === 'became-follower' || change === 'leader-changed') {
+      this.#log.info({ topic: p.topic, partition: p.index, leader: state.leader, leaderEpoch: state.leaderEpoch }, 'following');
     }
-    this.fetchPurgatory.checkAndComplete(key);
-    this.producePurgatory.checkAndComplete(key);
+    if (p.isLeader || state.leader < 0) this.fetcherManager.remove(p.key);
+    else this.fetcherManager.addOrUpdate(p);
+    this.#onHighWatermarkMaybeMoved(p);
+    this.fetchPurgatory.checkAndComplete(p.key);
+    this.producePurgatory.checkAndComplete(p.key);
+  }
+
+  /** Move appends the high watermark passed into the consumer-visible byte count. */
+  #onHighWatermarkMaybeMoved(p: Partition): void {
+    const q = this.#uncommitted.get(p.key);
+    if (!q || q.length === 0) return;
+    const hw = p.highWatermark;
+    let moved = false;
+    while (q.length > 0 && q[0]!.end <= hw) {
+      this.#committedBytes.set(p.key, q.shift()!.bytes);
+      moved = true;
+    }
+    if (moved) this.fetchPurgatory.checkAndComplete(p.key);
+  }
+
+  // ---- ISR management (leader) ----
+
+  #maybeExpandIsr(p: Partition): void {
+    if (!this.alterPartition || p.pendingIsr) return;
+    const lagMs = Number(this.#config.raw('replica.lag.time.max.ms') ?? 30_000);
+    const add = p.followersToAdd(lagMs).filter((id) => this.#table.brokers.has(id));
+    if (add.length === 0) return;
+    this.#sendAlterPartition(p, [...p.isr, ...add], 'expand');
+  }
+
+  #maybeShrinkIsr(): void {
+    if (!this.alterPartition) return;
+    const lagMs = Number(this.#config.raw('replica.lag.time.max.ms') ?? 30_000);
+    const now = Date.now();
+    for (const p of this.#partitions.values()) {
+      if (!p.isLeader || p.pendingIsr || p.log.isClosed) continue;
+      const out = p.outOfSyncFollowers(lagMs, now);
+      if (out.length === 0) continue;
+      this.#log.info({ topic: p.topic, partition: p.index, outOfSync: out, lagMs }, 'followers fell behind; shrinking the ISR');
+      this.#sendAlterPartition(p, p.isr.filter((r) => !out.includes(r)), 'shrink');
+    }
+  }
+
+  #sendAlterPartition(p: Partition, newIsr: number[], kind: 'shrink' | 'expand'): void {
+    const alter = this.alterPartition;
+    if (!alter) return;
+    const retryAt = this.#isrRetryAt.get(p.key) ?? 0;
+    if (Date.now() < retryAt) return;
+    p.pendingIsr = newIsr;
+    const sentEpoch = p.leaderEpoch;
+    alter({ brokerId: this.nodeId, topic: p.topic, partition: p.index, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr }).then(
+      (res) => {
+        if (p.pendingIsr !== newIsr) return; // superseded by a newer state
+        p.pendingIsr = null;
+        if (res.error === 'NONE' && res.state && this.#partitions.get(p.key) === p && p.leaderEpoch === sentEpoch) {
+          this.#isrRetryAt.delete(p.key);
+          this.onIsrChange(kind, p.topic);
+          this.#log.info({ topic: p.topic, partition: p.index, isr: res.state.isr, kind }, 'ISR updated');
+          this.#applyState(p, res.state, p.replicas);
+        } else {
+          this.#log.info({ topic: p.topic, partition: p.index, error: res.error, message: res.message, kind }, 'ISR change refused; waiting for the metadata');
+          this.#isrRetryAt.set(p.key, Date.now() + 1000);
+          // A refused change (stale epochs) is followed by the table's newer state; recompute then.
+          this.#onHighWatermarkMaybeMoved(p);
+          this.checkWaiting(p.key);
+        }
+      },
+      (err: unknown) => {
+        if (p.pendingIsr === newIsr) p.pendingIsr = null;
+        this.#isrRetryAt.set(p.key, Date.now() + 1000);
+        this.#log.warn({ err: (err as Error).message, topic: p.topic, partition: p.index, kind }, 'AlterPartition failed; will retry');
+        if (p.maybeIncrementHighWatermark()) this.#onHighWatermarkMaybeMoved(p);
+        this.checkWaiting(p.key);
+      },
+    );
   }
 
   getPartition(topic: string, index: number): Partition | undefined {
@@ -192,13 +335,13 @@ export class ReplicaManager {
    */
   async appendRecords(acks: number, timeoutMs: number, inputs: ProduceInput[]): Promise<Map<string, ProducePartitionResult>> {
     const results = new Map<string, ProducePartitionResult>();
-    const waitFor = new Map<string, { partition: Partition; requiredOffset: bigint }>();
+    const waitFor = new Map<string, { partition: Partition; requiredOffset: bigint; minIsr: number }>();
     for (const input of inputs) {
       const key = `${input.topic}-${input.partition}`;
       const r = await this.#appendOne(acks, input);
       results.set(key, r.result);
       if (r.partition && r.result.errorCode === ErrorCode.NONE && acks === -1) {
-        waitFor.set(key, { partition: r.partition, requiredOffset: r.requiredOffset });
+        waitFor.set(key, { partition: r.partition, requiredOffset: r.requiredOffset, minIsr: this.#minIsr(input.topic) });
       }
     }
     if (acks !== -1 || waitFor.size === 0) return results;
@@ -219,7 +362,7 @@ export class ReplicaManager {
     if (!input.records || input.records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'Produce request carries no records');
     const cfg = p.log.config;
     if (acks === -1) {
-      const minIsr = Number(this.#table.topics.get(input.topic)?.configs['min.insync.replicas'] ?? this.#config.int('min.insync.replicas'));
+      const minIsr = this.#minIsr(input.topic);
       if (p.isr.length < minIsr) {
         return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `The size of the current ISR ${p.isr.length} is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${p.key}`);
       }
@@ -256,9 +399,16 @@ export class ReplicaManager {
         first ??= r;
         last = r.lastOffset;
         if (r.duplicate) this.onDuplicate(input.topic);
-        else this.#appendedBytes.set(p.key, (this.#appendedBytes.get(p.key) ?? 0) + s.size);
+        else {
+          const total = (this.#appendedBytes.get(p.key) ?? 0) + s.size;
+          this.#appendedBytes.set(p.key, total);
+          let q = this.#uncommitted.get(p.key);
+          if (!q) this.#uncommitted.set(p.key, (q = []));
+          q.push({ end: r.lastOffset + 1n, bytes: total });
+        }
       }
       this.onBytesIn(input.topic, input.records.length, recordCount);
+      this.#onHighWatermarkMaybeMoved(p);
       this.fetchPurgatory.checkAndComplete(p.key);
       return {
         result: { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset: first!.baseOffset, logAppendTime: first!.logAppendTime, logStartOffset: p.log.logStartOffset, recordErrors: [] },
@@ -300,6 +450,13 @@ export class ReplicaManager {
     const lso = p.lastStableOffset;
     const upper = params.replicaId >= 0 ? p.log.logEndOffset : params.isolationLevel === READ_UNCOMMITTED ? hw : lso;
     const meta = { highWatermark: hw, lastStableOffset: lso, logStartOffset: p.log.logStartOffset };
+    // KIP-320: the fetcher's last epoch ends earlier here (or is unknown): tell it where to truncate.
+    if (f.lastFetchedEpoch !== undefined && f.lastFetchedEpoch >= 0) {
+      const end = p.log.endOffsetForEpoch(f.lastFetchedEpoch);
+      if (end.epoch >= 0 && (end.epoch < f.lastFetchedEpoch || end.endOffset < f.fetchOffset)) {
+        return { ...base, ...meta, errorCode: ErrorCode.NONE, records: Buffer.alloc(0), divergingEpoch: end };
+      }
+    }
     try {
       const maxBytes = Math.min(f.partitionMaxBytes, remaining);
       const data = p.log.read(f.fetchOffset, { maxBytes, maxOffset: upper, minOneMessage: minOneMessage || maxBytes > 0 });
@@ -316,20 +473,39 @@ export class ReplicaManager {
   /** Answer now when there is enough (or an error, or no wait), else wait in the fetch purgatory. */
   async fetchMessages(params: FetchParams): Promise<FetchPartitionResult[]> {
     const first = this.readFromLocalLog(params);
-    const hasError = first.results.some((r) => r.errorCode !== ErrorCode.NONE);
+    if (params.replicaId >= 0) this.#updateFollowerFetchStates(params, first.results);
+    const hasError = first.results.some((r) => r.errorCode !== ErrorCode.NONE || r.divergingEpoch !== undefined);
     if (params.maxWaitMs <= 0 || first.bytes >= params.minBytes || hasError || params.partitions.length === 0) return first.results;
-    const start = new Map(params.partitions.map((f) => [`${f.topic}-${f.partition}`, this.#appendedBytes.get(`${f.topic}-${f.partition}`) ?? 0]));
+    // Followers wait for appended bytes; consumers for bytes below the high watermark.
+    const counter = params.replicaId >= 0 ? this.#appendedBytes : this.#committedBytes;
+    const start = new Map(params.partitions.map((f) => [`${f.topic}-${f.partition}`, counter.get(`${f.topic}-${f.partition}`) ?? 0]));
     return new Promise<FetchPartitionResult[]>((resolve) => {
       const op = new DelayedFetch(params.maxWaitMs, () => {
         let bytes = first.bytes;
         for (const [key, at] of start) {
-          const now = this.#appendedBytes.get(key);
+          const now = counter.get(key);
           if (now === undefined) return Infinity; // partition gone: answer with the error now
           bytes += now - at;
         }
         return bytes;
       }, params.minBytes, () => resolve(this.readFromLocalLog(params).results));
       this.fetchPurgatory.tryCompleteElseWatch(op, [...start.keys()]);
+    });
+  }
+
+  /** Leader: a follower's fetch offsets are its log end offsets; advance the HW, expand the ISR. */
+  #updateFollowerFetchStates(params: FetchParams, results: FetchPartitionResult[]): void {
+    const now = Date.now();
+    params.partitions.forEach((f, i) => {
+      const r = results[i];
+      if (!r || r.errorCode !== ErrorCode.NONE || r.divergingEpoch) return;
+      const p = this.#partitions.get(`${f.topic}-${f.partition}`);
+      if (!p?.isLeader) return;
+      if (p.updateFollowerFetchState(params.replicaId, f.fetchOffset, now)) {
+        this.#onHighWatermarkMaybeMoved(p);
+        this.producePurgatory.checkAndComplete(p.key);
+      }
+      this.#maybeExpandIsr(p);
     });
   }
 
@@ -352,6 +528,8 @@ export class ReplicaManager {
   /** Clean shutdown: answer waiting operations, snapshot producer state, flush and close logs. */
   shutdown(): void {
     if (this.#checkpointTimer) clearInterval(this.#checkpointTimer);
+    if (this.#isrTimer) clearInterval(this.#isrTimer);
+    void this.fetcherManager.shutdown();
     this.producePurgatory.shutdown();
     this.fetchPurgatory.shutdown();
     this.#snapshotAll();
@@ -359,11 +537,15 @@ export class ReplicaManager {
   }
 }
 
-/** acks=all: waits until the high watermark passes every partition's last appended offset. */
+/**
+ * acks=all: waits until the high watermark passes every partition's last appended offset. When it
+ * does but the ISR shrank below min.insync.replicas meanwhile, the answer is
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND (the data is written, but not as durably as asked).
+ */
 export class DelayedProduce extends DelayedOperation {
   constructor(
     timeoutMs: number,
-    private readonly waitFor: Map<string, { partition: Partition; requiredOffset: bigint }>,
+    private readonly waitFor: Map<string, { partition: Partition; requiredOffset: bigint; minIsr: number }>,
     private readonly results: Map<string, ProducePartitionResult>,
     private readonly done: () => void,
   ) {
@@ -372,7 +554,7 @@ export class DelayedProduce extends DelayedOperation {
 
   tryComplete(): boolean {
     for (const { partition, requiredOffset } of this.waitFor.values()) {
-      if (partition.isLeader && partition.highWatermark < requiredOffset) return false;
+      if (partition.isLeader && !partition.log.isClosed && partition.highWatermark < requiredOffset) return false;
     }
     return this.forceComplete();
   }
@@ -388,11 +570,15 @@ export class DelayedProduce extends DelayedOperation {
   }
 
   protected onComplete(): void {
-    for (const [key, { partition, requiredOffset }] of this.waitFor) {
+    for (const [key, { partition, requiredOffset, minIsr }] of this.waitFor) {
       const r = this.results.get(key)!;
-      if (r.errorCode === ErrorCode.NONE && !partition.isLeader && partition.highWatermark < requiredOffset) {
+      if (r.errorCode !== ErrorCode.NONE) continue;
+      if (partition.highWatermark < requiredOffset) {
         r.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
         r.errorMessage = 'Leadership moved before the in-sync replicas acknowledged the write';
+      } else if (partition.isLeader && partition.isr.length < minIsr) {
+        r.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+        r.errorMessage = `The ISR of ${partition.key} shrank to ${partition.isr.length}, below min.insync.replicas ${minIsr}, before the write was acknowledged`;
       }
     }
     this.done();

@@ -26,10 +26,13 @@ export function fetchHandler(b: BrokerServices) {
           fetchOffset: p.fetchOffset,
           partitionMaxBytes: p.partitionMaxBytes,
           currentLeaderEpoch: p.currentLeaderEpoch ?? -1,
+          lastFetchedEpoch: p.lastFetchedEpoch ?? -1,
         })),
       );
       const results = await b.replicaManager.fetchMessages({
-        replicaId: req.replicaState?.replicaId ?? req.replicaId ?? -1,
+        // v15+ moved the replica id into ReplicaState; below that the decoder fills ReplicaState with
+        // its default (-1), so it must not shadow ReplicaId.
+        replicaId: ctx.apiVersion >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1),
         maxWaitMs: req.maxWaitMs,
         minBytes: req.minBytes,
         // v0-2 had no response limit; keep Kafka's behaviour of honouring only partition limits there.
@@ -55,6 +58,7 @@ export function fetchHandler(b: BrokerServices) {
               logStartOffset: r.logStartOffset,
               abortedTransactions: isolationLevel === 1 ? [] : null,
               preferredReadReplica: -1,
+              ...(r.divergingEpoch ? { divergingEpoch: r.divergingEpoch } : {}),
               records: r.records ?? Buffer.alloc(0),
             };
           }),

@@ -1,0 +1,101 @@
+/**
+ * ReplicaFetcherManager: which partitions this broker follows, and from whom (Kafka's
+ * ReplicaFetcherManager). One ReplicaFetcher per leader broker; a partition moves between fetchers
+ * when its leader changes and leaves them when this broker becomes its leader or stops hosting it.
+ * A fetcher with no partitions left is stopped.
+ */
+import type { Logger } from '../../common/logger.js';
+import type { MetadataTable } from '../../controller/metadata-table.js';
+import type { Partition } from '../partition.js';
+import { ReplicaFetcher } from './replica-fetcher.js';
+
+export interface FetcherManagerOptions {
+  nodeId: number;
+  table: MetadataTable;
+  maxWaitMs: number;
+  maxBytes: number;
+  partitionMaxBytes: number;
+  backoffMs: number;
+  requestTimeoutMs: number;
+  log: Logger;
+  onAppended: (p: Partition, bytes: number) => void;
+}
+
+export class ReplicaFetcherManager {
+  readonly #o: FetcherManagerOptions;
+  readonly #fetchers = new Map<number, ReplicaFetcher>();
+  /** partition key → source broker */
+  readonly #source = new Map<string, number>();
+  #stopped = false;
+
+  constructor(o: FetcherManagerOptions) {
+    this.#o = o;
+  }
+
+  /** Fetch `p` from its current leader (a follower partition); moves it off its previous source. */
+  addOrUpdate(p: Partition): void {
+    if (this.#stopped || p.isLeader || p.leaderId < 0) {
+      this.remove(p.key);
+      return;
+    }
+    const prev = this.#source.get(p.key);
+    if (prev !== undefined && prev !== p.leaderId) this.remove(p.key);
+    let f = this.#fetchers.get(p.leaderId);
+    if (!f) {
+      const source = p.leaderId;
+      f = new ReplicaFetcher({
+        nodeId: this.#o.nodeId,
+        sourceBroker: source,
+        endpoint: () => {
+          const b = this.#o.table.brokers.get(source);
+          return b ? { host: b.host, port: b.port } : null;
+        },
+        maxWaitMs: this.#o.maxWaitMs,
+        maxBytes: this.#o.maxBytes,
+        partitionMaxBytes: this.#o.partitionMaxBytes,
+        backoffMs: this.#o.backoffMs,
+        requestTimeoutMs: this.#o.requestTimeoutMs,
+        log: this.#o.log,
+        onAppended: this.#o.onAppended,
+      });
+      this.#fetchers.set(source, f);
+      f.start();
+    }
+    f.addPartition(p);
+    this.#source.set(p.key, p.leaderId);
+  }
+
+  remove(key: string): void {
+    const source = this.#source.get(key);
+    if (source === undefined) return;
+    this.#source.delete(key);
+    const f = this.#fetchers.get(source);
+    if (!f) return;
+    f.removePartition(key);
+    if (f.size === 0) {
+      this.#fetchers.delete(source);
+      void f.stop();
+    }
+  }
+
+  sourceOf(key: string): number | undefined {
+    return this.#source.get(key);
+  }
+
+  get fetcherCount(): number {
+    return this.#fetchers.size;
+  }
+
+  /** Per source broker: the largest lag (messages behind the leader's high watermark). */
+  lags(): { sourceBroker: number; maxLag: number }[] {
+    return [...this.#fetchers.values()].map((f) => ({ sourceBroker: f.sourceBroker, maxLag: f.maxLag() }));
+  }
+
+  async shutdown(): Promise<void> {
+    this.#stopped = true;
+    const all = [...this.#fetchers.values()];
+    this.#fetchers.clear();
+    this.#source.clear();
+    await Promise.all(all.map((f) => f.stop()));
+  }
+}
