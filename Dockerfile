@@ -1,0 +1,35 @@
+# One image for `sluice broker` and `sluice operator`.
+#
+#   docker build -t sluice:dev .
+#   docker run --rm --network host sluice:dev broker --listen 127.0.0.1:9092
+#
+# NODE_IMAGE must be a Debian-based Node 20 image (node:20-bookworm-slim by default). Where there is
+# no registry, tools/docker-base-image.sh makes an equivalent one locally (debootstrap + the host's
+# Node 20) and the build passes --build-arg NODE_IMAGE=sluice-node-base:20.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: compile TypeScript, then drop dev dependencies --------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts=false
+COPY tsconfig.json ./
+COPY proto ./proto
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# ---- runtime --------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+# The control-plane .proto is loaded at runtime (src/controller/grpc/proto.ts walks up to it).
+COPY --from=build /src/proto ./proto
+# Broker data lives under /var/lib/sluice (a volume in Kubernetes); owned by the runtime user.
+RUN mkdir -p /var/lib/sluice && chown 1000:1000 /var/lib/sluice
+USER 1000:1000
+EXPOSE 9092 9091 9404 8080
+ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+CMD ["broker", "--listen", "0.0.0.0:9092", "--data-dir", "/var/lib/sluice/data"]
