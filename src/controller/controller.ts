@@ -93,8 +93,12 @@ export class Controller {
   start(): void {
     const { table } = this.#o;
     table.on('controller', (c) => {
-      if (c === null) void this.#campaign();
-      else if (this.#active && (c.nodeId !== this.#o.nodeId || c.epoch !== this.#epoch)) this.#deactivate('another controller was elected');
+      if (c === null) {
+        // Our key is gone (our lease ended while we were paused or cut off): stop acting as the
+        // controller at once rather than when the next fenced write fails, then campaign again.
+        if (this.#active) this.#deactivate('the controller key was deleted');
+        void this.#campaign();
+      } else if (this.#active && (c.nodeId !== this.#o.nodeId || c.epoch !== this.#epoch)) this.#deactivate('another controller was elected');
     });
     table.on('broker', () => this.#active && this.#scheduleReconcile());
     table.on('topic', () => this.#active && this.#scheduleReconcile());
