@@ -33,7 +33,8 @@ export interface Broker {
   /** Date.now() when the broker process was spawned (after storage format, for Kafka) */
   spawnedAt: number;
   stats(): ProcSample;
-  stop(): Promise<void>;
+  /** SIGTERM, SIGKILL after `graceMs` (default 20 s), then remove the data dir. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export const LABEL: Record<BrokerKind, string> = { sluice: 'Sluice', kafka: `Kafka ${KAFKA_VERSION}` };
@@ -87,8 +88,8 @@ function handle(kind: BrokerKind, child: ChildProcess, port: number, spawnedAt: 
       last = sampleProc(pid) ?? last;
       return last;
     },
-    async stop() {
-      await stopChild(child, 20_000);
+    async stop(graceMs = 20_000) {
+      await stopChild(child, graceMs);
       removeTempDir(dir);
     },
   };

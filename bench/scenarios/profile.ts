@@ -53,7 +53,7 @@ export async function run(): Promise<BenchResult[]> {
       mibps = r.mbPerSec;
     }
   } finally {
-    await b.stop(); // SIGTERM: the broker exits cleanly and node writes the profile
+    await b.stop(300_000); // SIGTERM: node writes the profile on a clean exit, however long it takes
   }
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile in ${dir}`);
