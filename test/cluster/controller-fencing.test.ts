@@ -1,0 +1,98 @@
+/**
+ * A deposed controller cannot change metadata. The active controller is paused (SIGSTOP) past the
+ * session timeout; its lease ends, another broker becomes controller and moves the paused broker's
+ * leaderships. Then the old controller is resumed and, at once, asked over its own control plane to
+ * shrink an ISR (a request that is valid in its stale view). It must refuse (its writes are fenced by
+ * the controller key's create revision), etcd must not change, and it must step down.
+ */
+import * as grpc from '@grpc/grpc-js';
+import kafkajs from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { controlPlaneServices } from '../../src/controller/grpc/proto.js';
+import { TestCluster } from '../helpers/cluster.js';
+
+const { Kafka, logLevel } = kafkajs;
+const TOPIC = 'fenced';
+
+describe('controller fencing', { timeout: 180_000 }, () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await new TestCluster().start();
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.cleanup();
+  }, 60_000);
+
+  it('a paused, deposed controller cannot change metadata after it resumes', async () => {
+    const kafka = new Kafka({ brokers: cluster.bootstrap.split(','), clientId: 'fencing-admin', logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 3 }], waitForLeaders: true });
+    await admin.disconnect();
+    const before = await cluster.waitFullyReplicated(TOPIC, 6, 3);
+
+    const old = await cluster.controller();
+    // The old controller's control-plane address, from its registration.
+    const reg = await fetch(`${cluster.etcd.endpoint}/v3/kv/range`, {
+      method: 'POST',
+      body: JSON.stringify({ key: Buffer.from(`${cluster.root}/brokers/${old}`).toString('base64') }),
+    }).then((r) => r.json() as Promise<{ kvs: { value: string }[] }>);
+    const controlPort = (JSON.parse(Buffer.from(reg.kvs[0]!.value, 'base64').toString()) as { controlPort: number }).controlPort;
+    // A partition led by another broker: in the old controller's (stale) view, shrinking its ISR to
+    // the leader alone is a valid request.
+    const [partition, state] = [...before].find(([, s]) => s.leader !== old)!;
+
+    cluster.pause(old);
+    let resumed = false;
+    try {
+      const t0 = Date.now();
+      const next = await cluster.waitFor('another controller', async () => {
+        const c = await cluster.controller();
+        return c >= 0 && c !== old ? c : undefined;
+      }, 30_000, 100);
+      await cluster.waitFor('the paused broker out of every ISR', async () => {
+        const s = await cluster.partitionStates(TOPIC);
+        return [...s.values()].every((st) => st.leader !== old && !st.isr.includes(old)) ? true : undefined;
+      }, 30_000, 100);
+      const electedMs = Date.now() - t0;
+      const during = await cluster.partitionStates(TOPIC);
+
+      const Controller = controlPlaneServices().Controller;
+      const client = new Controller(`127.0.0.1:${controlPort}`, grpc.credentials.createInsecure()) as unknown as {
+        alterPartition: (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: { error: string; message: string }) => void) => void;
+        close(): void;
+      };
+      try {
+        cluster.resume(old);
+        resumed = true;
+        const res = await new Promise<{ error: string; message: string } | Error>((resolve) =>
+          client.alterPartition(
+            { brokerId: state.leader, topic: TOPIC, partition, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, newIsr: [state.leader] },
+            { deadline: Date.now() + 20_000 },
+            (err, r) => resolve(err ?? r),
+          ),
+        );
+        expect(res instanceof Error ? 'error' : res.error).not.toBe('NONE');
+      } finally {
+        client.close();
+      }
+
+      // Nothing the old controller did reached etcd: the controller is the new one, and the states are
+      // the new controller's (or later changes by it: the resumed broker rejoining ISRs).
+      await cluster.waitFor('the old controller to step down', () => (cluster.broker(old).logs.some((l) => l.includes('no longer the active controller')) ? true : undefined), 30_000);
+      expect(await cluster.controller()).toBe(next);
+      const after = await cluster.partitionStates(TOPIC);
+      for (const [i, s] of after) {
+        expect(s.partitionEpoch).toBeGreaterThanOrEqual(during.get(i)!.partitionEpoch);
+        expect(s.leader).not.toBe(old);
+      }
+      expect(after.get(partition)!.isr.length).toBeGreaterThanOrEqual(2);
+      await cluster.waitFullyReplicated(TOPIC, 6, 3);
+      console.log('fencing figures', JSON.stringify({ oldController: old, newController: next, electedMs }));
+    } finally {
+      if (!resumed) cluster.resume(old);
+    }
+  });
+});
