@@ -176,7 +176,7 @@ export class KubeClient {
     return this.request('GET', collectionPath(r, namespace), { query: { labelSelector } });
   }
 
-  create<T extends AnyObject>(r: ResourceRef, obj: T): Promise<T> {
+  create<T extends AnyObject = AnyObject>(r: ResourceRef, obj: AnyObject): Promise<T> {
     return this.request<T>('POST', collectionPath(r, obj.metadata.namespace), { body: obj });
   }
 
