@@ -66,6 +66,9 @@ export async function run(): Promise<BenchResult[]> {
   console.log('    self time by file:');
   for (const c of s.byFile.slice(0, 10))
     console.log(`      ${(c.share * 100).toFixed(1).padStart(5)} %  ${c.name}`);
+  console.log("    inclusive time of Sluice's functions (self + callees):");
+  for (const c of s.sluiceInclusive.slice(0, 12))
+    console.log(`      ${(c.share * 100).toFixed(1).padStart(5)} %  ${c.name}`);
   return [
     {
       scenario: name,
