@@ -271,25 +271,37 @@ export class ReplicaFetcher {
 
   #truncateOnDivergence(p: Partition, div: { epoch: number; endOffset: bigint }): void {
     const leo = p.log.logEndOffset;
-    let target: bigint;
-    let done = true;
-    if (div.epoch === UNDEFINED_EPOCH || div.endOffset < 0n) {
-      // The leader knows nothing of our epochs: the high watermark is all that is known to match.
-      target = p.log.highWatermark;
-    } else {
-      const local = p.log.endOffsetForEpoch(div.epoch);
-      if (local.epoch === UNDEFINED_EPOCH || local.endOffset < 0n) {
-        target = div.endOffset;
-      } else if (local.epoch === div.epoch) {
-        target = local.endOffset < div.endOffset ? local.endOffset : div.endOffset;
-      } else {
-        // We do not have the leader's epoch: go back to the end of our largest epoch below it, ask again.
-        target = local.endOffset;
-        done = false;
-      }
-    }
-    if (target > leo) target = leo;
+    const { target, done } = divergenceTruncation(p.log, div);
     this.#log.info({ partition: p.key, divergingEpoch: div.epoch, leaderEndOffset: div.endOffset, from: leo, to: target, done }, 'truncating after divergence from the leader');
     p.truncateTo(target);
   }
+}
+
+/**
+ * Where a follower truncates when the leader reports a diverging epoch (Kafka's
+ * AbstractFetcherThread.getOffsetTruncationState). `done` is false when the follower does not have
+ * the leader's epoch: it truncates to the end of its largest older epoch and asks again.
+ */
+export function divergenceTruncation(
+  log: { logEndOffset: bigint; highWatermark: bigint; endOffsetForEpoch(epoch: number): { epoch: number; endOffset: bigint } },
+  div: { epoch: number; endOffset: bigint },
+): { target: bigint; done: boolean } {
+  const leo = log.logEndOffset;
+  let target: bigint;
+  let done = true;
+  if (div.epoch === UNDEFINED_EPOCH || div.endOffset < 0n) {
+    // The leader knows nothing of our epochs: the high watermark is all that is known to match.
+    target = log.highWatermark;
+  } else {
+    const local = log.endOffsetForEpoch(div.epoch);
+    if (local.epoch === UNDEFINED_EPOCH || local.endOffset < 0n) {
+      target = div.endOffset;
+    } else if (local.epoch === div.epoch) {
+      target = local.endOffset < div.endOffset ? local.endOffset : div.endOffset;
+    } else {
+      target = local.endOffset;
+      done = false;
+    }
+  }
+  return { target: target > leo ? leo : target, done };
 }
