@@ -27,7 +27,10 @@ export interface OperatorCommandOptions {
 /** "1=127.0.0.1:9191,2=127.0.0.1:9192" → Map. */
 export function parseControl(s: string): Map<number, string> {
   const m = new Map<number, string>();
-  for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const part of s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const i = part.indexOf('=');
     if (i <= 0) throw new Error(`--control expects id=host:port pairs, got "${part}"`);
     m.set(Number(part.slice(0, i)), part.slice(i + 1));
@@ -36,7 +39,11 @@ export function parseControl(s: string): Map<number, string> {
 }
 
 export async function runOperator(o: OperatorCommandOptions): Promise<void> {
-  const log = pino({ level: o.logLevel as LevelWithSilent, base: { component: 'operator' }, timestamp: pino.stdTimeFunctions.isoTime });
+  const log = pino({
+    level: o.logLevel as LevelWithSilent,
+    base: { component: 'operator' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
   const client = KubeClient.load(o.kubeconfig);
   const control = o.control ? parseControl(o.control) : null;
   const endpoints: ClusterEndpoints = {
@@ -44,7 +51,15 @@ export async function runOperator(o: OperatorCommandOptions): Promise<void> {
     control: (c) => control ?? inClusterEndpoints.control(c),
   };
   const namespace = o.namespace || process.env.WATCH_NAMESPACE || undefined;
-  const op = new Operator({ client, log, namespace, endpoints, resyncMs: o.resyncSeconds * 1000, workers: o.workers, httpListen: o.httpListen });
+  const op = new Operator({
+    client,
+    log,
+    namespace,
+    endpoints,
+    resyncMs: o.resyncSeconds * 1000,
+    workers: o.workers,
+    httpListen: o.httpListen,
+  });
   let stopping = false;
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.on(sig, () => {
@@ -63,10 +78,19 @@ export async function runOperator(o: OperatorCommandOptions): Promise<void> {
   log.info({ http: `${o.httpListen.host}:${op.httpPort}` }, 'operator ready');
 }
 
-export async function runRackInit(o: { topologyKey: string; node: string; output: string; kubeconfig?: string }): Promise<void> {
+export async function runRackInit(o: {
+  topologyKey: string;
+  node: string;
+  output: string;
+  kubeconfig?: string;
+}): Promise<void> {
   const client = KubeClient.load(o.kubeconfig);
   const node = await client.get<AnyObject>(resourceFor('v1', 'Node'), undefined, o.node);
   const rack = (node.metadata.labels as Record<string, string> | undefined)?.[o.topologyKey] ?? '';
   writeFileSync(o.output, rack);
-  console.error(rack ? `broker.rack=${rack} (node ${o.node}, label ${o.topologyKey})` : `node ${o.node} has no label ${o.topologyKey}; no rack`);
+  console.error(
+    rack
+      ? `broker.rack=${rack} (node ${o.node}, label ${o.topologyKey})`
+      : `node ${o.node} has no label ${o.topologyKey}; no rack`,
+  );
 }

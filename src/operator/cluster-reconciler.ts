@@ -11,11 +11,23 @@ import { outcomeConditions } from './conditions.js';
 import { KubeApiError, resourceFor, type AnyObject, type KubeClient } from './kube/client.js';
 import { RESOURCE_BROKER, withAdmin } from './kafka/admin-client.js';
 import { withClusterDefaults } from './model/defaults.js';
-import { brokerConfigPlan, brokerLabelSelector, desiredObjects, type KubeObject } from './model/kafka-cluster-model.js';
+import {
+  brokerConfigPlan,
+  brokerLabelSelector,
+  desiredObjects,
+  type KubeObject,
+} from './model/kafka-cluster-model.js';
 import { internalBootstrap, names, PORTS, brokerHost } from './model/names.js';
 import { RestartGate } from './restart-gate.js';
 import { Roller, pendingRestart, type BrokerPod, type RollStep } from './roller.js';
-import { ANNOTATIONS, API_VERSION, FIELD_MANAGER, REASON, type KafkaCluster, type KafkaClusterStatus } from './types.js';
+import {
+  ANNOTATIONS,
+  API_VERSION,
+  FIELD_MANAGER,
+  REASON,
+  type KafkaCluster,
+  type KafkaClusterStatus,
+} from './types.js';
 import type { ReconcileResult } from './work-queue.js';
 
 export const KAFKA_CLUSTER = resourceFor(API_VERSION, 'KafkaCluster');
@@ -33,7 +45,10 @@ export interface ClusterEndpoints {
 /** In-cluster DNS: the bootstrap Service and each broker's pod name through the headless Service. */
 export const inClusterEndpoints: ClusterEndpoints = {
   bootstrap: (c) => internalBootstrap(c),
-  control: (c) => new Map(Array.from({ length: c.spec.replicas }, (_, id) => [id, `${brokerHost(c, id)}:${PORTS.control}`])),
+  control: (c) =>
+    new Map(
+      Array.from({ length: c.spec.replicas }, (_, id) => [id, `${brokerHost(c, id)}:${PORTS.control}`]),
+    ),
 };
 
 export interface ClusterReconcilerOptions {
@@ -85,10 +100,21 @@ export class ClusterReconciler {
     // Step: validate. An invalid spec leaves every existing object as it is.
     const plan = brokerConfigPlan(cluster);
     const problems = [...plan.errors];
-    if (!cluster.spec.etcd.managed && (cluster.spec.etcd.endpoints ?? []).length === 0) problems.push('spec.etcd needs endpoints or managed');
+    if (!cluster.spec.etcd.managed && (cluster.spec.etcd.endpoints ?? []).length === 0)
+      problems.push('spec.etcd needs endpoints or managed');
     if (problems.length > 0) {
       log.warn({ problems }, 'invalid KafkaCluster spec');
-      await this.#writeStatus(cluster, { ...(raw.status ?? {}) }, { ready: false, reconciling: false, degraded: true, reason: plan.errors.length > 0 ? REASON.InvalidConfig : REASON.InvalidSpec, message: problems.join('; ') });
+      await this.#writeStatus(
+        cluster,
+        { ...(raw.status ?? {}) },
+        {
+          ready: false,
+          reconciling: false,
+          degraded: true,
+          reason: plan.errors.length > 0 ? REASON.InvalidConfig : REASON.InvalidSpec,
+          message: problems.join('; '),
+        },
+      );
       return { requeueAfterMs: this.#o.resyncMs };
     }
 
@@ -100,7 +126,9 @@ export class ClusterReconciler {
     await this.#prune(cluster, desired, log);
 
     // Read back what the StatefulSet controller and kubelets report.
-    const sts = await this.#o.client.getOrNull<AnyObject & { status?: { updateRevision?: string; readyReplicas?: number } }>(STS, cluster.metadata.namespace, names.statefulSet(cluster.metadata.name));
+    const sts = await this.#o.client.getOrNull<
+      AnyObject & { status?: { updateRevision?: string; readyReplicas?: number } }
+    >(STS, cluster.metadata.namespace, names.statefulSet(cluster.metadata.name));
     const pods = await this.#brokerPods(cluster);
     const readyPods = pods.filter((p) => p.ready).length;
 
@@ -132,7 +160,12 @@ export class ClusterReconciler {
       try {
         roll = await roller.step(pods, cluster.spec.replicas, updateRevision);
       } catch (err) {
-        roll = { kind: 'blocked', brokerId: -1, reasons: [errMessage(err)], pending: pendingRestart(pods, updateRevision).map((p) => p.id) };
+        roll = {
+          kind: 'blocked',
+          brokerId: -1,
+          reasons: [errMessage(err)],
+          pending: pendingRestart(pods, updateRevision).map((p) => p.id),
+        };
       }
       if (roll.kind !== 'idle') log.info({ roll }, 'roll step');
     }
@@ -167,18 +200,56 @@ export class ClusterReconciler {
   #outcome(cluster: KafkaCluster, readyPods: number, roll: RollStep, dynamicNote: string): StepOutcome {
     const want = cluster.spec.replicas;
     if (roll.kind === 'blocked') {
-      return { ready: false, reconciling: true, degraded: true, reason: REASON.RestartBlocked, message: `restart of broker ${roll.brokerId} refused: ${roll.reasons.join('; ')}` };
+      return {
+        ready: false,
+        reconciling: true,
+        degraded: true,
+        reason: REASON.RestartBlocked,
+        message: `restart of broker ${roll.brokerId} refused: ${roll.reasons.join('; ')}`,
+      };
     }
-    if (roll.kind === 'restarted') return { ready: false, reconciling: true, degraded: false, reason: REASON.Restarting, message: `restarted broker ${roll.brokerId}; pending: ${roll.pending.filter((x) => x !== roll.brokerId).join(', ') || 'none'}` };
-    if (roll.kind === 'wait') return { ready: false, reconciling: true, degraded: false, reason: REASON.RestartPending, message: roll.message };
-    if (readyPods < want) return { ready: false, reconciling: true, degraded: false, reason: REASON.WaitingForBrokers, message: `${readyPods}/${want} brokers ready` };
-    return { ready: true, reconciling: false, degraded: false, reason: REASON.Ready, message: `${readyPods}/${want} brokers ready${dynamicNote ? `; ${dynamicNote}` : ''}` };
+    if (roll.kind === 'restarted')
+      return {
+        ready: false,
+        reconciling: true,
+        degraded: false,
+        reason: REASON.Restarting,
+        message: `restarted broker ${roll.brokerId}; pending: ${roll.pending.filter((x) => x !== roll.brokerId).join(', ') || 'none'}`,
+      };
+    if (roll.kind === 'wait')
+      return {
+        ready: false,
+        reconciling: true,
+        degraded: false,
+        reason: REASON.RestartPending,
+        message: roll.message,
+      };
+    if (readyPods < want)
+      return {
+        ready: false,
+        reconciling: true,
+        degraded: false,
+        reason: REASON.WaitingForBrokers,
+        message: `${readyPods}/${want} brokers ready`,
+      };
+    return {
+      ready: true,
+      reconciling: false,
+      degraded: false,
+      reason: REASON.Ready,
+      message: `${readyPods}/${want} brokers ready${dynamicNote ? `; ${dynamicNote}` : ''}`,
+    };
   }
 
   #listenerStatus(cluster: KafkaCluster) {
     const out = [{ name: 'internal', type: 'ClusterIP', bootstrapServers: internalBootstrap(cluster) }];
     const ext = cluster.spec.listeners.external;
-    if (ext) out.push({ name: 'external', type: ext.type, bootstrapServers: `${names.externalBootstrapService(cluster.metadata.name)}.${cluster.metadata.namespace}.svc:${ext.port}` });
+    if (ext)
+      out.push({
+        name: 'external',
+        type: ext.type,
+        bootstrapServers: `${names.externalBootstrapService(cluster.metadata.name)}.${cluster.metadata.namespace}.svc:${ext.port}`,
+      });
     return out;
   }
 
@@ -199,9 +270,15 @@ export class ClusterReconciler {
 
   async #prune(cluster: KafkaCluster, desired: KubeObject[], log: Logger): Promise<void> {
     const wanted = new Set(desired.filter((o) => o.kind === 'Service').map((o) => o.metadata.name));
-    const services = await this.#o.client.list<AnyObject>(SERVICE, cluster.metadata.namespace, `app.kubernetes.io/instance=${cluster.metadata.name},app.kubernetes.io/managed-by=sluice-operator`);
+    const services = await this.#o.client.list<AnyObject>(
+      SERVICE,
+      cluster.metadata.namespace,
+      `app.kubernetes.io/instance=${cluster.metadata.name},app.kubernetes.io/managed-by=sluice-operator`,
+    );
     for (const s of services.items) {
-      const owned = ((s.metadata.ownerReferences as { uid: string }[] | undefined) ?? []).some((r) => r.uid === cluster.metadata.uid);
+      const owned = ((s.metadata.ownerReferences as { uid: string }[] | undefined) ?? []).some(
+        (r) => r.uid === cluster.metadata.uid,
+      );
       if (owned && !wanted.has(s.metadata.name)) {
         log.info({ service: s.metadata.name }, 'deleting Service no longer wanted');
         await this.#o.client.delete(SERVICE, cluster.metadata.namespace, s.metadata.name);
@@ -210,12 +287,21 @@ export class ClusterReconciler {
   }
 
   async #brokerPods(cluster: KafkaCluster): Promise<BrokerPod[]> {
-    const list = await this.#o.client.list<AnyObject>(POD, cluster.metadata.namespace, brokerLabelSelector(cluster));
+    const list = await this.#o.client.list<AnyObject>(
+      POD,
+      cluster.metadata.namespace,
+      brokerLabelSelector(cluster),
+    );
     const prefix = `${names.statefulSet(cluster.metadata.name)}-`;
     return list.items
       .filter((p) => p.metadata.name.startsWith(prefix))
       .map((p) => {
-        const md = p.metadata as { name: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
+        const md = p.metadata as {
+          name: string;
+          labels?: Record<string, string>;
+          annotations?: Record<string, string>;
+          deletionTimestamp?: string;
+        };
         const status = p.status as { conditions?: { type: string; status: string }[] } | undefined;
         return {
           id: Number(md.name.slice(prefix.length)),
@@ -237,7 +323,13 @@ export class ClusterReconciler {
       conditions: outcomeConditions(cluster.status?.conditions, cluster.metadata.generation, o),
     };
     if (JSON.stringify(next) === JSON.stringify(cluster.status ?? {})) return;
-    await this.#o.client.mergePatch(KAFKA_CLUSTER, cluster.metadata.namespace, cluster.metadata.name, { status: next }, 'status');
+    await this.#o.client.mergePatch(
+      KAFKA_CLUSTER,
+      cluster.metadata.namespace,
+      cluster.metadata.name,
+      { status: next },
+      'status',
+    );
   }
 
   close(): void {

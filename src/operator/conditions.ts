@@ -4,11 +4,18 @@
  */
 import type { Condition } from './types.js';
 
-export function setCondition(conditions: Condition[] | undefined, c: Omit<Condition, 'lastTransitionTime'>, now: () => string = () => new Date().toISOString()): Condition[] {
+export function setCondition(
+  conditions: Condition[] | undefined,
+  c: Omit<Condition, 'lastTransitionTime'>,
+  now: () => string = () => new Date().toISOString(),
+): Condition[] {
   const list = [...(conditions ?? [])];
   const i = list.findIndex((x) => x.type === c.type);
   const prev = i >= 0 ? list[i] : undefined;
-  const next: Condition = { ...c, lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : now() };
+  const next: Condition = {
+    ...c,
+    lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : now(),
+  };
   if (i >= 0) list[i] = next;
   else list.push(next);
   return list;
@@ -25,8 +32,26 @@ export function outcomeConditions(
   o: { ready: boolean; reconciling: boolean; degraded: boolean; reason: string; message: string },
 ): Condition[] {
   const g = generation;
-  let list = setCondition(prev, { type: 'Ready', status: o.ready ? 'True' : 'False', reason: o.reason, message: o.message, observedGeneration: g });
-  list = setCondition(list, { type: 'Reconciling', status: o.reconciling ? 'True' : 'False', reason: o.reason, message: o.reconciling ? o.message : '', observedGeneration: g });
-  list = setCondition(list, { type: 'Degraded', status: o.degraded ? 'True' : 'False', reason: o.reason, message: o.degraded ? o.message : '', observedGeneration: g });
+  let list = setCondition(prev, {
+    type: 'Ready',
+    status: o.ready ? 'True' : 'False',
+    reason: o.reason,
+    message: o.message,
+    observedGeneration: g,
+  });
+  list = setCondition(list, {
+    type: 'Reconciling',
+    status: o.reconciling ? 'True' : 'False',
+    reason: o.reason,
+    message: o.reconciling ? o.message : '',
+    observedGeneration: g,
+  });
+  list = setCondition(list, {
+    type: 'Degraded',
+    status: o.degraded ? 'True' : 'False',
+    reason: o.reason,
+    message: o.degraded ? o.message : '',
+    observedGeneration: g,
+  });
   return list;
 }

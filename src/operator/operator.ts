@@ -7,7 +7,12 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ClusterReconciler, KAFKA_CLUSTER, inClusterEndpoints, type ClusterEndpoints } from './cluster-reconciler.js';
+import {
+  ClusterReconciler,
+  KAFKA_CLUSTER,
+  inClusterEndpoints,
+  type ClusterEndpoints,
+} from './cluster-reconciler.js';
 import { Informer, keyOf, splitKey } from './kube/informer.js';
 import { resourceFor, type AnyObject, type KubeClient } from './kube/client.js';
 import { KAFKA_TOPIC, TopicReconciler } from './topic-reconciler.js';
@@ -48,11 +53,36 @@ export class Operator {
     const resyncMs = o.resyncMs ?? 60_000;
     const endpoints = o.endpoints ?? inClusterEndpoints;
     collectDefaultMetrics({ register: this.registry, prefix: 'sluice_operator_process_' });
-    const reconciles = new Counter({ name: 'sluice_operator_reconcile_total', help: 'Reconciles by kind and result', labelNames: ['kind', 'result'], registers: [this.registry] });
-    const duration = new Histogram({ name: 'sluice_operator_reconcile_duration_seconds', help: 'Reconcile duration', labelNames: ['kind'], registers: [this.registry], buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60] });
-    const watchRestarts = new Counter({ name: 'sluice_operator_watch_restarts_total', help: 'Watches restarted after an error', labelNames: ['resource'], registers: [this.registry] });
-    const drift = new Counter({ name: 'sluice_operator_topic_drift_corrections_total', help: 'Topic drift corrected (config, partitions, missing topic)', labelNames: ['kind'], registers: [this.registry] });
-    const queues = () => [['KafkaCluster', this.clusterQueue], ['KafkaTopic', this.topicQueue]] as const;
+    const reconciles = new Counter({
+      name: 'sluice_operator_reconcile_total',
+      help: 'Reconciles by kind and result',
+      labelNames: ['kind', 'result'],
+      registers: [this.registry],
+    });
+    const duration = new Histogram({
+      name: 'sluice_operator_reconcile_duration_seconds',
+      help: 'Reconcile duration',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+    });
+    const watchRestarts = new Counter({
+      name: 'sluice_operator_watch_restarts_total',
+      help: 'Watches restarted after an error',
+      labelNames: ['resource'],
+      registers: [this.registry],
+    });
+    const drift = new Counter({
+      name: 'sluice_operator_topic_drift_corrections_total',
+      help: 'Topic drift corrected (config, partitions, missing topic)',
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    const queues = () =>
+      [
+        ['KafkaCluster', this.clusterQueue],
+        ['KafkaTopic', this.topicQueue],
+      ] as const;
     new Gauge({
       name: 'sluice_operator_queue_depth',
       help: 'Keys waiting in the work queues',
@@ -63,7 +93,13 @@ export class Operator {
       },
     });
 
-    this.#clusterReconciler = new ClusterReconciler({ client, log, endpoints, resyncMs, progressMs: o.progressMs ?? 10_000 });
+    this.#clusterReconciler = new ClusterReconciler({
+      client,
+      log,
+      endpoints,
+      resyncMs,
+      progressMs: o.progressMs ?? 10_000,
+    });
     this.#topicReconciler = new TopicReconciler({
       client,
       log,
@@ -74,14 +110,24 @@ export class Operator {
     });
     const queueOpts = (kind: string) => ({
       workers: o.workers ?? 2,
-      onError: (key: string, err: unknown, retryInMs: number) => log.warn({ kind, key, retryInMs, err: err instanceof Error ? err.message : String(err) }, 'reconcile failed; will retry'),
+      onError: (key: string, err: unknown, retryInMs: number) =>
+        log.warn(
+          { kind, key, retryInMs, err: err instanceof Error ? err.message : String(err) },
+          'reconcile failed; will retry',
+        ),
       onDone: (_key: string, ms: number, ok: boolean) => {
         reconciles.inc({ kind, result: ok ? 'success' : 'error' });
         duration.observe({ kind }, ms / 1000);
       },
     });
-    this.clusterQueue = new WorkQueue((key) => this.#clusterReconciler.reconcile(this.#clusters.get(key), key), queueOpts('KafkaCluster'));
-    this.topicQueue = new WorkQueue((key) => this.#topicReconciler.reconcile(this.#topics.get(key), key), queueOpts('KafkaTopic'));
+    this.clusterQueue = new WorkQueue(
+      (key) => this.#clusterReconciler.reconcile(this.#clusters.get(key), key),
+      queueOpts('KafkaCluster'),
+    );
+    this.topicQueue = new WorkQueue(
+      (key) => this.#topicReconciler.reconcile(this.#topics.get(key), key),
+      queueOpts('KafkaTopic'),
+    );
 
     const restart = (resource: string) => () => watchRestarts.inc({ resource });
     this.#clusters = new Informer(client, KAFKA_CLUSTER, {
@@ -92,11 +138,18 @@ export class Operator {
         this.clusterQueue.add(key);
         // Topics waiting for this cluster (or whose cluster went away) get another look.
         const { namespace, name } = splitKey(key);
-        for (const t of this.#topics.list()) if (t.metadata.namespace === namespace && t.metadata.labels?.[LABELS.cluster] === name) this.topicQueue.add(keyOf(t));
+        for (const t of this.#topics.list())
+          if (t.metadata.namespace === namespace && t.metadata.labels?.[LABELS.cluster] === name)
+            this.topicQueue.add(keyOf(t));
         void obj;
       },
     });
-    this.#topics = new Informer(client, KAFKA_TOPIC, { namespace: o.namespace, log, onRestart: restart('kafkatopics'), onChange: (key) => this.topicQueue.add(key) });
+    this.#topics = new Informer(client, KAFKA_TOPIC, {
+      namespace: o.namespace,
+      log,
+      onRestart: restart('kafkatopics'),
+      onChange: (key) => this.topicQueue.add(key),
+    });
     // Broker pods and StatefulSets: any change wakes the owning cluster (readiness, revisions).
     const owner = (obj: AnyObject | undefined) => {
       const labels = obj?.metadata.labels as Record<string, string> | undefined;
@@ -104,8 +157,20 @@ export class Operator {
       if (obj && inst) this.clusterQueue.add(`${obj.metadata.namespace}/${inst}`);
     };
     const selector = `${LABELS.name}=sluice,${LABELS.component}=broker`;
-    this.#pods = new Informer(client, resourceFor('v1', 'Pod'), { namespace: o.namespace, labelSelector: selector, log, onRestart: restart('pods'), onChange: (_k, obj) => owner(obj) });
-    this.#statefulSets = new Informer(client, resourceFor('apps/v1', 'StatefulSet'), { namespace: o.namespace, labelSelector: `${LABELS.managedBy}=sluice-operator`, log, onRestart: restart('statefulsets'), onChange: (_k, obj) => owner(obj) });
+    this.#pods = new Informer(client, resourceFor('v1', 'Pod'), {
+      namespace: o.namespace,
+      labelSelector: selector,
+      log,
+      onRestart: restart('pods'),
+      onChange: (_k, obj) => owner(obj),
+    });
+    this.#statefulSets = new Informer(client, resourceFor('apps/v1', 'StatefulSet'), {
+      namespace: o.namespace,
+      labelSelector: `${LABELS.managedBy}=sluice-operator`,
+      log,
+      onRestart: restart('statefulsets'),
+      onChange: (_k, obj) => owner(obj),
+    });
   }
 
   get synced(): boolean {
@@ -166,7 +231,12 @@ export class Operator {
     if (this.#resyncTimer) clearInterval(this.#resyncTimer);
     this.clusterQueue.stop();
     this.topicQueue.stop();
-    await Promise.all([this.#clusters.stop(), this.#topics.stop(), this.#pods.stop(), this.#statefulSets.stop()]);
+    await Promise.all([
+      this.#clusters.stop(),
+      this.#topics.stop(),
+      this.#pods.stop(),
+      this.#statefulSets.stop(),
+    ]);
     await Promise.all([this.clusterQueue.idle(), this.topicQueue.idle()]);
     this.#clusterReconciler.close();
     if (this.#server) await new Promise<void>((r) => this.#server!.close(() => r()));

@@ -26,7 +26,11 @@ export interface RestartVerdict {
 }
 
 type Method = 'describeClusterHealth' | 'safeToRestart' | 'drainBroker';
-type Unary = (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Record<string, unknown>) => void) => void;
+type Unary = (
+  req: object,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res: Record<string, unknown>) => void,
+) => void;
 
 export class RestartGate {
   readonly #addresses: ControlAddresses;
@@ -51,14 +55,18 @@ export class RestartGate {
   async #callOne(address: string, method: Method, req: object): Promise<Record<string, unknown>> {
     const client = this.#client(address) as unknown as Record<Method, Unary>;
     return new Promise((resolve, reject) =>
-      client[method].call(client, req, { deadline: Date.now() + this.#callTimeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
+      client[method].call(client, req, { deadline: Date.now() + this.#callTimeoutMs }, (err, res) =>
+        err ? reject(err) : resolve(res),
+      ),
     );
   }
 
   /** Calls the active controller: the last one known first, then every broker, following NOT_CONTROLLER. */
   async #call(method: Method, req: object): Promise<Record<string, unknown>> {
     const addrs = this.#addresses();
-    const order = [...addrs.keys()].sort((a, b) => (a === this.#lastController ? -1 : b === this.#lastController ? 1 : a - b));
+    const order = [...addrs.keys()].sort((a, b) =>
+      a === this.#lastController ? -1 : b === this.#lastController ? 1 : a - b,
+    );
     const tried = new Set<number>();
     const errors: string[] = [];
     const queue = [...order];
@@ -98,7 +106,11 @@ export class RestartGate {
 
   async safeToRestart(brokerId: number): Promise<RestartVerdict> {
     const r = await this.#call('safeToRestart', { brokerId });
-    return { safe: r.safe === true, reasons: (r.reasons as string[] | undefined) ?? [], controllerId: Number(r.controllerId ?? -1) };
+    return {
+      safe: r.safe === true,
+      reasons: (r.reasons as string[] | undefined) ?? [],
+      controllerId: Number(r.controllerId ?? -1),
+    };
   }
 
   /** Moves leaderships off the broker; returns the partitions it still leads (no other ISR member). */

@@ -24,7 +24,11 @@ export interface BrokerPod {
 }
 
 export function pendingRestart(pods: BrokerPod[], updateRevision: string | undefined): BrokerPod[] {
-  return pods.filter((p) => p.manualRestart || (updateRevision !== undefined && p.revision !== undefined && p.revision !== updateRevision));
+  return pods.filter(
+    (p) =>
+      p.manualRestart ||
+      (updateRevision !== undefined && p.revision !== undefined && p.revision !== updateRevision),
+  );
 }
 
 /** Restart order: every other broker by id, then the controller. */
@@ -44,14 +48,28 @@ export function planRoll(
   replicas: number,
   updateRevision: string | undefined,
   health: ClusterHealth | null,
-): { kind: 'idle' } | { kind: 'wait'; reason: 'BrokersNotReady' | 'UnderReplicated'; message: string; pending: number[] } | { kind: 'candidate'; brokerId: number; pending: number[] } {
+):
+  | { kind: 'idle' }
+  | { kind: 'wait'; reason: 'BrokersNotReady' | 'UnderReplicated'; message: string; pending: number[] }
+  | { kind: 'candidate'; brokerId: number; pending: number[] } {
   const pending = pendingRestart(pods, updateRevision).map((p) => p.id);
   if (pending.length === 0) return { kind: 'idle' };
   const notReady = pods.filter((p) => !p.ready || p.terminating).map((p) => p.id);
   if (notReady.length > 0 || pods.length < replicas) {
-    return { kind: 'wait', reason: 'BrokersNotReady', message: `waiting for broker(s) ${notReady.join(', ') || '(missing pods)'} to be Ready before restarting ${pending.join(', ')}`, pending };
+    return {
+      kind: 'wait',
+      reason: 'BrokersNotReady',
+      message: `waiting for broker(s) ${notReady.join(', ') || '(missing pods)'} to be Ready before restarting ${pending.join(', ')}`,
+      pending,
+    };
   }
-  if (!health) return { kind: 'wait', reason: 'UnderReplicated', message: 'cluster health unknown (no controller answered)', pending };
+  if (!health)
+    return {
+      kind: 'wait',
+      reason: 'UnderReplicated',
+      message: 'cluster health unknown (no controller answered)',
+      pending,
+    };
   if (health.underReplicatedPartitions > 0 || health.offlinePartitions > 0) {
     return {
       kind: 'wait',
@@ -84,9 +102,16 @@ export class Roller {
     if (plan.kind !== 'candidate') return plan;
     const id = plan.brokerId;
     const verdict = await this.#gate.safeToRestart(id);
-    if (!verdict.safe) return { kind: 'blocked', brokerId: id, reasons: verdict.reasons, pending: plan.pending };
+    if (!verdict.safe)
+      return { kind: 'blocked', brokerId: id, reasons: verdict.reasons, pending: plan.pending };
     const remaining = await this.#gate.drain(id);
-    if (remaining.length > 0) return { kind: 'blocked', brokerId: id, reasons: remaining.map((p) => `${p}: no other in-sync replica to lead it`), pending: plan.pending };
+    if (remaining.length > 0)
+      return {
+        kind: 'blocked',
+        brokerId: id,
+        reasons: remaining.map((p) => `${p}: no other in-sync replica to lead it`),
+        pending: plan.pending,
+      };
     const pod = pods.find((p) => p.id === id)!;
     await this.#deletePod(pod.name);
     return { kind: 'restarted', brokerId: id, pod: pod.name, pending: plan.pending };

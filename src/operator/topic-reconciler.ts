@@ -14,7 +14,16 @@ import { KafkaAdminError, RESOURCE_TOPIC, withAdmin } from './kafka/admin-client
 import { topicName, withClusterDefaults, withTopicDefaults } from './model/defaults.js';
 import type { ClusterEndpoints } from './cluster-reconciler.js';
 import { errMessage } from './cluster-reconciler.js';
-import { ANNOTATIONS, API_VERSION, LABELS, REASON, TOPIC_FINALIZER, type KafkaCluster, type KafkaTopic, type KafkaTopicStatus } from './types.js';
+import {
+  ANNOTATIONS,
+  API_VERSION,
+  LABELS,
+  REASON,
+  TOPIC_FINALIZER,
+  type KafkaCluster,
+  type KafkaTopic,
+  type KafkaTopicStatus,
+} from './types.js';
 import type { ReconcileResult } from './work-queue.js';
 
 export const KAFKA_TOPIC = resourceFor(API_VERSION, 'KafkaTopic');
@@ -70,7 +79,9 @@ export class TopicReconciler {
     if (!(topic.metadata.finalizers ?? []).includes(TOPIC_FINALIZER)) {
       await this.#o.client.jsonPatch(KAFKA_TOPIC, ns, topic.metadata.name, [
         { op: 'test', path: '/metadata/resourceVersion', value: topic.metadata.resourceVersion },
-        topic.metadata.finalizers ? { op: 'add', path: '/metadata/finalizers/-', value: TOPIC_FINALIZER } : { op: 'add', path: '/metadata/finalizers', value: [TOPIC_FINALIZER] },
+        topic.metadata.finalizers
+          ? { op: 'add', path: '/metadata/finalizers/-', value: TOPIC_FINALIZER }
+          : { op: 'add', path: '/metadata/finalizers', value: [TOPIC_FINALIZER] },
       ]);
       // The update event brings it back with the finalizer.
       return {};
@@ -78,7 +89,17 @@ export class TopicReconciler {
 
     // Step: cluster.
     if (!clusterName || !cluster) {
-      await this.#writeStatus(topic, {}, { ready: false, reason: REASON.ClusterNotFound, message: clusterName ? `KafkaCluster ${ns}/${clusterName} not found` : `label ${LABELS.cluster} is missing` });
+      await this.#writeStatus(
+        topic,
+        {},
+        {
+          ready: false,
+          reason: REASON.ClusterNotFound,
+          message: clusterName
+            ? `KafkaCluster ${ns}/${clusterName} not found`
+            : `label ${LABELS.cluster} is missing`,
+        },
+      );
       return { requeueAfterMs: this.#o.resyncMs };
     }
     const c = withClusterDefaults(cluster);
@@ -90,7 +111,12 @@ export class TopicReconciler {
         const brokers = (await admin.describeCluster()).brokers.length;
         const want = topic.spec;
         if (want.replicas > Math.max(brokers, c.spec.replicas)) {
-          return { ready: false, degraded: true, reason: REASON.InsufficientBrokers, message: `replicas ${want.replicas} > ${Math.max(brokers, c.spec.replicas)} brokers` };
+          return {
+            ready: false,
+            degraded: true,
+            reason: REASON.InsufficientBrokers,
+            message: `replicas ${want.replicas} > ${Math.max(brokers, c.spec.replicas)} brokers`,
+          };
         }
         let current = await admin.describeTopic(name);
         if (!current) {
@@ -102,19 +128,39 @@ export class TopicReconciler {
             if (!(err instanceof KafkaAdminError && err.code === 'TOPIC_ALREADY_EXISTS')) throw err;
           }
           current = await admin.describeTopic(name);
-          if (!current) return { ready: false, reason: REASON.Creating, message: 'topic created; waiting for it to appear in metadata' };
+          if (!current)
+            return {
+              ready: false,
+              reason: REASON.Creating,
+              message: 'topic created; waiting for it to appear in metadata',
+            };
         }
-        status = { topicName: name, topicId: current.topicId, partitions: current.partitions, replicas: current.replicationFactor };
+        status = {
+          topicName: name,
+          topicId: current.topicId,
+          partitions: current.partitions,
+          replicas: current.replicationFactor,
+        };
         const problems: Outcome[] = [];
         if (want.partitions < current.partitions) {
-          problems.push({ ready: false, degraded: true, reason: REASON.PartitionDecreaseRejected, message: `partitions cannot decrease (topic has ${current.partitions}, spec asks for ${want.partitions})` });
+          problems.push({
+            ready: false,
+            degraded: true,
+            reason: REASON.PartitionDecreaseRejected,
+            message: `partitions cannot decrease (topic has ${current.partitions}, spec asks for ${want.partitions})`,
+          });
         } else if (want.partitions > current.partitions) {
           log.info({ from: current.partitions, to: want.partitions }, 'increasing partitions');
           await admin.createPartitions(name, want.partitions);
           status.partitions = want.partitions;
         }
         if (current.replicationFactor !== want.replicas) {
-          problems.push({ ready: false, degraded: true, reason: REASON.ReplicationFactorChangeRejected, message: `changing the replication factor (${current.replicationFactor} → ${want.replicas}) is not supported yet` });
+          problems.push({
+            ready: false,
+            degraded: true,
+            reason: REASON.ReplicationFactorChangeRejected,
+            message: `changing the replication factor (${current.replicationFactor} → ${want.replicas}) is not supported yet`,
+          });
         }
         const overrides = await admin.topicOverrides(name);
         const desired = Object.fromEntries(Object.entries(want.config ?? {}).map(([k, v]) => [k, String(v)]));
@@ -123,11 +169,22 @@ export class TopicReconciler {
           this.#o.onDrift?.('config');
           await admin.alterConfigs(RESOURCE_TOPIC, name, desired);
         }
-        return problems[0] ?? { ready: true, reason: REASON.Ready, message: `topic ${name}: ${status.partitions} partition(s), replication factor ${status.replicas}` };
+        return (
+          problems[0] ?? {
+            ready: true,
+            reason: REASON.Ready,
+            message: `topic ${name}: ${status.partitions} partition(s), replication factor ${status.replicas}`,
+          }
+        );
       });
     } catch (err) {
       const unreachable = !(err instanceof KafkaAdminError) || err.code === 'NETWORK_EXCEPTION';
-      outcome = { ready: false, degraded: true, reason: unreachable ? REASON.ClusterUnreachable : REASON.KafkaError, message: errMessage(err) };
+      outcome = {
+        ready: false,
+        degraded: true,
+        reason: unreachable ? REASON.ClusterUnreachable : REASON.KafkaError,
+        message: errMessage(err),
+      };
       log.warn({ err: errMessage(err) }, 'topic reconcile failed');
       status = { ...(raw.status ?? {}), topicName: name };
       await this.#writeStatus(topic, status, outcome);
@@ -151,10 +208,22 @@ export class TopicReconciler {
     const next: KafkaTopicStatus = {
       ...status,
       observedGeneration: topic.metadata.generation,
-      conditions: outcomeConditions(topic.status?.conditions, topic.metadata.generation, { ready: o.ready, reconciling: !o.ready && !o.degraded, degraded: o.degraded ?? false, reason: o.reason, message: o.message }),
+      conditions: outcomeConditions(topic.status?.conditions, topic.metadata.generation, {
+        ready: o.ready,
+        reconciling: !o.ready && !o.degraded,
+        degraded: o.degraded ?? false,
+        reason: o.reason,
+        message: o.message,
+      }),
     };
     if (JSON.stringify(next) === JSON.stringify(topic.status ?? {})) return;
-    await this.#o.client.mergePatch(KAFKA_TOPIC, topic.metadata.namespace, topic.metadata.name, { status: next }, 'status');
+    await this.#o.client.mergePatch(
+      KAFKA_TOPIC,
+      topic.metadata.namespace,
+      topic.metadata.name,
+      { status: next },
+      'status',
+    );
   }
 }
 

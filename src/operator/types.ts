@@ -50,14 +50,24 @@ export interface KafkaClusterSpec {
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   listeners: {
     internal: { port: number };
-    external?: { type: ExternalListenerType; port: number; nodePorts?: number[]; annotations?: Record<string, string> };
+    external?: {
+      type: ExternalListenerType;
+      port: number;
+      nodePorts?: number[];
+      annotations?: Record<string, string>;
+    };
   };
   /** Kafka broker configs (Kafka's keys); values are strings. */
   config?: Record<string, string>;
-  storage: { type: 'ephemeral'; sizeLimit?: string } | { type: 'persistent-claim'; size: string; class?: string; deleteClaim?: boolean };
+  storage:
+    | { type: 'ephemeral'; sizeLimit?: string }
+    | { type: 'persistent-claim'; size: string; class?: string; deleteClaim?: boolean };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   rack?: { topologyKey: string };
-  etcd: { endpoints?: string[]; managed?: { replicas: number; image: string; storage?: { size: string; class?: string } } };
+  etcd: {
+    endpoints?: string[];
+    managed?: { replicas: number; image: string; storage?: { size: string; class?: string } };
+  };
   metrics?: { serviceMonitor?: { enabled: boolean; interval?: string; labels?: Record<string, string> } };
   template?: {
     pod?: {

@@ -34,7 +34,12 @@ export class WorkQueue {
 
   constructor(reconcile: Reconcile, o: WorkQueueOptions = {}) {
     this.#reconcile = reconcile;
-    this.#o = { workers: o.workers ?? 2, baseBackoffMs: o.baseBackoffMs ?? 500, maxBackoffMs: o.maxBackoffMs ?? 300_000, ...o };
+    this.#o = {
+      workers: o.workers ?? 2,
+      baseBackoffMs: o.baseBackoffMs ?? 500,
+      maxBackoffMs: o.maxBackoffMs ?? 300_000,
+      ...o,
+    };
   }
 
   get length(): number {

@@ -101,18 +101,25 @@ export class KubeApiServer {
     this.client = new KubeClient(kc);
     const deadline = Date.now() + 90_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`kube-apiserver exited (${child.exitCode}):\n${this.logs.join('').slice(-4000)}`);
+      if (child.exitCode !== null)
+        throw new Error(`kube-apiserver exited (${child.exitCode}):\n${this.logs.join('').slice(-4000)}`);
       try {
         const r = await this.client.request<string>('GET', '/readyz');
         if (String(r).trim() === 'ok') break;
       } catch {
         /* not yet */
       }
-      if (Date.now() > deadline) throw new Error(`kube-apiserver not ready:\n${this.logs.join('').slice(-4000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`kube-apiserver not ready:\n${this.logs.join('').slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
     // The default namespace appears shortly after readiness (the apiserver's own controller).
-    await waitFor(async () => (await this.client.getOrNull(resourceFor('v1', 'Namespace'), undefined, 'default')) !== null, 30_000, 'default namespace');
+    await waitFor(
+      async () =>
+        (await this.client.getOrNull(resourceFor('v1', 'Namespace'), undefined, 'default')) !== null,
+      30_000,
+      'default namespace',
+    );
     return this;
   }
 
@@ -138,7 +145,11 @@ export class KubeApiServer {
   }
 
   async createNamespace(name: string): Promise<void> {
-    await this.client.create(resourceFor('v1', 'Namespace'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    await this.client.create(resourceFor('v1', 'Namespace'), {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name },
+    });
   }
 
   /** Installs every CRD in `dir` and waits until each is Established. */
@@ -156,7 +167,9 @@ export class KubeApiServer {
     for (const n of names) {
       await waitFor(
         async () => {
-          const c = await this.client.get<AnyObject & { status?: { conditions?: { type: string; status: string }[] } }>(crdRes, undefined, n);
+          const c = await this.client.get<
+            AnyObject & { status?: { conditions?: { type: string; status: string }[] } }
+          >(crdRes, undefined, n);
           return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True') ?? false;
         },
         30_000,
@@ -183,7 +196,12 @@ export class KubeApiServer {
   }
 }
 
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, intervalMs = 200): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 200,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = null;
   for (;;) {
@@ -192,7 +210,10 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : String(last)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects are untyped JSON here */
 /**
  * The operator against a real kube-apiserver: a KafkaCluster produces the expected objects and
  * status; a spec change updates them and bumps observedGeneration; operator-owned config keys are
@@ -40,7 +41,8 @@ describe.skipIf(skip !== null)('KafkaCluster reconcile on a real kube-apiserver'
     await api.stop();
   });
 
-  const get = (kind: string, apiVersion: string, name: string) => api.client.getOrNull<Any>(resourceFor(apiVersion, kind), NS, name);
+  const get = (kind: string, apiVersion: string, name: string) =>
+    api.client.getOrNull<Any>(resourceFor(apiVersion, kind), NS, name);
   const status = async () => (await api.client.get<Any>(KC, NS, 'demo')).status ?? {};
 
   it('creates the objects and writes status', async () => {
@@ -48,9 +50,18 @@ describe.skipIf(skip !== null)('KafkaCluster reconcile on a real kube-apiserver'
       apiVersion: 'sluice.dev/v1alpha1',
       kind: 'KafkaCluster',
       metadata: { name: 'demo', namespace: NS },
-      spec: { replicas: 3, image: 'sluice:test', etcd: { endpoints: ['http://etcd:2379'] }, config: { 'num.partitions': '3', 'log.retention.ms': '60000' } },
+      spec: {
+        replicas: 3,
+        image: 'sluice:test',
+        etcd: { endpoints: ['http://etcd:2379'] },
+        config: { 'num.partitions': '3', 'log.retention.ms': '60000' },
+      },
     });
-    await waitFor(async () => (await status()).observedGeneration === 1, 20_000, 'status.observedGeneration 1');
+    await waitFor(
+      async () => (await status()).observedGeneration === 1,
+      20_000,
+      'status.observedGeneration 1',
+    );
     const cr = await api.client.get<Any>(KC, NS, 'demo');
     for (const [kind, apiVersion, name] of [
       ['ConfigMap', 'v1', 'demo-config'],
@@ -62,7 +73,16 @@ describe.skipIf(skip !== null)('KafkaCluster reconcile on a real kube-apiserver'
     ] as const) {
       const o = await get(kind, apiVersion, name);
       expect(o, `${kind}/${name}`).not.toBeNull();
-      expect(o!.metadata.ownerReferences).toEqual([{ apiVersion: 'sluice.dev/v1alpha1', kind: 'KafkaCluster', name: 'demo', uid: cr.metadata.uid, controller: true, blockOwnerDeletion: true }]);
+      expect(o!.metadata.ownerReferences).toEqual([
+        {
+          apiVersion: 'sluice.dev/v1alpha1',
+          kind: 'KafkaCluster',
+          name: 'demo',
+          uid: cr.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
     }
     const sts = (await get('StatefulSet', 'apps/v1', 'demo-broker'))!;
     expect(sts.spec.updateStrategy).toEqual({ type: 'OnDelete' });
@@ -72,11 +92,20 @@ describe.skipIf(skip !== null)('KafkaCluster reconcile on a real kube-apiserver'
     const pdb = (await get('PodDisruptionBudget', 'policy/v1', 'demo-broker'))!;
     expect(pdb.spec.maxUnavailable).toBe(1);
     const s = await status();
-    expect(s.listeners).toEqual([{ name: 'internal', type: 'ClusterIP', bootstrapServers: 'demo-bootstrap.kc-test.svc:9092' }]);
+    expect(s.listeners).toEqual([
+      { name: 'internal', type: 'ClusterIP', bootstrapServers: 'demo-bootstrap.kc-test.svc:9092' },
+    ]);
     expect(s.brokers).toEqual([0, 1, 2].map((id) => ({ id, ready: false, pendingRestart: false })));
-    expect(s.labelSelector).toBe('app.kubernetes.io/name=sluice,app.kubernetes.io/instance=demo,app.kubernetes.io/component=broker');
+    expect(s.labelSelector).toBe(
+      'app.kubernetes.io/name=sluice,app.kubernetes.io/instance=demo,app.kubernetes.io/component=broker',
+    );
     const ready = s.conditions.find((c: any) => c.type === 'Ready');
-    expect(ready).toMatchObject({ status: 'False', reason: 'WaitingForBrokers', message: '0/3 brokers ready', observedGeneration: 1 });
+    expect(ready).toMatchObject({
+      status: 'False',
+      reason: 'WaitingForBrokers',
+      message: '0/3 brokers ready',
+      observedGeneration: 1,
+    });
     expect(s.conditions.map((c: any) => c.type).sort()).toEqual(['Degraded', 'Ready', 'Reconciling']);
   });
 
@@ -84,26 +113,45 @@ describe.skipIf(skip !== null)('KafkaCluster reconcile on a real kube-apiserver'
     const before = (await get('StatefulSet', 'apps/v1', 'demo-broker'))!;
     const hashBefore = before.spec.template.metadata.annotations['sluice.dev/config-hash'];
     await api.client.mergePatch(KC, NS, 'demo', {
-      spec: { replicas: 4, config: { 'num.partitions': '3', 'log.retention.ms': '60000', 'offsets.topic.num.partitions': '10' }, listeners: { external: { type: 'NodePort' } } },
+      spec: {
+        replicas: 4,
+        config: { 'num.partitions': '3', 'log.retention.ms': '60000', 'offsets.topic.num.partitions': '10' },
+        listeners: { external: { type: 'NodePort' } },
+      },
     });
-    await waitFor(async () => (await status()).observedGeneration === 2, 20_000, 'status.observedGeneration 2');
+    await waitFor(
+      async () => (await status()).observedGeneration === 2,
+      20_000,
+      'status.observedGeneration 2',
+    );
     const sts = (await get('StatefulSet', 'apps/v1', 'demo-broker'))!;
     expect(sts.spec.replicas).toBe(4);
     expect(sts.spec.template.metadata.annotations['sluice.dev/config-hash']).not.toBe(hashBefore);
-    for (let id = 0; id < 4; id++) expect(await get('Service', 'v1', `demo-broker-${id}-external`)).not.toBeNull();
+    for (let id = 0; id < 4; id++)
+      expect(await get('Service', 'v1', `demo-broker-${id}-external`)).not.toBeNull();
     expect((await status()).listeners.map((l: any) => l.name)).toEqual(['internal', 'external']);
 
     // A dynamic-only change leaves the pod template (so the pods) alone.
     const hash = sts.spec.template.metadata.annotations['sluice.dev/config-hash'];
     await api.client.mergePatch(KC, NS, 'demo', { spec: { config: { 'log.retention.ms': '120000' } } });
-    await waitFor(async () => (await status()).observedGeneration === 3, 20_000, 'status.observedGeneration 3');
+    await waitFor(
+      async () => (await status()).observedGeneration === 3,
+      20_000,
+      'status.observedGeneration 3',
+    );
     const after = (await get('StatefulSet', 'apps/v1', 'demo-broker'))!;
     expect(after.spec.template.metadata.annotations['sluice.dev/config-hash']).toBe(hash);
-    expect((await get('ConfigMap', 'v1', 'demo-config'))!.data['server.properties']).toContain('log.retention.ms=120000\n');
+    expect((await get('ConfigMap', 'v1', 'demo-config'))!.data['server.properties']).toContain(
+      'log.retention.ms=120000\n',
+    );
 
     // Scaling down and dropping the external listener prunes its Services.
     await api.client.mergePatch(KC, NS, 'demo', { spec: { replicas: 2, listeners: { external: null } } });
-    await waitFor(async () => (await get('Service', 'v1', 'demo-broker-0-external')) === null, 20_000, 'external Services pruned');
+    await waitFor(
+      async () => (await get('Service', 'v1', 'demo-broker-0-external')) === null,
+      20_000,
+      'external Services pruned',
+    );
     expect(await get('Service', 'v1', 'demo-external-bootstrap')).toBeNull();
   });
 
@@ -112,14 +160,25 @@ describe.skipIf(skip !== null)('KafkaCluster reconcile on a real kube-apiserver'
       apiVersion: 'sluice.dev/v1alpha1',
       kind: 'KafkaCluster',
       metadata: { name: 'owned', namespace: NS },
-      spec: { replicas: 1, etcd: { endpoints: ['http://etcd:2379'] }, config: { 'node.id': '5', 'log.dirs': '/tmp' } },
+      spec: {
+        replicas: 1,
+        etcd: { endpoints: ['http://etcd:2379'] },
+        config: { 'node.id': '5', 'log.dirs': '/tmp' },
+      },
     });
-    await waitFor(async () => ((await api.client.get<Any>(KC, NS, 'owned')).status?.observedGeneration ?? 0) === 1, 20_000, 'status of owned');
+    await waitFor(
+      async () => ((await api.client.get<Any>(KC, NS, 'owned')).status?.observedGeneration ?? 0) === 1,
+      20_000,
+      'status of owned',
+    );
     const s = (await api.client.get<Any>(KC, NS, 'owned')).status;
     const ready = s.conditions.find((c: any) => c.type === 'Ready');
     expect(ready).toMatchObject({ status: 'False', reason: 'InvalidConfig' });
     expect(ready.message).toContain('config key "node.id" is managed by the operator');
-    expect(s.conditions.find((c: any) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'InvalidConfig' });
+    expect(s.conditions.find((c: any) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'InvalidConfig',
+    });
     expect(await get('StatefulSet', 'apps/v1', 'owned-broker')).toBeNull();
   });
 

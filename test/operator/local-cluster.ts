@@ -14,7 +14,10 @@ export class LocalSluiceCluster {
   readonly controlPorts: number[] = [];
   readonly clusterId = `op-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
-  constructor(readonly size = 3, readonly overrides: Record<string, string> = {}) {}
+  constructor(
+    readonly size = 3,
+    readonly overrides: Record<string, string> = {},
+  ) {}
 
   async start(): Promise<this> {
     await this.etcd.start();
@@ -25,8 +28,19 @@ export class LocalSluiceCluster {
         new BrokerProcess({
           nodeId: id,
           logLevel: 'info',
-          overrides: { ...FAST_CLUSTER_OVERRIDES, 'offsets.topic.replication.factor': String(Math.min(3, this.size)), ...this.overrides },
-          extraArgs: ['--etcd', this.etcd.endpoint, '--cluster-id', this.clusterId, '--control-listen', `127.0.0.1:${control}`],
+          overrides: {
+            ...FAST_CLUSTER_OVERRIDES,
+            'offsets.topic.replication.factor': String(Math.min(3, this.size)),
+            ...this.overrides,
+          },
+          extraArgs: [
+            '--etcd',
+            this.etcd.endpoint,
+            '--cluster-id',
+            this.clusterId,
+            '--control-listen',
+            `127.0.0.1:${control}`,
+          ],
         }),
       );
     }

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects are untyped JSON here */
 /** The pure builders: a KafkaCluster spec in, the exact desired objects out. */
 import { describe, expect, it } from 'vitest';
 import { planBrokerConfig } from '../../src/operator/model/broker-config.js';
@@ -21,11 +22,25 @@ function cluster(spec: Partial<KafkaCluster['spec']> = {}): KafkaCluster {
     apiVersion: 'sluice.dev/v1alpha1',
     kind: 'KafkaCluster',
     metadata: { name: 'demo', namespace: 'kafka', uid: 'uid-1', generation: 1 },
-    spec: { replicas: 3, image: 'sluice:1', etcd: { endpoints: ['http://etcd:2379'] }, ...spec } as KafkaCluster['spec'],
+    spec: {
+      replicas: 3,
+      image: 'sluice:1',
+      etcd: { endpoints: ['http://etcd:2379'] },
+      ...spec,
+    } as KafkaCluster['spec'],
   });
 }
 
-const owner = [{ apiVersion: 'sluice.dev/v1alpha1', kind: 'KafkaCluster', name: 'demo', uid: 'uid-1', controller: true, blockOwnerDeletion: true }];
+const owner = [
+  {
+    apiVersion: 'sluice.dev/v1alpha1',
+    kind: 'KafkaCluster',
+    name: 'demo',
+    uid: 'uid-1',
+    controller: true,
+    blockOwnerDeletion: true,
+  },
+];
 const labels = {
   'app.kubernetes.io/name': 'sluice',
   'app.kubernetes.io/instance': 'demo',
@@ -33,11 +48,18 @@ const labels = {
   'app.kubernetes.io/managed-by': 'sluice-operator',
   'app.kubernetes.io/part-of': 'sluice',
 };
-const selector = { 'app.kubernetes.io/name': 'sluice', 'app.kubernetes.io/instance': 'demo', 'app.kubernetes.io/component': 'broker' };
+const selector = {
+  'app.kubernetes.io/name': 'sluice',
+  'app.kubernetes.io/instance': 'demo',
+  'app.kubernetes.io/component': 'broker',
+};
 
 describe('broker config plan', () => {
   it('splits dynamic from static keys and rejects operator-owned keys', () => {
-    const p = planBrokerConfig({ 'log.retention.ms': '1000', 'offsets.topic.num.partitions': '10', 'node.id': '7', 'log.dirs': '/x' }, 3);
+    const p = planBrokerConfig(
+      { 'log.retention.ms': '1000', 'offsets.topic.num.partitions': '10', 'node.id': '7', 'log.dirs': '/x' },
+      3,
+    );
     expect(p.errors).toEqual([
       'config key "node.id" is managed by the operator and cannot be set in spec.config',
       'config key "log.dirs" is managed by the operator and cannot be set in spec.config',
@@ -49,7 +71,11 @@ describe('broker config plan', () => {
   it('defaults internal replication factors to the broker count, at most 3', () => {
     expect(planBrokerConfig({}, 1).all['offsets.topic.replication.factor']).toBe('1');
     expect(planBrokerConfig({}, 5).all['offsets.topic.replication.factor']).toBe('3');
-    expect(planBrokerConfig({ 'offsets.topic.replication.factor': '2' }, 5).all['offsets.topic.replication.factor']).toBe('2');
+    expect(
+      planBrokerConfig({ 'offsets.topic.replication.factor': '2' }, 5).all[
+        'offsets.topic.replication.factor'
+      ],
+    ).toBe('2');
   });
 
   it('rejects invalid values of known keys', () => {
@@ -91,13 +117,29 @@ describe('KafkaCluster model', () => {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'demo-bootstrap', namespace: 'kafka', labels, ownerReferences: owner },
-      spec: { type: 'ClusterIP', selector, ports: [{ name: 'kafka', port: 9092, targetPort: 9092, protocol: 'TCP' }] },
+      spec: {
+        type: 'ClusterIP',
+        selector,
+        ports: [{ name: 'kafka', port: 9092, targetPort: 9092, protocol: 'TCP' }],
+      },
     });
   });
 
   it('external NodePort listener: a bootstrap and one Service per broker', () => {
-    const svcs = buildExternalServices(cluster({ replicas: 2, listeners: { internal: { port: 9092 }, external: { type: 'NodePort', port: 9094, nodePorts: [31000] } } }));
-    expect(svcs.map((s) => s.metadata.name)).toEqual(['demo-external-bootstrap', 'demo-broker-0-external', 'demo-broker-1-external']);
+    const svcs = buildExternalServices(
+      cluster({
+        replicas: 2,
+        listeners: {
+          internal: { port: 9092 },
+          external: { type: 'NodePort', port: 9094, nodePorts: [31000] },
+        },
+      }),
+    );
+    expect(svcs.map((s) => s.metadata.name)).toEqual([
+      'demo-external-bootstrap',
+      'demo-broker-0-external',
+      'demo-broker-1-external',
+    ]);
     expect(svcs[1]!.spec).toEqual({
       type: 'NodePort',
       selector: { ...selector, 'statefulset.kubernetes.io/pod-name': 'demo-broker-0' },
@@ -117,7 +159,18 @@ describe('KafkaCluster model', () => {
   });
 
   it('StatefulSet: OnDelete, parallel, ephemeral storage, probes, non-root', () => {
-    const sts = buildStatefulSet(cluster({ resources: { requests: { cpu: '1' } }, template: { pod: { labels: { team: 'a' }, annotations: { a: 'b' }, tolerations: [{ key: 'k', operator: 'Exists' }] } } })) as any;
+    const sts = buildStatefulSet(
+      cluster({
+        resources: { requests: { cpu: '1' } },
+        template: {
+          pod: {
+            labels: { team: 'a' },
+            annotations: { a: 'b' },
+            tolerations: [{ key: 'k', operator: 'Exists' }],
+          },
+        },
+      }),
+    ) as any;
     expect(sts.metadata).toEqual({ name: 'demo-broker', namespace: 'kafka', labels, ownerReferences: owner });
     expect(sts.spec.updateStrategy).toEqual({ type: 'OnDelete' });
     expect(sts.spec.podManagementPolicy).toBe('Parallel');
@@ -125,15 +178,30 @@ describe('KafkaCluster model', () => {
     expect(sts.spec.replicas).toBe(3);
     expect(sts.spec.selector).toEqual({ matchLabels: selector });
     expect(sts.spec.template.metadata.labels).toEqual({ team: 'a', ...labels });
-    expect(Object.keys(sts.spec.template.metadata.annotations).sort()).toEqual(['a', 'sluice.dev/config-hash']);
+    expect(Object.keys(sts.spec.template.metadata.annotations).sort()).toEqual([
+      'a',
+      'sluice.dev/config-hash',
+    ]);
     const pod = sts.spec.template.spec;
-    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
+    expect(pod.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      fsGroup: 1000,
+    });
     expect(pod.tolerations).toEqual([{ key: 'k', operator: 'Exists' }]);
-    expect(pod.volumes).toEqual([{ name: 'config', configMap: { name: 'demo-config' } }, { name: 'data', emptyDir: {} }]);
+    expect(pod.volumes).toEqual([
+      { name: 'config', configMap: { name: 'demo-config' } },
+      { name: 'data', emptyDir: {} },
+    ]);
     const c = pod.containers[0];
     expect(c.image).toBe('sluice:1');
     expect(c.resources).toEqual({ requests: { cpu: '1' } });
-    expect(c.readinessProbe).toEqual({ httpGet: { path: '/ready', port: 'metrics' }, periodSeconds: 5, failureThreshold: 3 });
+    expect(c.readinessProbe).toEqual({
+      httpGet: { path: '/ready', port: 'metrics' },
+      periodSeconds: 5,
+      failureThreshold: 3,
+    });
     expect(c.env).toContainEqual({ name: 'SLUICE_ETCD', value: 'http://etcd:2379' });
     expect(c.env).toContainEqual({ name: 'SLUICE_CLUSTER_ID', value: 'kafka-demo' });
     expect(c.command[2]).toContain('--node-id "$ID"');
@@ -142,22 +210,44 @@ describe('KafkaCluster model', () => {
   });
 
   it('StatefulSet: persistent-claim storage with class and deleteClaim', () => {
-    const sts = buildStatefulSet(cluster({ storage: { type: 'persistent-claim', size: '10Gi', class: 'fast', deleteClaim: true } })) as any;
-    expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Delete', whenScaled: 'Retain' });
-    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } }, storageClassName: 'fast' });
+    const sts = buildStatefulSet(
+      cluster({ storage: { type: 'persistent-claim', size: '10Gi', class: 'fast', deleteClaim: true } }),
+    ) as any;
+    expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({
+      whenDeleted: 'Delete',
+      whenScaled: 'Retain',
+    });
+    expect(sts.spec.volumeClaimTemplates[0].spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '10Gi' } },
+      storageClassName: 'fast',
+    });
     expect(sts.spec.template.spec.volumes).toEqual([{ name: 'config', configMap: { name: 'demo-config' } }]);
   });
 
   it('rack awareness adds an init container that reads the node label', () => {
     const sts = buildStatefulSet(cluster({ rack: { topologyKey: 'topology.kubernetes.io/zone' } })) as any;
     const init = sts.spec.template.spec.initContainers[0];
-    expect(init.command).toEqual(['node', '/app/dist/src/cli/main.js', 'operator', 'rack', '--topology-key', 'topology.kubernetes.io/zone', '--node', '$(NODE_NAME)', '--output', '/etc/sluice-rack/rack']);
+    expect(init.command).toEqual([
+      'node',
+      '/app/dist/src/cli/main.js',
+      'operator',
+      'rack',
+      '--topology-key',
+      'topology.kubernetes.io/zone',
+      '--node',
+      '$(NODE_NAME)',
+      '--output',
+      '/etc/sluice-rack/rack',
+    ]);
   });
 
   it('the restart hash changes with static configs only', () => {
     const base = restartHash(cluster({ config: { 'num.partitions': '1' } }));
     expect(restartHash(cluster({ config: { 'num.partitions': '1' } }))).toBe(base);
-    expect(restartHash(cluster({ config: { 'num.partitions': '1', 'offsets.topic.num.partitions': '10' } }))).not.toBe(base);
+    expect(
+      restartHash(cluster({ config: { 'num.partitions': '1', 'offsets.topic.num.partitions': '10' } })),
+    ).not.toBe(base);
   });
 
   it('managed etcd: a headless Service and a StatefulSet, brokers pointed at its members', () => {

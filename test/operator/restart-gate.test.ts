@@ -25,7 +25,15 @@ describe('restart gate against real brokers', () => {
     await kafka.stop();
   });
 
-  const pods = (revision: string): BrokerPod[] => [0, 1, 2].map((id) => ({ id, name: `c-broker-${id}`, ready: true, terminating: false, revision, manualRestart: false }));
+  const pods = (revision: string): BrokerPod[] =>
+    [0, 1, 2].map((id) => ({
+      id,
+      name: `c-broker-${id}`,
+      ready: true,
+      terminating: false,
+      revision,
+      manualRestart: false,
+    }));
 
   it('finds the controller from any broker and reports health', async () => {
     const h = await gate.health();
@@ -35,8 +43,13 @@ describe('restart gate against real brokers', () => {
 
   it('allows a restart when every partition keeps min.insync.replicas', async () => {
     await withAdmin(kafka.bootstrap, (a) => a.createTopic('safe', 3, 3, { 'min.insync.replicas': '2' }));
-    await waitFor(async () => (await gate.health()).underReplicatedPartitions === 0, 20_000, 'no under-replicated partitions');
-    for (const id of [0, 1, 2]) expect(await gate.safeToRestart(id)).toMatchObject({ safe: true, reasons: [] });
+    await waitFor(
+      async () => (await gate.health()).underReplicatedPartitions === 0,
+      20_000,
+      'no under-replicated partitions',
+    );
+    for (const id of [0, 1, 2])
+      expect(await gate.safeToRestart(id)).toMatchObject({ safe: true, reasons: [] });
   });
 
   it('refuses a restart that would break min.insync.replicas, and the roller does not delete the pod', async () => {
@@ -44,7 +57,11 @@ describe('restart gate against real brokers', () => {
     await withAdmin(kafka.bootstrap, (a) => a.createTopic('fragile', 1, 2, { 'min.insync.replicas': '2' }));
     const replicas = await withAdmin(kafka.bootstrap, async (a) => {
       await waitFor(async () => (await a.describeTopic('fragile')) !== null, 10_000, 'fragile visible');
-      const r = await a.request(3, 12, { topics: [{ name: 'fragile', topicId: '00000000-0000-0000-0000-000000000000' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      const r = await a.request(3, 12, {
+        topics: [{ name: 'fragile', topicId: '00000000-0000-0000-0000-000000000000' }],
+        allowAutoTopicCreation: false,
+        includeTopicAuthorizedOperations: false,
+      });
       return r.topics[0]!.partitions[0]!.replicaNodes;
     });
     expect(replicas).toHaveLength(2);
@@ -61,7 +78,10 @@ describe('restart gate against real brokers', () => {
       deleted.push(name);
     });
     const controller = (await gate.health()).controllerId;
-    const onlyFragile = pods('new').map((p) => ({ ...p, revision: replicas.includes(p.id) && p.id !== controller ? 'old' : 'new' }));
+    const onlyFragile = pods('new').map((p) => ({
+      ...p,
+      revision: replicas.includes(p.id) && p.id !== controller ? 'old' : 'new',
+    }));
     expect(onlyFragile.some((p) => p.revision === 'old')).toBe(true);
     const step = await roller.step(onlyFragile, 3, 'new');
     expect(step).toMatchObject({ kind: 'blocked' });
@@ -69,7 +89,11 @@ describe('restart gate against real brokers', () => {
     // A broker holding no fragile replica is still safe.
     expect((await gate.safeToRestart(outsider)).safe).toBe(true);
     await withAdmin(kafka.bootstrap, (a) => a.deleteTopic('fragile'));
-    await waitFor(async () => (await gate.safeToRestart(replicas[0]!)).safe, 20_000, 'fragile gone, restart safe again');
+    await waitFor(
+      async () => (await gate.safeToRestart(replicas[0]!)).safe,
+      20_000,
+      'fragile gone, restart safe again',
+    );
   });
 
   it('a safe roll drains and restarts one broker at a time, controller last', async () => {
@@ -89,7 +113,15 @@ describe('restart gate against real brokers', () => {
       await b.start();
       revisions.set(id, 'new');
     });
-    const current = (): BrokerPod[] => [0, 1, 2].map((id) => ({ id, name: `c-broker-${id}`, ready: kafka.brokers[id]!.alive, terminating: false, revision: revisions.get(id), manualRestart: false }));
+    const current = (): BrokerPod[] =>
+      [0, 1, 2].map((id) => ({
+        id,
+        name: `c-broker-${id}`,
+        ready: kafka.brokers[id]!.alive,
+        terminating: false,
+        revision: revisions.get(id),
+        manualRestart: false,
+      }));
     const deadline = Date.now() + 150_000;
     const waits: string[] = [];
     while (restarted.length < 3 && Date.now() < deadline) {

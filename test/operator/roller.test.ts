@@ -2,8 +2,21 @@
 import { describe, expect, it } from 'vitest';
 import { pendingRestart, planRoll, restartOrder, type BrokerPod } from '../../src/operator/roller.js';
 
-const pod = (id: number, revision = 'new', ready = true): BrokerPod => ({ id, name: `c-broker-${id}`, ready, terminating: false, revision, manualRestart: false });
-const healthy = { controllerId: 0, partitions: 10, underReplicatedPartitions: 0, underMinIsrPartitions: 0, offlinePartitions: 0 };
+const pod = (id: number, revision = 'new', ready = true): BrokerPod => ({
+  id,
+  name: `c-broker-${id}`,
+  ready,
+  terminating: false,
+  revision,
+  manualRestart: false,
+});
+const healthy = {
+  controllerId: 0,
+  partitions: 10,
+  underReplicatedPartitions: 0,
+  underMinIsrPartitions: 0,
+  offlinePartitions: 0,
+};
 
 describe('roller plan', () => {
   it('nothing pending when every pod runs the update revision', () => {
@@ -26,7 +39,10 @@ describe('roller plan', () => {
   });
 
   it('waits while partitions are under-replicated', () => {
-    const r = planRoll([pod(0, 'old'), pod(1, 'old'), pod(2, 'old')], 3, 'new', { ...healthy, underReplicatedPartitions: 2 });
+    const r = planRoll([pod(0, 'old'), pod(1, 'old'), pod(2, 'old')], 3, 'new', {
+      ...healthy,
+      underReplicatedPartitions: 2,
+    });
     expect(r).toMatchObject({ kind: 'wait', reason: 'UnderReplicated' });
   });
 
@@ -35,6 +51,10 @@ describe('roller plan', () => {
   });
 
   it('picks a non-controller first', () => {
-    expect(planRoll([pod(0, 'old'), pod(1, 'old'), pod(2, 'old')], 3, 'new', healthy)).toEqual({ kind: 'candidate', brokerId: 1, pending: [0, 1, 2] });
+    expect(planRoll([pod(0, 'old'), pod(1, 'old'), pod(2, 'old')], 3, 'new', healthy)).toEqual({
+      kind: 'candidate',
+      brokerId: 1,
+      pending: [0, 1, 2],
+    });
   });
 });

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects are untyped JSON here */
 /**
  * KafkaTopic end to end: a real kube-apiserver, a real 3-broker Sluice cluster on loopback, and the
  * operator as a separate `sluice operator` process pointed at the cluster's bootstrap address.
@@ -40,14 +41,40 @@ describe.skipIf(skip !== null)('KafkaTopic on a real kube-apiserver and a real S
     const httpPort = await freePort();
     operator = spawn(
       process.execPath,
-      ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'operator', '--kubeconfig', api.kubeconfigPath, '--namespace', NS, '--bootstrap', kafka.bootstrap, '--http-listen', `127.0.0.1:${httpPort}`, '--resync-seconds', '2', '--log-level', 'info'],
+      [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'src/cli/main.ts'),
+        'operator',
+        '--kubeconfig',
+        api.kubeconfigPath,
+        '--namespace',
+        NS,
+        '--bootstrap',
+        kafka.bootstrap,
+        '--http-listen',
+        `127.0.0.1:${httpPort}`,
+        '--resync-seconds',
+        '2',
+        '--log-level',
+        'info',
+      ],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     operator.stdout!.on('data', (d: Buffer) => operatorLogs.push(d.toString()));
     operator.stderr!.on('data', (d: Buffer) => operatorLogs.push(d.toString()));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok, 30_000, 'operator ready');
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok,
+      30_000,
+      'operator ready',
+    );
     // The cluster the topics point at (its pods are not needed: the operator uses --bootstrap).
-    await api.client.create(KC, { apiVersion: 'sluice.dev/v1alpha1', kind: 'KafkaCluster', metadata: { name: 'local', namespace: NS }, spec: { replicas: 3, etcd: { endpoints: [kafka.etcd.endpoint] } } });
+    await api.client.create(KC, {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'KafkaCluster',
+      metadata: { name: 'local', namespace: NS },
+      spec: { replicas: 3, etcd: { endpoints: [kafka.etcd.endpoint] } },
+    });
   }, 150_000);
 
   afterAll(async () => {
@@ -72,10 +99,19 @@ describe.skipIf(skip !== null)('KafkaTopic on a real kube-apiserver and a real S
       metadata: { name: 'orders', namespace: NS, labels: { 'sluice.dev/cluster': 'local' } },
       spec: { partitions: 3, replicas: 3, config: { 'retention.ms': 3600000, 'cleanup.policy': 'delete' } },
     });
-    await waitFor(async () => ready(await topicCr())?.status === 'True', 30_000, `KafkaTopic Ready (${dump()})`);
+    await waitFor(
+      async () => ready(await topicCr())?.status === 'True',
+      30_000,
+      `KafkaTopic Ready (${dump()})`,
+    );
     const t = await topicCr();
     expect(t.metadata.finalizers).toEqual(['sluice.dev/topic-finalizer']);
-    expect(t.status).toMatchObject({ observedGeneration: 1, topicName: 'orders', partitions: 3, replicas: 3 });
+    expect(t.status).toMatchObject({
+      observedGeneration: 1,
+      topicName: 'orders',
+      partitions: 3,
+      replicas: 3,
+    });
     const d = await describe_('orders');
     expect(d).toMatchObject({ partitions: 3, replicationFactor: 3 });
     expect(t.status.topicId).toBe(d!.topicId);
@@ -83,43 +119,80 @@ describe.skipIf(skip !== null)('KafkaTopic on a real kube-apiserver and a real S
   });
 
   it('increases partitions and changes configs', async () => {
-    await api.client.mergePatch(KT, NS, 'orders', { spec: { partitions: 5, config: { 'retention.ms': '7200000', 'cleanup.policy': null, 'max.message.bytes': '2000000' } } });
-    await waitFor(async () => (await topicCr()).status?.observedGeneration === 2 && ready(await topicCr())?.status === 'True', 30_000, 'generation 2 Ready');
+    await api.client.mergePatch(KT, NS, 'orders', {
+      spec: {
+        partitions: 5,
+        config: { 'retention.ms': '7200000', 'cleanup.policy': null, 'max.message.bytes': '2000000' },
+      },
+    });
+    await waitFor(
+      async () =>
+        (await topicCr()).status?.observedGeneration === 2 && ready(await topicCr())?.status === 'True',
+      30_000,
+      'generation 2 Ready',
+    );
     expect((await describe_('orders'))!.partitions).toBe(5);
     expect(await overrides('orders')).toEqual({ 'retention.ms': '7200000', 'max.message.bytes': '2000000' });
     expect((await topicCr()).status.partitions).toBe(5);
   });
 
   it('reverts config drift made by another admin client', async () => {
-    const k = new Kafka({ clientId: 'drift', brokers: kafka.bootstrap.split(','), logLevel: logLevel.NOTHING });
+    const k = new Kafka({
+      clientId: 'drift',
+      brokers: kafka.bootstrap.split(','),
+      logLevel: logLevel.NOTHING,
+    });
     const admin = k.admin();
     await admin.connect();
     try {
       await admin.alterConfigs({
         validateOnly: false,
-        resources: [{ type: 2, name: 'orders', configEntries: [{ name: 'retention.ms', value: '1000' }, { name: 'segment.bytes', value: '1048576' }] }],
+        resources: [
+          {
+            type: 2,
+            name: 'orders',
+            configEntries: [
+              { name: 'retention.ms', value: '1000' },
+              { name: 'segment.bytes', value: '1048576' },
+            ],
+          },
+        ],
       });
     } finally {
       await admin.disconnect();
     }
     expect((await overrides('orders'))['retention.ms']).toBe('1000');
-    await waitFor(async () => JSON.stringify(await overrides('orders')) === JSON.stringify({ 'retention.ms': '7200000', 'max.message.bytes': '2000000' }), 20_000, 'drift reverted');
+    await waitFor(
+      async () =>
+        JSON.stringify(await overrides('orders')) ===
+        JSON.stringify({ 'retention.ms': '7200000', 'max.message.bytes': '2000000' }),
+      20_000,
+      'drift reverted',
+    );
   });
 
   it('recreates a topic deleted behind its back', async () => {
     const before = (await topicCr()).status.topicId;
     await withAdmin(kafka.bootstrap, (a) => a.deleteTopic('orders'));
-    await waitFor(async () => {
-      const d = await describe_('orders');
-      return d !== null && d.topicId !== before;
-    }, 20_000, 'topic recreated');
+    await waitFor(
+      async () => {
+        const d = await describe_('orders');
+        return d !== null && d.topicId !== before;
+      },
+      20_000,
+      'topic recreated',
+    );
     await waitFor(async () => (await topicCr()).status.topicId !== before, 20_000, 'status.topicId updated');
   });
 
   it('refuses a partition decrease with a condition', async () => {
     // Kafka has more partitions than the spec (grown by someone else): the spec cannot shrink it.
     await withAdmin(kafka.bootstrap, (a) => a.createPartitions('orders', 8));
-    await waitFor(async () => ready(await topicCr())?.reason === 'PartitionDecreaseRejected', 20_000, 'PartitionDecreaseRejected');
+    await waitFor(
+      async () => ready(await topicCr())?.reason === 'PartitionDecreaseRejected',
+      20_000,
+      'PartitionDecreaseRejected',
+    );
     const c = ready(await topicCr());
     expect(c.status).toBe('False');
     expect(c.message).toContain('partitions cannot decrease (topic has 8, spec asks for 5)');
@@ -129,8 +202,17 @@ describe.skipIf(skip !== null)('KafkaTopic on a real kube-apiserver and a real S
   });
 
   it('replicas above the broker count is a condition', async () => {
-    await api.client.create(KT, { apiVersion: 'sluice.dev/v1alpha1', kind: 'KafkaTopic', metadata: { name: 'too-wide', namespace: NS, labels: { 'sluice.dev/cluster': 'local' } }, spec: { partitions: 1, replicas: 5 } });
-    await waitFor(async () => ready(await api.client.get<Any>(KT, NS, 'too-wide'))?.reason === 'InsufficientBrokers', 20_000, 'InsufficientBrokers');
+    await api.client.create(KT, {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'KafkaTopic',
+      metadata: { name: 'too-wide', namespace: NS, labels: { 'sluice.dev/cluster': 'local' } },
+      spec: { partitions: 1, replicas: 5 },
+    });
+    await waitFor(
+      async () => ready(await api.client.get<Any>(KT, NS, 'too-wide'))?.reason === 'InsufficientBrokers',
+      20_000,
+      'InsufficientBrokers',
+    );
     expect(await describe_('too-wide')).toBeNull();
     await api.client.delete(KT, NS, 'too-wide');
   });
@@ -139,18 +221,36 @@ describe.skipIf(skip !== null)('KafkaTopic on a real kube-apiserver and a real S
     await api.client.create(KT, {
       apiVersion: 'sluice.dev/v1alpha1',
       kind: 'KafkaTopic',
-      metadata: { name: 'kept', namespace: NS, labels: { 'sluice.dev/cluster': 'local' }, annotations: { 'sluice.dev/deletion-policy': 'retain' } },
+      metadata: {
+        name: 'kept',
+        namespace: NS,
+        labels: { 'sluice.dev/cluster': 'local' },
+        annotations: { 'sluice.dev/deletion-policy': 'retain' },
+      },
       spec: { partitions: 1, replicas: 1, topicName: 'kept.topic' },
     });
     await waitFor(async () => (await describe_('kept.topic')) !== null, 20_000, 'kept.topic created');
-    await waitFor(async () => ((await api.client.get<Any>(KT, NS, 'kept')).metadata.finalizers as string[] | undefined)?.length === 1, 10_000, 'finalizer on kept');
+    await waitFor(
+      async () =>
+        ((await api.client.get<Any>(KT, NS, 'kept')).metadata.finalizers as string[] | undefined)?.length ===
+        1,
+      10_000,
+      'finalizer on kept',
+    );
 
     await api.client.delete(KT, NS, 'orders');
     await api.client.delete(KT, NS, 'kept');
-    await waitFor(async () => (await api.client.getOrNull(KT, NS, 'orders')) === null, 20_000, 'KafkaTopic orders gone');
-    await waitFor(async () => (await api.client.getOrNull(KT, NS, 'kept')) === null, 20_000, 'KafkaTopic kept gone');
+    await waitFor(
+      async () => (await api.client.getOrNull(KT, NS, 'orders')) === null,
+      20_000,
+      'KafkaTopic orders gone',
+    );
+    await waitFor(
+      async () => (await api.client.getOrNull(KT, NS, 'kept')) === null,
+      20_000,
+      'KafkaTopic kept gone',
+    );
     await waitFor(async () => (await describe_('orders')) === null, 20_000, 'Kafka topic orders deleted');
     expect(await describe_('kept.topic')).not.toBeNull();
   });
 });
-

@@ -6,10 +6,13 @@ describe('WorkQueue', () => {
     const runs: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const q = new WorkQueue(async (k) => {
-      runs.push(k);
-      if (runs.length === 1) await gate;
-    }, { workers: 1 });
+    const q = new WorkQueue(
+      async (k) => {
+        runs.push(k);
+        if (runs.length === 1) await gate;
+      },
+      { workers: 1 },
+    );
     q.add('a');
     q.add('a'); // running: marked dirty
     q.add('b');
@@ -24,10 +27,13 @@ describe('WorkQueue', () => {
   it('retries failures with backoff', async () => {
     let n = 0;
     const errors: number[] = [];
-    const q = new WorkQueue(async () => {
-      n++;
-      if (n < 3) throw new Error('boom');
-    }, { baseBackoffMs: 10, onError: (_k, _e, ms) => errors.push(ms) });
+    const q = new WorkQueue(
+      async () => {
+        n++;
+        if (n < 3) throw new Error('boom');
+      },
+      { baseBackoffMs: 10, onError: (_k, _e, ms) => errors.push(ms) },
+    );
     q.add('x');
     await new Promise((r) => setTimeout(r, 150));
     expect(n).toBe(3);

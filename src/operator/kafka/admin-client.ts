@@ -8,7 +8,13 @@
 import { connect, type Socket } from 'node:net';
 import { FrameDecoder } from '../../protocol/frame-decoder.js';
 import { errorName } from '../../protocol/error-codes.js';
-import { ApiKeys, decodeResponse, encodeRequestFrame, type ApiKey, type ApiMessages } from '../../protocol/messages/index.js';
+import {
+  ApiKeys,
+  decodeResponse,
+  encodeRequestFrame,
+  type ApiKey,
+  type ApiMessages,
+} from '../../protocol/messages/index.js';
 
 export const RESOURCE_TOPIC = 2;
 export const RESOURCE_BROKER = 4;
@@ -101,14 +107,22 @@ export class KafkaAdminClient {
         last = err;
       }
     }
-    throw new KafkaAdminError('NETWORK_EXCEPTION', `cannot reach any bootstrap broker (${bootstrap}): ${last instanceof Error ? last.message : String(last)}`);
+    throw new KafkaAdminError(
+      'NETWORK_EXCEPTION',
+      `cannot reach any bootstrap broker (${bootstrap}): ${last instanceof Error ? last.message : String(last)}`,
+    );
   }
 
   close(): void {
     this.#socket.destroy();
   }
 
-  request<K extends ApiKey>(apiKey: K, version: number, body: ApiMessages[K]['request'], timeoutMs = 30_000): Promise<ApiMessages[K]['response']> {
+  request<K extends ApiKey>(
+    apiKey: K,
+    version: number,
+    body: ApiMessages[K]['request'],
+    timeoutMs = 30_000,
+  ): Promise<ApiMessages[K]['response']> {
     const run = async () => {
       if (this.#closedError) throw this.#closedError;
       const correlationId = this.#correlation++;
@@ -118,7 +132,9 @@ export class KafkaAdminClient {
         if (queued) return resolve(queued);
         const t = setTimeout(() => {
           this.#waiter = null;
-          reject(new KafkaAdminError('REQUEST_TIMED_OUT', `no response to API ${apiKey} within ${timeoutMs} ms`));
+          reject(
+            new KafkaAdminError('REQUEST_TIMED_OUT', `no response to API ${apiKey} within ${timeoutMs} ms`),
+          );
         }, timeoutMs);
         this.#waiter = (f) => {
           clearTimeout(t);
@@ -127,7 +143,8 @@ export class KafkaAdminClient {
         };
       });
       const res = decodeResponse(frame, apiKey, version);
-      if (res.correlationId !== correlationId) throw new Error(`correlation id ${res.correlationId}, expected ${correlationId}`);
+      if (res.correlationId !== correlationId)
+        throw new Error(`correlation id ${res.correlationId}, expected ${correlationId}`);
       return res.body;
     };
     const p = this.#chain.then(run, run);
@@ -136,13 +153,25 @@ export class KafkaAdminClient {
   }
 
   async describeCluster(): Promise<ClusterDescription> {
-    const res = await this.request(ApiKeys.Metadata, 12, { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-    return { clusterId: res.clusterId ?? null, controllerId: res.controllerId ?? -1, brokers: res.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })) };
+    const res = await this.request(ApiKeys.Metadata, 12, {
+      topics: [],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    return {
+      clusterId: res.clusterId ?? null,
+      controllerId: res.controllerId ?? -1,
+      brokers: res.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
+    };
   }
 
   /** The topic, or null when it does not exist. */
   async describeTopic(name: string): Promise<TopicDescription | null> {
-    const res = await this.request(ApiKeys.Metadata, 12, { topics: [{ name, topicId: ZERO_UUID }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const res = await this.request(ApiKeys.Metadata, 12, {
+      topics: [{ name, topicId: ZERO_UUID }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
     const t = res.topics.find((x) => x.name === name);
     if (!t) return null;
     const err = errorName(t.errorCode);
@@ -156,53 +185,110 @@ export class KafkaAdminClient {
     };
   }
 
-  async createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Promise<string> {
+  async createTopic(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+  ): Promise<string> {
     const res = await this.request(ApiKeys.CreateTopics, 7, {
-      topics: [{ name, numPartitions: partitions, replicationFactor, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
+      topics: [
+        {
+          name,
+          numPartitions: partitions,
+          replicationFactor,
+          assignments: [],
+          configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })),
+        },
+      ],
       timeoutMs: 30_000,
       validateOnly: false,
     });
     const t = res.topics[0];
     if (!t) throw new KafkaAdminError('UNKNOWN_SERVER_ERROR', `create topic ${name}: empty response`);
-    if (t.errorCode !== 0) throw new KafkaAdminError(errorName(t.errorCode), `create topic ${name}: ${errorName(t.errorCode)}${t.errorMessage ? `: ${t.errorMessage}` : ''}`);
+    if (t.errorCode !== 0)
+      throw new KafkaAdminError(
+        errorName(t.errorCode),
+        `create topic ${name}: ${errorName(t.errorCode)}${t.errorMessage ? `: ${t.errorMessage}` : ''}`,
+      );
     return t.topicId ?? ZERO_UUID;
   }
 
   async createPartitions(name: string, count: number): Promise<void> {
-    const res = await this.request(ApiKeys.CreatePartitions, 3, { topics: [{ name, count, assignments: null }], timeoutMs: 30_000, validateOnly: false });
+    const res = await this.request(ApiKeys.CreatePartitions, 3, {
+      topics: [{ name, count, assignments: null }],
+      timeoutMs: 30_000,
+      validateOnly: false,
+    });
     const r = res.results[0];
-    if (r && r.errorCode !== 0) throw new KafkaAdminError(errorName(r.errorCode), `create partitions for ${name}: ${errorName(r.errorCode)}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+    if (r && r.errorCode !== 0)
+      throw new KafkaAdminError(
+        errorName(r.errorCode),
+        `create partitions for ${name}: ${errorName(r.errorCode)}${r.errorMessage ? `: ${r.errorMessage}` : ''}`,
+      );
   }
 
   /** The topic's overrides (configs set on the topic itself, not defaults). */
   async topicOverrides(name: string): Promise<Record<string, string>> {
-    const res = await this.request(ApiKeys.DescribeConfigs, 4, { resources: [{ resourceType: RESOURCE_TOPIC, resourceName: name, configurationKeys: null }], includeSynonyms: false, includeDocumentation: false });
+    const res = await this.request(ApiKeys.DescribeConfigs, 4, {
+      resources: [{ resourceType: RESOURCE_TOPIC, resourceName: name, configurationKeys: null }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
     const r = res.results[0];
     if (!r) throw new KafkaAdminError('UNKNOWN_SERVER_ERROR', `describe configs ${name}: empty response`);
-    if (r.errorCode !== 0) throw new KafkaAdminError(errorName(r.errorCode), `describe configs ${name}: ${errorName(r.errorCode)}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+    if (r.errorCode !== 0)
+      throw new KafkaAdminError(
+        errorName(r.errorCode),
+        `describe configs ${name}: ${errorName(r.errorCode)}${r.errorMessage ? `: ${r.errorMessage}` : ''}`,
+      );
     const out: Record<string, string> = {};
-    for (const c of r.configs) if (c.configSource === SOURCE_DYNAMIC_TOPIC && c.value !== null) out[c.name] = c.value;
+    for (const c of r.configs)
+      if (c.configSource === SOURCE_DYNAMIC_TOPIC && c.value !== null) out[c.name] = c.value;
     return out;
   }
 
   /** Replaces the resource's whole set of overrides with `configs`. */
-  async alterConfigs(resourceType: number, resourceName: string, configs: Record<string, string>): Promise<void> {
+  async alterConfigs(
+    resourceType: number,
+    resourceName: string,
+    configs: Record<string, string>,
+  ): Promise<void> {
     const res = await this.request(ApiKeys.AlterConfigs, 2, {
-      resources: [{ resourceType, resourceName, configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
+      resources: [
+        {
+          resourceType,
+          resourceName,
+          configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })),
+        },
+      ],
       validateOnly: false,
     });
     const r = res.responses[0];
-    if (r && r.errorCode !== 0) throw new KafkaAdminError(errorName(r.errorCode), `alter configs ${resourceName || '<cluster default>'}: ${errorName(r.errorCode)}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+    if (r && r.errorCode !== 0)
+      throw new KafkaAdminError(
+        errorName(r.errorCode),
+        `alter configs ${resourceName || '<cluster default>'}: ${errorName(r.errorCode)}${r.errorMessage ? `: ${r.errorMessage}` : ''}`,
+      );
   }
 
   /** Dynamic broker config overrides at the cluster-wide default (resource name ""). */
   async clusterDefaultOverrides(): Promise<Record<string, string>> {
-    const res = await this.request(ApiKeys.DescribeConfigs, 4, { resources: [{ resourceType: RESOURCE_BROKER, resourceName: '', configurationKeys: null }], includeSynonyms: false, includeDocumentation: false });
+    const res = await this.request(ApiKeys.DescribeConfigs, 4, {
+      resources: [{ resourceType: RESOURCE_BROKER, resourceName: '', configurationKeys: null }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
     const r = res.results[0];
-    if (!r || r.errorCode !== 0) throw new KafkaAdminError(errorName(r?.errorCode ?? -1), `describe cluster default configs: ${errorName(r?.errorCode ?? -1)}`);
+    if (!r || r.errorCode !== 0)
+      throw new KafkaAdminError(
+        errorName(r?.errorCode ?? -1),
+        `describe cluster default configs: ${errorName(r?.errorCode ?? -1)}`,
+      );
     const out: Record<string, string> = {};
     // DYNAMIC_DEFAULT_BROKER_CONFIG
-    for (const c of r.configs) if (c.configSource === SOURCE_DYNAMIC_DEFAULT_BROKER && c.value !== null) out[c.name] = c.value;
+    for (const c of r.configs)
+      if (c.configSource === SOURCE_DYNAMIC_DEFAULT_BROKER && c.value !== null) out[c.name] = c.value;
     return out;
   }
 
@@ -219,7 +305,10 @@ export class KafkaAdminClient {
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** Connects, runs `fn`, and always closes. */
-export async function withAdmin<T>(bootstrap: string, fn: (admin: KafkaAdminClient) => Promise<T>): Promise<T> {
+export async function withAdmin<T>(
+  bootstrap: string,
+  fn: (admin: KafkaAdminClient) => Promise<T>,
+): Promise<T> {
   const admin = await KafkaAdminClient.connect(bootstrap);
   try {
     return await fn(admin);

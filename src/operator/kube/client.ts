@@ -65,7 +65,9 @@ export function resourceFor(apiVersion: string, kind: string): ResourceRef {
 
 export function collectionPath(r: ResourceRef, namespace?: string): string {
   const base = r.apiVersion.includes('/') ? `/apis/${r.apiVersion}` : `/api/${r.apiVersion}`;
-  return r.namespaced && namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${r.plural}` : `${base}/${r.plural}`;
+  return r.namespaced && namespace
+    ? `${base}/namespaces/${encodeURIComponent(namespace)}/${r.plural}`
+    : `${base}/${r.plural}`;
 }
 
 export function objectPath(r: ResourceRef, namespace: string | undefined, name: string): string {
@@ -126,13 +128,24 @@ export class KubeClient {
     return opts;
   }
 
-  #send(opts: https.RequestOptions, body: string | undefined, contentType: string | undefined, timeoutMs: number): Promise<http.IncomingMessage> {
+  #send(
+    opts: https.RequestOptions,
+    body: string | undefined,
+    contentType: string | undefined,
+    timeoutMs: number,
+  ): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
-      if (body !== undefined) opts.headers = { ...opts.headers, 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) };
+      if (body !== undefined)
+        opts.headers = {
+          ...opts.headers,
+          'Content-Type': contentType ?? 'application/json',
+          'Content-Length': Buffer.byteLength(body),
+        };
       const mod = opts.protocol === 'https:' ? https : http;
       const req = mod.request(opts, resolve);
       req.on('error', reject);
-      if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
+      if (timeoutMs > 0)
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
       if (body !== undefined) req.write(body);
       req.end();
     });
@@ -140,7 +153,8 @@ export class KubeClient {
 
   async request<T = unknown>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
     const opts = await this.#options(method, path, o);
-    const body = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+    const body =
+      o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
     const res = await this.#send(opts, body, o.contentType, o.timeoutMs ?? 30_000);
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
@@ -154,7 +168,12 @@ export class KubeClient {
     const status = res.statusCode ?? 0;
     if (status >= 400) {
       const s = parsed as { message?: string; reason?: string } | undefined;
-      throw new KubeApiError(status, `${method} ${path}: ${status} ${s?.message ?? text}`, s?.reason ?? '', parsed);
+      throw new KubeApiError(
+        status,
+        `${method} ${path}: ${status} ${s?.message ?? text}`,
+        s?.reason ?? '',
+        parsed,
+      );
     }
     return parsed as T;
   }
@@ -163,7 +182,11 @@ export class KubeClient {
     return this.request<T>('GET', objectPath(r, namespace, name));
   }
 
-  async getOrNull<T extends AnyObject>(r: ResourceRef, namespace: string | undefined, name: string): Promise<T | null> {
+  async getOrNull<T extends AnyObject>(
+    r: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | null> {
     try {
       return await this.get<T>(r, namespace, name);
     } catch (err) {
@@ -172,7 +195,11 @@ export class KubeClient {
     }
   }
 
-  list<T extends AnyObject>(r: ResourceRef, namespace?: string, labelSelector?: string): Promise<{ metadata: { resourceVersion: string }; items: T[] }> {
+  list<T extends AnyObject>(
+    r: ResourceRef,
+    namespace?: string,
+    labelSelector?: string,
+  ): Promise<{ metadata: { resourceVersion: string }; items: T[] }> {
     return this.request('GET', collectionPath(r, namespace), { query: { labelSelector } });
   }
 
@@ -190,15 +217,37 @@ export class KubeClient {
     });
   }
 
-  mergePatch<T extends AnyObject>(r: ResourceRef, namespace: string | undefined, name: string, patch: unknown, subresource?: 'status'): Promise<T> {
-    return this.request<T>('PATCH', objectPath(r, namespace, name) + (subresource ? `/${subresource}` : ''), { body: patch, contentType: 'application/merge-patch+json' });
+  mergePatch<T extends AnyObject>(
+    r: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    subresource?: 'status',
+  ): Promise<T> {
+    return this.request<T>('PATCH', objectPath(r, namespace, name) + (subresource ? `/${subresource}` : ''), {
+      body: patch,
+      contentType: 'application/merge-patch+json',
+    });
   }
 
-  jsonPatch<T extends AnyObject>(r: ResourceRef, namespace: string | undefined, name: string, ops: unknown[]): Promise<T> {
-    return this.request<T>('PATCH', objectPath(r, namespace, name), { body: ops, contentType: 'application/json-patch+json' });
+  jsonPatch<T extends AnyObject>(
+    r: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+    ops: unknown[],
+  ): Promise<T> {
+    return this.request<T>('PATCH', objectPath(r, namespace, name), {
+      body: ops,
+      contentType: 'application/json-patch+json',
+    });
   }
 
-  async delete(r: ResourceRef, namespace: string | undefined, name: string, body?: unknown): Promise<boolean> {
+  async delete(
+    r: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+    body?: unknown,
+  ): Promise<boolean> {
     try {
       await this.request('DELETE', objectPath(r, namespace, name), body === undefined ? {} : { body });
       return true;
@@ -212,7 +261,13 @@ export class KubeClient {
    * Streams watch events from `resourceVersion` until the server ends the watch (its timeout) or
    * `signal` aborts. Throws KubeApiError(410) when the version is too old: relist then.
    */
-  async *watch<T extends AnyObject>(r: ResourceRef, namespace: string | undefined, resourceVersion: string, signal: AbortSignal, timeoutSeconds = 300): AsyncGenerator<WatchEvent<T>> {
+  async *watch<T extends AnyObject>(
+    r: ResourceRef,
+    namespace: string | undefined,
+    resourceVersion: string,
+    signal: AbortSignal,
+    timeoutSeconds = 300,
+  ): AsyncGenerator<WatchEvent<T>> {
     const opts = await this.#options('GET', collectionPath(r, namespace), {
       query: { watch: 1, resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
     });
@@ -221,7 +276,12 @@ export class KubeClient {
     if ((res.statusCode ?? 0) >= 400) {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
-      throw new KubeApiError(res.statusCode ?? 0, `watch ${r.plural}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`, '', null);
+      throw new KubeApiError(
+        res.statusCode ?? 0,
+        `watch ${r.plural}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`,
+        '',
+        null,
+      );
     }
     let buf = '';
     try {
@@ -235,7 +295,12 @@ export class KubeClient {
           const ev = JSON.parse(line) as WatchEvent<T>;
           if (ev.type === 'ERROR') {
             const st = ev.object as unknown as { code?: number; message?: string; reason?: string };
-            throw new KubeApiError(st.code ?? 500, `watch ${r.plural}: ${st.message ?? 'error'}`, st.reason ?? '', st);
+            throw new KubeApiError(
+              st.code ?? 500,
+              `watch ${r.plural}: ${st.message ?? 'error'}`,
+              st.reason ?? '',
+              st,
+            );
           }
           yield ev;
         }

@@ -97,7 +97,14 @@ export class Informer<T extends AnyObject> {
         if (signal.aborted) return;
         this.#o.onRestart?.();
         const gone = err instanceof KubeApiError && err.gone;
-        this.#o.log.warn({ err: err instanceof Error ? err.message : String(err), resource: this.#resource.plural, backoffMs: gone ? 0 : backoff }, gone ? 'watch expired; relisting' : 'watch failed; restarting with backoff');
+        this.#o.log.warn(
+          {
+            err: err instanceof Error ? err.message : String(err),
+            resource: this.#resource.plural,
+            backoffMs: gone ? 0 : backoff,
+          },
+          gone ? 'watch expired; relisting' : 'watch failed; restarting with backoff',
+        );
         if (!gone) {
           await sleep(backoff, signal);
           backoff = Math.min(backoff * 2, max);

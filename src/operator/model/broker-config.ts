@@ -33,12 +33,20 @@ export interface BrokerConfigPlan {
   errors: string[];
 }
 
-export function planBrokerConfig(config: Record<string, string> | undefined, replicas: number): BrokerConfigPlan {
+export function planBrokerConfig(
+  config: Record<string, string> | undefined,
+  replicas: number,
+): BrokerConfigPlan {
   const errors: string[] = [];
   const all: Record<string, string> = {};
   // Sensible defaults for small clusters: Kafka's 3 breaks a 1- or 2-broker cluster.
   const rf = String(Math.min(3, Math.max(1, replicas)));
-  for (const k of ['offsets.topic.replication.factor', 'transaction.state.log.replication.factor', 'default.replication.factor']) all[k] = rf;
+  for (const k of [
+    'offsets.topic.replication.factor',
+    'transaction.state.log.replication.factor',
+    'default.replication.factor',
+  ])
+    all[k] = rf;
   for (const [key, raw] of Object.entries(config ?? {})) {
     const value = String(raw);
     if (OPERATOR_OWNED_KEYS.includes(key)) {
@@ -49,7 +57,9 @@ export function planBrokerConfig(config: Record<string, string> | undefined, rep
       try {
         BROKER_CONFIG.validate(key, value);
       } catch (err) {
-        errors.push(err instanceof InvalidConfigError ? err.message : `invalid value for ${key}: ${String(err)}`);
+        errors.push(
+          err instanceof InvalidConfigError ? err.message : `invalid value for ${key}: ${String(err)}`,
+        );
         continue;
       }
     }

@@ -20,18 +20,34 @@ export function withClusterDefaults(c: KafkaCluster): KafkaCluster {
       image: spec.image ?? DEFAULT_IMAGE,
       listeners: {
         internal: { port: listeners.internal?.port ?? PORTS.kafka },
-        ...(listeners.external ? { external: { ...listeners.external, port: listeners.external.port ?? PORTS.external } } : {}),
+        ...(listeners.external
+          ? { external: { ...listeners.external, port: listeners.external.port ?? PORTS.external } }
+          : {}),
       },
       storage: spec.storage ?? { type: 'ephemeral' },
       etcd: spec.etcd?.managed
-        ? { managed: { replicas: spec.etcd.managed.replicas ?? 1, image: spec.etcd.managed.image ?? DEFAULT_ETCD_IMAGE, ...(spec.etcd.managed.storage ? { storage: spec.etcd.managed.storage } : {}) } }
+        ? {
+            managed: {
+              replicas: spec.etcd.managed.replicas ?? 1,
+              image: spec.etcd.managed.image ?? DEFAULT_ETCD_IMAGE,
+              ...(spec.etcd.managed.storage ? { storage: spec.etcd.managed.storage } : {}),
+            },
+          }
         : { endpoints: spec.etcd?.endpoints ?? [] },
     },
   };
 }
 
 export function withTopicDefaults(t: KafkaTopic): KafkaTopic {
-  return { ...t, spec: { ...t.spec, partitions: t.spec?.partitions ?? 1, replicas: t.spec?.replicas ?? 1, config: t.spec?.config ?? {} } };
+  return {
+    ...t,
+    spec: {
+      ...t.spec,
+      partitions: t.spec?.partitions ?? 1,
+      replicas: t.spec?.replicas ?? 1,
+      config: t.spec?.config ?? {},
+    },
+  };
 }
 
 export function topicName(t: KafkaTopic): string {

@@ -6,7 +6,16 @@
 import type { KafkaCluster } from '../types.js';
 import { ANNOTATIONS, API_VERSION, LABELS } from '../types.js';
 import { hashOf, planBrokerConfig, toProperties, type BrokerConfigPlan } from './broker-config.js';
-import { PORTS, brokerHost, brokerSelector, commonLabels, etcdSelector, kafkaClusterId, names, selectorString } from './names.js';
+import {
+  PORTS,
+  brokerHost,
+  brokerSelector,
+  commonLabels,
+  etcdSelector,
+  kafkaClusterId,
+  names,
+  selectorString,
+} from './names.js';
 
 /** A Kubernetes object as the operator builds it (apiVersion, kind, metadata, the rest). */
 export interface KubeObject {
@@ -17,7 +26,14 @@ export interface KubeObject {
     namespace?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean }[];
+    ownerReferences?: {
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid: string;
+      controller: boolean;
+      blockOwnerDeletion: boolean;
+    }[];
     [k: string]: unknown;
   };
   [k: string]: unknown;
@@ -29,10 +45,22 @@ const RACK_DIR = '/etc/sluice-rack';
 const MAIN = '/app/dist/src/cli/main.js';
 
 export function ownerReference(cluster: KafkaCluster) {
-  return { apiVersion: API_VERSION, kind: 'KafkaCluster', name: cluster.metadata.name, uid: cluster.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: API_VERSION,
+    kind: 'KafkaCluster',
+    name: cluster.metadata.name,
+    uid: cluster.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
-function meta(cluster: KafkaCluster, name: string, component: string, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}) {
+function meta(
+  cluster: KafkaCluster,
+  name: string,
+  component: string,
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+) {
   const m: KubeObject['metadata'] = {
     name,
     namespace: cluster.metadata.namespace,
@@ -49,7 +77,10 @@ export function etcdEndpoints(cluster: KafkaCluster): string[] {
   if (etcd.managed) {
     const n = names.etcdStatefulSet(cluster.metadata.name);
     const svc = names.etcdService(cluster.metadata.name);
-    return Array.from({ length: etcd.managed.replicas }, (_, i) => `http://${n}-${i}.${svc}.${cluster.metadata.namespace}.svc:${PORTS.etcdClient}`);
+    return Array.from(
+      { length: etcd.managed.replicas },
+      (_, i) => `http://${n}-${i}.${svc}.${cluster.metadata.namespace}.svc:${PORTS.etcdClient}`,
+    );
   }
   return etcd.endpoints ?? [];
 }
@@ -120,19 +151,34 @@ export function buildExternalServices(cluster: KafkaCluster): KubeObject[] {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: meta(cluster, names.externalBootstrapService(cluster.metadata.name), 'broker', { annotations }),
-    spec: { type: ext.type, selector: brokerSelector(cluster), ports: [{ name: 'kafka-external', port: ext.port, targetPort: target, protocol: 'TCP' }] },
+    spec: {
+      type: ext.type,
+      selector: brokerSelector(cluster),
+      ports: [{ name: 'kafka-external', port: ext.port, targetPort: target, protocol: 'TCP' }],
+    },
   });
   for (let id = 0; id < cluster.spec.replicas; id++) {
-    const port: Record<string, unknown> = { name: 'kafka-external', port: ext.port, targetPort: target, protocol: 'TCP' };
+    const port: Record<string, unknown> = {
+      name: 'kafka-external',
+      port: ext.port,
+      targetPort: target,
+      protocol: 'TCP',
+    };
     const nodePort = ext.nodePorts?.[id];
     if (ext.type === 'NodePort' && nodePort !== undefined) port.nodePort = nodePort;
     out.push({
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: meta(cluster, names.externalBrokerService(cluster.metadata.name, id), 'broker', { labels: { [LABELS.brokerId]: String(id) }, annotations }),
+      metadata: meta(cluster, names.externalBrokerService(cluster.metadata.name, id), 'broker', {
+        labels: { [LABELS.brokerId]: String(id) },
+        annotations,
+      }),
       spec: {
         type: ext.type,
-        selector: { ...brokerSelector(cluster), 'statefulset.kubernetes.io/pod-name': names.pod(cluster.metadata.name, id) },
+        selector: {
+          ...brokerSelector(cluster),
+          'statefulset.kubernetes.io/pod-name': names.pod(cluster.metadata.name, id),
+        },
         ports: [port],
       },
     });
@@ -150,7 +196,11 @@ export function buildPodDisruptionBudget(cluster: KafkaCluster): KubeObject {
 }
 
 export function buildServiceAccount(cluster: KafkaCluster): KubeObject {
-  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(cluster, names.serviceAccount(cluster.metadata.name), 'broker') };
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: meta(cluster, names.serviceAccount(cluster.metadata.name), 'broker'),
+  };
 }
 
 /** The shell line that starts a broker: its node id is the pod's ordinal. */
@@ -194,7 +244,18 @@ export function buildStatefulSet(cluster: KafkaCluster, plan = brokerConfigPlan(
       name: 'rack',
       image: spec.image,
       imagePullPolicy: spec.imagePullPolicy ?? 'IfNotPresent',
-      command: ['node', MAIN, 'operator', 'rack', '--topology-key', spec.rack.topologyKey, '--node', '$(NODE_NAME)', '--output', `${RACK_DIR}/rack`],
+      command: [
+        'node',
+        MAIN,
+        'operator',
+        'rack',
+        '--topology-key',
+        spec.rack.topologyKey,
+        '--node',
+        '$(NODE_NAME)',
+        '--output',
+        `${RACK_DIR}/rack`,
+      ],
       env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
       volumeMounts: [{ name: 'rack', mountPath: RACK_DIR }],
     });
@@ -221,8 +282,17 @@ export function buildStatefulSet(cluster: KafkaCluster, plan = brokerConfigPlan(
           { name: 'control', containerPort: PORTS.control, protocol: 'TCP' },
           { name: 'metrics', containerPort: PORTS.metrics, protocol: 'TCP' },
         ],
-        readinessProbe: { httpGet: { path: '/ready', port: 'metrics' }, periodSeconds: 5, failureThreshold: 3 },
-        livenessProbe: { tcpSocket: { port: 'kafka' }, initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 6 },
+        readinessProbe: {
+          httpGet: { path: '/ready', port: 'metrics' },
+          periodSeconds: 5,
+          failureThreshold: 3,
+        },
+        livenessProbe: {
+          tcpSocket: { port: 'kafka' },
+          initialDelaySeconds: 30,
+          periodSeconds: 10,
+          failureThreshold: 6,
+        },
         ...(spec.resources ? { resources: spec.resources } : {}),
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
         volumeMounts: mounts,
@@ -247,13 +317,19 @@ export function buildStatefulSet(cluster: KafkaCluster, plan = brokerConfigPlan(
       template: {
         metadata: {
           labels: { ...(podTpl.labels ?? {}), ...commonLabels(cluster, 'broker') },
-          annotations: { ...(podTpl.annotations ?? {}), [ANNOTATIONS.configHash]: restartHash(cluster, plan) },
+          annotations: {
+            ...(podTpl.annotations ?? {}),
+            [ANNOTATIONS.configHash]: restartHash(cluster, plan),
+          },
         },
         spec: podSpec,
       },
       ...(persistent
         ? {
-            persistentVolumeClaimRetentionPolicy: { whenDeleted: persistent.deleteClaim ? 'Delete' : 'Retain', whenScaled: 'Retain' },
+            persistentVolumeClaimRetentionPolicy: {
+              whenDeleted: persistent.deleteClaim ? 'Delete' : 'Retain',
+              whenScaled: 'Retain',
+            },
             volumeClaimTemplates: [
               {
                 apiVersion: 'v1',
@@ -279,7 +355,9 @@ export function buildServiceMonitor(cluster: KafkaCluster): KubeObject | null {
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
-    metadata: meta(cluster, names.serviceMonitor(cluster.metadata.name), 'broker', { labels: sm.labels ?? {} }),
+    metadata: meta(cluster, names.serviceMonitor(cluster.metadata.name), 'broker', {
+      labels: sm.labels ?? {},
+    }),
     spec: {
       selector: { matchLabels: { ...brokerSelector(cluster) } },
       namespaceSelector: { matchNames: [cluster.metadata.namespace] },
@@ -295,7 +373,10 @@ export function buildEtcdObjects(cluster: KafkaCluster): KubeObject[] {
   const sts = names.etcdStatefulSet(c);
   const svc = names.etcdService(c);
   const ns = cluster.metadata.namespace;
-  const initialCluster = Array.from({ length: managed.replicas }, (_, i) => `${sts}-${i}=http://${sts}-${i}.${svc}.${ns}.svc:${PORTS.etcdPeer}`).join(',');
+  const initialCluster = Array.from(
+    { length: managed.replicas },
+    (_, i) => `${sts}-${i}=http://${sts}-${i}.${svc}.${ns}.svc:${PORTS.etcdPeer}`,
+  ).join(',');
   const service: KubeObject = {
     apiVersion: 'v1',
     kind: 'Service',
@@ -352,7 +433,11 @@ export function buildEtcdObjects(cluster: KafkaCluster): KubeObject[] {
                 apiVersion: 'v1',
                 kind: 'PersistentVolumeClaim',
                 metadata: { name: 'data' },
-                spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: storage.size } }, ...(storage.class ? { storageClassName: storage.class } : {}) },
+                spec: {
+                  accessModes: ['ReadWriteOnce'],
+                  resources: { requests: { storage: storage.size } },
+                  ...(storage.class ? { storageClassName: storage.class } : {}),
+                },
               },
             ],
           }

@@ -4,7 +4,14 @@
  */
 import { LABELS, type KafkaCluster } from '../types.js';
 
-export const PORTS = { kafka: 9092, control: 9091, metrics: 9404, external: 9094, etcdClient: 2379, etcdPeer: 2380 } as const;
+export const PORTS = {
+  kafka: 9092,
+  control: 9091,
+  metrics: 9404,
+  external: 9094,
+  etcdClient: 2379,
+  etcdPeer: 2380,
+} as const;
 
 export const names = {
   configMap: (c: string) => `${c}-config`,
