@@ -60,7 +60,11 @@ export class ContinuousProducer {
   readonly #done: Promise<void>;
 
   constructor(bootstrap: string, topic: string, opts: { count?: number; idempotent?: boolean } = {}) {
-    this.#child = spawn(SYSTEM_PYTHON, ['-c', PRODUCER, bootstrap, topic, String(opts.count ?? -1), opts.idempotent ? '1' : '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child = spawn(
+      SYSTEM_PYTHON,
+      ['-c', PRODUCER, bootstrap, topic, String(opts.count ?? -1), opts.idempotent ? '1' : '0'],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     this.#child.stdout!.on('data', (d: Buffer) => (this.#out += d.toString()));
     this.#child.stderr!.on('data', (d: Buffer) => (this.#err += d.toString()));
     this.#done = new Promise((resolve) => this.#child.once('exit', () => resolve()));
@@ -156,16 +160,23 @@ export async function consumeAll(bootstrap: string, topic: string): Promise<Cons
  * the producer may have retried it (never for messages acknowledged without duplicates being
  * possible is not knowable from outside, so duplicates are counted and returned).
  */
-export function checkDurability(p: ProducerResult, c: Consumed): { acked: number; duplicates: number; problems: string[] } {
+export function checkDurability(
+  p: ProducerResult,
+  c: Consumed,
+): { acked: number; duplicates: number; problems: string[] } {
   const problems: string[] = [];
   for (const [part, end] of c.ends) {
     const recs = c.records.get(part) ?? new Map<number, string>();
-    for (let o = 0; o < end; o++) if (!recs.has(o)) problems.push(`partition ${part}: offset ${o} missing below end ${end}`);
+    for (let o = 0; o < end; o++)
+      if (!recs.has(o)) problems.push(`partition ${part}: offset ${o} missing below end ${end}`);
     if (recs.size !== end) problems.push(`partition ${part}: ${recs.size} records read, end offset ${end}`);
   }
   for (const [i, a] of p.acked) {
     const v = c.records.get(a.partition)?.get(a.offset);
-    if (v !== `value-${i}`) problems.push(`message ${i} acknowledged at ${a.partition}/${a.offset} but the log has ${v ?? 'nothing'} there`);
+    if (v !== `value-${i}`)
+      problems.push(
+        `message ${i} acknowledged at ${a.partition}/${a.offset} but the log has ${v ?? 'nothing'} there`,
+      );
   }
   const seen = new Map<string, number>();
   for (const recs of c.records.values()) for (const v of recs.values()) seen.set(v, (seen.get(v) ?? 0) + 1);

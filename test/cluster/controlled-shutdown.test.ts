@@ -27,10 +27,24 @@ describe('controlled shutdown', { timeout: 300_000 }, () => {
   }, 60_000);
 
   it('moves leaderships away before exiting, and a rolling restart under load loses nothing', async () => {
-    const kafka = new Kafka({ brokers: cluster.bootstrap.split(','), clientId: 'rolling-admin', logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      brokers: cluster.bootstrap.split(','),
+      clientId: 'rolling-admin',
+      logLevel: logLevel.NOTHING,
+    });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [
+        {
+          topic: TOPIC,
+          numPartitions: 6,
+          replicationFactor: 3,
+          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+        },
+      ],
+      waitForLeaders: true,
+    });
     await admin.disconnect();
     await cluster.waitFullyReplicated(TOPIC, 6, 3);
 
@@ -38,7 +52,11 @@ describe('controlled shutdown', { timeout: 300_000 }, () => {
     const p = producer;
     const progress = async (what: string, more = 300) => {
       const from = p.ackedCount();
-      await cluster.waitFor(`${more} more acknowledgements ${what}`, () => (p.ackedCount() >= from + more ? true : undefined), 90_000);
+      await cluster.waitFor(
+        `${more} more acknowledgements ${what}`,
+        () => (p.ackedCount() >= from + more ? true : undefined),
+        90_000,
+      );
     };
     await progress('at start', 500);
 
@@ -54,7 +72,8 @@ describe('controlled shutdown', { timeout: 300_000 }, () => {
       const watching = (async () => {
         while (b.alive && !movedWhileAlive) {
           const s = await cluster.partitionStates(TOPIC).catch(() => null);
-          if (s && b.alive && led.every((i) => s.get(i)!.leader !== id && s.get(i)!.leader >= 0)) movedWhileAlive = true;
+          if (s && b.alive && led.every((i) => s.get(i)!.leader !== id && s.get(i)!.leader >= 0))
+            movedWhileAlive = true;
           await new Promise((r) => setTimeout(r, 20));
         }
       })();
@@ -74,7 +93,16 @@ describe('controlled shutdown', { timeout: 300_000 }, () => {
     producer = null;
     const consumed = await consumeAll(cluster.bootstrap, TOPIC);
     const check = checkDurability(result, consumed);
-    console.log('rolling restart figures', JSON.stringify({ restartTimesMs: restartTimes, sent: result.sent, acked: check.acked, errors: result.errors.size, duplicates: check.duplicates }));
+    console.log(
+      'rolling restart figures',
+      JSON.stringify({
+        restartTimesMs: restartTimes,
+        sent: result.sent,
+        acked: check.acked,
+        errors: result.errors.size,
+        duplicates: check.duplicates,
+      }),
+    );
     expect(result.errors.size).toBe(0);
     expect(result.unflushed).toBe(0);
     expect(check.problems).toEqual([]);

@@ -26,10 +26,17 @@ describe('controller fencing', { timeout: 180_000 }, () => {
   }, 60_000);
 
   it('a paused, deposed controller cannot change metadata after it resumes', async () => {
-    const kafka = new Kafka({ brokers: cluster.bootstrap.split(','), clientId: 'fencing-admin', logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      brokers: cluster.bootstrap.split(','),
+      clientId: 'fencing-admin',
+      logLevel: logLevel.NOTHING,
+    });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 3 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 3 }],
+      waitForLeaders: true,
+    });
     await admin.disconnect();
     const before = await cluster.waitFullyReplicated(TOPIC, 6, 3);
 
@@ -39,7 +46,9 @@ describe('controller fencing', { timeout: 180_000 }, () => {
       method: 'POST',
       body: JSON.stringify({ key: Buffer.from(`${cluster.root}/brokers/${old}`).toString('base64') }),
     }).then((r) => r.json() as Promise<{ kvs: { value: string }[] }>);
-    const controlPort = (JSON.parse(Buffer.from(reg.kvs[0]!.value, 'base64').toString()) as { controlPort: number }).controlPort;
+    const controlPort = (
+      JSON.parse(Buffer.from(reg.kvs[0]!.value, 'base64').toString()) as { controlPort: number }
+    ).controlPort;
     // A partition led by another broker: in the old controller's (stale) view, shrinking its ISR to
     // the leader alone is a valid request.
     const [partition, state] = [...before].find(([, s]) => s.leader !== old)!;
@@ -48,20 +57,37 @@ describe('controller fencing', { timeout: 180_000 }, () => {
     let resumed = false;
     try {
       const t0 = Date.now();
-      const next = await cluster.waitFor('another controller', async () => {
-        const c = await cluster.controller();
-        return c >= 0 && c !== old ? c : undefined;
-      }, 30_000, 100);
-      await cluster.waitFor('the paused broker out of every ISR', async () => {
-        const s = await cluster.partitionStates(TOPIC);
-        return [...s.values()].every((st) => st.leader !== old && !st.isr.includes(old)) ? true : undefined;
-      }, 30_000, 100);
+      const next = await cluster.waitFor(
+        'another controller',
+        async () => {
+          const c = await cluster.controller();
+          return c >= 0 && c !== old ? c : undefined;
+        },
+        30_000,
+        100,
+      );
+      await cluster.waitFor(
+        'the paused broker out of every ISR',
+        async () => {
+          const s = await cluster.partitionStates(TOPIC);
+          return [...s.values()].every((st) => st.leader !== old && !st.isr.includes(old)) ? true : undefined;
+        },
+        30_000,
+        100,
+      );
       const electedMs = Date.now() - t0;
       const during = await cluster.partitionStates(TOPIC);
 
       const Controller = controlPlaneServices().Controller;
-      const client = new Controller(`127.0.0.1:${controlPort}`, grpc.credentials.createInsecure()) as unknown as {
-        alterPartition: (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: { error: string; message: string }) => void) => void;
+      const client = new Controller(
+        `127.0.0.1:${controlPort}`,
+        grpc.credentials.createInsecure(),
+      ) as unknown as {
+        alterPartition: (
+          req: object,
+          opts: grpc.CallOptions,
+          cb: (err: grpc.ServiceError | null, res: { error: string; message: string }) => void,
+        ) => void;
         close(): void;
       };
       try {
@@ -69,7 +95,14 @@ describe('controller fencing', { timeout: 180_000 }, () => {
         resumed = true;
         const res = await new Promise<{ error: string; message: string } | Error>((resolve) =>
           client.alterPartition(
-            { brokerId: state.leader, topic: TOPIC, partition, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, newIsr: [state.leader] },
+            {
+              brokerId: state.leader,
+              topic: TOPIC,
+              partition,
+              leaderEpoch: state.leaderEpoch,
+              partitionEpoch: state.partitionEpoch,
+              newIsr: [state.leader],
+            },
             { deadline: Date.now() + 20_000 },
             (err, r) => resolve(err ?? r),
           ),
@@ -81,7 +114,14 @@ describe('controller fencing', { timeout: 180_000 }, () => {
 
       // Nothing the old controller did reached etcd: the controller is the new one, and the states are
       // the new controller's (or later changes by it: the resumed broker rejoining ISRs).
-      await cluster.waitFor('the old controller to step down', () => (cluster.broker(old).logs.some((l) => l.includes('no longer the active controller')) ? true : undefined), 30_000);
+      await cluster.waitFor(
+        'the old controller to step down',
+        () =>
+          cluster.broker(old).logs.some((l) => l.includes('no longer the active controller'))
+            ? true
+            : undefined,
+        30_000,
+      );
       expect(await cluster.controller()).toBe(next);
       const after = await cluster.partitionStates(TOPIC);
       for (const [i, s] of after) {

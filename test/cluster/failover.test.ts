@@ -26,7 +26,12 @@ describe('failover under load', { timeout: 300_000 }, () => {
   let producer: ContinuousProducer | null = null;
 
   beforeAll(async () => {
-    cluster = await new TestCluster({ overrides: { 'broker.session.timeout.ms': String(SESSION_MS), 'replica.lag.time.max.ms': String(LAG_MS) } }).start();
+    cluster = await new TestCluster({
+      overrides: {
+        'broker.session.timeout.ms': String(SESSION_MS),
+        'replica.lag.time.max.ms': String(LAG_MS),
+      },
+    }).start();
   }, 120_000);
 
   afterAll(async () => {
@@ -35,10 +40,24 @@ describe('failover under load', { timeout: 300_000 }, () => {
   }, 60_000);
 
   it('loses no acknowledged message through leader, controller, follower-pause and etcd faults', async () => {
-    const kafka = new Kafka({ brokers: cluster.bootstrap.split(','), clientId: 'failover-admin', logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      brokers: cluster.bootstrap.split(','),
+      clientId: 'failover-admin',
+      logLevel: logLevel.NOTHING,
+    });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [
+        {
+          topic: TOPIC,
+          numPartitions: 6,
+          replicationFactor: 3,
+          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+        },
+      ],
+      waitForLeaders: true,
+    });
     await admin.disconnect();
     await cluster.waitFullyReplicated(TOPIC, 6, 3);
 
@@ -46,7 +65,11 @@ describe('failover under load', { timeout: 300_000 }, () => {
     const p = producer;
     const progress = async (what: string, more = 300) => {
       const from = p.ackedCount();
-      await cluster.waitFor(`${more} more acknowledgements ${what}`, () => (p.ackedCount() >= from + more ? true : undefined), 90_000);
+      await cluster.waitFor(
+        `${more} more acknowledgements ${what}`,
+        () => (p.ackedCount() >= from + more ? true : undefined),
+        90_000,
+      );
     };
     const figures: Record<string, number> = {};
     await progress('at start', 500);
@@ -86,21 +109,32 @@ describe('failover under load', { timeout: 300_000 }, () => {
 
     // 3. SIGSTOP a broker (not the controller) past replica.lag.time.max.ms, within the session timeout.
     const paused = [1, 2, 3].find((id) => id !== controller3)!;
-    const shrinksBefore = await Promise.all([1, 2, 3].map((id) => cluster.metric(id, 'sluice_isr_shrinks_total')));
+    const shrinksBefore = await Promise.all(
+      [1, 2, 3].map((id) => cluster.metric(id, 'sluice_isr_shrinks_total')),
+    );
     cluster.pause(paused);
     t0 = Date.now();
     try {
-      await cluster.waitFor('the paused broker out of some ISR', async () => {
-        const s = await cluster.partitionStates(TOPIC);
-        return [...s.values()].some((st) => !st.isr.includes(paused)) ? true : undefined;
-      }, 30_000, 100);
+      await cluster.waitFor(
+        'the paused broker out of some ISR',
+        async () => {
+          const s = await cluster.partitionStates(TOPIC);
+          return [...s.values()].some((st) => !st.isr.includes(paused)) ? true : undefined;
+        },
+        30_000,
+        100,
+      );
       figures.isrShrinkMs = Date.now() - t0;
       await new Promise((r) => setTimeout(r, Math.max(0, LAG_MS + 1500 - (Date.now() - t0))));
     } finally {
       cluster.resume(paused);
     }
-    const shrinksAfter = await Promise.all([1, 2, 3].filter((id) => id !== paused).map((id) => cluster.metric(id, 'sluice_isr_shrinks_total')));
-    figures.isrShrinksByLeaders = shrinksAfter.reduce((a, b) => a + b, 0) - shrinksBefore.filter((_, i) => i + 1 !== paused).reduce((a, b) => a + b, 0);
+    const shrinksAfter = await Promise.all(
+      [1, 2, 3].filter((id) => id !== paused).map((id) => cluster.metric(id, 'sluice_isr_shrinks_total')),
+    );
+    figures.isrShrinksByLeaders =
+      shrinksAfter.reduce((a, b) => a + b, 0) -
+      shrinksBefore.filter((_, i) => i + 1 !== paused).reduce((a, b) => a + b, 0);
     t0 = Date.now();
     await cluster.waitFullyReplicated(TOPIC, 6, 3);
     figures.isrExpandMs = Date.now() - t0;

@@ -19,7 +19,12 @@ let dir: string;
 let managers: LogManager[] = [];
 
 function partitionOn(node: number): Partition {
-  const lm = new LogManager({ logDirs: [join(dir, `n${node}`)], defaultConfig: logConfigFromProps({}), topicConfig: () => logConfigFromProps({}), retentionCheckIntervalMs: 1 << 30 });
+  const lm = new LogManager({
+    logDirs: [join(dir, `n${node}`)],
+    defaultConfig: logConfigFromProps({}),
+    topicConfig: () => logConfigFromProps({}),
+    retentionCheckIntervalMs: 1 << 30,
+  });
   lm.startup();
   managers.push(lm);
   return new Partition('t', 0, lm.getOrCreateLog('t', 0), node);
@@ -28,7 +33,9 @@ function partitionOn(node: number): Partition {
 function batch(n: number, opts: { producerId?: bigint; baseSequence?: number } = {}): Buffer {
   return buildRecordBatch(
     Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `v${i}`, timestamp: BigInt(Date.now()) })),
-    opts.producerId !== undefined ? { producerId: opts.producerId, producerEpoch: 0, baseSequence: opts.baseSequence ?? 0 } : {},
+    opts.producerId !== undefined
+      ? { producerId: opts.producerId, producerEpoch: 0, baseSequence: opts.baseSequence ?? 0 }
+      : {},
   );
 }
 
@@ -47,7 +54,11 @@ function fetchRound(leader: Partition, follower: Partition, now = Date.now()): '
       return 'diverged';
     }
   }
-  const data = leader.log.read(fetchOffset, { maxBytes: 1 << 20, maxOffset: leader.log.logEndOffset, minOneMessage: true });
+  const data = leader.log.read(fetchOffset, {
+    maxBytes: 1 << 20,
+    maxOffset: leader.log.logEndOffset,
+    minOneMessage: true,
+  });
   leader.updateFollowerFetchState(follower.nodeId, fetchOffset, now);
   if (data.records.length > 0) follower.appendRecordsAsFollower(data.records);
   follower.updateFollowerHighWatermark(leader.highWatermark);
@@ -57,7 +68,10 @@ function fetchRound(leader: Partition, follower: Partition, now = Date.now()): '
 function sync(leader: Partition, follower: Partition): void {
   for (let i = 0; i < 20; i++) {
     fetchRound(leader, follower);
-    if (follower.log.logEndOffset === leader.log.logEndOffset && follower.highWatermark === leader.highWatermark) {
+    if (
+      follower.log.logEndOffset === leader.log.logEndOffset &&
+      follower.highWatermark === leader.highWatermark
+    ) {
       fetchRound(leader, follower); // reports the final offset, so the leader's HW can move
       return;
     }
@@ -207,12 +221,40 @@ describe('partition replication rules', () => {
       },
     });
     // Same epoch on both sides: the smaller end.
-    expect(divergenceTruncation(log([[0, 0n], [3, 50n]], 60n), { epoch: 3, endOffset: 55n })).toEqual({ target: 55n, done: true });
+    expect(
+      divergenceTruncation(
+        log(
+          [
+            [0, 0n],
+            [3, 50n],
+          ],
+          60n,
+        ),
+        { epoch: 3, endOffset: 55n },
+      ),
+    ).toEqual({ target: 55n, done: true });
     // The follower lacks epoch 2: back to the end of its epoch 1, not done.
-    expect(divergenceTruncation(log([[1, 0n], [3, 50n]], 60n), { epoch: 2, endOffset: 55n })).toEqual({ target: 50n, done: false });
+    expect(
+      divergenceTruncation(
+        log(
+          [
+            [1, 0n],
+            [3, 50n],
+          ],
+          60n,
+        ),
+        { epoch: 2, endOffset: 55n },
+      ),
+    ).toEqual({ target: 50n, done: false });
     // The leader knows nothing: the high watermark.
-    expect(divergenceTruncation(log([[1, 0n]], 60n, 40n), { epoch: -1, endOffset: -1n })).toEqual({ target: 40n, done: true });
+    expect(divergenceTruncation(log([[1, 0n]], 60n, 40n), { epoch: -1, endOffset: -1n })).toEqual({
+      target: 40n,
+      done: true,
+    });
     // Never past the log end.
-    expect(divergenceTruncation(log([[1, 0n]], 30n), { epoch: 1, endOffset: 55n })).toEqual({ target: 30n, done: true });
+    expect(divergenceTruncation(log([[1, 0n]], 30n), { epoch: 1, endOffset: 55n })).toEqual({
+      target: 30n,
+      done: true,
+    });
   });
 });

@@ -27,10 +27,25 @@ describe('replication', { timeout: 240_000 }, () => {
   }, 60_000);
 
   it('replicates every partition to every replica; acks=all completes; min.insync.replicas is enforced', async () => {
-    const kafka = new Kafka({ brokers: cluster.bootstrap.split(','), clientId: 'replication-test', logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 200 } });
+    const kafka = new Kafka({
+      brokers: cluster.bootstrap.split(','),
+      clientId: 'replication-test',
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 10, initialRetryTime: 200 },
+    });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'rep', numPartitions: 6, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [
+        {
+          topic: 'rep',
+          numPartitions: 6,
+          replicationFactor: 3,
+          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+        },
+      ],
+      waitForLeaders: true,
+    });
     await admin.disconnect();
     await cluster.waitFullyReplicated('rep', 6, 3);
 
@@ -42,8 +57,15 @@ describe('replication', { timeout: 240_000 }, () => {
     // Every replica has the same log end for each partition (sizes equal on all three brokers).
     await cluster.waitFor('followers caught up', async () => {
       const sizes = await Promise.all([1, 2, 3].map((id) => cluster.metricsOf(id)));
-      const per = sizes.map((t) => [...t.matchAll(/^sluice_log_size_bytes\{topic="rep",partition="(\d+)"[^}]*\} (\d+)/gm)].map((m) => `${m[1]}=${m[2]}`).sort().join(','));
-      return per[0] && per[0] === per[1] && per[1] === per[2] && per[0].split(',').length === 6 ? true : undefined;
+      const per = sizes.map((t) =>
+        [...t.matchAll(/^sluice_log_size_bytes\{topic="rep",partition="(\d+)"[^}]*\} (\d+)/gm)]
+          .map((m) => `${m[1]}=${m[2]}`)
+          .sort()
+          .join(','),
+      );
+      return per[0] && per[0] === per[1] && per[1] === per[2] && per[0].split(',').length === 6
+        ? true
+        : undefined;
     });
     const states = await cluster.partitionStates('rep');
     for (const s of states.values()) expect(s.isr.length).toBe(3);
@@ -52,12 +74,28 @@ describe('replication', { timeout: 240_000 }, () => {
     const s0 = states.get(0)!;
     const raw = await RawClient.connect(cluster.broker(s0.leader).port);
     try {
-      const res = await raw.request(23, 3, { replicaId: -1, topics: [{ topic: 'rep', partitions: [{ partition: 0, currentLeaderEpoch: s0.leaderEpoch, leaderEpoch: s0.leaderEpoch }] }] });
+      const res = await raw.request(23, 3, {
+        replicaId: -1,
+        topics: [
+          {
+            topic: 'rep',
+            partitions: [{ partition: 0, currentLeaderEpoch: s0.leaderEpoch, leaderEpoch: s0.leaderEpoch }],
+          },
+        ],
+      });
       const e = res.topics[0]!.partitions[0]!;
       expect(e.errorCode).toBe(0);
       expect(e.leaderEpoch).toBe(s0.leaderEpoch);
       expect(Number(e.endOffset)).toBe([...r1.acked.values()].filter((a) => a.partition === 0).length);
-      const ahead = await raw.request(23, 3, { replicaId: -1, topics: [{ topic: 'rep', partitions: [{ partition: 0, currentLeaderEpoch: s0.leaderEpoch + 1, leaderEpoch: 0 }] }] });
+      const ahead = await raw.request(23, 3, {
+        replicaId: -1,
+        topics: [
+          {
+            topic: 'rep',
+            partitions: [{ partition: 0, currentLeaderEpoch: s0.leaderEpoch + 1, leaderEpoch: 0 }],
+          },
+        ],
+      });
       expect(ahead.topics[0]!.partitions[0]!.errorCode).toBe(75); // UNKNOWN_LEADER_EPOCH: the caller is ahead
     } finally {
       raw.close();
@@ -70,28 +108,49 @@ describe('replication', { timeout: 240_000 }, () => {
     await Promise.all(others.map((id) => cluster.broker(id).kill()));
     await cluster.waitFor('ISR down to the survivor', async () => {
       const s = await cluster.partitionStates('rep');
-      return [...s.values()].every((st) => st.leader === survivor && st.isr.length === 1 && st.isr[0] === survivor) ? true : undefined;
+      return [...s.values()].every(
+        (st) => st.leader === survivor && st.isr.length === 1 && st.isr[0] === survivor,
+      )
+        ? true
+        : undefined;
     });
-    const k1 = new Kafka({ brokers: [cluster.broker(survivor).bootstrap], clientId: 'min-isr', logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    const k1 = new Kafka({
+      brokers: [cluster.broker(survivor).bootstrap],
+      clientId: 'min-isr',
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
     const prod = k1.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
     await prod.connect();
-    const err = await prod.send({ topic: 'rep', acks: -1, messages: [{ partition: 0, value: 'not-enough' }] }).then(
-      () => null,
-      (e: unknown) => e as { type?: string; message?: string; cause?: { type?: string } },
-    );
+    const err = await prod
+      .send({ topic: 'rep', acks: -1, messages: [{ partition: 0, value: 'not-enough' }] })
+      .then(
+        () => null,
+        (e: unknown) => e as { type?: string; message?: string; cause?: { type?: string } },
+      );
     expect(err).not.toBeNull();
     // kafkajs wraps the partition error; its type (or its cause's) is the Kafka error name.
-    expect([err!.type, err!.cause?.type, err!.message].join(' ')).toMatch(/NOT_ENOUGH_REPLICAS|fewer in-sync replicas than required/);
+    expect([err!.type, err!.cause?.type, err!.message].join(' ')).toMatch(
+      /NOT_ENOUGH_REPLICAS|fewer in-sync replicas than required/,
+    );
     // acks=1 still works with one replica.
     await prod.send({ topic: 'rep', acks: 1, messages: [{ partition: 1, value: 'acks-1' }] });
 
     // 3. A second replica back: acks=all works again (after it rejoins the ISR).
     await cluster.broker(others[0]!).start();
-    await cluster.waitFor('a second replica back in every ISR', async () => {
-      const s = await cluster.partitionStates('rep');
-      return [...s.values()].every((st) => st.isr.length >= 2) ? true : undefined;
-    }, 90_000);
-    const r2 = await prod.send({ topic: 'rep', acks: -1, messages: [{ partition: 0, value: 'enough-again' }] });
+    await cluster.waitFor(
+      'a second replica back in every ISR',
+      async () => {
+        const s = await cluster.partitionStates('rep');
+        return [...s.values()].every((st) => st.isr.length >= 2) ? true : undefined;
+      },
+      90_000,
+    );
+    const r2 = await prod.send({
+      topic: 'rep',
+      acks: -1,
+      messages: [{ partition: 0, value: 'enough-again' }],
+    });
     expect(r2[0]!.errorCode).toBe(0);
     await prod.disconnect();
     await cluster.broker(others[1]!).start();

@@ -92,7 +92,10 @@ export class TestCluster {
     });
     if (!r.ok) throw new Error(`etcd range ${prefix}: HTTP ${r.status}`);
     const body = (await r.json()) as { kvs?: { key: string; value: string }[] };
-    return (body.kvs ?? []).map((kv) => ({ key: Buffer.from(kv.key, 'base64').toString(), value: Buffer.from(kv.value, 'base64').toString() }));
+    return (body.kvs ?? []).map((kv) => ({
+      key: Buffer.from(kv.key, 'base64').toString(),
+      value: Buffer.from(kv.value, 'base64').toString(),
+    }));
   }
 
   get root(): string {
@@ -112,11 +115,18 @@ export class TestCluster {
 
   async partitionStates(topic: string): Promise<Map<number, PartitionStateDoc>> {
     const kvs = await this.#range(`${this.root}/partitions/${topic}/`);
-    return new Map(kvs.map((kv) => [Number(kv.key.split('/').pop()), JSON.parse(kv.value) as PartitionStateDoc]));
+    return new Map(
+      kvs.map((kv) => [Number(kv.key.split('/').pop()), JSON.parse(kv.value) as PartitionStateDoc]),
+    );
   }
 
   /** Poll `check` until it returns a non-undefined value or the deadline passes. */
-  async waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  async waitFor<T>(
+    what: string,
+    check: () => Promise<T | undefined> | T | undefined,
+    timeoutMs = 60_000,
+    everyMs = 200,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let lastErr: unknown = null;
     for (;;) {
@@ -126,13 +136,21 @@ export class TestCluster {
       } catch (err) {
         lastErr = err;
       }
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`,
+        );
       await new Promise((r) => setTimeout(r, everyMs));
     }
   }
 
   /** Wait until every partition of `topic` has a leader and a full ISR of `rf` replicas. */
-  async waitFullyReplicated(topic: string, partitions: number, rf: number, timeoutMs = 90_000): Promise<Map<number, PartitionStateDoc>> {
+  async waitFullyReplicated(
+    topic: string,
+    partitions: number,
+    rf: number,
+    timeoutMs = 90_000,
+  ): Promise<Map<number, PartitionStateDoc>> {
     return this.waitFor(
       `${topic} fully replicated`,
       async () => {
@@ -175,7 +193,9 @@ export class TestCluster {
   dumpLogs(dir = process.env.SLUICE_CLUSTER_LOGS): void {
     if (!dir) return;
     mkdirSync(dir, { recursive: true });
-    this.brokers.forEach((b, i) => writeFileSync(join(dir, `${this.clusterId}-broker-${i + 1}.log`), b.logs.join('\n')));
+    this.brokers.forEach((b, i) =>
+      writeFileSync(join(dir, `${this.clusterId}-broker-${i + 1}.log`), b.logs.join('\n')),
+    );
   }
 
   async cleanup(): Promise<void> {

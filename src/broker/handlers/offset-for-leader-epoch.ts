@@ -30,12 +30,19 @@ export function offsetForLeaderEpochHandler(b: BrokerServices) {
         topics: req.topics.map((t) => ({
           topic: t.topic,
           partitions: t.partitions.map((q) => {
-            const out = (errorCode: number, leaderEpoch = -1, endOffset = -1n) => ({ errorCode, partition: q.partition, leaderEpoch, endOffset });
+            const out = (errorCode: number, leaderEpoch = -1, endOffset = -1n) => ({
+              errorCode,
+              partition: q.partition,
+              leaderEpoch,
+              endOffset,
+            });
             const p = b.replicaManager.leaderPartition(t.topic, q.partition);
             if (p instanceof KafkaError) return out(p.code);
             const current = q.currentLeaderEpoch ?? -1;
             if (current >= 0 && current !== p.leaderEpoch) {
-              return out(current < p.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH);
+              return out(
+                current < p.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH,
+              );
             }
             const end = p.log.endOffsetForEpoch(q.leaderEpoch);
             return out(ErrorCode.NONE, end.epoch, end.endOffset);

@@ -7,7 +7,12 @@
  */
 import { connect, type Socket } from 'node:net';
 import { FrameDecoder } from '../../protocol/frame-decoder.js';
-import { decodeResponse, encodeRequestFrame, type ApiKey, type ApiMessages } from '../../protocol/messages/index.js';
+import {
+  decodeResponse,
+  encodeRequestFrame,
+  type ApiKey,
+  type ApiMessages,
+} from '../../protocol/messages/index.js';
 
 export interface Endpoint {
   host: string;
@@ -57,7 +62,12 @@ export class BrokerClient {
     return this.#socket !== null;
   }
 
-  async request<K extends ApiKey>(apiKey: K, version: number, body: ApiMessages[K]['request'], timeoutMs: number): Promise<ApiMessages[K]['response']> {
+  async request<K extends ApiKey>(
+    apiKey: K,
+    version: number,
+    body: ApiMessages[K]['request'],
+    timeoutMs: number,
+  ): Promise<ApiMessages[K]['response']> {
     if (this.#closed) throw new BrokerClientError('client closed');
     const socket = await this.#connect();
     const correlationId = this.#nextCorrelation++;
@@ -65,7 +75,11 @@ export class BrokerClient {
     const frame = encodeRequestFrame(apiKey, version, correlationId, this.#clientId, body);
     const response = await new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#disconnect(new BrokerClientError(`request ${apiKey} v${version} to ${this.#describe()} timed out after ${timeoutMs} ms`));
+        this.#disconnect(
+          new BrokerClientError(
+            `request ${apiKey} v${version} to ${this.#describe()} timed out after ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       this.#inFlight.set(correlationId, { apiKey, version, resolve, reject, timer });
       socket.write(frame);
@@ -132,8 +146,18 @@ export class BrokerClient {
         w.resolve(f);
       }
     });
-    s.on('error', (err) => this.#socket === s && this.#disconnect(new BrokerClientError(`connection to ${this.#describe()} failed: ${err.message}`)));
-    s.on('close', () => this.#socket === s && this.#disconnect(new BrokerClientError(`connection to ${this.#describe()} closed`)));
+    s.on(
+      'error',
+      (err) =>
+        this.#socket === s &&
+        this.#disconnect(new BrokerClientError(`connection to ${this.#describe()} failed: ${err.message}`)),
+    );
+    s.on(
+      'close',
+      () =>
+        this.#socket === s &&
+        this.#disconnect(new BrokerClientError(`connection to ${this.#describe()} closed`)),
+    );
   }
 
   #disconnect(err: Error): void {

@@ -100,7 +100,9 @@ export class ReplicaFetcher {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#loop = this.#run().catch((err: unknown) => this.#log.error({ err }, 'replica fetcher stopped on an unexpected error'));
+    this.#loop = this.#run().catch((err: unknown) =>
+      this.#log.error({ err }, 'replica fetcher stopped on an unexpected error'),
+    );
   }
 
   async stop(): Promise<void> {
@@ -132,7 +134,8 @@ export class ReplicaFetcher {
   #client$(): BrokerClient | null {
     const ep = this.#o.endpoint();
     if (!ep) return null;
-    if (!this.#clientRef) this.#clientRef = new BrokerClient(ep, { clientId: `sluice-replica-fetcher-${this.#o.nodeId}` });
+    if (!this.#clientRef)
+      this.#clientRef = new BrokerClient(ep, { clientId: `sluice-replica-fetcher-${this.#o.nodeId}` });
     else this.#clientRef.setEndpoint(ep);
     return this.#clientRef;
   }
@@ -157,7 +160,12 @@ export class ReplicaFetcher {
         await this.#sleep(this.#o.backoffMs);
         continue;
       }
-      const sent = new Map(ready.map((s) => [s.partition.key, { state: s, epoch: s.leaderEpoch, fetchOffset: s.partition.log.logEndOffset }]));
+      const sent = new Map(
+        ready.map((s) => [
+          s.partition.key,
+          { state: s, epoch: s.leaderEpoch, fetchOffset: s.partition.log.logEndOffset },
+        ]),
+      );
       const byTopic = new Map<string, FetchRequest['topics'][number]>();
       for (const { state, fetchOffset } of sent.values()) {
         const p = state.partition;
@@ -188,7 +196,12 @@ export class ReplicaFetcher {
       };
       let res;
       try {
-        res = await client.request(1, REPLICA_FETCH_VERSION, req, this.#o.maxWaitMs + this.#o.requestTimeoutMs);
+        res = await client.request(
+          1,
+          REPLICA_FETCH_VERSION,
+          req,
+          this.#o.maxWaitMs + this.#o.requestTimeoutMs,
+        );
       } catch (err) {
         if (!this.#running) return;
         this.#log.info({ err: (err as Error).message }, 'fetch from leader failed; backing off');
@@ -205,25 +218,42 @@ export class ReplicaFetcher {
           const cur = this.#partitions.get(key);
           const p = s.state.partition;
           // Moved on while the fetch was out (new leader/epoch, removed, log closed): drop the answer.
-          if (cur !== s.state || cur.leaderEpoch !== s.epoch || p.leaderEpoch !== s.epoch || p.isLeader || p.log.isClosed) continue;
+          if (
+            cur !== s.state ||
+            cur.leaderEpoch !== s.epoch ||
+            p.leaderEpoch !== s.epoch ||
+            p.isLeader ||
+            p.log.isClosed
+          )
+            continue;
           if (p.log.logEndOffset !== s.fetchOffset) continue;
           try {
             if (!this.#processPartition(cur, pr, s.fetchOffset)) failed = true;
           } catch (err) {
             failed = true;
             cur.delayUntil = Date.now() + this.#o.backoffMs;
-            this.#log.warn({ err, partition: key }, 'could not apply the leader data; retrying after backoff');
+            this.#log.warn(
+              { err, partition: key },
+              'could not apply the leader data; retrying after backoff',
+            );
           }
         }
       }
-      if (failed && ![...this.#partitions.values()].some((s) => s.delayUntil <= Date.now())) await this.#sleep(Math.min(this.#o.backoffMs, 100));
+      if (failed && ![...this.#partitions.values()].some((s) => s.delayUntil <= Date.now()))
+        await this.#sleep(Math.min(this.#o.backoffMs, 100));
     }
   }
 
   /** Returns false when the partition must wait (error). */
   #processPartition(
     s: FetchState,
-    pr: { errorCode: number; highWatermark: bigint; logStartOffset?: bigint; divergingEpoch?: { epoch: number; endOffset: bigint }; records: Buffer | null },
+    pr: {
+      errorCode: number;
+      highWatermark: bigint;
+      logStartOffset?: bigint;
+      divergingEpoch?: { epoch: number; endOffset: bigint };
+      records: Buffer | null;
+    },
     fetchOffset: bigint,
   ): boolean {
     const p = s.partition;
@@ -239,7 +269,8 @@ export class ReplicaFetcher {
         if (pr.records && pr.records.length > 0) bytes = p.appendRecordsAsFollower(pr.records);
         p.updateFollowerHighWatermark(pr.highWatermark);
         const leaderStart = pr.logStartOffset ?? -1n;
-        if (leaderStart > p.log.logStartOffset && leaderStart <= p.log.highWatermark) p.log.deleteRecordsBefore(leaderStart);
+        if (leaderStart > p.log.logStartOffset && leaderStart <= p.log.highWatermark)
+          p.log.deleteRecordsBefore(leaderStart);
         const lag = pr.highWatermark - p.log.logEndOffset;
         s.lag = lag > 0n ? lag : 0n;
         this.#o.onAppended(p, bytes);
@@ -248,10 +279,16 @@ export class ReplicaFetcher {
       case ErrorCode.OFFSET_OUT_OF_RANGE: {
         const leaderStart = pr.logStartOffset ?? -1n;
         if (leaderStart >= 0n && fetchOffset < leaderStart) {
-          this.#log.warn({ partition: p.key, fetchOffset, leaderStart }, 'behind the leader log start: starting over there');
+          this.#log.warn(
+            { partition: p.key, fetchOffset, leaderStart },
+            'behind the leader log start: starting over there',
+          );
           p.truncateFullyAndStartAt(leaderStart);
         } else if (pr.highWatermark >= 0n && fetchOffset > pr.highWatermark) {
-          this.#log.warn({ partition: p.key, fetchOffset, leaderHighWatermark: pr.highWatermark }, 'past the leader log end: truncating to its high watermark');
+          this.#log.warn(
+            { partition: p.key, fetchOffset, leaderHighWatermark: pr.highWatermark },
+            'past the leader log end: truncating to its high watermark',
+          );
           p.truncateTo(pr.highWatermark);
         } else {
           s.delayUntil = Date.now() + this.#o.backoffMs;
@@ -272,7 +309,17 @@ export class ReplicaFetcher {
   #truncateOnDivergence(p: Partition, div: { epoch: number; endOffset: bigint }): void {
     const leo = p.log.logEndOffset;
     const { target, done } = divergenceTruncation(p.log, div);
-    this.#log.info({ partition: p.key, divergingEpoch: div.epoch, leaderEndOffset: div.endOffset, from: leo, to: target, done }, 'truncating after divergence from the leader');
+    this.#log.info(
+      {
+        partition: p.key,
+        divergingEpoch: div.epoch,
+        leaderEndOffset: div.endOffset,
+        from: leo,
+        to: target,
+        done,
+      },
+      'truncating after divergence from the leader',
+    );
     p.truncateTo(target);
   }
 }
@@ -283,7 +330,11 @@ export class ReplicaFetcher {
  * the leader's epoch: it truncates to the end of its largest older epoch and asks again.
  */
 export function divergenceTruncation(
-  log: { logEndOffset: bigint; highWatermark: bigint; endOffsetForEpoch(epoch: number): { epoch: number; endOffset: bigint } },
+  log: {
+    logEndOffset: bigint;
+    highWatermark: bigint;
+    endOffsetForEpoch(epoch: number): { epoch: number; endOffset: bigint };
+  },
   div: { epoch: number; endOffset: bigint },
 ): { target: bigint; done: boolean } {
   const leo = log.logEndOffset;
