@@ -276,7 +276,10 @@ export class Controller {
           const state = table.partitionState(name, index);
           if (!state) return;
           const next = onControlledShutdown(replicas, state, broker, live);
-          if (next) changes.push({ topic: name, index, state: next });
+          if (next) {
+            changes.push({ topic: name, index, state: next });
+            if (next.leader !== state.leader) this.leaderElections++;
+          }
           else if (state.leader === broker) remaining.push(`${name}-${index}`);
         });
       }

@@ -69,6 +69,16 @@ describe('replication', { timeout: 240_000 }, () => {
     });
     const states = await cluster.partitionStates('rep');
     for (const s of states.values()) expect(s.isr.length).toBe(3);
+    // Metrics: one active controller, nothing under-replicated, fetchers per leader broker.
+    const controllers = await Promise.all(
+      [1, 2, 3].map((id) => cluster.metric(id, 'sluice_active_controller')),
+    );
+    expect(controllers.reduce((a, b) => a + b, 0)).toBe(1);
+    for (const id of [1, 2, 3]) {
+      expect(await cluster.metric(id, 'sluice_under_replicated_partitions')).toBe(0);
+      expect(await cluster.metricsOf(id)).toMatch(/^sluice_replica_fetcher_max_lag\{source_broker="\d"/m);
+      expect(await cluster.metric(id, 'sluice_replication_bytes_in_total')).toBeGreaterThan(0);
+    }
 
     // OffsetForLeaderEpoch on the leader of partition 0: its epoch ends at its log end.
     const s0 = states.get(0)!;
@@ -114,6 +124,8 @@ describe('replication', { timeout: 240_000 }, () => {
         ? true
         : undefined;
     });
+    expect(await cluster.metric(survivor, 'sluice_under_replicated_partitions')).toBe(6);
+    expect(await cluster.metric(survivor, 'sluice_leader_elections')).toBeGreaterThan(0);
     const k1 = new Kafka({
       brokers: [cluster.broker(survivor).bootstrap],
       clientId: 'min-isr',
