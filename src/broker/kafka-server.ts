@@ -16,10 +16,11 @@ import type { BrokerConfig } from '../common/broker-config.js';
 import { logger, type Logger } from '../common/logger.js';
 import { createRegistry } from '../common/metrics.js';
 import { EmbeddedMetadataStore } from '../controller/embedded-store.js';
-import { EtcdMetadataStore } from '../controller/etcd-store.js';
-import { Controller } from '../controller/controller.js';
-import { ControlPlaneServer } from '../controller/grpc/control-plane-server.js';
-import { ControlPlaneClient } from '../controller/grpc/control-plane-client.js';
+// Cluster-mode parts (etcd client, gRPC) are imported only with --etcd: a single node does not pay
+// for loading them at startup.
+import type { Controller } from '../controller/controller.js';
+import type { ControlPlaneServer } from '../controller/grpc/control-plane-server.js';
+import type { ControlPlaneClient } from '../controller/grpc/control-plane-client.js';
 import type { Lease } from '../controller/metadata-store.js';
 import type { MetadataStore } from '../controller/metadata-store.js';
 import { MetadataTable } from '../controller/metadata-table.js';
@@ -104,7 +105,7 @@ export class KafkaServer {
     const cluster = this.#opts.etcd !== undefined;
     if (cluster) this.#root = `${METADATA_ROOT}/${this.#opts.clusterId ?? this.config.str('cluster.id') ?? 'default'}`;
     const store: MetadataStore = cluster
-      ? new EtcdMetadataStore(this.#opts.etcd!.split(',').map((u) => u.trim()).filter(Boolean))
+      ? new (await import('../controller/etcd-store.js')).EtcdMetadataStore(this.#opts.etcd!.split(',').map((u) => u.trim()).filter(Boolean))
       : new EmbeddedMetadataStore(join(dataDir, '__metadata.json'));
     this.#store = store;
     const table = new MetadataTable(store, this.#root);
@@ -221,6 +222,9 @@ export class KafkaServer {
 
     let controlPort = 0;
     if (cluster) {
+      const { Controller } = await import('../controller/controller.js');
+      const { ControlPlaneServer } = await import('../controller/grpc/control-plane-server.js');
+      const { ControlPlaneClient } = await import('../controller/grpc/control-plane-client.js');
       const controller = new Controller({ nodeId: this.nodeId, store, table, lease: null as unknown as Lease, config: this.config, log: this.#log });
       this.#controller = controller;
       this.#controlServer = new ControlPlaneServer(controller, () => table.controller?.nodeId ?? -1, this.#log);
