@@ -80,7 +80,7 @@ export class KafkaApis {
     if (response === null) return null;
     const top = (response as { errorCode?: unknown }).errorCode;
     if (typeof top === 'number' && top !== 0) this.#metrics?.requestErrors.inc({ api: h.name, error: errorName(top) });
-    const w = new ByteWriter(256);
+    const w = new ByteWriter(h.sizeHint ? h.sizeHint(response) + 64 : 256);
     encodeResponseHeader(w, { correlationId }, responseHeaderVersion(apiKey, apiVersion));
     h.encode(w, response, apiVersion);
     const out = w.finish();

@@ -17,6 +17,14 @@ export function fetchHandler(b: BrokerServices) {
     maxVersion: 12,
     decode: decodeFetchRequest,
     encode: encodeFetchResponse,
+    sizeHint: (res) => {
+      let n = 64;
+      for (const t of res.responses) {
+        n += 16 + (t.topic?.length ?? 16);
+        for (const p of t.partitions) n += 64 + (p.records?.length ?? 0);
+      }
+      return n;
+    },
     async handle(req, ctx) {
       const isolationLevel = req.isolationLevel ?? 0;
       const partitions = req.topics.flatMap((t) =>
