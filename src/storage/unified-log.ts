@@ -712,7 +712,12 @@ export class UnifiedLog {
   truncateTo(targetOffset: bigint): boolean {
     this.#checkOpen();
     if (targetOffset < 0n) throw new RangeError(`cannot truncate to negative offset ${targetOffset}`);
-    if (targetOffset >= this.#logEndOffset) return false;
+    if (targetOffset >= this.#logEndOffset) {
+      // No data to remove, but an epoch recorded at the log end by a leader that never wrote in it
+      // must go (Kafka does the same), or divergence checks would keep answering with it.
+      this.leaderEpochCache.truncateFromEnd(this.#logEndOffset);
+      return false;
+    }
     if (targetOffset < this.#segments[0]!.baseOffset) {
       this.truncateFullyAndStartAt(targetOffset);
       return true;

@@ -314,3 +314,15 @@ describe('offset for timestamp inside compressed batches', () => {
     expect(log.fetchOffsetByTimestamp(t0 + 35n)).toMatchObject({ offset: 30n, timestamp: t0 + 39n });
   });
 });
+
+describe('truncation and the leader epoch cache', () => {
+  it('drops an epoch recorded at the log end when truncating to the log end (a leader that never wrote)', () => {
+    const { log } = openLog();
+    log.append(makeBatch(3), { leaderEpoch: 0 });
+    log.leaderEpochCache.assign(2, log.logEndOffset);
+    expect(log.latestEpoch).toBe(2);
+    expect(log.truncateTo(log.logEndOffset)).toBe(false);
+    expect(log.latestEpoch).toBe(0);
+    expect(log.logEndOffset).toBe(3n);
+  });
+});

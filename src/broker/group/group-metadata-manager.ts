@@ -239,7 +239,9 @@ export class GroupMetadataManager implements GroupStore {
       return e;
     };
     let from = p.log.logStartOffset;
-    const end = p.log.highWatermark;
+    // To the log end, not the high watermark (as Kafka does): a new leader's high watermark trails
+    // the old leader's by a fetch round, and commits acknowledged just before a failover sit there.
+    const end = p.log.logEndOffset;
     let records = 0;
     while (from < end) {
       const data = p.log.read(from, { maxBytes: 4 * 1024 * 1024, maxOffset: end, minOneMessage: true });
