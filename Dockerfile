@@ -12,7 +12,9 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts=false
+# npm ci needs a lock file in sync with package.json; the current one lacks other platforms'
+# optional packages (rollup's), so fall back to npm install guided by the lock until it is fixed.
+RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 COPY tsconfig.json ./
 COPY proto ./proto
 COPY src ./src

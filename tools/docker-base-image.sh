@@ -28,6 +28,14 @@ ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
 # The same runtime user as the official node images (uid/gid 1000).
 chroot "$root" /usr/sbin/groupadd --gid 1000 node
 chroot "$root" /usr/sbin/useradd --uid 1000 --gid node --shell /bin/sh --create-home node
+# The host's CA bundle: where egress goes through a TLS-inspecting proxy, npm inside the build needs
+# the same trust as the host (node reads it through NODE_EXTRA_CA_CERTS).
+changes=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["node"]')
+if [[ -f /etc/ssl/certs/ca-certificates.crt ]]; then
+  mkdir -p "$root/etc/ssl/certs"
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+  changes+=(--change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt')
+fi
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-tar -C "$root" -c . | docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["node"]' - "$IMAGE" >&2
+tar -C "$root" -c . | docker import "${changes[@]}" - "$IMAGE" >&2
 echo "$IMAGE"

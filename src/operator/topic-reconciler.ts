@@ -110,6 +110,8 @@ export class TopicReconciler {
       outcome = await withAdmin(this.#o.endpoints.bootstrap(c), async (admin) => {
         const brokers = (await admin.describeCluster()).brokers.length;
         const want = topic.spec;
+        // Values may be YAML numbers (the schema is int-or-string); Kafka wants strings.
+        const desired = Object.fromEntries(Object.entries(want.config ?? {}).map(([k, v]) => [k, String(v)]));
         if (want.replicas > Math.max(brokers, c.spec.replicas)) {
           return {
             ready: false,
@@ -123,7 +125,7 @@ export class TopicReconciler {
           if (raw.status?.topicId) this.#o.onDrift?.('missing');
           log.info({ partitions: want.partitions, replicas: want.replicas }, 'creating topic');
           try {
-            await admin.createTopic(name, want.partitions, want.replicas, want.config ?? {});
+            await admin.createTopic(name, want.partitions, want.replicas, desired);
           } catch (err) {
             if (!(err instanceof KafkaAdminError && err.code === 'TOPIC_ALREADY_EXISTS')) throw err;
           }
@@ -163,7 +165,6 @@ export class TopicReconciler {
           });
         }
         const overrides = await admin.topicOverrides(name);
-        const desired = Object.fromEntries(Object.entries(want.config ?? {}).map(([k, v]) => [k, String(v)]));
         if (!sameConfig(overrides, desired)) {
           log.info({ from: overrides, to: desired }, 'setting topic configs');
           this.#o.onDrift?.('config');

@@ -152,7 +152,11 @@ describe.skipIf(skip !== null)('KafkaCluster reconcile on a real kube-apiserver'
       20_000,
       'external Services pruned',
     );
-    expect(await get('Service', 'v1', 'demo-external-bootstrap')).toBeNull();
+    await waitFor(
+      async () => (await get('Service', 'v1', 'demo-external-bootstrap')) === null,
+      20_000,
+      'external bootstrap pruned',
+    );
   });
 
   it('operator-owned config keys are rejected with a condition', async () => {
