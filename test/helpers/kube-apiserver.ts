@@ -87,7 +87,28 @@ export class KubeApiServer {
       '--allow-privileged=true',
       '--v=1',
     ];
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#bin = bin;
+    this.#args = args;
+    writeFileSync(this.kubeconfigPath, this.kubeconfig());
+    const kc = new KubeConfig();
+    kc.loadFromString(this.kubeconfig());
+    this.client = new KubeClient(kc);
+    await this.#spawn();
+    // The default namespace appears shortly after readiness (the apiserver's own controller).
+    await waitFor(
+      async () =>
+        (await this.client.getOrNull(resourceFor('v1', 'Namespace'), undefined, 'default')) !== null,
+      30_000,
+      'default namespace',
+    );
+    return this;
+  }
+
+  #bin = '';
+  #args: string[] = [];
+
+  async #spawn(): Promise<void> {
+    const child = spawn(this.#bin, this.#args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const keep = (d: Buffer) => {
       this.logs.push(d.toString());
@@ -95,10 +116,6 @@ export class KubeApiServer {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    writeFileSync(this.kubeconfigPath, this.kubeconfig());
-    const kc = new KubeConfig();
-    kc.loadFromString(this.kubeconfig());
-    this.client = new KubeClient(kc);
     const deadline = Date.now() + 90_000;
     for (;;) {
       if (child.exitCode !== null)
@@ -113,14 +130,17 @@ export class KubeApiServer {
         throw new Error(`kube-apiserver not ready:\n${this.logs.join('').slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    // The default namespace appears shortly after readiness (the apiserver's own controller).
-    await waitFor(
-      async () =>
-        (await this.client.getOrNull(resourceFor('v1', 'Namespace'), undefined, 'default')) !== null,
-      30_000,
-      'default namespace',
-    );
-    return this;
+  }
+
+  /** Stops only the kube-apiserver process (etcd and the data stay). */
+  async stopApiserver(): Promise<void> {
+    await this.#killApiserver();
+  }
+
+  /** Starts the kube-apiserver again on the same port, with the same etcd. */
+  async restartApiserver(): Promise<void> {
+    await this.#killApiserver();
+    await this.#spawn();
   }
 
   kubeconfig(): string {
@@ -181,7 +201,7 @@ export class KubeApiServer {
     return names;
   }
 
-  async stop(): Promise<void> {
+  async #killApiserver(): Promise<void> {
     const c = this.child;
     if (c && c.exitCode === null && c.signalCode === null) {
       const exited = new Promise((r) => c.once('exit', r));
@@ -191,6 +211,10 @@ export class KubeApiServer {
       clearTimeout(t);
     }
     this.child = null;
+  }
+
+  async stop(): Promise<void> {
+    await this.#killApiserver();
     await this.etcd.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
