@@ -14,7 +14,6 @@ import { ByteReader, ByteWriter, DecodeError } from '../protocol/primitives.js';
 import { decodeRequestHeader, encodeResponseHeader } from '../protocol/messages/headers.js';
 import { requestHeaderVersion, responseHeaderVersion } from '../protocol/messages/index.js';
 import { encodeApiVersionsResponse } from '../protocol/messages/api-versions.js';
-import type { Logger } from '../common/logger.js';
 import type { ConnectionContext } from './network/connection.js';
 import type { ApiHandler, RequestContext } from './handlers/api-handler.js';
 import { API_VERSIONS_KEY, unsupportedApiVersionsResponse } from './handlers/api-versions.js';
@@ -27,11 +26,10 @@ export class InvalidRequestError extends Error {
 
 export class KafkaApis {
   readonly #handlers = new Map<number, ApiHandler>();
-  readonly #log: Logger;
   readonly #metrics: BrokerMetrics | null;
 
-  constructor(log: Logger, metrics: BrokerMetrics | null) {
-    this.#log = log;
+  /** Rejected requests are logged by the connection that closes; this class only counts. */
+  constructor(metrics: BrokerMetrics | null) {
     this.#metrics = metrics;
   }
 

@@ -48,6 +48,8 @@ import { describeClusterHandler } from './handlers/describe-cluster.js';
 import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
 import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
+import { electLeadersHandler } from './handlers/elect-leaders.js';
+import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './handlers/partition-reassignments.js';
 import { createGroupService, groupHandlers, type GroupService } from './group/group-service.js';
 
 export interface ServerOptions {
@@ -182,7 +184,7 @@ export class KafkaServer {
         );
       },
     };
-    const apis: KafkaApis = new KafkaApis(this.#log.child({ component: 'kafka-apis' }), metrics);
+    const apis: KafkaApis = new KafkaApis(metrics);
     for (const h of [
       apiVersionsHandler(() => apis.handlers()),
       metadataHandler(services),
@@ -200,6 +202,10 @@ export class KafkaServer {
       describeLogDirsHandler(services),
       initProducerIdHandler(services),
       offsetForLeaderEpochHandler(services),
+      // Answered by the active controller (cluster mode; the control-plane client is made below).
+      electLeadersHandler(services, () => this.#controlClient),
+      alterPartitionReassignmentsHandler(services, () => this.#controlClient),
+      listPartitionReassignmentsHandler(services, () => this.#controlClient),
       ...groupHandlers(services),
     ]) {
       apis.register(h);
