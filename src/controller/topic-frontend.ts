@@ -101,9 +101,20 @@ export class TopicFrontend {
           `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${brokers.length} broker(s) are registered.`,
         );
       }
-      replicas = assignReplicas(brokers, n, rf);
+      replicas = this.#assign(n, rf, 0);
     }
     return { name: req.name, topicId: randomUUID(), replicas, configs };
+  }
+
+  /** Assign `n` partitions from partition `startPartition` on over the registered brokers, by rack when they have racks. */
+  #assign(n: number, rf: number, startPartition: number): number[][] {
+    const brokers = [...this.#table.brokers.values()].map((b) => ({ id: b.nodeId, rack: b.rack ?? null }));
+    try {
+      return assignReplicasToBrokers(brokers, n, rf, 0, startPartition);
+    } catch (err) {
+      if (err instanceof AssignmentError) throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', err.message);
+      throw err;
+    }
   }
 
   #checkAssignment(replicas: number[][], brokers: number[]): void {
@@ -185,7 +196,7 @@ export class TopicFrontend {
       if (rf > brokers.length) {
         throw new TopicOperationError('INVALID_REPLICATION_FACTOR', `Replication factor ${rf} exceeds the ${brokers.length} registered broker(s).`);
       }
-      added = assignReplicas(brokers, count, rf).slice(current);
+      added = this.#assign(count - current, rf, current);
     }
     if (validateOnly) return;
     const next: TopicRecord = { ...t, replicas: [...t.replicas, ...added] };
@@ -237,6 +248,94 @@ export function assignReplicas(brokers: number[], partitions: number, rf: number
       replicas.push(brokers[idx]!);
     }
     out.push(replicas);
+  }
+  return out;
+}
+
+export class AssignmentError extends Error {
+  override readonly name = 'AssignmentError';
+}
+
+/**
+ * Replica assignment over registered brokers (Kafka's AdminUtils.assignReplicasToBrokers with
+ * RackAwareMode.Enforced): rack-aware when every broker has a rack, rack-unaware when none has, an
+ * error when only some have. Partitions are numbered from `startPartition` (CreatePartitions goes on
+ * where the topic ends, so the new partitions continue the same round-robin).
+ */
+export function assignReplicasToBrokers(brokers: { id: number; rack: string | null }[], partitions: number, rf: number, startIndex = 0, startPartition = 0): number[][] {
+  if (rf <= 0) throw new AssignmentError('Replication factor must be larger than 0.');
+  if (rf > brokers.length) throw new AssignmentError(`Replication factor: ${rf} larger than available brokers: ${brokers.length}.`);
+  const withRack = brokers.filter((b) => b.rack !== null && b.rack !== '');
+  if (withRack.length === 0) {
+    const ids = brokers.map((b) => b.id).sort((a, b) => a - b);
+    return assignReplicas(ids, startPartition + partitions, rf, startIndex).slice(startPartition);
+  }
+  if (withRack.length !== brokers.length) throw new AssignmentError('Not all brokers have rack information for replica rebalancing.');
+  const racks = new Map(brokers.map((b) => [b.id, b.rack!]));
+  return assignReplicasRackAware(racks, partitions, rf, startIndex, startPartition);
+}
+
+/**
+ * The brokers in rack-alternating order (Kafka's getRackAlternatedBrokerList): racks sorted by name,
+ * brokers sorted by id within each rack, one broker from each rack in turn. With racks a: [1, 2],
+ * b: [3], c: [4, 5] the order is 1, 3, 4, 2, 5.
+ */
+export function rackAlternatedBrokers(racks: ReadonlyMap<number, string>): number[] {
+  const byRack = new Map<string, number[]>();
+  for (const [id, rack] of racks) {
+    let l = byRack.get(rack);
+    if (!l) byRack.set(rack, (l = []));
+    l.push(id);
+  }
+  const names = [...byRack.keys()].sort();
+  for (const l of byRack.values()) l.sort((a, b) => a - b);
+  const out: number[] = [];
+  for (let round = 0; out.length < racks.size; round++) {
+    for (const name of names) {
+      const id = byRack.get(name)![round];
+      if (id !== undefined) out.push(id);
+    }
+  }
+  return out;
+}
+
+/**
+ * Kafka's rack-aware assignment (AdminUtils.assignReplicasToBrokersRackAware). Leaders go round-robin
+ * over the rack-alternating broker list, so consecutive partitions lead in different racks. Each
+ * follower is found by walking on from the leader at a shift (which grows by the number of racks
+ * every full round of partitions) and skipping brokers in a rack that already has a replica — until
+ * every rack has one — and brokers already chosen — until every broker has one. So when there are at
+ * least RF racks a partition's replicas are all in different racks.
+ */
+export function assignReplicasRackAware(racks: ReadonlyMap<number, string>, partitions: number, rf: number, startIndex = 0, startPartition = 0): number[][] {
+  const arranged = rackAlternatedBrokers(racks);
+  const n = arranged.length;
+  if (rf > n) throw new AssignmentError(`Replication factor: ${rf} larger than available brokers: ${n}.`);
+  const numRacks = new Set(racks.values()).size;
+  const out: number[][] = [];
+  let shift = startIndex;
+  // Partitions before startPartition are walked but not returned, so the shift is as it was there.
+  for (let p = 0; p < startPartition + partitions; p++) {
+    if (p > 0 && p % n === 0) shift++;
+    if (p < startPartition) continue;
+    const first = (p + startIndex) % n;
+    const leader = arranged[first]!;
+    const chosen = [leader];
+    const racksUsed = new Set([racks.get(leader)!]);
+    let k = 0;
+    for (let j = 0; j < rf - 1; j++) {
+      for (;;) {
+        const broker = arranged[(first + 1 + ((shift * numRacks + k) % (n - 1))) % n]!;
+        const rack = racks.get(broker)!;
+        k++;
+        if ((!racksUsed.has(rack) || racksUsed.size === numRacks) && (!chosen.includes(broker) || chosen.length === n)) {
+          chosen.push(broker);
+          racksUsed.add(rack);
+          break;
+        }
+      }
+    }
+    out.push(chosen);
   }
   return out;
 }
