@@ -31,6 +31,14 @@ export function electLeader({ replicas, state, live, uncleanLeaderElection }: El
   return { leader: NO_LEADER, unclean: false };
 }
 
+/** The reassignment fields of a state, carried over unchanged into the next state. */
+function carry(state: PartitionState): Pick<PartitionState, 'addingReplicas' | 'removingReplicas'> {
+  const out: Pick<PartitionState, 'addingReplicas' | 'removingReplicas'> = {};
+  if (state.addingReplicas) out.addingReplicas = state.addingReplicas;
+  if (state.removingReplicas) out.removingReplicas = state.removingReplicas;
+  return out;
+}
+
 function sameState(a: PartitionState, b: PartitionState): boolean {
   return a.leader === b.leader && a.leaderEpoch === b.leaderEpoch && a.isr.length === b.isr.length && a.isr.every((x, i) => x === b.isr[i]);
 }
@@ -58,7 +66,7 @@ export function onLiveBrokersChanged(input: ElectionInput): PartitionState | nul
     if (leader !== NO_LEADER && !e.unclean) isr = isr.filter((r) => live.has(r));
   }
   isr = replicas.filter((r) => isr.includes(r));
-  const next: PartitionState = { leader, leaderEpoch, isr, partitionEpoch: state.partitionEpoch + 1 };
+  const next: PartitionState = { leader, leaderEpoch, isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) };
   return sameState(state, next) ? null : next;
 }
 
@@ -74,16 +82,153 @@ export function onControlledShutdown(replicas: number[], state: PartitionState, 
   const isr = replicas.filter((r) => others.includes(r));
   if (state.leader === broker) {
     const leader = replicas.find((r) => others.includes(r))!;
-    return { leader, leaderEpoch: state.leaderEpoch + 1, isr, partitionEpoch: state.partitionEpoch + 1 };
+    return { leader, leaderEpoch: state.leaderEpoch + 1, isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) };
   }
-  return { leader: state.leader, leaderEpoch: state.leaderEpoch, isr, partitionEpoch: state.partitionEpoch + 1 };
+  return { leader: state.leader, leaderEpoch: state.leaderEpoch, isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) };
 }
 
 /** Preferred leader election: the first assigned replica leads when it is live and in the ISR. */
 export function onPreferredLeaderElection(replicas: number[], state: PartitionState, live: ReadonlySet<number>): PartitionState | null {
   const preferred = replicas[0];
   if (preferred === undefined || state.leader === preferred || !live.has(preferred) || !state.isr.includes(preferred)) return null;
-  return { leader: preferred, leaderEpoch: state.leaderEpoch + 1, isr: state.isr, partitionEpoch: state.partitionEpoch + 1 };
+  return { leader: preferred, leaderEpoch: state.leaderEpoch + 1, isr: state.isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) };
+}
+
+export type ElectionError = 'ELECTION_NOT_NEEDED' | 'PREFERRED_LEADER_NOT_AVAILABLE' | 'ELIGIBLE_LEADERS_NOT_AVAILABLE';
+
+/** ElectLeaders election types (Kafka's ElectionType). */
+export const ElectionType = { PREFERRED: 0, UNCLEAN: 1 } as const;
+
+/**
+ * ElectLeaders for one partition (Kafka's ElectLeaders API, KIP-460):
+ *  - preferred (0): the first assigned replica leads when it is live and in the ISR;
+ *    ELECTION_NOT_NEEDED when it already leads, PREFERRED_LEADER_NOT_AVAILABLE when it cannot;
+ *  - unclean (1): only for a partition without a live leader; a live ISR member is still preferred,
+ *    else any live replica leads and becomes the whole ISR (data loss accepted);
+ *    ELECTION_NOT_NEEDED when a live leader exists, ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica is live.
+ */
+export function onElectLeader(
+  electionType: number,
+  replicas: number[],
+  state: PartitionState,
+  live: ReadonlySet<number>,
+): { state: PartitionState } | { error: ElectionError; message: string } {
+  if (electionType === ElectionType.PREFERRED) {
+    const preferred = replicas[0];
+    if (preferred === undefined) return { error: 'PREFERRED_LEADER_NOT_AVAILABLE', message: 'the partition has no replicas' };
+    if (state.leader === preferred) return { error: 'ELECTION_NOT_NEEDED', message: `the preferred replica ${preferred} already leads` };
+    if (!live.has(preferred)) return { error: 'PREFERRED_LEADER_NOT_AVAILABLE', message: `the preferred replica ${preferred} is not alive` };
+    if (!state.isr.includes(preferred)) return { error: 'PREFERRED_LEADER_NOT_AVAILABLE', message: `the preferred replica ${preferred} is not in the ISR ${JSON.stringify(state.isr)}` };
+    return { state: { leader: preferred, leaderEpoch: state.leaderEpoch + 1, isr: state.isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) } };
+  }
+  if (state.leader !== NO_LEADER && live.has(state.leader)) return { error: 'ELECTION_NOT_NEEDED', message: `broker ${state.leader} leads the partition` };
+  const e = electLeader({ replicas, state, live, uncleanLeaderElection: true });
+  if (e.leader === NO_LEADER) return { error: 'ELIGIBLE_LEADERS_NOT_AVAILABLE', message: `no replica of ${JSON.stringify(replicas)} is alive` };
+  const isr = e.unclean ? [e.leader] : replicas.filter((r) => state.isr.includes(r) && live.has(r));
+  return { state: { leader: e.leader, leaderEpoch: state.leaderEpoch + 1, isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) } };
+}
+
+// ---- partition reassignment (KIP-455) ----
+
+export type ReassignmentError = 'INVALID_REPLICA_ASSIGNMENT' | 'NO_REASSIGNMENT_IN_PROGRESS';
+
+/** What a reassignment step writes: the topic record's replicas for the partition and its state. */
+export interface ReassignmentStep {
+  replicas: number[];
+  state: PartitionState;
+}
+
+export function isReassigning(state: PartitionState): boolean {
+  return (state.addingReplicas?.length ?? 0) > 0 || (state.removingReplicas?.length ?? 0) > 0;
+}
+
+/** The replicas before the reassignment in progress (all of them when none is). */
+export function originalReplicas(replicas: number[], state: PartitionState): number[] {
+  const adding = state.addingReplicas ?? [];
+  return replicas.filter((r) => !adding.includes(r));
+}
+
+/** The replicas the reassignment in progress moves to (all of them when none is). */
+export function targetReplicas(replicas: number[], state: PartitionState): number[] {
+  const removing = state.removingReplicas ?? [];
+  return replicas.filter((r) => !removing.includes(r));
+}
+
+function withoutReassignment(state: PartitionState): PartitionState {
+  return { leader: state.leader, leaderEpoch: state.leaderEpoch, isr: state.isr, partitionEpoch: state.partitionEpoch };
+}
+
+/**
+ * Move the partition to `final` replicas now: the ISR keeps only members of `final`, and a leader
+ * outside it is replaced by the first live ISR member of `final`. Null when that cannot happen yet
+ * (no ISR member would remain, or no live one could lead).
+ */
+function switchTo(final: number[], state: PartitionState, live: ReadonlySet<number>): ReassignmentStep | null {
+  const isr = final.filter((r) => state.isr.includes(r));
+  if (isr.length === 0) return null;
+  let { leader, leaderEpoch } = state;
+  if (!final.includes(leader) || !live.has(leader)) {
+    const next = isr.find((r) => live.has(r));
+    if (next === undefined) return null;
+    leader = next;
+    leaderEpoch = state.leaderEpoch + 1;
+  }
+  return { replicas: final, state: { leader, leaderEpoch, isr, partitionEpoch: state.partitionEpoch + 1 } };
+}
+
+/**
+ * AlterPartitionReassignments for one partition. `target` null cancels the reassignment in progress
+ * (back to the original replicas). Otherwise the target (non-empty, distinct, registered brokers)
+ * replaces any reassignment in progress, measured from the original replicas: the topic record gets
+ * target ++ (original -- target), so the added replicas start fetching, and the state records what is
+ * being added and removed. When nothing is to be added the switch happens at once (when it can).
+ */
+export function onAlterReassignment(
+  replicas: number[],
+  state: PartitionState,
+  target: number[] | null,
+  registered: ReadonlySet<number>,
+  live: ReadonlySet<number>,
+): ReassignmentStep | { error: ReassignmentError; message: string } {
+  const original = originalReplicas(replicas, state);
+  if (target === null) {
+    if (!isReassigning(state)) return { error: 'NO_REASSIGNMENT_IN_PROGRESS', message: 'no reassignment is in progress for the partition' };
+    // Cancelling: back to the original replicas. They held the partition before, so some are in the ISR
+    // unless all were lost meanwhile; then the partition has no leader until one returns.
+    const step = switchTo(original, state, live);
+    if (step) return step;
+    return { replicas: original, state: { ...withoutReassignment(state), isr: original.filter((r) => state.isr.includes(r)), leader: NO_LEADER, leaderEpoch: state.leaderEpoch + 1, partitionEpoch: state.partitionEpoch + 1 } };
+  }
+  if (target.length === 0) return { error: 'INVALID_REPLICA_ASSIGNMENT', message: 'the target replica list is empty' };
+  if (new Set(target).size !== target.length) return { error: 'INVALID_REPLICA_ASSIGNMENT', message: `the target replicas ${JSON.stringify(target)} list a broker more than once` };
+  const unknown = target.find((b) => !registered.has(b));
+  if (unknown !== undefined) return { error: 'INVALID_REPLICA_ASSIGNMENT', message: `broker ${unknown} is not registered` };
+  const adding = target.filter((r) => !original.includes(r));
+  const removing = original.filter((r) => !target.includes(r));
+  const union = [...target, ...removing];
+  // Replicas a replaced reassignment was adding and this one is not leave the ISR with them.
+  const isr = union.filter((r) => state.isr.includes(r));
+  const pending: PartitionState = { ...withoutReassignment(state), isr, partitionEpoch: state.partitionEpoch + 1 };
+  if (adding.length > 0) pending.addingReplicas = adding;
+  if (removing.length > 0) pending.removingReplicas = removing;
+  if (adding.length === 0) {
+    // Nothing to copy: reorder or shrink at once when the ISR allows it.
+    const now = switchTo(target, pending, live);
+    if (now) return { replicas: now.replicas, state: { ...now.state, partitionEpoch: state.partitionEpoch + 1 } };
+  }
+  return { replicas: union, state: pending };
+}
+
+/**
+ * Finish a reassignment in progress once every adding replica is in the ISR (KIP-455): replicas =
+ * target, ISR = ISR ∩ target, a new leader from target ∩ ISR when the leader is removed. Null when
+ * there is nothing to finish yet.
+ */
+export function maybeCompleteReassignment(replicas: number[], state: PartitionState, live: ReadonlySet<number>): ReassignmentStep | null {
+  if (!isReassigning(state)) return null;
+  const adding = state.addingReplicas ?? [];
+  if (!adding.every((r) => state.isr.includes(r))) return null;
+  return switchTo(targetReplicas(replicas, state), state, live);
 }
 
 export type AlterPartitionError = 'NOT_LEADER_OR_FOLLOWER' | 'FENCED_LEADER_EPOCH' | 'INVALID_UPDATE_VERSION' | 'INELIGIBLE_REPLICA' | 'UNKNOWN_TOPIC_OR_PARTITION';
@@ -107,7 +252,7 @@ export function onAlterPartition(
   const dead = added.find((r) => !live.has(r));
   if (dead !== undefined) return { error: 'INELIGIBLE_REPLICA', message: `broker ${dead} is not alive and cannot join the ISR` };
   const isr = replicas.filter((r) => req.newIsr.includes(r));
-  return { state: { leader: state.leader, leaderEpoch: state.leaderEpoch, isr, partitionEpoch: state.partitionEpoch + 1 } };
+  return { state: { leader: state.leader, leaderEpoch: state.leaderEpoch, isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) } };
 }
 
 /**

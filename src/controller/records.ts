@@ -42,6 +42,13 @@ export interface PartitionState {
   isr: number[];
   /** Bumped on every change of this document (Kafka's partition epoch), fences stale AlterPartition. */
   partitionEpoch: number;
+  /**
+   * A reassignment in progress (KIP-455): replicas being added (fetching, not yet all in the ISR)
+   * and being removed once they are. The topic record's replicas are then the union of the original
+   * and the target. Absent (older documents too) when no reassignment is in progress.
+   */
+  addingReplicas?: number[];
+  removingReplicas?: number[];
 }
 
 export const NO_LEADER = -1;
