@@ -183,33 +183,46 @@ export class ReplicaManager {
 
   #onTopic(name: string, record: TopicRecord | null): void {
     if (!record) {
-      for (const [key, p] of this.#partitions) {
-        if (p.topic !== name) continue;
-        this.#partitions.delete(key);
-        this.fetcherManager.remove(key);
-        this.#appendedBytes.delete(key);
-        this.#committedBytes.delete(key);
-        this.#uncommitted.delete(key);
-        this.logManager.deleteLog(p.topic, p.index);
-        this.fetchPurgatory.checkAndComplete(key);
-        this.producePurgatory.checkAndComplete(key);
-      }
+      for (const p of [...this.#partitions.values()]) if (p.topic === name) this.#removePartition(p);
       return;
     }
     const cfg = this.#logConfigFor(record);
-    record.replicas.forEach((_, i) => {
+    record.replicas.forEach((replicas, i) => {
       const p = this.#partitions.get(`${name}-${i}`);
-      if (p) p.log.updateConfig(cfg);
+      // Reassigned away from this broker (KIP-455): stop fetching and delete the replica.
+      if (p && !replicas.includes(this.nodeId)) this.#removePartition(p, 'reassigned to other brokers');
+      else if (p) p.log.updateConfig(cfg);
       else this.#onPartition(name, i);
     });
+  }
+
+  /** Stop hosting a partition (topic deleted, or this broker no longer a replica) and delete its log. */
+  #removePartition(p: Partition, reason?: string): void {
+    const key = p.key;
+    if (this.#partitions.get(key) !== p) return;
+    if (reason) this.#log.info({ topic: p.topic, partition: p.index, reason }, 'deleting the replica of a partition this broker no longer hosts');
+    this.#partitions.delete(key);
+    this.fetcherManager.remove(key);
+    this.#appendedBytes.delete(key);
+    this.#committedBytes.delete(key);
+    this.#uncommitted.delete(key);
+    this.#isrRetryAt.delete(key);
+    this.logManager.deleteLog(p.topic, p.index);
+    this.fetchPurgatory.checkAndComplete(key);
+    this.producePurgatory.checkAndComplete(key);
   }
 
   #onPartition(topic: string, index: number): void {
     const record = this.#table.topics.get(topic);
     const state = this.#table.partitionState(topic, index);
     const replicas = record?.replicas[index];
-    if (!record || !state || !replicas || !replicas.includes(this.nodeId)) return;
     const key = `${topic}-${index}`;
+    if (record && replicas && !replicas.includes(this.nodeId)) {
+      const old = this.#partitions.get(key);
+      if (old) this.#removePartition(old, 'reassigned to other brokers');
+      return;
+    }
+    if (!record || !state || !replicas) return;
     let p = this.#partitions.get(key);
     if (!p) {
       const log = this.logManager.getOrCreateLog(topic, index);

@@ -10,14 +10,22 @@
  *  - when the live brokers change, re-elect leaders and shrink/restore ISRs (partition-state-machine);
  *  - AlterPartition from leaders (ISR shrink/expand), checked against the epochs they saw;
  *  - controlled shutdown / drain: move leaderships off a broker;
- *  - preferred leader election every leader.imbalance.check.interval.seconds.
+ *  - preferred leader election every leader.imbalance.check.interval.seconds;
+ *  - ElectLeaders (preferred / unclean) on demand;
+ *  - partition reassignments (KIP-455): started by AlterPartitionReassignments, finished when every
+ *    added replica has joined the ISR (checked after each AlterPartition and every second).
  */
 import type { Logger } from '../common/logger.js';
 import type { BrokerConfig } from '../common/broker-config.js';
 import type { Compare, Lease, MetadataStore, Op } from './metadata-store.js';
 import type { MetadataTable } from './metadata-table.js';
-import type { ControllerRecord, PartitionState } from './records.js';
+import type { ControllerRecord, PartitionState, TopicRecord } from './records.js';
 import {
+  isReassigning,
+  maybeCompleteReassignment,
+  onAlterReassignment,
+  onElectLeader,
+  originalReplicas,
   onAlterPartition,
   onControlledShutdown,
   onLiveBrokersChanged,
@@ -33,6 +41,25 @@ export class NotControllerError extends Error {
     super(`this broker is not the active controller (the controller is ${controllerId})`);
   }
 }
+
+/** One partition's answer to ElectLeaders or AlterPartitionReassignments: a Kafka error name. */
+export interface PartitionResult {
+  topic: string;
+  partition: number;
+  error: string;
+  message: string;
+}
+
+export interface OngoingReassignment {
+  topic: string;
+  partition: number;
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
+}
+
+/** How often the active controller looks for reassignments it can finish. */
+const REASSIGNMENT_CHECK_MS = 1000;
 
 /** etcd refuses transactions with more than 128 operations by default (--max-txn-ops). */
 const MAX_PARTITIONS_PER_TXN = 50;
@@ -65,6 +92,7 @@ export class Controller {
   #queue: Promise<unknown> = Promise.resolve();
   #reconcileScheduled = false;
   #preferredTimer: NodeJS.Timeout | null = null;
+  #reassignmentTimer: NodeJS.Timeout | null = null;
   /** Counters for metrics. */
   leaderElections = 0;
   uncleanElections = 0;
@@ -136,6 +164,10 @@ export class Controller {
       if (this.#o.config.bool('auto.leader.rebalance.enable')) void this.#enqueue(() => this.#preferredElection()).catch(() => {});
     }, every);
     this.#preferredTimer.unref();
+    this.#reassignmentTimer = setInterval(() => {
+      if (this.#hasReassignments()) void this.#enqueue(() => this.#checkReassignments()).catch((err: unknown) => this.#log.warn({ err }, 'reassignment check failed'));
+    }, REASSIGNMENT_CHECK_MS);
+    this.#reassignmentTimer.unref();
   }
 
   #deactivate(reason: string): void {
@@ -143,6 +175,8 @@ export class Controller {
     this.#active = false;
     if (this.#preferredTimer) clearInterval(this.#preferredTimer);
     this.#preferredTimer = null;
+    if (this.#reassignmentTimer) clearInterval(this.#reassignmentTimer);
+    this.#reassignmentTimer = null;
     this.#log.warn({ epoch: this.#epoch, reason }, 'no longer the active controller');
     this.onActiveChange(false);
   }
@@ -259,8 +293,145 @@ export class Controller {
       if ('error' in r) return { error: r.error, message: r.message, state };
       this.#log.info({ topic: req.topic, partition: req.partition, from: state.isr, to: r.state.isr }, 'ISR changed');
       await this.#writeStates([{ topic: req.topic, index: req.partition, state: r.state }]);
+      // An added replica joining the ISR may finish a reassignment.
+      if (isReassigning(r.state)) await this.#checkReassignments().catch((err: unknown) => this.#log.warn({ err }, 'reassignment check failed'));
       return { error: 'NONE' as const, message: '', state: r.state };
     });
+  }
+
+  /** ElectLeaders: elect for the given partitions, or every partition when null. */
+  electLeaders(electionType: number, partitions: { topic: string; partition: number }[] | null): Promise<PartitionResult[]> {
+    return this.#enqueue(async () => {
+      this.#requireActive();
+      const { table } = this.#o;
+      const live = this.#live();
+      const wanted = partitions ?? [...table.topics].flatMap(([name, t]) => t.replicas.map((_, partition) => ({ topic: name, partition })));
+      const results: PartitionResult[] = [];
+      const changes: { topic: string; index: number; state: PartitionState }[] = [];
+      for (const { topic, partition } of wanted) {
+        const replicas = table.topics.get(topic)?.replicas[partition];
+        const state = table.partitionState(topic, partition);
+        if (!replicas || !state) {
+          results.push({ topic, partition, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `${topic}-${partition} does not exist` });
+          continue;
+        }
+        const r = onElectLeader(electionType, replicas, state, live);
+        if ('error' in r) {
+          results.push({ topic, partition, error: r.error, message: r.message });
+          continue;
+        }
+        changes.push({ topic, index: partition, state: r.state });
+        results.push({ topic, partition, error: 'NONE', message: '' });
+        this.leaderElections++;
+        if (!state.isr.includes(r.state.leader)) this.uncleanElections++;
+        this.#log.info({ topic, partition, from: state.leader, to: r.state.leader, leaderEpoch: r.state.leaderEpoch, electionType }, 'leader elected on request');
+      }
+      if (changes.length > 0) await this.#writeStates(changes);
+      return results;
+    });
+  }
+
+  /** AlterPartitionReassignments: start, replace or (replicas null) cancel reassignments. */
+  alterReassignments(reqs: { topic: string; partition: number; replicas: number[] | null }[]): Promise<PartitionResult[]> {
+    return this.#enqueue(async () => {
+      this.#requireActive();
+      const { table } = this.#o;
+      const live = this.#live();
+      const registered = new Set(table.brokers.keys());
+      const results: PartitionResult[] = [];
+      const byTopic = new Map<string, { index: number; replicas: number[]; state: PartitionState }[]>();
+      for (const { topic, partition, replicas: target } of reqs) {
+        const replicas = table.topics.get(topic)?.replicas[partition];
+        const state = table.partitionState(topic, partition);
+        if (!replicas || !state) {
+          results.push({ topic, partition, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `${topic}-${partition} does not exist` });
+          continue;
+        }
+        const r = onAlterReassignment(replicas, state, target, registered, live);
+        if ('error' in r) {
+          results.push({ topic, partition, error: r.error, message: r.message });
+          continue;
+        }
+        let l = byTopic.get(topic);
+        if (!l) byTopic.set(topic, (l = []));
+        l.push({ index: partition, ...r });
+        results.push({ topic, partition, error: 'NONE', message: '' });
+        this.#log.info({ topic, partition, from: originalReplicas(replicas, state), to: target, replicas: r.replicas, adding: r.state.addingReplicas, removing: r.state.removingReplicas }, target ? 'reassignment started' : 'reassignment cancelled');
+      }
+      for (const [topic, changes] of byTopic) {
+        if (!(await this.#writeReassignment(topic, changes))) {
+          for (const res of results) if (res.topic === topic && res.error === 'NONE') Object.assign(res, { error: 'CONCURRENT_TRANSACTIONS', message: `topic ${topic} changed concurrently; retry` });
+        }
+      }
+      // A reassignment with nothing to copy may be finished at once.
+      await this.#checkReassignments();
+      return results;
+    });
+  }
+
+  /** ListPartitionReassignments: the reassignments in progress (of the given partitions, or all). */
+  listReassignments(partitions: { topic: string; partition: number }[] | null): OngoingReassignment[] {
+    this.#requireActive();
+    return listReassignments(this.#o.table, partitions);
+  }
+
+  #hasReassignments(): boolean {
+    for (const m of this.#o.table.partitions.values()) for (const s of m.values()) if (isReassigning(s)) return true;
+    return false;
+  }
+
+  /** Finish every reassignment whose added replicas are all in the ISR. Runs inside the queue. */
+  async #checkReassignments(): Promise<void> {
+    if (!this.#active) return;
+    const { table } = this.#o;
+    const live = this.#live();
+    for (const [topic, states] of table.partitions) {
+      const t = table.topics.get(topic);
+      if (!t) continue;
+      const changes: { index: number; replicas: number[]; state: PartitionState }[] = [];
+      for (const [index, state] of states) {
+        const replicas = t.replicas[index];
+        const step = replicas && maybeCompleteReassignment(replicas, state, live);
+        if (!step) continue;
+        changes.push({ index, ...step });
+        if (step.state.leader !== state.leader) this.leaderElections++;
+        this.#log.info({ topic, partition: index, replicas: step.replicas, isr: step.state.isr, leader: step.state.leader, leaderEpoch: step.state.leaderEpoch }, 'reassignment completed');
+      }
+      if (changes.length > 0) await this.#writeReassignment(topic, changes);
+    }
+  }
+
+  /**
+   * Write a topic's new replica assignment together with its partitions' states, in one transaction
+   * fenced by the controller epoch and the topic record as read (a concurrent CreatePartitions or
+   * delete makes it fail). The topic record goes first, so brokers see the replicas before the state.
+   */
+  async #writeReassignment(topic: string, changes: { index: number; replicas: number[]; state: PartitionState }[]): Promise<boolean> {
+    for (let i = 0; i < changes.length; i += MAX_PARTITIONS_PER_TXN) {
+      if (!(await this.#writeReassignmentChunk(topic, changes.slice(i, i + MAX_PARTITIONS_PER_TXN)))) return false;
+    }
+    return true;
+  }
+
+  async #writeReassignmentChunk(topic: string, changes: { index: number; replicas: number[]; state: PartitionState }[]): Promise<boolean> {
+    const { store, table } = this.#o;
+    const t = table.topics.get(topic);
+    if (!t) return false;
+    const replicas = t.replicas.map((r) => r.slice());
+    for (const c of changes) replicas[c.index] = c.replicas;
+    const next: TopicRecord = { ...t, replicas };
+    const ops: Op[] = [{ type: 'put', key: table.keys.topic(topic), value: JSON.stringify(next) }];
+    for (const c of changes) ops.push({ type: 'put', key: table.keys.partition(topic, c.index), value: JSON.stringify(c.state) });
+    const res = await store.txn([...this.#fence(), { key: table.keys.topic(topic), target: 'value', op: '=', value: JSON.stringify(t) }], ops);
+    if (!res.succeeded) {
+      if (table.controller?.epoch !== this.#epoch) {
+        this.#deactivate('fenced: the controller key changed');
+        throw new NotControllerError(table.controller?.nodeId ?? -1);
+      }
+      return false;
+    }
+    await table.waitForRevision(res.revision);
+    return true;
   }
 
   /** Move every leadership off `broker` and take it out of ISRs; returns partitions it still leads. */
@@ -328,4 +499,17 @@ export class Controller {
     this.#stopped = true;
     this.#deactivate('shutting down');
   }
+}
+
+/** The reassignments in progress in `table` (of the given partitions, or all), for ListPartitionReassignments. */
+export function listReassignments(table: MetadataTable, partitions: { topic: string; partition: number }[] | null): OngoingReassignment[] {
+  const out: OngoingReassignment[] = [];
+  const wanted = partitions ?? [...table.partitions].flatMap(([topic, m]) => [...m.keys()].sort((a, b) => a - b).map((partition) => ({ topic, partition })));
+  for (const { topic, partition } of wanted) {
+    const state = table.partitionState(topic, partition);
+    const replicas = table.topics.get(topic)?.replicas[partition];
+    if (!state || !replicas || !isReassigning(state)) continue;
+    out.push({ topic, partition, replicas, addingReplicas: state.addingReplicas ?? [], removingReplicas: state.removingReplicas ?? [] });
+  }
+  return out;
 }

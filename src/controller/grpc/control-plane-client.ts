@@ -6,10 +6,21 @@ import * as grpc from '@grpc/grpc-js';
 import type { MetadataTable } from '../metadata-table.js';
 import { controlPlaneServices } from './proto.js';
 
-type Method = 'alterPartition' | 'controlledShutdown' | 'describeClusterHealth' | 'safeToRestart' | 'drainBroker';
+type Method =
+  | 'alterPartition'
+  | 'controlledShutdown'
+  | 'electLeaders'
+  | 'alterPartitionReassignments'
+  | 'listPartitionReassignments'
+  | 'describeClusterHealth'
+  | 'safeToRestart'
+  | 'drainBroker';
 const SERVICE: Record<Method, 'Controller' | 'Admin'> = {
   alterPartition: 'Controller',
   controlledShutdown: 'Controller',
+  electLeaders: 'Controller',
+  alterPartitionReassignments: 'Controller',
+  listPartitionReassignments: 'Controller',
   describeClusterHealth: 'Admin',
   safeToRestart: 'Admin',
   drainBroker: 'Admin',

@@ -7,6 +7,21 @@ import type { Logger } from '../../common/logger.js';
 import { Controller, NotControllerError } from '../controller.js';
 import { controlPlaneServices } from './proto.js';
 
+interface TopicPartitionsMessage {
+  topic: string;
+  partitions: number[];
+}
+
+interface ElectLeadersMessage {
+  electionType: number;
+  allPartitions: boolean;
+  topicPartitions: TopicPartitionsMessage[];
+}
+
+function flatten(tps: TopicPartitionsMessage[]): { topic: string; partition: number }[] {
+  return tps.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
+}
+
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
 
 function unary<Req, Res extends object>(controller: Controller, controllerId: () => number, log: Logger, fn: (req: Req) => Promise<Res> | Res): Unary<Req, Res> {
@@ -37,6 +52,21 @@ export class ControlPlaneServer {
         return { error: r.error, message: r.message, state: r.state ?? null };
       }),
       controlledShutdown: u(async (req: { brokerId: number }) => ({ error: 'NONE', message: '', remainingPartitions: await controller.controlledShutdown(req.brokerId) })),
+      electLeaders: u(async (req: ElectLeadersMessage) => ({
+        error: 'NONE',
+        message: '',
+        results: await controller.electLeaders(req.electionType, req.allPartitions ? null : flatten(req.topicPartitions)),
+      })),
+      alterPartitionReassignments: u(async (req: { reassignments: { topic: string; partition: number; cancel: boolean; replicas: number[] }[] }) => ({
+        error: 'NONE',
+        message: '',
+        results: await controller.alterReassignments(req.reassignments.map((r) => ({ topic: r.topic, partition: r.partition, replicas: r.cancel ? null : r.replicas }))),
+      })),
+      listPartitionReassignments: u((req: { allPartitions: boolean; topicPartitions: TopicPartitionsMessage[] }) => ({
+        error: 'NONE',
+        message: '',
+        reassignments: controller.listReassignments(req.allPartitions ? null : flatten(req.topicPartitions)),
+      })),
     });
     this.#server.addService(Admin.service, {
       describeClusterHealth: u(() => {
