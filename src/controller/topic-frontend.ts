@@ -10,6 +10,7 @@ import type { MetadataTable } from './metadata-table.js';
 import type { PartitionState, TopicRecord } from './records.js';
 import { INTERNAL_TOPICS, topicNameProblem, topicsCollide, validateTopicConfigs } from '../common/topic-config.js';
 import { InvalidConfigError } from '../common/config-def.js';
+import { targetReplicas } from './partition-state-machine.js';
 
 /** A failure with the Kafka error name (error-codes.ts) the client should see. */
 export class TopicOperationError extends Error {
@@ -181,7 +182,11 @@ export class TopicFrontend {
       throw new TopicOperationError('INVALID_PARTITIONS', `Topic already has ${current} partition(s).`);
     }
     const brokers = [...this.#table.brokers.keys()].sort((a, b) => a - b);
-    const rf = t.replicas[0]?.length ?? 1;
+    // Partition 0's replicas, without those a reassignment in progress is removing: the topic's RF.
+    const first = t.replicas[0] ?? [];
+    const firstState = this.#table.partitionState(name, 0);
+    const firstTarget = firstState ? targetReplicas(first, firstState) : first;
+    const rf = firstTarget.length || 1;
     let added: number[][];
     if (assignment && assignment.length > 0) {
       if (assignment.length !== count - current) {
@@ -191,7 +196,7 @@ export class TopicFrontend {
         );
       }
       added = assignment;
-      this.#checkAssignment([...t.replicas.slice(0, 1), ...added], brokers);
+      this.#checkAssignment([firstTarget, ...added], brokers);
     } else {
       if (rf > brokers.length) {
         throw new TopicOperationError('INVALID_REPLICATION_FACTOR', `Replication factor ${rf} exceeds the ${brokers.length} registered broker(s).`);
