@@ -51,8 +51,18 @@ export class BrokerMetrics {
   constructor(registry: Registry, live: LiveStateSource) {
     this.registry = registry;
     const reg = [registry];
-    this.requests = new Counter({ name: 'sluice_requests_total', help: 'Requests handled, by API and version', labelNames: ['api', 'version'], registers: reg });
-    this.requestErrors = new Counter({ name: 'sluice_request_errors_total', help: 'Responses whose top-level error code is not NONE, by API and error name (per-partition errors are counted per topic by the failed_* counters)', labelNames: ['api', 'error'], registers: reg });
+    this.requests = new Counter({
+      name: 'sluice_requests_total',
+      help: 'Requests handled, by API and version',
+      labelNames: ['api', 'version'],
+      registers: reg,
+    });
+    this.requestErrors = new Counter({
+      name: 'sluice_request_errors_total',
+      help: 'Responses whose top-level error code is not NONE, by API and error name (per-partition errors are counted per topic by the failed_* counters)',
+      labelNames: ['api', 'error'],
+      registers: reg,
+    });
     this.requestLatency = new Histogram({
       name: 'sluice_request_duration_seconds',
       help: 'Time from a request being read to its response being queued, by API',
@@ -60,17 +70,69 @@ export class BrokerMetrics {
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: reg,
     });
-    this.messagesIn = new Counter({ name: 'sluice_messages_in_total', help: 'Records appended, by topic', labelNames: ['topic'], registers: reg });
-    this.bytesIn = new Counter({ name: 'sluice_bytes_in_total', help: 'Record batch bytes appended, by topic', labelNames: ['topic'], registers: reg });
-    this.bytesOut = new Counter({ name: 'sluice_bytes_out_total', help: 'Record batch bytes served to consumers, by topic', labelNames: ['topic'], registers: reg });
-    this.producerDuplicates = new Counter({ name: 'sluice_producer_duplicate_batches_total', help: 'Idempotent producer batches recognised as duplicates and not appended again', labelNames: ['topic'], registers: reg });
-    this.failedProduce = new Counter({ name: 'sluice_failed_produce_requests_total', help: 'Produce partition requests that failed', labelNames: ['topic'], registers: reg });
-    this.failedFetch = new Counter({ name: 'sluice_failed_fetch_requests_total', help: 'Fetch partition requests that failed', labelNames: ['topic'], registers: reg });
-    this.groupRebalances = new Counter({ name: 'sluice_group_rebalances_total', help: 'Rebalances started (PreparingRebalance entered), by group', labelNames: ['group'], registers: reg });
-    this.offsetCommits = new Counter({ name: 'sluice_group_offset_commits_total', help: 'Partition offsets committed, by group', labelNames: ['group'], registers: reg });
-    this.isrShrinks = new Counter({ name: 'sluice_isr_shrinks_total', help: 'ISR shrinks this broker made as leader (followers out of sync)', registers: reg });
-    this.isrExpands = new Counter({ name: 'sluice_isr_expands_total', help: 'ISR expands this broker made as leader (followers caught up)', registers: reg });
-    this.replicationBytesIn = new Counter({ name: 'sluice_replication_bytes_in_total', help: 'Record batch bytes appended as a follower', registers: reg });
+    this.messagesIn = new Counter({
+      name: 'sluice_messages_in_total',
+      help: 'Records appended, by topic',
+      labelNames: ['topic'],
+      registers: reg,
+    });
+    this.bytesIn = new Counter({
+      name: 'sluice_bytes_in_total',
+      help: 'Record batch bytes appended, by topic',
+      labelNames: ['topic'],
+      registers: reg,
+    });
+    this.bytesOut = new Counter({
+      name: 'sluice_bytes_out_total',
+      help: 'Record batch bytes served to consumers, by topic',
+      labelNames: ['topic'],
+      registers: reg,
+    });
+    this.producerDuplicates = new Counter({
+      name: 'sluice_producer_duplicate_batches_total',
+      help: 'Idempotent producer batches recognised as duplicates and not appended again',
+      labelNames: ['topic'],
+      registers: reg,
+    });
+    this.failedProduce = new Counter({
+      name: 'sluice_failed_produce_requests_total',
+      help: 'Produce partition requests that failed',
+      labelNames: ['topic'],
+      registers: reg,
+    });
+    this.failedFetch = new Counter({
+      name: 'sluice_failed_fetch_requests_total',
+      help: 'Fetch partition requests that failed',
+      labelNames: ['topic'],
+      registers: reg,
+    });
+    this.groupRebalances = new Counter({
+      name: 'sluice_group_rebalances_total',
+      help: 'Rebalances started (PreparingRebalance entered), by group',
+      labelNames: ['group'],
+      registers: reg,
+    });
+    this.offsetCommits = new Counter({
+      name: 'sluice_group_offset_commits_total',
+      help: 'Partition offsets committed, by group',
+      labelNames: ['group'],
+      registers: reg,
+    });
+    this.isrShrinks = new Counter({
+      name: 'sluice_isr_shrinks_total',
+      help: 'ISR shrinks this broker made as leader (followers out of sync)',
+      registers: reg,
+    });
+    this.isrExpands = new Counter({
+      name: 'sluice_isr_expands_total',
+      help: 'ISR expands this broker made as leader (followers caught up)',
+      registers: reg,
+    });
+    this.replicationBytesIn = new Counter({
+      name: 'sluice_replication_bytes_in_total',
+      help: 'Record batch bytes appended as a follower',
+      registers: reg,
+    });
     new Gauge({
       name: 'sluice_purgatory_size',
       help: 'Delayed operations waiting, by purgatory',
@@ -81,8 +143,22 @@ export class BrokerMetrics {
         for (const [k, v] of Object.entries(live.purgatorySizes())) this.set({ purgatory: k }, v);
       },
     });
-    new Gauge({ name: 'sluice_partitions', help: 'Partitions hosted by this broker', registers: reg, collect() { this.set(live.partitions()); } });
-    new Gauge({ name: 'sluice_connections', help: 'Open client connections', registers: reg, collect() { this.set(live.connections()); } });
+    new Gauge({
+      name: 'sluice_partitions',
+      help: 'Partitions hosted by this broker',
+      registers: reg,
+      collect() {
+        this.set(live.partitions());
+      },
+    });
+    new Gauge({
+      name: 'sluice_connections',
+      help: 'Open client connections',
+      registers: reg,
+      collect() {
+        this.set(live.connections());
+      },
+    });
     const sizes = () => live.logSizes();
     new Gauge({
       name: 'sluice_log_size_bytes',
@@ -109,11 +185,46 @@ export class BrokerMetrics {
   /** Replication and controller gauges, computed at scrape time. */
   registerReplicationGauges(live: ReplicationStateSource): void {
     const reg = [this.registry];
-    new Gauge({ name: 'sluice_under_replicated_partitions', help: 'Partitions led here whose ISR is smaller than the replica set', registers: reg, collect() { this.set(live.underReplicated()); } });
-    new Gauge({ name: 'sluice_offline_partitions', help: 'Partitions without a live leader (reported by the active controller)', registers: reg, collect() { this.set(live.offline()); } });
-    new Gauge({ name: 'sluice_active_controller', help: '1 when this broker is the active controller', registers: reg, collect() { this.set(live.activeController()); } });
-    new Gauge({ name: 'sluice_leader_elections', help: 'Leader elections made by this broker while it was the active controller', registers: reg, collect() { this.set(live.leaderElections()); } });
-    new Gauge({ name: 'sluice_unclean_leader_elections', help: 'Unclean leader elections made by this broker while it was the active controller', registers: reg, collect() { this.set(live.uncleanElections()); } });
+    new Gauge({
+      name: 'sluice_under_replicated_partitions',
+      help: 'Partitions led here whose ISR is smaller than the replica set',
+      registers: reg,
+      collect() {
+        this.set(live.underReplicated());
+      },
+    });
+    new Gauge({
+      name: 'sluice_offline_partitions',
+      help: 'Partitions without a live leader (reported by the active controller)',
+      registers: reg,
+      collect() {
+        this.set(live.offline());
+      },
+    });
+    new Gauge({
+      name: 'sluice_active_controller',
+      help: '1 when this broker is the active controller',
+      registers: reg,
+      collect() {
+        this.set(live.activeController());
+      },
+    });
+    new Gauge({
+      name: 'sluice_leader_elections',
+      help: 'Leader elections made by this broker while it was the active controller',
+      registers: reg,
+      collect() {
+        this.set(live.leaderElections());
+      },
+    });
+    new Gauge({
+      name: 'sluice_unclean_leader_elections',
+      help: 'Unclean leader elections made by this broker while it was the active controller',
+      registers: reg,
+      collect() {
+        this.set(live.uncleanElections());
+      },
+    });
     new Gauge({
       name: 'sluice_replica_fetcher_max_lag',
       help: 'Largest lag (messages behind the leader high watermark) over the partitions fetched from a broker',
@@ -146,7 +257,8 @@ export class BrokerMetrics {
       registers: reg,
       collect() {
         this.reset();
-        for (const l of live.groupLag()) this.set({ group: l.group, topic: l.topic, partition: String(l.partition) }, l.lag);
+        for (const l of live.groupLag())
+          this.set({ group: l.group, topic: l.topic, partition: String(l.partition) }, l.lag);
       },
     });
   }

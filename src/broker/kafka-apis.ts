@@ -44,12 +44,16 @@ export class KafkaApis {
 
   /** The connection's RequestHandler. */
   readonly handle = async (frame: Buffer, connection: ConnectionContext): Promise<Buffer | null> => {
-    if (frame.length < 8) throw new InvalidRequestError(`request of ${frame.length} bytes is shorter than a header`);
+    if (frame.length < 8)
+      throw new InvalidRequestError(`request of ${frame.length} bytes is shorter than a header`);
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
     const h = this.#handlers.get(apiKey);
-    if (!h) throw new InvalidRequestError(`unknown API key ${apiKey} (version ${apiVersion}, correlation id ${correlationId})`);
+    if (!h)
+      throw new InvalidRequestError(
+        `unknown API key ${apiKey} (version ${apiVersion}, correlation id ${correlationId})`,
+      );
     if (apiVersion < h.minVersion || apiVersion > h.maxVersion) {
       if (apiKey === API_VERSIONS_KEY) {
         const w = new ByteWriter(512);
@@ -57,7 +61,9 @@ export class KafkaApis {
         encodeApiVersionsResponse(w, unsupportedApiVersionsResponse(this.handlers()), 0);
         return Buffer.from(w.finish());
       }
-      throw new InvalidRequestError(`${h.name} version ${apiVersion} is not supported (${h.minVersion}-${h.maxVersion})`);
+      throw new InvalidRequestError(
+        `${h.name} version ${apiVersion} is not supported (${h.minVersion}-${h.maxVersion})`,
+      );
     }
     const started = process.hrtime.bigint();
     const r = new ByteReader(frame);
@@ -69,7 +75,9 @@ export class KafkaApis {
       request = h.decode(r, apiVersion);
     } catch (err) {
       if (err instanceof DecodeError) {
-        throw new InvalidRequestError(`malformed ${h.name} v${apiVersion} request: ${err.message}`, { cause: err });
+        throw new InvalidRequestError(`malformed ${h.name} v${apiVersion} request: ${err.message}`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -77,7 +85,8 @@ export class KafkaApis {
     this.#metrics?.requests.inc({ api: h.name, version: String(apiVersion) });
     if (response === null) return null;
     const top = (response as { errorCode?: unknown }).errorCode;
-    if (typeof top === 'number' && top !== 0) this.#metrics?.requestErrors.inc({ api: h.name, error: errorName(top) });
+    if (typeof top === 'number' && top !== 0)
+      this.#metrics?.requestErrors.inc({ api: h.name, error: errorName(top) });
     const w = new ByteWriter(h.sizeHint ? h.sizeHint(response) + 64 : 256);
     encodeResponseHeader(w, { correlationId }, responseHeaderVersion(apiKey, apiVersion));
     h.encode(w, response, apiVersion);

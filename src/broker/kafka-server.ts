@@ -49,7 +49,10 @@ import { describeLogDirsHandler } from './handlers/describe-log-dirs.js';
 import { initProducerIdHandler } from './handlers/init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.js';
 import { electLeadersHandler } from './handlers/elect-leaders.js';
-import { alterPartitionReassignmentsHandler, listPartitionReassignmentsHandler } from './handlers/partition-reassignments.js';
+import {
+  alterPartitionReassignmentsHandler,
+  listPartitionReassignmentsHandler,
+} from './handlers/partition-reassignments.js';
 import { createGroupService, groupHandlers, type GroupService } from './group/group-service.js';
 
 export interface ServerOptions {
@@ -105,9 +108,15 @@ export class KafkaServer {
     // Cluster mode keeps each cluster's metadata under its own prefix in etcd, so one etcd can serve
     // several clusters; the embedded store holds one cluster in the first log dir.
     const cluster = this.#opts.etcd !== undefined;
-    if (cluster) this.#root = `${METADATA_ROOT}/${this.#opts.clusterId ?? this.config.str('cluster.id') ?? 'default'}`;
+    if (cluster)
+      this.#root = `${METADATA_ROOT}/${this.#opts.clusterId ?? this.config.str('cluster.id') ?? 'default'}`;
     const store: MetadataStore = cluster
-      ? new (await import('../controller/etcd-store.js')).EtcdMetadataStore(this.#opts.etcd!.split(',').map((u) => u.trim()).filter(Boolean))
+      ? new (await import('../controller/etcd-store.js')).EtcdMetadataStore(
+          this.#opts
+            .etcd!.split(',')
+            .map((u) => u.trim())
+            .filter(Boolean),
+        )
       : new EmbeddedMetadataStore(join(dataDir, '__metadata.json'));
     this.#store = store;
     const table = new MetadataTable(store, this.#root);
@@ -117,8 +126,12 @@ export class KafkaServer {
     // The embedded cluster's id is made once and kept in the store.
     const clusterKey = table.keys.cluster;
     if (!table.clusterId) {
-      const id = this.#opts.clusterId ?? this.config.str('cluster.id') ?? randomUUID().replace(/-/g, '').slice(0, 22);
-      const r = await store.txn([{ key: clusterKey, target: 'exists', value: false }], [{ type: 'put', key: clusterKey, value: JSON.stringify({ clusterId: id }) }]);
+      const id =
+        this.#opts.clusterId ?? this.config.str('cluster.id') ?? randomUUID().replace(/-/g, '').slice(0, 22);
+      const r = await store.txn(
+        [{ key: clusterKey, target: 'exists', value: false }],
+        [{ type: 'put', key: clusterKey, value: JSON.stringify({ clusterId: id }) }],
+      );
       await table.waitForRevision(r.revision);
     }
 
@@ -140,8 +153,17 @@ export class KafkaServer {
     this.#socketServer = socketServer;
     const metrics: BrokerMetrics = new BrokerMetrics(registry, {
       partitions: () => replicaManager.allPartitions().length,
-      logSizes: () => replicaManager.allPartitions().map((p) => ({ topic: p.topic, partition: p.index, bytes: p.log.size, segments: p.log.numberOfSegments })),
-      purgatorySizes: () => ({ Produce: replicaManager.producePurgatory.size, Fetch: replicaManager.fetchPurgatory.size }),
+      logSizes: () =>
+        replicaManager.allPartitions().map((p) => ({
+          topic: p.topic,
+          partition: p.index,
+          bytes: p.log.size,
+          segments: p.log.numberOfSegments,
+        })),
+      purgatorySizes: () => ({
+        Produce: replicaManager.producePurgatory.size,
+        Fetch: replicaManager.fetchPurgatory.size,
+      }),
       connections: (): number => socketServer.connectionCount,
     });
     replicaManager.onBytesIn = (topic, bytes, records) => {
@@ -150,10 +172,12 @@ export class KafkaServer {
     };
     replicaManager.onBytesOut = (topic, bytes) => metrics.bytesOut.inc({ topic }, bytes);
     replicaManager.onDuplicate = (topic) => metrics.producerDuplicates.inc({ topic });
-    replicaManager.onIsrChange = (kind) => (kind === 'shrink' ? metrics.isrShrinks.inc() : metrics.isrExpands.inc());
+    replicaManager.onIsrChange = (kind) =>
+      kind === 'shrink' ? metrics.isrShrinks.inc() : metrics.isrExpands.inc();
     replicaManager.onFollowerBytes = (bytes) => metrics.replicationBytesIn.inc(bytes);
     metrics.registerReplicationGauges({
-      underReplicated: () => replicaManager.allPartitions().filter((p) => p.isLeader && p.isr.length < p.replicas.length).length,
+      underReplicated: () =>
+        replicaManager.allPartitions().filter((p) => p.isLeader && p.isr.length < p.replicas.length).length,
       offline: () => (this.#controller?.isActive ? this.#controller.health().offline : 0),
       activeController: () => (cluster ? (this.#controller?.isActive ? 1 : 0) : 1),
       leaderElections: () => this.#controller?.leaderElections ?? 0,
@@ -162,7 +186,15 @@ export class KafkaServer {
     });
 
     const topics = new TopicFrontend(store, table);
-    const groups = createGroupService({ nodeId: this.nodeId, config: this.config, table, topics, replicaManager, metrics, log: this.#log });
+    const groups = createGroupService({
+      nodeId: this.nodeId,
+      config: this.config,
+      table,
+      topics,
+      replicaManager,
+      metrics,
+      log: this.#log,
+    });
     this.#groups = groups;
     const services: BrokerServices = {
       nodeId: this.nodeId,
@@ -180,7 +212,10 @@ export class KafkaServer {
       autoCreateTopic: async (name) => {
         await topics.create(
           { name, numPartitions: -1, replicationFactor: -1 },
-          { numPartitions: this.config.int('num.partitions'), replicationFactor: Math.min(this.config.int('default.replication.factor'), table.brokers.size) },
+          {
+            numPartitions: this.config.int('num.partitions'),
+            replicationFactor: Math.min(this.config.int('default.replication.factor'), table.brokers.size),
+          },
         );
       },
     };
@@ -214,7 +249,10 @@ export class KafkaServer {
     // Dynamic broker configs follow the table.
     const applyDynamic = () => {
       try {
-        this.config.setDynamic(table.brokerConfigs.get(this.nodeId) ?? {}, table.brokerConfigs.get('default') ?? {});
+        this.config.setDynamic(
+          table.brokerConfigs.get(this.nodeId) ?? {},
+          table.brokerConfigs.get('default') ?? {},
+        );
       } catch (err) {
         this.#log.error({ err }, 'ignoring invalid dynamic broker config');
       }
@@ -231,9 +269,20 @@ export class KafkaServer {
       const { Controller } = await import('../controller/controller.js');
       const { ControlPlaneServer } = await import('../controller/grpc/control-plane-server.js');
       const { ControlPlaneClient } = await import('../controller/grpc/control-plane-client.js');
-      const controller = new Controller({ nodeId: this.nodeId, store, table, lease: null as unknown as Lease, config: this.config, log: this.#log });
+      const controller = new Controller({
+        nodeId: this.nodeId,
+        store,
+        table,
+        lease: null as unknown as Lease,
+        config: this.config,
+        log: this.#log,
+      });
       this.#controller = controller;
-      this.#controlServer = new ControlPlaneServer(controller, () => table.controller?.nodeId ?? -1, this.#log);
+      this.#controlServer = new ControlPlaneServer(
+        controller,
+        () => table.controller?.nodeId ?? -1,
+        this.#log,
+      );
       const cl = this.#opts.controlListen ?? { host: this.#opts.listen.host, port: 0 };
       controlPort = await this.#controlServer.start(cl.host, cl.port);
       const controlClient = new ControlPlaneClient(table);
@@ -261,7 +310,12 @@ export class KafkaServer {
     if (this.#opts.metricsListen) await this.#startHttp(this.#opts.metricsListen, registry);
     this.#ready = true;
     this.#log.info(
-      { port: socketServer.port, metricsPort: this.#metricsPort, clusterId: table.clusterId, logDirs: this.config.logDirs },
+      {
+        port: socketServer.port,
+        metricsPort: this.#metricsPort,
+        clusterId: table.clusterId,
+        logDirs: this.config.logDirs,
+      },
       'broker started',
     );
   }
@@ -277,7 +331,9 @@ export class KafkaServer {
     const table = this.#table!;
     let lease: Lease | undefined;
     if (this.#opts.etcd !== undefined) {
-      lease = await store.grantLease(Math.max(1, Math.ceil(this.config.int('broker.session.timeout.ms') / 1000)));
+      lease = await store.grantLease(
+        Math.max(1, Math.ceil(this.config.int('broker.session.timeout.ms') / 1000)),
+      );
       this.#lease = lease;
       lease.onLost((err) => {
         if (!this.#ready) return;
@@ -288,7 +344,17 @@ export class KafkaServer {
         );
       });
     }
-    const r = await store.txn([], [{ type: 'put', key: table.keys.broker(this.nodeId), value: JSON.stringify(this.#registration), ...(lease ? { lease: lease.id } : {}) }]);
+    const r = await store.txn(
+      [],
+      [
+        {
+          type: 'put',
+          key: table.keys.broker(this.nodeId),
+          value: JSON.stringify(this.#registration),
+          ...(lease ? { lease: lease.id } : {}),
+        },
+      ],
+    );
     await table.waitForRevision(r.revision);
   }
 
@@ -303,17 +369,27 @@ export class KafkaServer {
     const retries = this.config.int('controlled.shutdown.max.retries');
     for (let attempt = 1; attempt <= retries; attempt++) {
       try {
-        const res = await client.call<{ error: string; remainingPartitions: string[] }>('controlledShutdown', { brokerId: this.nodeId }, 10_000);
+        const res = await client.call<{ error: string; remainingPartitions: string[] }>(
+          'controlledShutdown',
+          { brokerId: this.nodeId },
+          10_000,
+        );
         if (res.error === 'NONE' && res.remainingPartitions.length === 0) {
           // Wait until this broker's own view shows it leads nothing, so no request lands here after.
           const deadline = Date.now() + 5000;
-          while (Date.now() < deadline && this.#replicaManager?.allPartitions().some((p) => p.isLeader && p.isr.length > 1)) {
+          while (
+            Date.now() < deadline &&
+            this.#replicaManager?.allPartitions().some((p) => p.isLeader && p.isr.length > 1)
+          ) {
             await new Promise((r) => setTimeout(r, 50));
           }
           this.#log.info({ attempt }, 'controlled shutdown complete');
           return;
         }
-        this.#log.info({ attempt, remaining: res.remainingPartitions }, 'controlled shutdown: partitions with no other in-sync replica remain');
+        this.#log.info(
+          { attempt, remaining: res.remainingPartitions },
+          'controlled shutdown: partitions with no other in-sync replica remain',
+        );
       } catch (err) {
         this.#log.warn({ err, attempt }, 'controlled shutdown request failed');
       }
@@ -322,7 +398,10 @@ export class KafkaServer {
     this.#log.warn('controlled shutdown did not complete; shutting down anyway');
   }
 
-  async #startHttp(listen: { host: string; port: number }, registry: ReturnType<typeof createRegistry>): Promise<void> {
+  async #startHttp(
+    listen: { host: string; port: number },
+    registry: ReturnType<typeof createRegistry>,
+  ): Promise<void> {
     const server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/metrics') {

@@ -110,7 +110,12 @@ export class Partition {
       this.followerStates.clear();
       for (const r of replicas) {
         if (r === this.nodeId) continue;
-        this.followerStates.set(r, { logEndOffset: -1n, lastCaughtUpMs: this.isr.includes(r) ? now : 0, lastFetchMs: 0, lastFetchLeaderLogEndOffset: -1n });
+        this.followerStates.set(r, {
+          logEndOffset: -1n,
+          lastCaughtUpMs: this.isr.includes(r) ? now : 0,
+          lastFetchMs: 0,
+          lastFetchLeaderLogEndOffset: -1n,
+        });
       }
       this.leaderEpochStartOffset = this.log.logEndOffset;
       this.log.leaderEpochCache.assign(this.leaderEpoch, this.log.logEndOffset);
@@ -119,7 +124,13 @@ export class Partition {
     }
     if (this.isLeader) {
       for (const r of replicas) {
-        if (r !== this.nodeId && !this.followerStates.has(r)) this.followerStates.set(r, { logEndOffset: -1n, lastCaughtUpMs: 0, lastFetchMs: 0, lastFetchLeaderLogEndOffset: -1n });
+        if (r !== this.nodeId && !this.followerStates.has(r))
+          this.followerStates.set(r, {
+            logEndOffset: -1n,
+            lastCaughtUpMs: 0,
+            lastFetchMs: 0,
+            lastFetchLeaderLogEndOffset: -1n,
+          });
       }
       // The ISR may have shrunk: the high watermark can move.
       this.maybeIncrementHighWatermark();
@@ -137,9 +148,18 @@ export class Partition {
    * Leader append of one client batch (already validated). Idempotent producers are checked against
    * the producer state first; a retried batch returns its original offsets without being written.
    */
-  appendAsLeader(batch: Buffer, producerId: bigint, producerEpoch: number, baseSequence: number, recordCount: number): LeaderAppendResult {
+  appendAsLeader(
+    batch: Buffer,
+    producerId: bigint,
+    producerEpoch: number,
+    baseSequence: number,
+    recordCount: number,
+  ): LeaderAppendResult {
     if (!this.isLeader) {
-      throw new PartitionError('NOT_LEADER_OR_FOLLOWER', `Broker ${this.nodeId} is not the leader of ${this.key}`);
+      throw new PartitionError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `Broker ${this.nodeId} is not the leader of ${this.key}`,
+      );
     }
     if (producerId !== NO_PRODUCER_ID) {
       const check = this.producerState.check(producerId, producerEpoch, baseSequence, recordCount);
@@ -149,7 +169,15 @@ export class Partition {
     const info = this.log.append(batch, { leaderEpoch: this.leaderEpoch, alreadyValidated: true });
     if (producerId !== NO_PRODUCER_ID) {
       const lastSeq = (baseSequence + recordCount - 1) % 0x80000000;
-      this.producerState.update(producerId, producerEpoch, baseSequence, lastSeq, info.firstOffset, info.lastOffset, info.maxTimestamp);
+      this.producerState.update(
+        producerId,
+        producerEpoch,
+        baseSequence,
+        lastSeq,
+        info.firstOffset,
+        info.lastOffset,
+        info.maxTimestamp,
+      );
     }
     this.maybeIncrementHighWatermark();
     return {
@@ -163,7 +191,14 @@ export class Partition {
   }
 
   #duplicate(b: BatchMetadata, recordCount: number): LeaderAppendResult {
-    return { baseOffset: b.firstOffset, lastOffset: b.lastOffset, logAppendTime: -1n, logStartOffset: this.log.logStartOffset, recordCount, duplicate: true };
+    return {
+      baseOffset: b.firstOffset,
+      lastOffset: b.lastOffset,
+      logAppendTime: -1n,
+      logStartOffset: this.log.logStartOffset,
+      recordCount,
+      duplicate: true,
+    };
   }
 
   /**
@@ -204,7 +239,8 @@ export class Partition {
     }
     const leo = this.log.logEndOffset;
     if (fetchOffset >= leo) st.lastCaughtUpMs = Math.max(st.lastCaughtUpMs, now);
-    else if (st.lastFetchLeaderLogEndOffset >= 0n && fetchOffset >= st.lastFetchLeaderLogEndOffset) st.lastCaughtUpMs = Math.max(st.lastCaughtUpMs, st.lastFetchMs);
+    else if (st.lastFetchLeaderLogEndOffset >= 0n && fetchOffset >= st.lastFetchLeaderLogEndOffset)
+      st.lastCaughtUpMs = Math.max(st.lastCaughtUpMs, st.lastFetchMs);
     st.logEndOffset = fetchOffset;
     st.lastFetchLeaderLogEndOffset = leo;
     st.lastFetchMs = now;
@@ -221,7 +257,8 @@ export class Partition {
     for (const [id, st] of this.followerStates) {
       if (this.isr.includes(id) || !this.replicas.includes(id)) continue;
       if (st.lastFetchMs <= 0 || now - st.lastFetchMs > maxLagMs) continue;
-      if (st.logEndOffset >= this.highWatermark && st.logEndOffset >= this.leaderEpochStartOffset) out.push(id);
+      if (st.logEndOffset >= this.highWatermark && st.logEndOffset >= this.leaderEpochStartOffset)
+        out.push(id);
     }
     return out;
   }
@@ -246,7 +283,11 @@ export class Partition {
    * Only whole batches at or after the log end are appended. Returns the bytes appended.
    */
   appendRecordsAsFollower(records: Buffer): number {
-    if (this.isLeader) throw new PartitionError('NOT_LEADER_OR_FOLLOWER', `Broker ${this.nodeId} leads ${this.key}; it does not append as a follower`);
+    if (this.isLeader)
+      throw new PartitionError(
+        'NOT_LEADER_OR_FOLLOWER',
+        `Broker ${this.nodeId} leads ${this.key}; it does not append as a follower`,
+      );
     const { batches } = scanRecordBatches(records);
     const end = this.log.logEndOffset;
     let first = -1;
@@ -264,7 +305,15 @@ export class Partition {
       const h = readBatchHeader(data, s.position);
       if (h.producerId !== NO_PRODUCER_ID && h.baseSequence >= 0) {
         const lastOffset = h.baseOffset + BigInt(h.lastOffsetDelta);
-        this.producerState.update(h.producerId, h.producerEpoch, h.baseSequence, (h.baseSequence + h.lastOffsetDelta) % 0x80000000, h.baseOffset, lastOffset, h.maxTimestamp);
+        this.producerState.update(
+          h.producerId,
+          h.producerEpoch,
+          h.baseSequence,
+          (h.baseSequence + h.lastOffsetDelta) % 0x80000000,
+          h.baseOffset,
+          lastOffset,
+          h.maxTimestamp,
+        );
       }
     }
     return data.length;
@@ -313,7 +362,15 @@ export class Partition {
         const last = h.baseOffset + BigInt(h.lastOffsetDelta);
         if (last < from) continue;
         if (h.producerId !== NO_PRODUCER_ID && h.baseSequence >= 0) {
-          this.producerState.update(h.producerId, h.producerEpoch, h.baseSequence, (h.baseSequence + h.lastOffsetDelta) % 0x80000000, h.baseOffset, last, h.maxTimestamp);
+          this.producerState.update(
+            h.producerId,
+            h.producerEpoch,
+            h.baseSequence,
+            (h.baseSequence + h.lastOffsetDelta) % 0x80000000,
+            h.baseOffset,
+            last,
+            h.maxTimestamp,
+          );
         }
         next = last + 1n;
       }

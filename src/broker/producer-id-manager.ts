@@ -25,7 +25,9 @@ export class ProducerIdManager {
       const start = cur ? BigInt((JSON.parse(cur.value) as { next: string }).next) : 0n;
       const next = start + BLOCK_SIZE;
       const res = await this.#store.txn(
-        cur ? [{ key: this.#key, target: 'modRevision', op: '=', value: cur.modRevision }] : [{ key: this.#key, target: 'exists', value: false }],
+        cur
+          ? [{ key: this.#key, target: 'modRevision', op: '=', value: cur.modRevision }]
+          : [{ key: this.#key, target: 'exists', value: false }],
         [{ type: 'put', key: this.#key, value: JSON.stringify({ next: next.toString() }) }],
       );
       if (res.succeeded) {

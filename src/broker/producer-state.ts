@@ -15,7 +15,17 @@
  * clean shutdown and periodically, and on load the batches after the snapshot are replayed from the
  * log's batch headers.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  openSync,
+  fsyncSync,
+  closeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export const NUM_BATCHES_TO_RETAIN = 5;
@@ -50,7 +60,18 @@ function nextSeq(seq: number, by = 1): number {
 interface SnapshotFile {
   version: 1;
   offset: string;
-  producers: { producerId: string; epoch: number; lastTimestamp: number; batches: { firstSeq: number; lastSeq: number; firstOffset: string; lastOffset: string; timestamp: string }[] }[];
+  producers: {
+    producerId: string;
+    epoch: number;
+    lastTimestamp: number;
+    batches: {
+      firstSeq: number;
+      lastSeq: number;
+      firstOffset: string;
+      lastOffset: string;
+      timestamp: string;
+    }[];
+  }[];
 }
 
 export class ProducerStateManager {
@@ -74,11 +95,19 @@ export class ProducerStateManager {
     const e = this.#producers.get(producerId);
     if (!e) return { kind: 'append' };
     if (epoch < e.epoch) {
-      return { kind: 'error', errorName: 'INVALID_PRODUCER_EPOCH', message: `Producer epoch ${epoch} is older than the current epoch ${e.epoch} of producer ${producerId}` };
+      return {
+        kind: 'error',
+        errorName: 'INVALID_PRODUCER_EPOCH',
+        message: `Producer epoch ${epoch} is older than the current epoch ${e.epoch} of producer ${producerId}`,
+      };
     }
     if (epoch > e.epoch) {
       if (firstSeq !== 0) {
-        return { kind: 'error', errorName: 'OUT_OF_ORDER_SEQUENCE_NUMBER', message: `Invalid sequence number for new epoch ${epoch} of producer ${producerId}: ${firstSeq} (expected 0)` };
+        return {
+          kind: 'error',
+          errorName: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+          message: `Invalid sequence number for new epoch ${epoch} of producer ${producerId}: ${firstSeq} (expected 0)`,
+        };
       }
       return { kind: 'append' };
     }
@@ -97,7 +126,16 @@ export class ProducerStateManager {
   }
 
   /** Record an appended batch (leader append, follower append, or log replay on load). */
-  update(producerId: bigint, epoch: number, firstSeq: number, lastSeq: number, firstOffset: bigint, lastOffset: bigint, timestamp: bigint, now = Date.now()): void {
+  update(
+    producerId: bigint,
+    epoch: number,
+    firstSeq: number,
+    lastSeq: number,
+    firstOffset: bigint,
+    lastOffset: bigint,
+    timestamp: bigint,
+    now = Date.now(),
+  ): void {
     let e = this.#producers.get(producerId);
     if (!e || epoch > e.epoch) {
       e = { producerId, epoch, batches: [], lastTimestamp: now };
@@ -154,7 +192,13 @@ export class ProducerStateManager {
         producerId: e.producerId.toString(),
         epoch: e.epoch,
         lastTimestamp: e.lastTimestamp,
-        batches: e.batches.map((b) => ({ firstSeq: b.firstSeq, lastSeq: b.lastSeq, firstOffset: b.firstOffset.toString(), lastOffset: b.lastOffset.toString(), timestamp: b.timestamp.toString() })),
+        batches: e.batches.map((b) => ({
+          firstSeq: b.firstSeq,
+          lastSeq: b.lastSeq,
+          firstOffset: b.firstOffset.toString(),
+          lastOffset: b.lastOffset.toString(),
+          timestamp: b.timestamp.toString(),
+        })),
       })),
     };
     const path = join(this.#dir, ProducerStateManager.snapshotName(offset));
@@ -189,14 +233,22 @@ export class ProducerStateManager {
     for (const o of offsets) if (o > logEndOffset) this.#unlink(o);
     for (const o of offsets.filter((x) => x <= logEndOffset).reverse()) {
       try {
-        const data = JSON.parse(readFileSync(join(this.#dir, ProducerStateManager.snapshotName(o)), 'utf8')) as SnapshotFile;
+        const data = JSON.parse(
+          readFileSync(join(this.#dir, ProducerStateManager.snapshotName(o)), 'utf8'),
+        ) as SnapshotFile;
         if (data.version !== 1) continue;
         for (const p of data.producers) {
           this.#producers.set(BigInt(p.producerId), {
             producerId: BigInt(p.producerId),
             epoch: p.epoch,
             lastTimestamp: p.lastTimestamp,
-            batches: p.batches.map((b) => ({ firstSeq: b.firstSeq, lastSeq: b.lastSeq, firstOffset: BigInt(b.firstOffset), lastOffset: BigInt(b.lastOffset), timestamp: BigInt(b.timestamp) })),
+            batches: p.batches.map((b) => ({
+              firstSeq: b.firstSeq,
+              lastSeq: b.lastSeq,
+              firstOffset: BigInt(b.firstOffset),
+              lastOffset: BigInt(b.lastOffset),
+              timestamp: BigInt(b.timestamp),
+            })),
           });
         }
         return o < logStartOffset ? logStartOffset : o;

@@ -145,7 +145,10 @@ export class ReplicaManager {
   }
 
   #minIsr(topic: string): number {
-    return Number(this.#table.topics.get(topic)?.configs['min.insync.replicas'] ?? this.#config.int('min.insync.replicas'));
+    return Number(
+      this.#table.topics.get(topic)?.configs['min.insync.replicas'] ??
+        this.#config.int('min.insync.replicas'),
+    );
   }
 
   /** Effective log config of a topic: its overrides over the broker's topic defaults. */
@@ -200,7 +203,11 @@ export class ReplicaManager {
   #removePartition(p: Partition, reason?: string): void {
     const key = p.key;
     if (this.#partitions.get(key) !== p) return;
-    if (reason) this.#log.info({ topic: p.topic, partition: p.index, reason }, 'deleting the replica of a partition this broker no longer hosts');
+    if (reason)
+      this.#log.info(
+        { topic: p.topic, partition: p.index, reason },
+        'deleting the replica of a partition this broker no longer hosts',
+      );
     this.#partitions.delete(key);
     this.fetcherManager.remove(key);
     this.#appendedBytes.delete(key);
@@ -239,12 +246,24 @@ export class ReplicaManager {
     const change = p.applyState(state, replicas);
     if (change === 'stale') return;
     if (change === 'became-leader') {
-      this.#log.info({ topic: p.topic, partition: p.index, leaderEpoch: state.leaderEpoch, isr: state.isr, logEndOffset: p.log.logEndOffset }, 'became leader');
+      this.#log.info(
+        {
+          topic: p.topic,
+          partition: p.index,
+          leaderEpoch: state.leaderEpoch,
+          isr: state.isr,
+          logEndOffset: p.log.logEndOffset,
+        },
+        'became leader',
+      );
       // Appends from an earlier leadership are either committed or gone; consumers count from here.
       this.#uncommitted.delete(p.key);
       this.#committedBytes.set(p.key, this.#appendedBytes.get(p.key) ?? 0);
     } else if (change === 'became-follower' || change === 'leader-changed') {
-      this.#log.info({ topic: p.topic, partition: p.index, leader: state.leader, leaderEpoch: state.leaderEpoch }, 'following');
+      this.#log.info(
+        { topic: p.topic, partition: p.index, leader: state.leader, leaderEpoch: state.leaderEpoch },
+        'following',
+      );
     }
     if (p.isLeader || state.leader < 0) this.fetcherManager.remove(p.key);
     else this.fetcherManager.addOrUpdate(p);
@@ -284,8 +303,15 @@ export class ReplicaManager {
       if (!p.isLeader || p.pendingIsr || p.log.isClosed) continue;
       const out = p.outOfSyncFollowers(lagMs, now);
       if (out.length === 0) continue;
-      this.#log.info({ topic: p.topic, partition: p.index, outOfSync: out, lagMs }, 'followers fell behind; shrinking the ISR');
-      this.#sendAlterPartition(p, p.isr.filter((r) => !out.includes(r)), 'shrink');
+      this.#log.info(
+        { topic: p.topic, partition: p.index, outOfSync: out, lagMs },
+        'followers fell behind; shrinking the ISR',
+      );
+      this.#sendAlterPartition(
+        p,
+        p.isr.filter((r) => !out.includes(r)),
+        'shrink',
+      );
     }
   }
 
@@ -296,17 +322,32 @@ export class ReplicaManager {
     if (Date.now() < retryAt) return;
     p.pendingIsr = newIsr;
     const sentEpoch = p.leaderEpoch;
-    alter({ brokerId: this.nodeId, topic: p.topic, partition: p.index, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr }).then(
+    alter({
+      brokerId: this.nodeId,
+      topic: p.topic,
+      partition: p.index,
+      leaderEpoch: p.leaderEpoch,
+      partitionEpoch: p.partitionEpoch,
+      newIsr,
+    }).then(
       (res) => {
         if (p.pendingIsr !== newIsr) return; // superseded by a newer state
         p.pendingIsr = null;
-        if (res.error === 'NONE' && res.state && this.#partitions.get(p.key) === p && p.leaderEpoch === sentEpoch) {
+        if (
+          res.error === 'NONE' &&
+          res.state &&
+          this.#partitions.get(p.key) === p &&
+          p.leaderEpoch === sentEpoch
+        ) {
           this.#isrRetryAt.delete(p.key);
           this.onIsrChange(kind, p.topic);
           this.#log.info({ topic: p.topic, partition: p.index, isr: res.state.isr, kind }, 'ISR updated');
           this.#applyState(p, res.state, p.replicas);
         } else {
-          this.#log.info({ topic: p.topic, partition: p.index, error: res.error, message: res.message, kind }, 'ISR change refused; waiting for the metadata');
+          this.#log.info(
+            { topic: p.topic, partition: p.index, error: res.error, message: res.message, kind },
+            'ISR change refused; waiting for the metadata',
+          );
           this.#isrRetryAt.set(p.key, Date.now() + 1000);
           // A refused change (stale epochs) is followed by the table's newer state; recompute then.
           this.#onHighWatermarkMaybeMoved(p);
@@ -316,7 +357,10 @@ export class ReplicaManager {
       (err: unknown) => {
         if (p.pendingIsr === newIsr) p.pendingIsr = null;
         this.#isrRetryAt.set(p.key, Date.now() + 1000);
-        this.#log.warn({ err: (err as Error).message, topic: p.topic, partition: p.index, kind }, 'AlterPartition failed; will retry');
+        this.#log.warn(
+          { err: (err as Error).message, topic: p.topic, partition: p.index, kind },
+          'AlterPartition failed; will retry',
+        );
         if (p.maybeIncrementHighWatermark()) this.#onHighWatermarkMaybeMoved(p);
         this.checkWaiting(p.key);
       },
@@ -337,7 +381,10 @@ export class ReplicaManager {
     if (p?.isLeader) return p;
     const t = this.#table.topics.get(topic);
     if (!t || index < 0 || index >= t.replicas.length) return new KafkaError('UNKNOWN_TOPIC_OR_PARTITION');
-    return new KafkaError('NOT_LEADER_OR_FOLLOWER', `Broker ${this.nodeId} is not the leader of ${topic}-${index}`);
+    return new KafkaError(
+      'NOT_LEADER_OR_FOLLOWER',
+      `Broker ${this.nodeId} is not the leader of ${topic}-${index}`,
+    );
   }
 
   // ---- produce ----
@@ -346,7 +393,11 @@ export class ReplicaManager {
    * Append each partition's batch (Produce v3+ carries exactly one batch per partition from every
    * real client, but several are accepted). Resolves when acks are satisfied.
    */
-  async appendRecords(acks: number, timeoutMs: number, inputs: ProduceInput[]): Promise<Map<string, ProducePartitionResult>> {
+  async appendRecords(
+    acks: number,
+    timeoutMs: number,
+    inputs: ProduceInput[],
+  ): Promise<Map<string, ProducePartitionResult>> {
     const results = new Map<string, ProducePartitionResult>();
     const waitFor = new Map<string, { partition: Partition; requiredOffset: bigint; minIsr: number }>();
     for (const input of inputs) {
@@ -354,7 +405,11 @@ export class ReplicaManager {
       const r = await this.#appendOne(acks, input);
       results.set(key, r.result);
       if (r.partition && r.result.errorCode === ErrorCode.NONE && acks === -1) {
-        waitFor.set(key, { partition: r.partition, requiredOffset: r.requiredOffset, minIsr: this.#minIsr(input.topic) });
+        waitFor.set(key, {
+          partition: r.partition,
+          requiredOffset: r.requiredOffset,
+          minIsr: this.#minIsr(input.topic),
+        });
       }
     }
     if (acks !== -1 || waitFor.size === 0) return results;
@@ -365,19 +420,33 @@ export class ReplicaManager {
     return results;
   }
 
-  async #appendOne(acks: number, input: ProduceInput): Promise<{ result: ProducePartitionResult; partition?: Partition; requiredOffset: bigint }> {
+  async #appendOne(
+    acks: number,
+    input: ProduceInput,
+  ): Promise<{ result: ProducePartitionResult; partition?: Partition; requiredOffset: bigint }> {
     const fail = (code: number, message: string | null) => ({
-      result: { errorCode: code, errorMessage: message, baseOffset: -1n, logAppendTime: -1n, logStartOffset: -1n, recordErrors: [] },
+      result: {
+        errorCode: code,
+        errorMessage: message,
+        baseOffset: -1n,
+        logAppendTime: -1n,
+        logStartOffset: -1n,
+        recordErrors: [],
+      },
       requiredOffset: -1n,
     });
     const p = this.leaderPartition(input.topic, input.partition);
     if (p instanceof KafkaError) return fail(p.code, p.message);
-    if (!input.records || input.records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'Produce request carries no records');
+    if (!input.records || input.records.length === 0)
+      return fail(ErrorCode.INVALID_RECORD, 'Produce request carries no records');
     const cfg = p.log.config;
     if (acks === -1) {
       const minIsr = this.#minIsr(input.topic);
       if (p.isr.length < minIsr) {
-        return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `The size of the current ISR ${p.isr.length} is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${p.key}`);
+        return fail(
+          ErrorCode.NOT_ENOUGH_REPLICAS,
+          `The size of the current ISR ${p.isr.length} is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${p.key}`,
+        );
       }
     }
     // Validate every batch before appending any of them: a request is all or nothing per partition.
@@ -388,14 +457,18 @@ export class ReplicaManager {
         return { batches: [], partial: { position: 0, available: input.records.length, size: -1 } };
       }
     })();
-    if (partial || batches.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'Produce request has a truncated record batch');
+    if (partial || batches.length === 0)
+      return fail(ErrorCode.CORRUPT_MESSAGE, 'Produce request has a truncated record batch');
     const compacted = cfg.cleanupPolicy.includes('compact');
     let recordCount = 0;
     for (const s of batches) {
       const v = await validateRecordBatchForAppend(input.records, s.position, {
         fromClient: true,
         compacted,
-        timestampType: cfg.messageTimestampType === 'LogAppendTime' ? TimestampType.LogAppendTime : TimestampType.CreateTime,
+        timestampType:
+          cfg.messageTimestampType === 'LogAppendTime'
+            ? TimestampType.LogAppendTime
+            : TimestampType.CreateTime,
         maxBatchSize: cfg.maxMessageBytes,
       });
       if (!v.ok) return fail(KafkaError.codeOf(v.error), v.error.message);
@@ -424,7 +497,14 @@ export class ReplicaManager {
       this.#onHighWatermarkMaybeMoved(p);
       this.fetchPurgatory.checkAndComplete(p.key);
       return {
-        result: { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset: first!.baseOffset, logAppendTime: first!.logAppendTime, logStartOffset: p.log.logStartOffset, recordErrors: [] },
+        result: {
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          baseOffset: first!.baseOffset,
+          logAppendTime: first!.logAppendTime,
+          logStartOffset: p.log.logStartOffset,
+          recordErrors: [],
+        },
         partition: p,
         requiredOffset: last + 1n,
       };
@@ -432,7 +512,10 @@ export class ReplicaManager {
       if (err instanceof PartitionError) return fail(KafkaError.codeOf(err), err.message);
       const code = KafkaError.codeOf(err);
       this.#log.error({ err, topic: input.topic, partition: input.partition }, 'append failed');
-      return fail(code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : code, err instanceof Error ? err.message : String(err));
+      return fail(
+        code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : code,
+        err instanceof Error ? err.message : String(err),
+      );
     }
   }
 
@@ -452,16 +535,35 @@ export class ReplicaManager {
     return { results, bytes };
   }
 
-  #readPartition(f: FetchPartitionInput, params: FetchParams, remaining: number, minOneMessage: boolean): FetchPartitionResult {
-    const base = { topic: f.topic, partition: f.partition, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null };
+  #readPartition(
+    f: FetchPartitionInput,
+    params: FetchParams,
+    remaining: number,
+    minOneMessage: boolean,
+  ): FetchPartitionResult {
+    const base = {
+      topic: f.topic,
+      partition: f.partition,
+      highWatermark: -1n,
+      lastStableOffset: -1n,
+      logStartOffset: -1n,
+      records: null,
+    };
     const p = this.leaderPartition(f.topic, f.partition);
     if (p instanceof KafkaError) return { ...base, errorCode: p.code };
     if (f.currentLeaderEpoch >= 0 && f.currentLeaderEpoch !== p.leaderEpoch) {
-      return { ...base, errorCode: f.currentLeaderEpoch < p.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH };
+      return {
+        ...base,
+        errorCode:
+          f.currentLeaderEpoch < p.leaderEpoch
+            ? ErrorCode.FENCED_LEADER_EPOCH
+            : ErrorCode.UNKNOWN_LEADER_EPOCH,
+      };
     }
     const hw = p.highWatermark;
     const lso = p.lastStableOffset;
-    const upper = params.replicaId >= 0 ? p.log.logEndOffset : params.isolationLevel === READ_UNCOMMITTED ? hw : lso;
+    const upper =
+      params.replicaId >= 0 ? p.log.logEndOffset : params.isolationLevel === READ_UNCOMMITTED ? hw : lso;
     const meta = { highWatermark: hw, lastStableOffset: lso, logStartOffset: p.log.logStartOffset };
     // KIP-320: the fetcher's last epoch ends earlier here (or is unknown): tell it where to truncate.
     if (f.lastFetchedEpoch !== undefined && f.lastFetchedEpoch >= 0) {
@@ -472,12 +574,17 @@ export class ReplicaManager {
     }
     try {
       const maxBytes = Math.min(f.partitionMaxBytes, remaining);
-      const data = p.log.read(f.fetchOffset, { maxBytes, maxOffset: upper, minOneMessage: minOneMessage || maxBytes > 0 });
+      const data = p.log.read(f.fetchOffset, {
+        maxBytes,
+        maxOffset: upper,
+        minOneMessage: minOneMessage || maxBytes > 0,
+      });
       const records = data.records.length > maxBytes && !minOneMessage ? Buffer.alloc(0) : data.records;
       if (records.length > 0 && params.replicaId < 0) this.onBytesOut(f.topic, records.length);
       return { ...base, ...meta, errorCode: ErrorCode.NONE, records };
     } catch (err) {
-      if (err instanceof OffsetOutOfRangeError) return { ...base, ...meta, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+      if (err instanceof OffsetOutOfRangeError)
+        return { ...base, ...meta, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
       this.#log.error({ err, topic: f.topic, partition: f.partition }, 'read failed');
       return { ...base, ...meta, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
     }
@@ -487,21 +594,34 @@ export class ReplicaManager {
   async fetchMessages(params: FetchParams): Promise<FetchPartitionResult[]> {
     const first = this.readFromLocalLog(params);
     if (params.replicaId >= 0) this.#updateFollowerFetchStates(params, first.results);
-    const hasError = first.results.some((r) => r.errorCode !== ErrorCode.NONE || r.divergingEpoch !== undefined);
-    if (params.maxWaitMs <= 0 || first.bytes >= params.minBytes || hasError || params.partitions.length === 0) return first.results;
+    const hasError = first.results.some(
+      (r) => r.errorCode !== ErrorCode.NONE || r.divergingEpoch !== undefined,
+    );
+    if (params.maxWaitMs <= 0 || first.bytes >= params.minBytes || hasError || params.partitions.length === 0)
+      return first.results;
     // Followers wait for appended bytes; consumers for bytes below the high watermark.
     const counter = params.replicaId >= 0 ? this.#appendedBytes : this.#committedBytes;
-    const start = new Map(params.partitions.map((f) => [`${f.topic}-${f.partition}`, counter.get(`${f.topic}-${f.partition}`) ?? 0]));
+    const start = new Map(
+      params.partitions.map((f) => [
+        `${f.topic}-${f.partition}`,
+        counter.get(`${f.topic}-${f.partition}`) ?? 0,
+      ]),
+    );
     return new Promise<FetchPartitionResult[]>((resolve) => {
-      const op = new DelayedFetch(params.maxWaitMs, () => {
-        let bytes = first.bytes;
-        for (const [key, at] of start) {
-          const now = counter.get(key);
-          if (now === undefined) return Infinity; // partition gone: answer with the error now
-          bytes += now - at;
-        }
-        return bytes;
-      }, params.minBytes, () => resolve(this.readFromLocalLog(params).results));
+      const op = new DelayedFetch(
+        params.maxWaitMs,
+        () => {
+          let bytes = first.bytes;
+          for (const [key, at] of start) {
+            const now = counter.get(key);
+            if (now === undefined) return Infinity; // partition gone: answer with the error now
+            bytes += now - at;
+          }
+          return bytes;
+        },
+        params.minBytes,
+        () => resolve(this.readFromLocalLog(params).results),
+      );
       this.fetchPurgatory.tryCompleteElseWatch(op, [...start.keys()]);
     });
   }
@@ -567,7 +687,8 @@ export class DelayedProduce extends DelayedOperation {
 
   tryComplete(): boolean {
     for (const { partition, requiredOffset } of this.waitFor.values()) {
-      if (partition.isLeader && !partition.log.isClosed && partition.highWatermark < requiredOffset) return false;
+      if (partition.isLeader && !partition.log.isClosed && partition.highWatermark < requiredOffset)
+        return false;
     }
     return this.forceComplete();
   }

@@ -25,7 +25,11 @@ export interface BrokerOptions {
 }
 
 export async function runBroker(opts: BrokerOptions): Promise<void> {
-  const log = pino({ level: opts.logLevel as LevelWithSilent, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
+  const log = pino({
+    level: opts.logLevel as LevelWithSilent,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
   setRootLogger(log);
 
   let props: Record<string, string> = {};

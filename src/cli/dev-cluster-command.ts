@@ -84,22 +84,64 @@ export async function runDevCluster(o: DevClusterOptions): Promise<void> {
       const peer = `http://${o.host}:${clientPort + 1}`;
       etcdChild = spawn(
         'etcd',
-        ['--name', 'sluice-dev', '--data-dir', join(root, 'etcd'), '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `sluice-dev=${peer}`, '--log-level', 'warn', '--logger', 'zap'],
+        [
+          '--name',
+          'sluice-dev',
+          '--data-dir',
+          join(root, 'etcd'),
+          '--listen-client-urls',
+          etcdUrl,
+          '--advertise-client-urls',
+          etcdUrl,
+          '--listen-peer-urls',
+          peer,
+          '--initial-advertise-peer-urls',
+          peer,
+          '--initial-cluster',
+          `sluice-dev=${peer}`,
+          '--log-level',
+          'warn',
+          '--logger',
+          'zap',
+        ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
       etcdChild.once('error', (err) => {
-        console.error(`cannot start etcd from PATH (${err.message}); install it (Debian: apt-get install etcd-server) or pass --etcd URL`);
+        console.error(
+          `cannot start etcd from PATH (${err.message}); install it (Debian: apt-get install etcd-server) or pass --etcd URL`,
+        );
         void stopAll(1);
       });
       await etcdHealthy(etcdUrl, 20_000);
       console.error(`etcd ${etcdUrl}`);
     }
-    const main = fileURLToPath(new URL('./main.js', import.meta.url)).replace(/\.js$/, import.meta.url.endsWith('.ts') ? '.ts' : '.js');
+    const main = fileURLToPath(new URL('./main.js', import.meta.url)).replace(
+      /\.js$/,
+      import.meta.url.endsWith('.ts') ? '.ts' : '.js',
+    );
     const ports: number[] = [];
     for (let i = 1; i <= o.brokers; i++) {
       const port = o.basePort + i - 1;
       ports.push(port);
-      const args = [...process.execArgv, main, 'broker', '--etcd', etcdUrl, '--cluster-id', o.clusterId, '--node-id', String(i), '--listen', `${o.host}:${port}`, '--metrics-listen', `${o.host}:${port + 100}`, '--data-dir', join(root, `broker-${i}`), '--log-level', o.logLevel];
+      const args = [
+        ...process.execArgv,
+        main,
+        'broker',
+        '--etcd',
+        etcdUrl,
+        '--cluster-id',
+        o.clusterId,
+        '--node-id',
+        String(i),
+        '--listen',
+        `${o.host}:${port}`,
+        '--metrics-listen',
+        `${o.host}:${port + 100}`,
+        '--data-dir',
+        join(root, `broker-${i}`),
+        '--log-level',
+        o.logLevel,
+      ];
       for (const [k, v] of Object.entries(o.override)) args.push('--override', `${k}=${v}`);
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout!.on('data', (d: Buffer) => process.stdout.write(d));
@@ -111,7 +153,8 @@ export async function runDevCluster(o: DevClusterOptions): Promise<void> {
       ports.map(async (p, i) => {
         const deadline = Date.now() + 120_000;
         for (;;) {
-          if (children[i]!.exitCode !== null) throw new Error(`broker ${i + 1} exited with code ${children[i]!.exitCode}`);
+          if (children[i]!.exitCode !== null)
+            throw new Error(`broker ${i + 1} exited with code ${children[i]!.exitCode}`);
           try {
             if ((await fetch(`http://${o.host}:${p + 100}/ready`)).ok) return;
           } catch {
@@ -123,11 +166,14 @@ export async function runDevCluster(o: DevClusterOptions): Promise<void> {
       }),
     );
     const bootstrap = ports.map((p) => `${o.host}:${p}`).join(',');
-    console.error(`\n${o.brokers} broker(s) up. Bootstrap: ${bootstrap}\nMetrics: ${ports.map((p) => `http://${o.host}:${p + 100}/metrics`).join(' ')}\nData: ${root}\nCtrl-C stops them all.`);
+    console.error(
+      `\n${o.brokers} broker(s) up. Bootstrap: ${bootstrap}\nMetrics: ${ports.map((p) => `http://${o.host}:${p + 100}/metrics`).join(' ')}\nData: ${root}\nCtrl-C stops them all.`,
+    );
     console.log(bootstrap);
     for (const c of children) {
       c.once('exit', (code, signal) => {
-        if (!stopping) console.error(`a broker exited (code ${code}, signal ${signal}); the others keep running`);
+        if (!stopping)
+          console.error(`a broker exited (code ${code}, signal ${signal}); the others keep running`);
       });
     }
   } catch (err) {

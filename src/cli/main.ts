@@ -27,18 +27,28 @@ program.name('sluice').description('A Kafka-compatible streaming broker').showHe
 program
   .command('broker')
   .description('run a broker (alone with an embedded metadata store unless --etcd is given)')
-  .option('--listen <host:port>', 'client listener, also the advertised address', hostPort, hostPort('127.0.0.1:9092'))
+  .option(
+    '--listen <host:port>',
+    'client listener, also the advertised address',
+    hostPort,
+    hostPort('127.0.0.1:9092'),
+  )
   .option('--advertise <host:port>', 'address clients are told to connect to (default: --listen)', hostPort)
   .option('--data-dir <dir>', 'data directory (log.dirs)', './data')
-  .option('--node-id <n>', 'this broker\'s node.id', (v) => {
+  .option('--node-id <n>', "this broker's node.id", (v) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('node id must be a non-negative integer');
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError('node id must be a non-negative integer');
     return n;
   })
   .option('--metrics-listen <host:port>', 'HTTP listener for /metrics and /ready', hostPort)
-  .option('--control-listen <host:port>', 'gRPC control-plane listener (cluster mode; default: a free port)', hostPort)
+  .option(
+    '--control-listen <host:port>',
+    'gRPC control-plane listener (cluster mode; default: a free port)',
+    hostPort,
+  )
   .option('--config <file>', 'a Kafka server.properties file')
-  .option('--override <key=value>', 'any broker config, Kafka\'s key names (repeatable)', keyValue, {})
+  .option('--override <key=value>', "any broker config, Kafka's key names (repeatable)", keyValue, {})
   .option('--etcd <urls>', 'etcd endpoints, comma separated (cluster mode)')
   .option('--cluster-id <id>', 'cluster id (cluster mode)')
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
@@ -50,11 +60,16 @@ program
 program
   .command('dev-cluster')
   .description('run a local cluster: etcd (from PATH, unless --etcd) and N brokers on consecutive ports')
-  .option('--brokers <n>', 'number of brokers', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError('brokers must be 1..32');
-    return n;
-  }, 3)
+  .option(
+    '--brokers <n>',
+    'number of brokers',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError('brokers must be 1..32');
+      return n;
+    },
+    3,
+  )
   .option('--etcd <url>', 'use this etcd instead of starting one')
   .option('--base-port <port>', 'first broker port (metrics at +100, etcd at +1000)', (v) => Number(v), 9092)
   .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -73,10 +88,18 @@ const operator = program
   .description('run the Kubernetes operator (KafkaCluster, KafkaTopic)')
   .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)')
   .option('--namespace <ns>', 'watch only this namespace (default: $WATCH_NAMESPACE, else all)')
-  .option('--http-listen <host:port>', 'HTTP listener for /metrics, /healthz, /readyz', hostPort, hostPort('0.0.0.0:8080'))
+  .option(
+    '--http-listen <host:port>',
+    'HTTP listener for /metrics, /healthz, /readyz',
+    hostPort,
+    hostPort('0.0.0.0:8080'),
+  )
   .option('--resync-seconds <s>', 're-check every resource this often (topic drift)', (v) => Number(v), 60)
-  .option('--bootstrap <host:port,...>', 'reach every cluster at this Kafka bootstrap address (instead of in-cluster DNS)')
-  .option('--control <id=host:port,...>', 'brokers\' control-plane addresses (instead of in-cluster DNS)')
+  .option(
+    '--bootstrap <host:port,...>',
+    'reach every cluster at this Kafka bootstrap address (instead of in-cluster DNS)',
+  )
+  .option('--control <id=host:port,...>', "brokers' control-plane addresses (instead of in-cluster DNS)")
   .option('--workers <n>', 'reconciles in parallel per kind', (v) => Number(v), 2)
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
   .action(async (opts) => {
@@ -86,7 +109,7 @@ const operator = program
 
 operator
   .command('rack')
-  .description('(broker init container) write the node\'s topology label to a file for broker.rack')
+  .description("(broker init container) write the node's topology label to a file for broker.rack")
   .requiredOption('--topology-key <label>', 'node label holding the rack, e.g. topology.kubernetes.io/zone')
   .requiredOption('--node <name>', 'node name (downward API spec.nodeName)')
   .requiredOption('--output <file>', 'file to write')

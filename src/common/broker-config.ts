@@ -10,9 +10,22 @@ import { SYNONYM_SCALE, TOPIC_CONFIG, TOPIC_TO_BROKER_SYNONYMS } from './topic-c
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export const BROKER_CONFIG = new ConfigDef()
-  .define({ name: 'node.id', type: 'int', default: '1', doc: 'this broker\'s id', readOnly: true, validate: atLeast(0) })
+  .define({
+    name: 'node.id',
+    type: 'int',
+    default: '1',
+    doc: "this broker's id",
+    readOnly: true,
+    validate: atLeast(0),
+  })
   .define({ name: 'broker.id', type: 'int', default: '-1', doc: 'alias of node.id', readOnly: true })
-  .define({ name: 'listeners', type: 'string', default: 'PLAINTEXT://127.0.0.1:9092', doc: '', readOnly: true })
+  .define({
+    name: 'listeners',
+    type: 'string',
+    default: 'PLAINTEXT://127.0.0.1:9092',
+    doc: '',
+    readOnly: true,
+  })
   .define({ name: 'advertised.listeners', type: 'string', default: null, doc: '', readOnly: true })
   .define({ name: 'log.dirs', type: 'list', default: null, doc: 'data directories', readOnly: true })
   .define({ name: 'log.dir', type: 'string', default: './data', doc: '', readOnly: true })
@@ -22,12 +35,24 @@ export const BROKER_CONFIG = new ConfigDef()
   .define({ name: 'default.replication.factor', type: 'int', default: '1', doc: '', validate: atLeast(1) })
   .define({ name: 'auto.create.topics.enable', type: 'boolean', default: 'true', doc: '' })
   .define({ name: 'delete.topic.enable', type: 'boolean', default: 'true', doc: '' })
-  .define({ name: 'socket.request.max.bytes', type: 'int', default: '104857600', doc: '', validate: atLeast(1) })
+  .define({
+    name: 'socket.request.max.bytes',
+    type: 'int',
+    default: '104857600',
+    doc: '',
+    validate: atLeast(1),
+  })
   .define({ name: 'connections.max.idle.ms', type: 'long', default: '600000', doc: '' })
   .define({ name: 'max.connections', type: 'int', default: '2147483647', doc: '', validate: atLeast(0) })
   .define({ name: 'queued.max.requests', type: 'int', default: '500', doc: '', validate: atLeast(1) })
   .define({ name: 'message.max.bytes', type: 'int', default: '1048588', doc: '', validate: atLeast(0) })
-  .define({ name: 'log.segment.bytes', type: 'int', default: String(1024 * 1024 * 1024), doc: '', validate: atLeast(14) })
+  .define({
+    name: 'log.segment.bytes',
+    type: 'int',
+    default: String(1024 * 1024 * 1024),
+    doc: '',
+    validate: atLeast(14),
+  })
   .define({ name: 'log.roll.ms', type: 'long', default: null, doc: '' })
   .define({ name: 'log.roll.hours', type: 'int', default: '168', doc: '', validate: atLeast(1) })
   .define({ name: 'log.roll.jitter.ms', type: 'long', default: null, doc: '' })
@@ -36,7 +61,13 @@ export const BROKER_CONFIG = new ConfigDef()
   .define({ name: 'log.retention.minutes', type: 'int', default: null, doc: '' })
   .define({ name: 'log.retention.hours', type: 'int', default: '168', doc: '' })
   .define({ name: 'log.retention.bytes', type: 'long', default: '-1', doc: '' })
-  .define({ name: 'log.retention.check.interval.ms', type: 'long', default: '300000', doc: '', validate: atLeast(1) })
+  .define({
+    name: 'log.retention.check.interval.ms',
+    type: 'long',
+    default: '300000',
+    doc: '',
+    validate: atLeast(1),
+  })
   .define({
     name: 'log.flush.interval.messages',
     type: 'long',
@@ -47,8 +78,20 @@ export const BROKER_CONFIG = new ConfigDef()
   .define({ name: 'log.flush.interval.ms', type: 'long', default: null, doc: '' })
   .define({ name: 'log.flush.scheduler.interval.ms', type: 'long', default: LONG_MAX, doc: '' })
   .define({ name: 'log.index.interval.bytes', type: 'int', default: '4096', doc: '', validate: atLeast(0) })
-  .define({ name: 'log.index.size.max.bytes', type: 'int', default: String(10 * 1024 * 1024), doc: '', validate: atLeast(4) })
-  .define({ name: 'log.cleanup.policy', type: 'list', default: 'delete', doc: '', validate: oneOf('delete', 'compact') })
+  .define({
+    name: 'log.index.size.max.bytes',
+    type: 'int',
+    default: String(10 * 1024 * 1024),
+    doc: '',
+    validate: atLeast(4),
+  })
+  .define({
+    name: 'log.cleanup.policy',
+    type: 'list',
+    default: 'delete',
+    doc: '',
+    validate: oneOf('delete', 'compact'),
+  })
   .define({ name: 'log.cleaner.delete.retention.ms', type: 'long', default: String(DAY_MS), doc: '' })
   .define({ name: 'log.cleaner.min.compaction.lag.ms', type: 'long', default: '0', doc: '' })
   .define({ name: 'log.cleaner.max.compaction.lag.ms', type: 'long', default: LONG_MAX, doc: '' })
@@ -79,13 +122,57 @@ export const BROKER_CONFIG = new ConfigDef()
   .define({ name: 'replica.fetch.max.bytes', type: 'int', default: '1048576', doc: '' })
   .define({ name: 'replica.fetch.wait.max.ms', type: 'int', default: '500', doc: '' })
   .define({ name: 'auto.leader.rebalance.enable', type: 'boolean', default: 'true', doc: '' })
-  .define({ name: 'controlled.shutdown.max.retries', type: 'int', default: '3', doc: '', validate: atLeast(1) })
-  .define({ name: 'controlled.shutdown.retry.backoff.ms', type: 'long', default: '5000', doc: '', validate: atLeast(0) })
-  .define({ name: 'leader.imbalance.check.interval.seconds', type: 'long', default: '300', doc: 'how often the controller runs preferred leader election', validate: atLeast(1) })
-  .define({ name: 'broker.session.timeout.ms', type: 'int', default: '9000', doc: 'how long a broker may go silent before its registration lease ends', validate: atLeast(1000) })
-  .define({ name: 'fetch.max.bytes', type: 'int', default: String(55 * 1024 * 1024), doc: '', validate: atLeast(1024) })
-  .define({ name: 'offsets.topic.num.partitions', type: 'int', default: '50', doc: '', validate: atLeast(1), readOnly: true })
-  .define({ name: 'offsets.topic.replication.factor', type: 'int', default: '3', doc: '', validate: atLeast(1), readOnly: true })
+  .define({
+    name: 'controlled.shutdown.max.retries',
+    type: 'int',
+    default: '3',
+    doc: '',
+    validate: atLeast(1),
+  })
+  .define({
+    name: 'controlled.shutdown.retry.backoff.ms',
+    type: 'long',
+    default: '5000',
+    doc: '',
+    validate: atLeast(0),
+  })
+  .define({
+    name: 'leader.imbalance.check.interval.seconds',
+    type: 'long',
+    default: '300',
+    doc: 'how often the controller runs preferred leader election',
+    validate: atLeast(1),
+  })
+  .define({
+    name: 'broker.session.timeout.ms',
+    type: 'int',
+    default: '9000',
+    doc: 'how long a broker may go silent before its registration lease ends',
+    validate: atLeast(1000),
+  })
+  .define({
+    name: 'fetch.max.bytes',
+    type: 'int',
+    default: String(55 * 1024 * 1024),
+    doc: '',
+    validate: atLeast(1024),
+  })
+  .define({
+    name: 'offsets.topic.num.partitions',
+    type: 'int',
+    default: '50',
+    doc: '',
+    validate: atLeast(1),
+    readOnly: true,
+  })
+  .define({
+    name: 'offsets.topic.replication.factor',
+    type: 'int',
+    default: '3',
+    doc: '',
+    validate: atLeast(1),
+    readOnly: true,
+  })
   .define({ name: 'offsets.topic.segment.bytes', type: 'int', default: String(100 * 1024 * 1024), doc: '' })
   .define({ name: 'offsets.retention.minutes', type: 'int', default: '10080', doc: '', validate: atLeast(1) })
   .define({ name: 'offsets.retention.check.interval.ms', type: 'long', default: '600000', doc: '' })
@@ -95,8 +182,20 @@ export const BROKER_CONFIG = new ConfigDef()
   .define({ name: 'group.max.size', type: 'int', default: '2147483647', doc: '', validate: atLeast(1) })
   .define({ name: 'producer.id.expiration.ms', type: 'int', default: String(DAY_MS), doc: '' })
   .define({ name: 'transactional.id.expiration.ms', type: 'int', default: String(7 * DAY_MS), doc: '' })
-  .define({ name: 'transaction.state.log.num.partitions', type: 'int', default: '50', doc: '', readOnly: true })
-  .define({ name: 'transaction.state.log.replication.factor', type: 'int', default: '3', doc: '', readOnly: true })
+  .define({
+    name: 'transaction.state.log.num.partitions',
+    type: 'int',
+    default: '50',
+    doc: '',
+    readOnly: true,
+  })
+  .define({
+    name: 'transaction.state.log.replication.factor',
+    type: 'int',
+    default: '3',
+    doc: '',
+    readOnly: true,
+  })
   .define({ name: 'transaction.state.log.min.isr', type: 'int', default: '2', doc: '' })
   .define({ name: 'transaction.max.timeout.ms', type: 'int', default: '900000', doc: '' });
 
@@ -115,7 +214,9 @@ export function parseProperties(text: string): Record<string, string> {
     if (!m) continue;
     const unescape = (s: string) =>
       s.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_, c: string) =>
-        c.length === 5 ? String.fromCharCode(parseInt(c.slice(1), 16)) : ({ t: '\t', n: '\n', r: '\r', f: '\f' }[c] ?? c),
+        c.length === 5
+          ? String.fromCharCode(parseInt(c.slice(1), 16))
+          : ({ t: '\t', n: '\n', r: '\r', f: '\f' }[c] ?? c),
       );
     out[unescape(m[1]!)] = unescape(m[2]!);
   }
@@ -124,7 +225,8 @@ export function parseProperties(text: string): Record<string, string> {
 
 export interface ConfigEntrySource {
   value: string | null;
-  source: 'DEFAULT_CONFIG' | 'STATIC_BROKER_CONFIG' | 'DYNAMIC_BROKER_CONFIG' | 'DYNAMIC_DEFAULT_BROKER_CONFIG';
+  source:
+    'DEFAULT_CONFIG' | 'STATIC_BROKER_CONFIG' | 'DYNAMIC_BROKER_CONFIG' | 'DYNAMIC_DEFAULT_BROKER_CONFIG';
 }
 
 /**
@@ -171,7 +273,8 @@ export class BrokerConfig {
   /** The raw value and where it came from; null value when unset with no default. */
   source(name: string): ConfigEntrySource {
     if (name in this.#dynamic) return { value: this.#dynamic[name]!, source: 'DYNAMIC_BROKER_CONFIG' };
-    if (name in this.#dynamicDefault) return { value: this.#dynamicDefault[name]!, source: 'DYNAMIC_DEFAULT_BROKER_CONFIG' };
+    if (name in this.#dynamicDefault)
+      return { value: this.#dynamicDefault[name]!, source: 'DYNAMIC_DEFAULT_BROKER_CONFIG' };
     if (name in this.#static) return { value: this.#static[name]!, source: 'STATIC_BROKER_CONFIG' };
     return { value: BROKER_CONFIG.get(name)?.default ?? null, source: 'DEFAULT_CONFIG' };
   }
@@ -240,4 +343,3 @@ function scaleSynonym(brokerKey: string, raw: string | null): string | null {
   const scale = SYNONYM_SCALE[brokerKey];
   return scale ? String(Number(raw) * scale) : raw;
 }
-

@@ -128,7 +128,8 @@ export class ConfigDef {
       throw new InvalidConfigError(name, `Invalid value null for configuration ${name}: a value is required`);
     }
     const problem = key.validate?.(v);
-    if (problem) throw new InvalidConfigError(name, `Invalid value ${raw} for configuration ${name}: ${problem}`);
+    if (problem)
+      throw new InvalidConfigError(name, `Invalid value ${raw} for configuration ${name}: ${problem}`);
     return v;
   }
 }

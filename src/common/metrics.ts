@@ -5,7 +5,9 @@
  */
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
-export function createRegistry(opts: { processMetrics?: boolean; labels?: Record<string, string> } = {}): Registry {
+export function createRegistry(
+  opts: { processMetrics?: boolean; labels?: Record<string, string> } = {},
+): Registry {
   const registry = new Registry();
   if (opts.labels) registry.setDefaultLabels(opts.labels);
   if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });

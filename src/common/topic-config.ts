@@ -2,7 +2,15 @@
  * Topic-level configs (Kafka's TopicConfig / LogConfig) with their broker-level synonyms, so that a
  * topic without an override inherits the broker's value (DescribeConfigs reports the synonym chain).
  */
-import { ConfigDef, type ConfigValue, atLeast, between, oneOf, InvalidConfigError, LONG_MAX } from './config-def.js';
+import {
+  ConfigDef,
+  type ConfigValue,
+  atLeast,
+  between,
+  oneOf,
+  InvalidConfigError,
+  LONG_MAX,
+} from './config-def.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -21,7 +29,13 @@ export const TOPIC_CONFIG = new ConfigDef()
     doc: 'final compression of the topic; producer keeps what the producer sent',
     validate: oneOf('producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'),
   })
-  .define({ name: 'delete.retention.ms', type: 'long', default: String(DAY_MS), doc: '', validate: atLeast(0) })
+  .define({
+    name: 'delete.retention.ms',
+    type: 'long',
+    default: String(DAY_MS),
+    doc: '',
+    validate: atLeast(0),
+  })
   .define({ name: 'file.delete.delay.ms', type: 'long', default: '60000', doc: '', validate: atLeast(0) })
   .define({
     name: 'flush.messages',
@@ -74,7 +88,13 @@ export const TOPIC_CONFIG = new ConfigDef()
     doc: '',
     validate: atLeast(0),
   })
-  .define({ name: 'min.cleanable.dirty.ratio', type: 'double', default: '0.5', doc: '', validate: between(0, 1) })
+  .define({
+    name: 'min.cleanable.dirty.ratio',
+    type: 'double',
+    default: '0.5',
+    doc: '',
+    validate: between(0, 1),
+  })
   .define({ name: 'min.compaction.lag.ms', type: 'long', default: '0', doc: '', validate: atLeast(0) })
   .define({ name: 'min.insync.replicas', type: 'int', default: '1', doc: '', validate: atLeast(1) })
   .define({ name: 'preallocate', type: 'boolean', default: 'false', doc: '' })
@@ -86,7 +106,13 @@ export const TOPIC_CONFIG = new ConfigDef()
     doc: '-1 = no time limit',
     validate: atLeast(-1),
   })
-  .define({ name: 'segment.bytes', type: 'int', default: String(1024 * 1024 * 1024), doc: '', validate: atLeast(14) })
+  .define({
+    name: 'segment.bytes',
+    type: 'int',
+    default: String(1024 * 1024 * 1024),
+    doc: '',
+    validate: atLeast(14),
+  })
   .define({
     name: 'segment.index.bytes',
     type: 'int',
@@ -154,9 +180,10 @@ export function validateTopicConfigs(configs: Record<string, string | null>): Re
 
 /** Kafka's topic name rules (Topic.validate). Returns an error sentence or undefined. */
 export function topicNameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'Topic name is illegal, it can\'t be empty';
+  if (name.length === 0) return "Topic name is illegal, it can't be empty";
   if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."';
-  if (name.length > 249) return `Topic name is illegal, it can't be longer than 249 characters, topic name: ${name}`;
+  if (name.length > 249)
+    return `Topic name is illegal, it can't be longer than 249 characters, topic name: ${name}`;
   if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
     return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
   }

@@ -20,7 +20,11 @@ export class ConfigFrontend {
     return { ...(this.table.brokerConfigs.get(id) ?? {}) };
   }
 
-  async setBrokerConfigs(id: number | 'default', next: Record<string, string>, validateOnly: boolean): Promise<void> {
+  async setBrokerConfigs(
+    id: number | 'default',
+    next: Record<string, string>,
+    validateOnly: boolean,
+  ): Promise<void> {
     try {
       BrokerConfig.validateDynamic(next);
     } catch (err) {
@@ -29,8 +33,14 @@ export class ConfigFrontend {
     }
     if (validateOnly) return;
     const key = this.table.keys.brokerConfig(id);
-    const res = await this.store.txn(this.fence(), Object.keys(next).length === 0 ? [{ type: 'delete', key }] : [{ type: 'put', key, value: JSON.stringify(next) }]);
-    if (!res.succeeded) throw new TopicOperationError('NOT_CONTROLLER', 'This broker is no longer the controller.');
+    const res = await this.store.txn(
+      this.fence(),
+      Object.keys(next).length === 0
+        ? [{ type: 'delete', key }]
+        : [{ type: 'put', key, value: JSON.stringify(next) }],
+    );
+    if (!res.succeeded)
+      throw new TopicOperationError('NOT_CONTROLLER', 'This broker is no longer the controller.');
     await this.table.waitForRevision(res.revision);
   }
 }

@@ -126,7 +126,8 @@ export class Controller {
         // controller at once rather than when the next fenced write fails, then campaign again.
         if (this.#active) this.#deactivate('the controller key was deleted');
         void this.#campaign();
-      } else if (this.#active && (c.nodeId !== this.#o.nodeId || c.epoch !== this.#epoch)) this.#deactivate('another controller was elected');
+      } else if (this.#active && (c.nodeId !== this.#o.nodeId || c.epoch !== this.#epoch))
+        this.#deactivate('another controller was elected');
     });
     table.on('broker', () => this.#active && this.#scheduleReconcile());
     table.on('topic', () => this.#active && this.#scheduleReconcile());
@@ -138,9 +139,10 @@ export class Controller {
     if (this.#stopped || this.#active || table.controller !== null || !lease) return;
     const record: ControllerRecord = { nodeId };
     try {
-      const res = await store.txn([{ key: table.keys.controller, target: 'exists', value: false }], [
-        { type: 'put', key: table.keys.controller, value: JSON.stringify(record), lease: lease.id },
-      ]);
+      const res = await store.txn(
+        [{ key: table.keys.controller, target: 'exists', value: false }],
+        [{ type: 'put', key: table.keys.controller, value: JSON.stringify(record), lease: lease.id }],
+      );
       if (!res.succeeded) return; // someone else won; the table tells us when the key goes away
       await table.waitForRevision(res.revision);
       // Re-read after the await: the table may have moved on (TypeScript still narrows it to null).
@@ -161,11 +163,15 @@ export class Controller {
     this.#scheduleReconcile();
     const every = Math.max(1, this.#o.config.int('leader.imbalance.check.interval.seconds')) * 1000;
     this.#preferredTimer = setInterval(() => {
-      if (this.#o.config.bool('auto.leader.rebalance.enable')) void this.#enqueue(() => this.#preferredElection()).catch(() => {});
+      if (this.#o.config.bool('auto.leader.rebalance.enable'))
+        void this.#enqueue(() => this.#preferredElection()).catch(() => {});
     }, every);
     this.#preferredTimer.unref();
     this.#reassignmentTimer = setInterval(() => {
-      if (this.#hasReassignments()) void this.#enqueue(() => this.#checkReassignments()).catch((err: unknown) => this.#log.warn({ err }, 'reassignment check failed'));
+      if (this.#hasReassignments())
+        void this.#enqueue(() => this.#checkReassignments()).catch((err: unknown) =>
+          this.#log.warn({ err }, 'reassignment check failed'),
+        );
     }, REASSIGNMENT_CHECK_MS);
     this.#reassignmentTimer.unref();
   }
@@ -202,8 +208,15 @@ export class Controller {
     for (let i = 0; i < changes.length; i += MAX_PARTITIONS_PER_TXN) {
       const chunk = changes.slice(i, i + MAX_PARTITIONS_PER_TXN);
       const topics = [...new Set(chunk.map((c) => c.topic))];
-      const compares: Compare[] = [...this.#fence(), ...topics.map((t): Compare => ({ key: table.keys.topic(t), target: 'exists', value: true }))];
-      const ops: Op[] = chunk.map((c) => ({ type: 'put', key: table.keys.partition(c.topic, c.index), value: JSON.stringify(c.state) }));
+      const compares: Compare[] = [
+        ...this.#fence(),
+        ...topics.map((t): Compare => ({ key: table.keys.topic(t), target: 'exists', value: true })),
+      ];
+      const ops: Op[] = chunk.map((c) => ({
+        type: 'put',
+        key: table.keys.partition(c.topic, c.index),
+        value: JSON.stringify(c.state),
+      }));
       const res = await store.txn(compares, ops);
       if (!res.succeeded) {
         if (table.controller?.epoch !== this.#epoch) {
@@ -237,7 +250,9 @@ export class Controller {
     const live = this.#live();
     const changes: { topic: string; index: number; state: PartitionState }[] = [];
     for (const [name, t] of table.topics) {
-      const unclean = (t.configs['unclean.leader.election.enable'] ?? this.#o.config.raw('unclean.leader.election.enable')) === 'true';
+      const unclean =
+        (t.configs['unclean.leader.election.enable'] ??
+          this.#o.config.raw('unclean.leader.election.enable')) === 'true';
       t.replicas.forEach((replicas, index) => {
         const state = table.partitionState(name, index);
         if (!state) return;
@@ -246,7 +261,17 @@ export class Controller {
         if (next.leader !== state.leader) {
           this.leaderElections++;
           if (next.leader >= 0 && !state.isr.includes(next.leader)) this.uncleanElections++;
-          this.#log.info({ topic: name, partition: index, from: state.leader, to: next.leader, leaderEpoch: next.leaderEpoch, isr: next.isr }, 'leader changed');
+          this.#log.info(
+            {
+              topic: name,
+              partition: index,
+              from: state.leader,
+              to: next.leader,
+              leaderEpoch: next.leaderEpoch,
+              isr: next.isr,
+            },
+            'leader changed',
+          );
         }
         changes.push({ topic: name, index, state: next });
       });
@@ -281,38 +306,77 @@ export class Controller {
     });
   }
 
-  alterPartition(req: { brokerId: number; topic: string; partition: number; leaderEpoch: number; partitionEpoch: number; newIsr: number[] }): Promise<{ error: AlterPartitionError | 'NONE'; message: string; state?: PartitionState }> {
+  alterPartition(req: {
+    brokerId: number;
+    topic: string;
+    partition: number;
+    leaderEpoch: number;
+    partitionEpoch: number;
+    newIsr: number[];
+  }): Promise<{ error: AlterPartitionError | 'NONE'; message: string; state?: PartitionState }> {
     return this.#enqueue(async () => {
       this.#requireActive();
       const { table } = this.#o;
       const t = table.topics.get(req.topic);
       const replicas = t?.replicas[req.partition];
       const state = table.partitionState(req.topic, req.partition);
-      if (!replicas || !state) return { error: 'UNKNOWN_TOPIC_OR_PARTITION' as const, message: `${req.topic}-${req.partition} does not exist` };
-      const r = onAlterPartition(replicas, state, { leaderId: req.brokerId, leaderEpoch: req.leaderEpoch, partitionEpoch: req.partitionEpoch, newIsr: req.newIsr }, this.#live());
+      if (!replicas || !state)
+        return {
+          error: 'UNKNOWN_TOPIC_OR_PARTITION' as const,
+          message: `${req.topic}-${req.partition} does not exist`,
+        };
+      const r = onAlterPartition(
+        replicas,
+        state,
+        {
+          leaderId: req.brokerId,
+          leaderEpoch: req.leaderEpoch,
+          partitionEpoch: req.partitionEpoch,
+          newIsr: req.newIsr,
+        },
+        this.#live(),
+      );
       if ('error' in r) return { error: r.error, message: r.message, state };
-      this.#log.info({ topic: req.topic, partition: req.partition, from: state.isr, to: r.state.isr }, 'ISR changed');
+      this.#log.info(
+        { topic: req.topic, partition: req.partition, from: state.isr, to: r.state.isr },
+        'ISR changed',
+      );
       await this.#writeStates([{ topic: req.topic, index: req.partition, state: r.state }]);
       // An added replica joining the ISR may finish a reassignment.
-      if (isReassigning(r.state)) await this.#checkReassignments().catch((err: unknown) => this.#log.warn({ err }, 'reassignment check failed'));
+      if (isReassigning(r.state))
+        await this.#checkReassignments().catch((err: unknown) =>
+          this.#log.warn({ err }, 'reassignment check failed'),
+        );
       return { error: 'NONE' as const, message: '', state: r.state };
     });
   }
 
   /** ElectLeaders: elect for the given partitions, or every partition when null. */
-  electLeaders(electionType: number, partitions: { topic: string; partition: number }[] | null): Promise<PartitionResult[]> {
+  electLeaders(
+    electionType: number,
+    partitions: { topic: string; partition: number }[] | null,
+  ): Promise<PartitionResult[]> {
     return this.#enqueue(async () => {
       this.#requireActive();
       const { table } = this.#o;
       const live = this.#live();
-      const wanted = partitions ?? [...table.topics].flatMap(([name, t]) => t.replicas.map((_, partition) => ({ topic: name, partition })));
+      const wanted =
+        partitions ??
+        [...table.topics].flatMap(([name, t]) =>
+          t.replicas.map((_, partition) => ({ topic: name, partition })),
+        );
       const results: PartitionResult[] = [];
       const changes: { topic: string; index: number; state: PartitionState }[] = [];
       for (const { topic, partition } of wanted) {
         const replicas = table.topics.get(topic)?.replicas[partition];
         const state = table.partitionState(topic, partition);
         if (!replicas || !state) {
-          results.push({ topic, partition, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `${topic}-${partition} does not exist` });
+          results.push({
+            topic,
+            partition,
+            error: 'UNKNOWN_TOPIC_OR_PARTITION',
+            message: `${topic}-${partition} does not exist`,
+          });
           continue;
         }
         const r = onElectLeader(electionType, replicas, state, live);
@@ -324,7 +388,17 @@ export class Controller {
         results.push({ topic, partition, error: 'NONE', message: '' });
         this.leaderElections++;
         if (!state.isr.includes(r.state.leader)) this.uncleanElections++;
-        this.#log.info({ topic, partition, from: state.leader, to: r.state.leader, leaderEpoch: r.state.leaderEpoch, electionType }, 'leader elected on request');
+        this.#log.info(
+          {
+            topic,
+            partition,
+            from: state.leader,
+            to: r.state.leader,
+            leaderEpoch: r.state.leaderEpoch,
+            electionType,
+          },
+          'leader elected on request',
+        );
       }
       if (changes.length > 0) await this.#writeStates(changes);
       return results;
@@ -332,7 +406,9 @@ export class Controller {
   }
 
   /** AlterPartitionReassignments: start, replace or (replicas null) cancel reassignments. */
-  alterReassignments(reqs: { topic: string; partition: number; replicas: number[] | null }[]): Promise<PartitionResult[]> {
+  alterReassignments(
+    reqs: { topic: string; partition: number; replicas: number[] | null }[],
+  ): Promise<PartitionResult[]> {
     return this.#enqueue(async () => {
       this.#requireActive();
       const { table } = this.#o;
@@ -344,7 +420,12 @@ export class Controller {
         const replicas = table.topics.get(topic)?.replicas[partition];
         const state = table.partitionState(topic, partition);
         if (!replicas || !state) {
-          results.push({ topic, partition, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `${topic}-${partition} does not exist` });
+          results.push({
+            topic,
+            partition,
+            error: 'UNKNOWN_TOPIC_OR_PARTITION',
+            message: `${topic}-${partition} does not exist`,
+          });
           continue;
         }
         const r = onAlterReassignment(replicas, state, target, registered, live);
@@ -356,11 +437,27 @@ export class Controller {
         if (!l) byTopic.set(topic, (l = []));
         l.push({ index: partition, ...r });
         results.push({ topic, partition, error: 'NONE', message: '' });
-        this.#log.info({ topic, partition, from: originalReplicas(replicas, state), to: target, replicas: r.replicas, adding: r.state.addingReplicas, removing: r.state.removingReplicas }, target ? 'reassignment started' : 'reassignment cancelled');
+        this.#log.info(
+          {
+            topic,
+            partition,
+            from: originalReplicas(replicas, state),
+            to: target,
+            replicas: r.replicas,
+            adding: r.state.addingReplicas,
+            removing: r.state.removingReplicas,
+          },
+          target ? 'reassignment started' : 'reassignment cancelled',
+        );
       }
       for (const [topic, changes] of byTopic) {
         if (!(await this.#writeReassignment(topic, changes))) {
-          for (const res of results) if (res.topic === topic && res.error === 'NONE') Object.assign(res, { error: 'CONCURRENT_TRANSACTIONS', message: `topic ${topic} changed concurrently; retry` });
+          for (const res of results)
+            if (res.topic === topic && res.error === 'NONE')
+              Object.assign(res, {
+                error: 'CONCURRENT_TRANSACTIONS',
+                message: `topic ${topic} changed concurrently; retry`,
+              });
         }
       }
       // A reassignment with nothing to copy may be finished at once.
@@ -376,7 +473,8 @@ export class Controller {
   }
 
   #hasReassignments(): boolean {
-    for (const m of this.#o.table.partitions.values()) for (const s of m.values()) if (isReassigning(s)) return true;
+    for (const m of this.#o.table.partitions.values())
+      for (const s of m.values()) if (isReassigning(s)) return true;
     return false;
   }
 
@@ -395,7 +493,17 @@ export class Controller {
         if (!step) continue;
         changes.push({ index, ...step });
         if (step.state.leader !== state.leader) this.leaderElections++;
-        this.#log.info({ topic, partition: index, replicas: step.replicas, isr: step.state.isr, leader: step.state.leader, leaderEpoch: step.state.leaderEpoch }, 'reassignment completed');
+        this.#log.info(
+          {
+            topic,
+            partition: index,
+            replicas: step.replicas,
+            isr: step.state.isr,
+            leader: step.state.leader,
+            leaderEpoch: step.state.leaderEpoch,
+          },
+          'reassignment completed',
+        );
       }
       if (changes.length > 0) await this.#writeReassignment(topic, changes);
     }
@@ -406,14 +514,21 @@ export class Controller {
    * fenced by the controller epoch and the topic record as read (a concurrent CreatePartitions or
    * delete makes it fail). The topic record goes first, so brokers see the replicas before the state.
    */
-  async #writeReassignment(topic: string, changes: { index: number; replicas: number[]; state: PartitionState }[]): Promise<boolean> {
+  async #writeReassignment(
+    topic: string,
+    changes: { index: number; replicas: number[]; state: PartitionState }[],
+  ): Promise<boolean> {
     for (let i = 0; i < changes.length; i += MAX_PARTITIONS_PER_TXN) {
-      if (!(await this.#writeReassignmentChunk(topic, changes.slice(i, i + MAX_PARTITIONS_PER_TXN)))) return false;
+      if (!(await this.#writeReassignmentChunk(topic, changes.slice(i, i + MAX_PARTITIONS_PER_TXN))))
+        return false;
     }
     return true;
   }
 
-  async #writeReassignmentChunk(topic: string, changes: { index: number; replicas: number[]; state: PartitionState }[]): Promise<boolean> {
+  async #writeReassignmentChunk(
+    topic: string,
+    changes: { index: number; replicas: number[]; state: PartitionState }[],
+  ): Promise<boolean> {
     const { store, table } = this.#o;
     const t = table.topics.get(topic);
     if (!t) return false;
@@ -421,8 +536,15 @@ export class Controller {
     for (const c of changes) replicas[c.index] = c.replicas;
     const next: TopicRecord = { ...t, replicas };
     const ops: Op[] = [{ type: 'put', key: table.keys.topic(topic), value: JSON.stringify(next) }];
-    for (const c of changes) ops.push({ type: 'put', key: table.keys.partition(topic, c.index), value: JSON.stringify(c.state) });
-    const res = await store.txn([...this.#fence(), { key: table.keys.topic(topic), target: 'value', op: '=', value: JSON.stringify(t) }], ops);
+    for (const c of changes)
+      ops.push({ type: 'put', key: table.keys.partition(topic, c.index), value: JSON.stringify(c.state) });
+    const res = await store.txn(
+      [
+        ...this.#fence(),
+        { key: table.keys.topic(topic), target: 'value', op: '=', value: JSON.stringify(t) },
+      ],
+      ops,
+    );
     if (!res.succeeded) {
       if (table.controller?.epoch !== this.#epoch) {
         this.#deactivate('fenced: the controller key changed');
@@ -450,12 +572,14 @@ export class Controller {
           if (next) {
             changes.push({ topic: name, index, state: next });
             if (next.leader !== state.leader) this.leaderElections++;
-          }
-          else if (state.leader === broker) remaining.push(`${name}-${index}`);
+          } else if (state.leader === broker) remaining.push(`${name}-${index}`);
         });
       }
       if (changes.length > 0) {
-        this.#log.info({ broker, partitions: changes.length, remaining: remaining.length }, 'controlled shutdown: moving leaderships');
+        this.#log.info(
+          { broker, partitions: changes.length, remaining: remaining.length },
+          'controlled shutdown: moving leaderships',
+        );
         await this.#writeStates(changes);
       }
       return remaining;
@@ -469,9 +593,16 @@ export class Controller {
     return { safe: reasons.length === 0, reasons };
   }
 
-  #partitionsWithMinIsr(): { topic: string; index: number; replicas: number[]; state: PartitionState; minIsr: number }[] {
+  #partitionsWithMinIsr(): {
+    topic: string;
+    index: number;
+    replicas: number[];
+    state: PartitionState;
+    minIsr: number;
+  }[] {
     const { table, config } = this.#o;
-    const out: { topic: string; index: number; replicas: number[]; state: PartitionState; minIsr: number }[] = [];
+    const out: { topic: string; index: number; replicas: number[]; state: PartitionState; minIsr: number }[] =
+      [];
     for (const [name, t] of table.topics) {
       const minIsr = Number(t.configs['min.insync.replicas'] ?? config.int('min.insync.replicas'));
       t.replicas.forEach((replicas, index) => {
@@ -502,14 +633,27 @@ export class Controller {
 }
 
 /** The reassignments in progress in `table` (of the given partitions, or all), for ListPartitionReassignments. */
-export function listReassignments(table: MetadataTable, partitions: { topic: string; partition: number }[] | null): OngoingReassignment[] {
+export function listReassignments(
+  table: MetadataTable,
+  partitions: { topic: string; partition: number }[] | null,
+): OngoingReassignment[] {
   const out: OngoingReassignment[] = [];
-  const wanted = partitions ?? [...table.partitions].flatMap(([topic, m]) => [...m.keys()].sort((a, b) => a - b).map((partition) => ({ topic, partition })));
+  const wanted =
+    partitions ??
+    [...table.partitions].flatMap(([topic, m]) =>
+      [...m.keys()].sort((a, b) => a - b).map((partition) => ({ topic, partition })),
+    );
   for (const { topic, partition } of wanted) {
     const state = table.partitionState(topic, partition);
     const replicas = table.topics.get(topic)?.replicas[partition];
     if (!state || !replicas || !isReassigning(state)) continue;
-    out.push({ topic, partition, replicas, addingReplicas: state.addingReplicas ?? [], removingReplicas: state.removingReplicas ?? [] });
+    out.push({
+      topic,
+      partition,
+      replicas,
+      addingReplicas: state.addingReplicas ?? [],
+      removingReplicas: state.removingReplicas ?? [],
+    });
   }
   return out;
 }

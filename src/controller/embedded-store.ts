@@ -51,7 +51,8 @@ export class EmbeddedMetadataStore implements MetadataStore {
     } catch (err) {
       throw new MetadataStoreError(`metadata file ${path} is not valid JSON`, { cause: err });
     }
-    if (data.version !== 1) throw new MetadataStoreError(`metadata file ${path} has unknown version ${data.version}`);
+    if (data.version !== 1)
+      throw new MetadataStoreError(`metadata file ${path} has unknown version ${data.version}`);
     this.#revision = data.revision;
     for (const kv of data.kvs) this.#kvs.set(kv.key, kv);
   }
@@ -82,7 +83,9 @@ export class EmbeddedMetadataStore implements MetadataStore {
 
   async range(prefix: string): Promise<{ kvs: KeyValue[]; revision: number }> {
     this.#check();
-    const kvs = [...this.#kvs.values()].filter((kv) => kv.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : 1));
+    const kvs = [...this.#kvs.values()]
+      .filter((kv) => kv.key.startsWith(prefix))
+      .sort((a, b) => (a.key < b.key ? -1 : 1));
     return { kvs, revision: this.#revision };
   }
 
@@ -111,11 +114,17 @@ export class EmbeddedMetadataStore implements MetadataStore {
     for (const op of ops) {
       if (op.type === 'put') {
         const prev = this.#kvs.get(op.key);
-        this.#kvs.set(op.key, { key: op.key, value: op.value, modRevision: rev, createRevision: prev?.createRevision ?? rev });
+        this.#kvs.set(op.key, {
+          key: op.key,
+          value: op.value,
+          modRevision: rev,
+          createRevision: prev?.createRevision ?? rev,
+        });
         if (op.lease) this.#leases.get(op.lease)?.add(op.key);
         events.push({ type: 'put', key: op.key, value: op.value, modRevision: rev });
       } else {
-        const keys = op.type === 'delete' ? [op.key] : [...this.#kvs.keys()].filter((k) => k.startsWith(op.prefix));
+        const keys =
+          op.type === 'delete' ? [op.key] : [...this.#kvs.keys()].filter((k) => k.startsWith(op.prefix));
         for (const k of keys) {
           if (this.#kvs.delete(k)) events.push({ type: 'delete', key: k, modRevision: rev });
         }
@@ -135,19 +144,26 @@ export class EmbeddedMetadataStore implements MetadataStore {
     if (mine.length > 0) queueMicrotask(() => this.#watchers.has(w) && w.onEvents(mine));
   }
 
-  async watch(prefix: string, afterRevision: number, onEvents: (events: WatchEvent[]) => void): Promise<Watcher> {
+  async watch(
+    prefix: string,
+    afterRevision: number,
+    onEvents: (events: WatchEvent[]) => void,
+  ): Promise<Watcher> {
     this.#check();
     const w: WatchEntry = { prefix, onEvents };
     // History starts at the first change this process made; older revisions (before a restart) are gone.
     const oldest = this.#history[0]?.modRevision ?? this.#revision + 1;
     if (afterRevision < this.#revision && oldest > afterRevision + 1) {
-      throw new MetadataStoreError(`watch from revision ${afterRevision} is compacted (oldest kept: ${oldest})`);
+      throw new MetadataStoreError(
+        `watch from revision ${afterRevision} is compacted (oldest kept: ${oldest})`,
+      );
     }
     const missed = this.#history.filter((e) => e.modRevision > afterRevision);
     this.#watchers.add(w);
     // Replay what happened after afterRevision, grouped by revision, before live events.
     const byRev = new Map<number, WatchEvent[]>();
-    for (const e of missed) (byRev.get(e.modRevision) ?? byRev.set(e.modRevision, []).get(e.modRevision)!).push(e);
+    for (const e of missed)
+      (byRev.get(e.modRevision) ?? byRev.set(e.modRevision, []).get(e.modRevision)!).push(e);
     for (const evs of byRev.values()) this.#deliver(w, evs);
     return { close: async () => void this.#watchers.delete(w) };
   }
@@ -167,7 +183,11 @@ export class EmbeddedMetadataStore implements MetadataStore {
       revoke: async () => {
         const keys = this.#leases.get(id);
         this.#leases.delete(id);
-        if (keys && keys.size > 0 && !this.#closed) await this.txn([], [...keys].map((key) => ({ type: 'delete' as const, key })));
+        if (keys && keys.size > 0 && !this.#closed)
+          await this.txn(
+            [],
+            [...keys].map((key) => ({ type: 'delete' as const, key })),
+          );
       },
     };
   }

@@ -30,7 +30,12 @@ export function prefixEnd(prefix: string): Buffer {
 }
 
 function toKv(kv: { key: Buffer; value: Buffer; mod_revision: string; create_revision: string }): KeyValue {
-  return { key: kv.key.toString(), value: kv.value.toString(), modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) };
+  return {
+    key: kv.key.toString(),
+    value: kv.value.toString(),
+    modRevision: Number(kv.mod_revision),
+    createRevision: Number(kv.create_revision),
+  };
 }
 
 export class EtcdMetadataStore implements MetadataStore {
@@ -49,7 +54,14 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   async range(prefix: string): Promise<{ kvs: KeyValue[]; revision: number }> {
-    const res = await this.#call(() => this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix), sort_target: 'Key', sort_order: 'Ascend' }));
+    const res = await this.#call(() =>
+      this.client.kv.range({
+        key: Buffer.from(prefix),
+        range_end: prefixEnd(prefix),
+        sort_target: 'Key',
+        sort_order: 'Ascend',
+      }),
+    );
     return { kvs: res.kvs.map(toKv), revision: Number(res.header.revision) };
   }
 
@@ -64,13 +76,24 @@ export class EtcdMetadataStore implements MetadataStore {
         case 'createRevision':
           return { key, target: 'Create', result: 'Equal', create_revision: String(c.value) };
         case 'modRevision':
-          return { key, target: 'Mod', result: c.op === '=' ? 'Equal' : c.op === '<' ? 'Less' : 'Greater', mod_revision: String(c.value) };
+          return {
+            key,
+            target: 'Mod',
+            result: c.op === '=' ? 'Equal' : c.op === '<' ? 'Less' : 'Greater',
+            mod_revision: String(c.value),
+          };
       }
     });
     const success = ops.map((op) => {
       switch (op.type) {
         case 'put':
-          return { request_put: { key: Buffer.from(op.key), value: Buffer.from(op.value), ...(op.lease ? { lease: op.lease } : {}) } };
+          return {
+            request_put: {
+              key: Buffer.from(op.key),
+              value: Buffer.from(op.value),
+              ...(op.lease ? { lease: op.lease } : {}),
+            },
+          };
         case 'delete':
           return { request_delete_range: { key: Buffer.from(op.key) } };
         case 'deletePrefix':
@@ -81,8 +104,19 @@ export class EtcdMetadataStore implements MetadataStore {
     return { succeeded: res.succeeded, revision: Number(res.header.revision) };
   }
 
-  async watch(prefix: string, afterRevision: number, onEvents: (events: WatchEvent[]) => void, onError?: (err: Error) => void): Promise<Watcher> {
-    const w: EtcdWatcher = await this.#call(() => this.client.watch().prefix(prefix).startRevision(String(afterRevision + 1)).create());
+  async watch(
+    prefix: string,
+    afterRevision: number,
+    onEvents: (events: WatchEvent[]) => void,
+    onError?: (err: Error) => void,
+  ): Promise<Watcher> {
+    const w: EtcdWatcher = await this.#call(() =>
+      this.client
+        .watch()
+        .prefix(prefix)
+        .startRevision(String(afterRevision + 1))
+        .create(),
+    );
     w.on('data', (res) => {
       // One response may carry several revisions; deliver each revision's events as one batch.
       let batch: WatchEvent[] = [];
@@ -123,7 +157,10 @@ export class EtcdMetadataStore implements MetadataStore {
     try {
       return await fn();
     } catch (err) {
-      throw new MetadataStoreError(`etcd request failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new MetadataStoreError(
+        `etcd request failed: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
   }
 

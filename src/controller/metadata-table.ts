@@ -6,7 +6,13 @@
  */
 import { EventEmitter } from 'node:events';
 import type { KeyValue, MetadataStore, WatchEvent, Watcher } from './metadata-store.js';
-import { type BrokerRegistration, type ControllerRecord, MetadataKeys, type PartitionState, type TopicRecord } from './records.js';
+import {
+  type BrokerRegistration,
+  type ControllerRecord,
+  MetadataKeys,
+  type PartitionState,
+  type TopicRecord,
+} from './records.js';
 import { logger } from '../common/logger.js';
 
 export interface MetadataTableEvents {
@@ -48,9 +54,15 @@ export class MetadataTable extends EventEmitter<MetadataTableEvents> {
 
   async start(): Promise<void> {
     const { kvs, revision } = await this.#store.range(`${this.keys.root}/`);
-    for (const kv of kvs) this.#apply({ type: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision }, kv.createRevision);
+    for (const kv of kvs)
+      this.#apply(
+        { type: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision },
+        kv.createRevision,
+      );
     this.#revision = revision;
-    this.#watcher = await this.#store.watch(`${this.keys.root}/`, revision, (events) => this.#onEvents(events));
+    this.#watcher = await this.#store.watch(`${this.keys.root}/`, revision, (events) =>
+      this.#onEvents(events),
+    );
   }
 
   async stop(): Promise<void> {

@@ -21,7 +21,10 @@ export interface ElectionInput {
 }
 
 /** Leader for the partition given who is alive, or NO_LEADER. Does not change the ISR. */
-export function electLeader({ replicas, state, live, uncleanLeaderElection }: ElectionInput): { leader: number; unclean: boolean } {
+export function electLeader({ replicas, state, live, uncleanLeaderElection }: ElectionInput): {
+  leader: number;
+  unclean: boolean;
+} {
   const fromIsr = replicas.find((r) => state.isr.includes(r) && live.has(r));
   if (fromIsr !== undefined) return { leader: fromIsr, unclean: false };
   if (uncleanLeaderElection) {
@@ -40,7 +43,12 @@ function carry(state: PartitionState): Pick<PartitionState, 'addingReplicas' | '
 }
 
 function sameState(a: PartitionState, b: PartitionState): boolean {
-  return a.leader === b.leader && a.leaderEpoch === b.leaderEpoch && a.isr.length === b.isr.length && a.isr.every((x, i) => x === b.isr[i]);
+  return (
+    a.leader === b.leader &&
+    a.leaderEpoch === b.leaderEpoch &&
+    a.isr.length === b.isr.length &&
+    a.isr.every((x, i) => x === b.isr[i])
+  );
 }
 
 /**
@@ -66,7 +74,13 @@ export function onLiveBrokersChanged(input: ElectionInput): PartitionState | nul
     if (leader !== NO_LEADER && !e.unclean) isr = isr.filter((r) => live.has(r));
   }
   isr = replicas.filter((r) => isr.includes(r));
-  const next: PartitionState = { leader, leaderEpoch, isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) };
+  const next: PartitionState = {
+    leader,
+    leaderEpoch,
+    isr,
+    partitionEpoch: state.partitionEpoch + 1,
+    ...carry(state),
+  };
   return sameState(state, next) ? null : next;
 }
 
@@ -75,26 +89,60 @@ export function onLiveBrokersChanged(input: ElectionInput): PartitionState | nul
  * Returns null when the partition does not involve the broker or nothing can change (it is the only
  * ISR member: it keeps leading until it exits, and the partition goes offline then).
  */
-export function onControlledShutdown(replicas: number[], state: PartitionState, broker: number, live: ReadonlySet<number>): PartitionState | null {
+export function onControlledShutdown(
+  replicas: number[],
+  state: PartitionState,
+  broker: number,
+  live: ReadonlySet<number>,
+): PartitionState | null {
   if (!state.isr.includes(broker) && state.leader !== broker) return null;
   const others = state.isr.filter((r) => r !== broker && live.has(r));
   if (others.length === 0) return null;
   const isr = replicas.filter((r) => others.includes(r));
   if (state.leader === broker) {
     const leader = replicas.find((r) => others.includes(r))!;
-    return { leader, leaderEpoch: state.leaderEpoch + 1, isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) };
+    return {
+      leader,
+      leaderEpoch: state.leaderEpoch + 1,
+      isr,
+      partitionEpoch: state.partitionEpoch + 1,
+      ...carry(state),
+    };
   }
-  return { leader: state.leader, leaderEpoch: state.leaderEpoch, isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) };
+  return {
+    leader: state.leader,
+    leaderEpoch: state.leaderEpoch,
+    isr,
+    partitionEpoch: state.partitionEpoch + 1,
+    ...carry(state),
+  };
 }
 
 /** Preferred leader election: the first assigned replica leads when it is live and in the ISR. */
-export function onPreferredLeaderElection(replicas: number[], state: PartitionState, live: ReadonlySet<number>): PartitionState | null {
+export function onPreferredLeaderElection(
+  replicas: number[],
+  state: PartitionState,
+  live: ReadonlySet<number>,
+): PartitionState | null {
   const preferred = replicas[0];
-  if (preferred === undefined || state.leader === preferred || !live.has(preferred) || !state.isr.includes(preferred)) return null;
-  return { leader: preferred, leaderEpoch: state.leaderEpoch + 1, isr: state.isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) };
+  if (
+    preferred === undefined ||
+    state.leader === preferred ||
+    !live.has(preferred) ||
+    !state.isr.includes(preferred)
+  )
+    return null;
+  return {
+    leader: preferred,
+    leaderEpoch: state.leaderEpoch + 1,
+    isr: state.isr,
+    partitionEpoch: state.partitionEpoch + 1,
+    ...carry(state),
+  };
 }
 
-export type ElectionError = 'ELECTION_NOT_NEEDED' | 'PREFERRED_LEADER_NOT_AVAILABLE' | 'ELIGIBLE_LEADERS_NOT_AVAILABLE';
+export type ElectionError =
+  'ELECTION_NOT_NEEDED' | 'PREFERRED_LEADER_NOT_AVAILABLE' | 'ELIGIBLE_LEADERS_NOT_AVAILABLE';
 
 /** ElectLeaders election types (Kafka's ElectionType). */
 export const ElectionType = { PREFERRED: 0, UNCLEAN: 1 } as const;
@@ -115,17 +163,48 @@ export function onElectLeader(
 ): { state: PartitionState } | { error: ElectionError; message: string } {
   if (electionType === ElectionType.PREFERRED) {
     const preferred = replicas[0];
-    if (preferred === undefined) return { error: 'PREFERRED_LEADER_NOT_AVAILABLE', message: 'the partition has no replicas' };
-    if (state.leader === preferred) return { error: 'ELECTION_NOT_NEEDED', message: `the preferred replica ${preferred} already leads` };
-    if (!live.has(preferred)) return { error: 'PREFERRED_LEADER_NOT_AVAILABLE', message: `the preferred replica ${preferred} is not alive` };
-    if (!state.isr.includes(preferred)) return { error: 'PREFERRED_LEADER_NOT_AVAILABLE', message: `the preferred replica ${preferred} is not in the ISR ${JSON.stringify(state.isr)}` };
-    return { state: { leader: preferred, leaderEpoch: state.leaderEpoch + 1, isr: state.isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) } };
+    if (preferred === undefined)
+      return { error: 'PREFERRED_LEADER_NOT_AVAILABLE', message: 'the partition has no replicas' };
+    if (state.leader === preferred)
+      return { error: 'ELECTION_NOT_NEEDED', message: `the preferred replica ${preferred} already leads` };
+    if (!live.has(preferred))
+      return {
+        error: 'PREFERRED_LEADER_NOT_AVAILABLE',
+        message: `the preferred replica ${preferred} is not alive`,
+      };
+    if (!state.isr.includes(preferred))
+      return {
+        error: 'PREFERRED_LEADER_NOT_AVAILABLE',
+        message: `the preferred replica ${preferred} is not in the ISR ${JSON.stringify(state.isr)}`,
+      };
+    return {
+      state: {
+        leader: preferred,
+        leaderEpoch: state.leaderEpoch + 1,
+        isr: state.isr,
+        partitionEpoch: state.partitionEpoch + 1,
+        ...carry(state),
+      },
+    };
   }
-  if (state.leader !== NO_LEADER && live.has(state.leader)) return { error: 'ELECTION_NOT_NEEDED', message: `broker ${state.leader} leads the partition` };
+  if (state.leader !== NO_LEADER && live.has(state.leader))
+    return { error: 'ELECTION_NOT_NEEDED', message: `broker ${state.leader} leads the partition` };
   const e = electLeader({ replicas, state, live, uncleanLeaderElection: true });
-  if (e.leader === NO_LEADER) return { error: 'ELIGIBLE_LEADERS_NOT_AVAILABLE', message: `no replica of ${JSON.stringify(replicas)} is alive` };
+  if (e.leader === NO_LEADER)
+    return {
+      error: 'ELIGIBLE_LEADERS_NOT_AVAILABLE',
+      message: `no replica of ${JSON.stringify(replicas)} is alive`,
+    };
   const isr = e.unclean ? [e.leader] : replicas.filter((r) => state.isr.includes(r) && live.has(r));
-  return { state: { leader: e.leader, leaderEpoch: state.leaderEpoch + 1, isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) } };
+  return {
+    state: {
+      leader: e.leader,
+      leaderEpoch: state.leaderEpoch + 1,
+      isr,
+      partitionEpoch: state.partitionEpoch + 1,
+      ...carry(state),
+    },
+  };
 }
 
 // ---- partition reassignment (KIP-455) ----
@@ -155,7 +234,12 @@ export function targetReplicas(replicas: number[], state: PartitionState): numbe
 }
 
 function withoutReassignment(state: PartitionState): PartitionState {
-  return { leader: state.leader, leaderEpoch: state.leaderEpoch, isr: state.isr, partitionEpoch: state.partitionEpoch };
+  return {
+    leader: state.leader,
+    leaderEpoch: state.leaderEpoch,
+    isr: state.isr,
+    partitionEpoch: state.partitionEpoch,
+  };
 }
 
 /**
@@ -163,7 +247,11 @@ function withoutReassignment(state: PartitionState): PartitionState {
  * outside it is replaced by the first live ISR member of `final`. Null when that cannot happen yet
  * (no ISR member would remain, or no live one could lead).
  */
-function switchTo(final: number[], state: PartitionState, live: ReadonlySet<number>): ReassignmentStep | null {
+function switchTo(
+  final: number[],
+  state: PartitionState,
+  live: ReadonlySet<number>,
+): ReassignmentStep | null {
   const isr = final.filter((r) => state.isr.includes(r));
   if (isr.length === 0) return null;
   let { leader, leaderEpoch } = state;
@@ -192,29 +280,53 @@ export function onAlterReassignment(
 ): ReassignmentStep | { error: ReassignmentError; message: string } {
   const original = originalReplicas(replicas, state);
   if (target === null) {
-    if (!isReassigning(state)) return { error: 'NO_REASSIGNMENT_IN_PROGRESS', message: 'no reassignment is in progress for the partition' };
+    if (!isReassigning(state))
+      return {
+        error: 'NO_REASSIGNMENT_IN_PROGRESS',
+        message: 'no reassignment is in progress for the partition',
+      };
     // Cancelling: back to the original replicas. They held the partition before, so some are in the ISR
     // unless all were lost meanwhile; then the partition has no leader until one returns.
     const step = switchTo(original, state, live);
     if (step) return step;
-    return { replicas: original, state: { ...withoutReassignment(state), isr: original.filter((r) => state.isr.includes(r)), leader: NO_LEADER, leaderEpoch: state.leaderEpoch + 1, partitionEpoch: state.partitionEpoch + 1 } };
+    return {
+      replicas: original,
+      state: {
+        ...withoutReassignment(state),
+        isr: original.filter((r) => state.isr.includes(r)),
+        leader: NO_LEADER,
+        leaderEpoch: state.leaderEpoch + 1,
+        partitionEpoch: state.partitionEpoch + 1,
+      },
+    };
   }
-  if (target.length === 0) return { error: 'INVALID_REPLICA_ASSIGNMENT', message: 'the target replica list is empty' };
-  if (new Set(target).size !== target.length) return { error: 'INVALID_REPLICA_ASSIGNMENT', message: `the target replicas ${JSON.stringify(target)} list a broker more than once` };
+  if (target.length === 0)
+    return { error: 'INVALID_REPLICA_ASSIGNMENT', message: 'the target replica list is empty' };
+  if (new Set(target).size !== target.length)
+    return {
+      error: 'INVALID_REPLICA_ASSIGNMENT',
+      message: `the target replicas ${JSON.stringify(target)} list a broker more than once`,
+    };
   const unknown = target.find((b) => !registered.has(b));
-  if (unknown !== undefined) return { error: 'INVALID_REPLICA_ASSIGNMENT', message: `broker ${unknown} is not registered` };
+  if (unknown !== undefined)
+    return { error: 'INVALID_REPLICA_ASSIGNMENT', message: `broker ${unknown} is not registered` };
   const adding = target.filter((r) => !original.includes(r));
   const removing = original.filter((r) => !target.includes(r));
   const union = [...target, ...removing];
   // Replicas a replaced reassignment was adding and this one is not leave the ISR with them.
   const isr = union.filter((r) => state.isr.includes(r));
-  const pending: PartitionState = { ...withoutReassignment(state), isr, partitionEpoch: state.partitionEpoch + 1 };
+  const pending: PartitionState = {
+    ...withoutReassignment(state),
+    isr,
+    partitionEpoch: state.partitionEpoch + 1,
+  };
   if (adding.length > 0) pending.addingReplicas = adding;
   if (removing.length > 0) pending.removingReplicas = removing;
   if (adding.length === 0) {
     // Nothing to copy: reorder or shrink at once when the ISR allows it.
     const now = switchTo(target, pending, live);
-    if (now) return { replicas: now.replicas, state: { ...now.state, partitionEpoch: state.partitionEpoch + 1 } };
+    if (now)
+      return { replicas: now.replicas, state: { ...now.state, partitionEpoch: state.partitionEpoch + 1 } };
   }
   return { replicas: union, state: pending };
 }
@@ -224,14 +336,23 @@ export function onAlterReassignment(
  * target, ISR = ISR ∩ target, a new leader from target ∩ ISR when the leader is removed. Null when
  * there is nothing to finish yet.
  */
-export function maybeCompleteReassignment(replicas: number[], state: PartitionState, live: ReadonlySet<number>): ReassignmentStep | null {
+export function maybeCompleteReassignment(
+  replicas: number[],
+  state: PartitionState,
+  live: ReadonlySet<number>,
+): ReassignmentStep | null {
   if (!isReassigning(state)) return null;
   const adding = state.addingReplicas ?? [];
   if (!adding.every((r) => state.isr.includes(r))) return null;
   return switchTo(targetReplicas(replicas, state), state, live);
 }
 
-export type AlterPartitionError = 'NOT_LEADER_OR_FOLLOWER' | 'FENCED_LEADER_EPOCH' | 'INVALID_UPDATE_VERSION' | 'INELIGIBLE_REPLICA' | 'UNKNOWN_TOPIC_OR_PARTITION';
+export type AlterPartitionError =
+  | 'NOT_LEADER_OR_FOLLOWER'
+  | 'FENCED_LEADER_EPOCH'
+  | 'INVALID_UPDATE_VERSION'
+  | 'INELIGIBLE_REPLICA'
+  | 'UNKNOWN_TOPIC_OR_PARTITION';
 
 /** A leader asks to set the ISR. Checked against the epochs it last saw. */
 export function onAlterPartition(
@@ -240,19 +361,40 @@ export function onAlterPartition(
   req: { leaderId: number; leaderEpoch: number; partitionEpoch: number; newIsr: number[] },
   live: ReadonlySet<number>,
 ): { state: PartitionState } | { error: AlterPartitionError; message: string } {
-  if (req.leaderId !== state.leader) return { error: 'NOT_LEADER_OR_FOLLOWER', message: `broker ${req.leaderId} is not the leader (leader is ${state.leader})` };
-  if (req.leaderEpoch !== state.leaderEpoch) return { error: 'FENCED_LEADER_EPOCH', message: `leader epoch ${req.leaderEpoch} is not the current ${state.leaderEpoch}` };
+  if (req.leaderId !== state.leader)
+    return {
+      error: 'NOT_LEADER_OR_FOLLOWER',
+      message: `broker ${req.leaderId} is not the leader (leader is ${state.leader})`,
+    };
+  if (req.leaderEpoch !== state.leaderEpoch)
+    return {
+      error: 'FENCED_LEADER_EPOCH',
+      message: `leader epoch ${req.leaderEpoch} is not the current ${state.leaderEpoch}`,
+    };
   if (req.partitionEpoch !== state.partitionEpoch) {
-    return { error: 'INVALID_UPDATE_VERSION', message: `partition epoch ${req.partitionEpoch} is not the current ${state.partitionEpoch}` };
+    return {
+      error: 'INVALID_UPDATE_VERSION',
+      message: `partition epoch ${req.partitionEpoch} is not the current ${state.partitionEpoch}`,
+    };
   }
-  if (!req.newIsr.includes(state.leader)) return { error: 'INELIGIBLE_REPLICA', message: 'the ISR must contain the leader' };
+  if (!req.newIsr.includes(state.leader))
+    return { error: 'INELIGIBLE_REPLICA', message: 'the ISR must contain the leader' };
   const bad = req.newIsr.find((r) => !replicas.includes(r));
   if (bad !== undefined) return { error: 'INELIGIBLE_REPLICA', message: `broker ${bad} is not a replica` };
   const added = req.newIsr.filter((r) => !state.isr.includes(r));
   const dead = added.find((r) => !live.has(r));
-  if (dead !== undefined) return { error: 'INELIGIBLE_REPLICA', message: `broker ${dead} is not alive and cannot join the ISR` };
+  if (dead !== undefined)
+    return { error: 'INELIGIBLE_REPLICA', message: `broker ${dead} is not alive and cannot join the ISR` };
   const isr = replicas.filter((r) => req.newIsr.includes(r));
-  return { state: { leader: state.leader, leaderEpoch: state.leaderEpoch, isr, partitionEpoch: state.partitionEpoch + 1, ...carry(state) } };
+  return {
+    state: {
+      leader: state.leader,
+      leaderEpoch: state.leaderEpoch,
+      isr,
+      partitionEpoch: state.partitionEpoch + 1,
+      ...carry(state),
+    },
+  };
 }
 
 /**
@@ -270,7 +412,9 @@ export function restartBlockers(
     if (!p.state.isr.includes(broker)) continue;
     const isrWithout = p.state.isr.filter((r) => r !== broker).length;
     if (isrWithout < p.minIsr) {
-      out.push(`${p.topic}-${p.index}: ISR ${JSON.stringify(p.state.isr)} would fall below min.insync.replicas=${p.minIsr}`);
+      out.push(
+        `${p.topic}-${p.index}: ISR ${JSON.stringify(p.state.isr)} would fall below min.insync.replicas=${p.minIsr}`,
+      );
     }
   }
   return out;

@@ -8,7 +8,12 @@ import { randomUUID } from 'node:crypto';
 import type { Compare, MetadataStore, Op } from './metadata-store.js';
 import type { MetadataTable } from './metadata-table.js';
 import type { PartitionState, TopicRecord } from './records.js';
-import { INTERNAL_TOPICS, topicNameProblem, topicsCollide, validateTopicConfigs } from '../common/topic-config.js';
+import {
+  INTERNAL_TOPICS,
+  topicNameProblem,
+  topicsCollide,
+  validateTopicConfigs,
+} from '../common/topic-config.js';
 import { InvalidConfigError } from '../common/config-def.js';
 import { targetReplicas } from './partition-state-machine.js';
 
@@ -58,7 +63,10 @@ export class TopicFrontend {
     const problem = topicNameProblem(req.name);
     if (problem) throw new TopicOperationError('INVALID_TOPIC_EXCEPTION', problem);
     if (INTERNAL_TOPICS.has(req.name) && !allowInternal) {
-      throw new TopicOperationError('INVALID_REQUEST', `Creation of internal topic ${req.name} is prohibited.`);
+      throw new TopicOperationError(
+        'INVALID_REQUEST',
+        `Creation of internal topic ${req.name} is prohibited.`,
+      );
     }
     if (this.#table.topics.has(req.name)) {
       throw new TopicOperationError('TOPIC_ALREADY_EXISTS', `Topic '${req.name}' already exists.`);
@@ -94,8 +102,13 @@ export class TopicFrontend {
     } else {
       const n = req.numPartitions === -1 ? defaults.numPartitions : req.numPartitions;
       const rf = req.replicationFactor === -1 ? defaults.replicationFactor : req.replicationFactor;
-      if (n <= 0) throw new TopicOperationError('INVALID_PARTITIONS', 'Number of partitions must be larger than 0.');
-      if (rf <= 0) throw new TopicOperationError('INVALID_REPLICATION_FACTOR', 'Replication factor must be larger than 0.');
+      if (n <= 0)
+        throw new TopicOperationError('INVALID_PARTITIONS', 'Number of partitions must be larger than 0.');
+      if (rf <= 0)
+        throw new TopicOperationError(
+          'INVALID_REPLICATION_FACTOR',
+          'Replication factor must be larger than 0.',
+        );
       if (rf > brokers.length) {
         throw new TopicOperationError(
           'INVALID_REPLICATION_FACTOR',
@@ -113,7 +126,8 @@ export class TopicFrontend {
     try {
       return assignReplicasToBrokers(brokers, n, rf, 0, startPartition);
     } catch (err) {
-      if (err instanceof AssignmentError) throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', err.message);
+      if (err instanceof AssignmentError)
+        throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', err.message);
       throw err;
     }
   }
@@ -122,14 +136,23 @@ export class TopicFrontend {
     const rf = replicas[0]?.length ?? 0;
     replicas.forEach((r, p) => {
       if (r.length === 0 || r.length !== rf) {
-        throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} has an inconsistent replica count.`);
+        throw new TopicOperationError(
+          'INVALID_REPLICA_ASSIGNMENT',
+          `Partition ${p} has an inconsistent replica count.`,
+        );
       }
       if (new Set(r).size !== r.length) {
-        throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} lists a broker more than once.`);
+        throw new TopicOperationError(
+          'INVALID_REPLICA_ASSIGNMENT',
+          `Partition ${p} lists a broker more than once.`,
+        );
       }
       const unknown = r.find((b) => !brokers.includes(b));
       if (unknown !== undefined) {
-        throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', `Partition ${p} names unknown broker ${unknown}.`);
+        throw new TopicOperationError(
+          'INVALID_REPLICA_ASSIGNMENT',
+          `Partition ${p} names unknown broker ${unknown}.`,
+        );
       }
     });
   }
@@ -139,15 +162,27 @@ export class TopicFrontend {
     return { leader: live[0] ?? -1, leaderEpoch: 0, isr: live, partitionEpoch: 0 };
   }
 
-  async create(req: CreateTopicRequest, defaults: TopicDefaults, allowInternal = false): Promise<TopicRecord> {
+  async create(
+    req: CreateTopicRequest,
+    defaults: TopicDefaults,
+    allowInternal = false,
+  ): Promise<TopicRecord> {
     const record = this.plan(req, defaults, allowInternal);
     const k = this.#table.keys;
     const ops: Op[] = [{ type: 'put', key: k.topic(record.name), value: JSON.stringify(record) }];
     record.replicas.forEach((r, p) => {
-      ops.push({ type: 'put', key: k.partition(record.name, p), value: JSON.stringify(this.#initialState(r)) });
+      ops.push({
+        type: 'put',
+        key: k.partition(record.name, p),
+        value: JSON.stringify(this.#initialState(r)),
+      });
     });
-    const res = await this.#store.txn([{ key: k.topic(record.name), target: 'exists', value: false }, ...this.fence()], ops);
-    if (!res.succeeded) throw new TopicOperationError('TOPIC_ALREADY_EXISTS', `Topic '${record.name}' already exists.`);
+    const res = await this.#store.txn(
+      [{ key: k.topic(record.name), target: 'exists', value: false }, ...this.fence()],
+      ops,
+    );
+    if (!res.succeeded)
+      throw new TopicOperationError('TOPIC_ALREADY_EXISTS', `Topic '${record.name}' already exists.`);
     await this.#table.waitForRevision(res.revision);
     return record;
   }
@@ -166,17 +201,27 @@ export class TopicFrontend {
         { type: 'deletePrefix', prefix: k.partitionsOf(name) },
       ],
     );
-    if (!res.succeeded) throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
+    if (!res.succeeded)
+      throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
     await this.#table.waitForRevision(res.revision);
   }
 
   /** Grow a topic to `count` partitions (CreatePartitions). Returns the plan when validateOnly. */
-  async createPartitions(name: string, count: number, assignment: number[][] | null, validateOnly: boolean): Promise<void> {
+  async createPartitions(
+    name: string,
+    count: number,
+    assignment: number[][] | null,
+    validateOnly: boolean,
+  ): Promise<void> {
     const t = this.#table.topics.get(name);
-    if (!t) throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `The topic '${name}' does not exist.`);
+    if (!t)
+      throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `The topic '${name}' does not exist.`);
     const current = t.replicas.length;
     if (count < current) {
-      throw new TopicOperationError('INVALID_PARTITIONS', `The topic ${name} currently has ${current} partition(s); ${count} would not be an increase.`);
+      throw new TopicOperationError(
+        'INVALID_PARTITIONS',
+        `The topic ${name} currently has ${current} partition(s); ${count} would not be an increase.`,
+      );
     }
     if (count === current) {
       throw new TopicOperationError('INVALID_PARTITIONS', `Topic already has ${current} partition(s).`);
@@ -199,7 +244,10 @@ export class TopicFrontend {
       this.#checkAssignment([firstTarget, ...added], brokers);
     } else {
       if (rf > brokers.length) {
-        throw new TopicOperationError('INVALID_REPLICATION_FACTOR', `Replication factor ${rf} exceeds the ${brokers.length} registered broker(s).`);
+        throw new TopicOperationError(
+          'INVALID_REPLICATION_FACTOR',
+          `Replication factor ${rf} exceeds the ${brokers.length} registered broker(s).`,
+        );
       }
       added = this.#assign(count - current, rf, current);
     }
@@ -207,9 +255,22 @@ export class TopicFrontend {
     const next: TopicRecord = { ...t, replicas: [...t.replicas, ...added] };
     const k = this.#table.keys;
     const ops: Op[] = [{ type: 'put', key: k.topic(name), value: JSON.stringify(next) }];
-    added.forEach((r, i) => ops.push({ type: 'put', key: k.partition(name, current + i), value: JSON.stringify(this.#initialState(r)) }));
-    const res = await this.#store.txn([{ key: k.topic(name), target: 'value', op: '=', value: JSON.stringify(t) }, ...this.fence()], ops);
-    if (!res.succeeded) throw new TopicOperationError('CONCURRENT_TRANSACTIONS', `Topic '${name}' changed concurrently; retry.`);
+    added.forEach((r, i) =>
+      ops.push({
+        type: 'put',
+        key: k.partition(name, current + i),
+        value: JSON.stringify(this.#initialState(r)),
+      }),
+    );
+    const res = await this.#store.txn(
+      [{ key: k.topic(name), target: 'value', op: '=', value: JSON.stringify(t) }, ...this.fence()],
+      ops,
+    );
+    if (!res.succeeded)
+      throw new TopicOperationError(
+        'CONCURRENT_TRANSACTIONS',
+        `Topic '${name}' changed concurrently; retry.`,
+      );
     await this.#table.waitForRevision(res.revision);
   }
 
@@ -230,7 +291,11 @@ export class TopicFrontend {
       [{ key: k.topic(name), target: 'value', op: '=', value: JSON.stringify(t) }, ...this.fence()],
       [{ type: 'put', key: k.topic(name), value: JSON.stringify(updated) }],
     );
-    if (!res.succeeded) throw new TopicOperationError('CONCURRENT_TRANSACTIONS', `Topic '${name}' changed concurrently; retry.`);
+    if (!res.succeeded)
+      throw new TopicOperationError(
+        'CONCURRENT_TRANSACTIONS',
+        `Topic '${name}' changed concurrently; retry.`,
+      );
     await this.#table.waitForRevision(res.revision);
   }
 }
@@ -240,7 +305,12 @@ export class TopicFrontend {
  * round-robin over the brokers; followers follow the leader at a shift that grows every full round,
  * so replicas spread evenly. The start index is fixed at 0 here to keep assignments reproducible.
  */
-export function assignReplicas(brokers: number[], partitions: number, rf: number, startIndex = 0): number[][] {
+export function assignReplicas(
+  brokers: number[],
+  partitions: number,
+  rf: number,
+  startIndex = 0,
+): number[][] {
   const n = brokers.length;
   const out: number[][] = [];
   let shift = startIndex;
@@ -267,15 +337,23 @@ export class AssignmentError extends Error {
  * error when only some have. Partitions are numbered from `startPartition` (CreatePartitions goes on
  * where the topic ends, so the new partitions continue the same round-robin).
  */
-export function assignReplicasToBrokers(brokers: { id: number; rack: string | null }[], partitions: number, rf: number, startIndex = 0, startPartition = 0): number[][] {
+export function assignReplicasToBrokers(
+  brokers: { id: number; rack: string | null }[],
+  partitions: number,
+  rf: number,
+  startIndex = 0,
+  startPartition = 0,
+): number[][] {
   if (rf <= 0) throw new AssignmentError('Replication factor must be larger than 0.');
-  if (rf > brokers.length) throw new AssignmentError(`Replication factor: ${rf} larger than available brokers: ${brokers.length}.`);
+  if (rf > brokers.length)
+    throw new AssignmentError(`Replication factor: ${rf} larger than available brokers: ${brokers.length}.`);
   const withRack = brokers.filter((b) => b.rack !== null && b.rack !== '');
   if (withRack.length === 0) {
     const ids = brokers.map((b) => b.id).sort((a, b) => a - b);
     return assignReplicas(ids, startPartition + partitions, rf, startIndex).slice(startPartition);
   }
-  if (withRack.length !== brokers.length) throw new AssignmentError('Not all brokers have rack information for replica rebalancing.');
+  if (withRack.length !== brokers.length)
+    throw new AssignmentError('Not all brokers have rack information for replica rebalancing.');
   const racks = new Map(brokers.map((b) => [b.id, b.rack!]));
   return assignReplicasRackAware(racks, partitions, rf, startIndex, startPartition);
 }
@@ -312,7 +390,13 @@ export function rackAlternatedBrokers(racks: ReadonlyMap<number, string>): numbe
  * every rack has one — and brokers already chosen — until every broker has one. So when there are at
  * least RF racks a partition's replicas are all in different racks.
  */
-export function assignReplicasRackAware(racks: ReadonlyMap<number, string>, partitions: number, rf: number, startIndex = 0, startPartition = 0): number[][] {
+export function assignReplicasRackAware(
+  racks: ReadonlyMap<number, string>,
+  partitions: number,
+  rf: number,
+  startIndex = 0,
+  startPartition = 0,
+): number[][] {
   const arranged = rackAlternatedBrokers(racks);
   const n = arranged.length;
   if (rf > n) throw new AssignmentError(`Replication factor: ${rf} larger than available brokers: ${n}.`);
@@ -333,7 +417,10 @@ export function assignReplicasRackAware(racks: ReadonlyMap<number, string>, part
         const broker = arranged[(first + 1 + ((shift * numRacks + k) % (n - 1))) % n]!;
         const rack = racks.get(broker)!;
         k++;
-        if ((!racksUsed.has(rack) || racksUsed.size === numRacks) && (!chosen.includes(broker) || chosen.length === n)) {
+        if (
+          (!racksUsed.has(rack) || racksUsed.size === numRacks) &&
+          (!chosen.includes(broker) || chosen.length === n)
+        ) {
           chosen.push(broker);
           racksUsed.add(rack);
           break;

@@ -279,7 +279,9 @@ export class ByteReader {
 
   #need(n: number, what: string): void {
     if (n < 0 || this.#pos + n > this.#end) {
-      throw new DecodeError(`truncated ${what}: need ${n} bytes at offset ${this.#pos}, have ${this.#end - this.#pos}`);
+      throw new DecodeError(
+        `truncated ${what}: need ${n} bytes at offset ${this.#pos}, have ${this.#end - this.#pos}`,
+      );
     }
   }
 
@@ -474,7 +476,8 @@ export class ByteReader {
       n = this.int32();
       if (n < 0) return null;
     }
-    if (n > this.remaining) throw new DecodeError(`array length ${n} exceeds the ${this.remaining} bytes left`);
+    if (n > this.remaining)
+      throw new DecodeError(`array length ${n} exceeds the ${this.remaining} bytes left`);
     return n;
   }
 }

@@ -481,13 +481,11 @@ export class LogSegment {
     // batch is answered at batch granularity (its base offset and max timestamp), the rest exactly.
     if (codec === CompressionType.Zstd) return fallback;
     try {
-      const section = codec === CompressionType.None ? buf.subarray(RECORDS_OFFSET) : decompressSync(codec, buf.subarray(RECORDS_OFFSET));
-      for (const r of readRecords(
-        section,
-        h.recordCount,
-        h.baseOffset,
-        h.baseTimestamp,
-      )) {
+      const section =
+        codec === CompressionType.None
+          ? buf.subarray(RECORDS_OFFSET)
+          : decompressSync(codec, buf.subarray(RECORDS_OFFSET));
+      for (const r of readRecords(section, h.recordCount, h.baseOffset, h.baseTimestamp)) {
         if (r.offset >= minOffset && pred(r.timestamp)) {
           return { offset: r.offset, timestamp: r.timestamp, leaderEpoch: b.partitionLeaderEpoch };
         }

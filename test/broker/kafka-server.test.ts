@@ -26,7 +26,9 @@ async function expectServed(b: BrokerProcess): Promise<void> {
 
 /** Consume a whole topic with kcat: lines "partition offset key value". */
 async function consumeAll(b: BrokerProcess, topic: string): Promise<string[]> {
-  const r = await run('kcat', ['-b', b.bootstrap, '-C', '-t', topic, '-e', '-q', '-f', '%p %o %k %s\n'], { timeoutMs: 60_000 });
+  const r = await run('kcat', ['-b', b.bootstrap, '-C', '-t', topic, '-e', '-q', '-f', '%p %o %k %s\n'], {
+    timeoutMs: 60_000,
+  });
   expect(r.code, r.stderr).toBe(0);
   return r.stdout.split('\n').filter(Boolean);
 }
@@ -124,8 +126,18 @@ describe('bad input', () => {
     for (let i = 0; i < 200; i++) {
       frames.push(
         i % 2 === 0
-          ? Buffer.from(encodeRequestFrame(ApiKeys.ApiVersions, 3, 1000 + i, 'p', { clientSoftwareName: 'x', clientSoftwareVersion: '1' }))
-          : Buffer.from(encodeRequestFrame(ApiKeys.Metadata, 4, 1000 + i, 'p', { topics: [], allowAutoTopicCreation: false })),
+          ? Buffer.from(
+              encodeRequestFrame(ApiKeys.ApiVersions, 3, 1000 + i, 'p', {
+                clientSoftwareName: 'x',
+                clientSoftwareVersion: '1',
+              }),
+            )
+          : Buffer.from(
+              encodeRequestFrame(ApiKeys.Metadata, 4, 1000 + i, 'p', {
+                topics: [],
+                allowAutoTopicCreation: false,
+              }),
+            ),
       );
     }
     c.writeRaw(Buffer.concat(frames));
@@ -149,10 +161,14 @@ describe('restarts', () => {
       const before = await consumeAll(b, 'durable');
       expect(before).toHaveLength(2000);
       expect(await b.stop()).toBe(0);
-      expect(existsSync(join(b.dataDir, '.kafka_cleanshutdown')) || existsSync(join(b.dataDir, 'durable-0'))).toBe(true);
+      expect(
+        existsSync(join(b.dataDir, '.kafka_cleanshutdown')) || existsSync(join(b.dataDir, 'durable-0')),
+      ).toBe(true);
       await b.start();
       expect(await consumeAll(b, 'durable')).toEqual(before);
-      const p2 = await run('kcat', ['-b', b.bootstrap, '-P', '-t', 'durable', '-K:', '-p', '0'], { input: 'k:after\n' });
+      const p2 = await run('kcat', ['-b', b.bootstrap, '-P', '-t', 'durable', '-K:', '-p', '0'], {
+        input: 'k:after\n',
+      });
       expect(p2.code).toBe(0);
       const after = await consumeAll(b, 'durable');
       const p0 = before.filter((l) => l.startsWith('0 '));
@@ -164,7 +180,12 @@ describe('restarts', () => {
 
   it('loses no acknowledged message when SIGKILLed under acks=1 load', async () => {
     const b = await new BrokerProcess({ overrides: { 'num.partitions': '3' } }).start();
-    const kafka = new Kafka({ brokers: [b.bootstrap], clientId: 'kill-test', logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    const kafka = new Kafka({
+      brokers: [b.bootstrap],
+      clientId: 'kill-test',
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
     const producer = kafka.producer({ allowAutoTopicCreation: true });
     try {
       await producer.connect();
@@ -178,11 +199,17 @@ describe('restarts', () => {
         while (!killed) {
           const values = Array.from({ length: 20 }, () => `m${n++}`);
           try {
-            const res = await producer.send({ topic: 'crash', acks: 1, compression: n % 3 === 0 ? CompressionTypes.GZIP : CompressionTypes.None, messages: values.map((value) => ({ key: value, value })) });
+            const res = await producer.send({
+              topic: 'crash',
+              acks: 1,
+              compression: n % 3 === 0 ? CompressionTypes.GZIP : CompressionTypes.None,
+              messages: values.map((value) => ({ key: value, value })),
+            });
             // kafkajs reports one base offset per partition; the partitioner spread this send over
             // partitions, so re-derive each message's partition below from what is read back.
             if (!counting) continue;
-            for (const r of res) acked.push({ partition: r.partition, offset: BigInt(r.baseOffset!), value: '' });
+            for (const r of res)
+              acked.push({ partition: r.partition, offset: BigInt(r.baseOffset!), value: '' });
             for (const v of values) acked.push({ partition: -1, offset: -1n, value: v });
           } catch {
             // not acknowledged: may or may not be in the log
@@ -198,10 +225,12 @@ describe('restarts', () => {
       void producer.disconnect().catch(() => {});
       await b.start();
       const lines = await consumeAll(b, 'crash');
-      const readBack = new Map(lines.map((l) => {
-        const [p, o, , v] = l.split(' ');
-        return [v!, `${p}/${o}`];
-      }));
+      const readBack = new Map(
+        lines.map((l) => {
+          const [p, o, , v] = l.split(' ');
+          return [v!, `${p}/${o}`];
+        }),
+      );
       const ackedValues = acked.filter((a) => a.value !== '').map((a) => a.value);
       expect(ackedValues.length).toBeGreaterThanOrEqual(3000);
       const missing = ackedValues.filter((v) => !readBack.has(v));
@@ -238,7 +267,9 @@ describe('metrics', () => {
       const m0 = await scrape();
       expect(m0).toMatch(/^process_cpu_user_seconds_total/m);
       expect(count(m0, 'sluice_messages_in_total', 'metered')).toBe(0);
-      const r = await run('kcat', ['-b', b.bootstrap, '-P', '-t', 'metered'], { input: Array.from({ length: 250 }, (_, i) => `v${i}`).join('\n') + '\n' });
+      const r = await run('kcat', ['-b', b.bootstrap, '-P', '-t', 'metered'], {
+        input: Array.from({ length: 250 }, (_, i) => `v${i}`).join('\n') + '\n',
+      });
       expect(r.code).toBe(0);
       await consumeAll(b, 'metered');
       const m1 = await scrape();
@@ -259,16 +290,39 @@ describe('configuration', () => {
     const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(join(tmpdir(), 'sluice-props-'));
     const props = join(dir, 'server.properties');
-    writeFileSync(props, ['# a Kafka-style file', 'num.partitions=4', 'log.retention.hours=24', 'message.max.bytes: 2000000', ''].join('\n'));
-    const b = await new BrokerProcess({ extraArgs: ['--config', props], overrides: { 'log.retention.hours': '48' } }).start();
+    writeFileSync(
+      props,
+      [
+        '# a Kafka-style file',
+        'num.partitions=4',
+        'log.retention.hours=24',
+        'message.max.bytes: 2000000',
+        '',
+      ].join('\n'),
+    );
+    const b = await new BrokerProcess({
+      extraArgs: ['--config', props],
+      overrides: { 'log.retention.hours': '48' },
+    }).start();
     try {
       const c = await RawClient.connect(b.port);
-      const md = await c.request(ApiKeys.Metadata, 4, { topics: [{ name: 'from-props' }], allowAutoTopicCreation: true });
+      const md = await c.request(ApiKeys.Metadata, 4, {
+        topics: [{ name: 'from-props' }],
+        allowAutoTopicCreation: true,
+      });
       expect(md.topics[0]!.partitions).toHaveLength(4);
       const dc = await c.request(ApiKeys.DescribeConfigs, 1, {
         resources: [
-          { resourceType: 4, resourceName: '1', configurationKeys: ['num.partitions', 'log.retention.hours', 'message.max.bytes'] },
-          { resourceType: 2, resourceName: 'from-props', configurationKeys: ['retention.ms', 'max.message.bytes'] },
+          {
+            resourceType: 4,
+            resourceName: '1',
+            configurationKeys: ['num.partitions', 'log.retention.hours', 'message.max.bytes'],
+          },
+          {
+            resourceType: 2,
+            resourceName: 'from-props',
+            configurationKeys: ['retention.ms', 'max.message.bytes'],
+          },
         ],
         includeSynonyms: false,
       });
@@ -289,7 +343,22 @@ describe('configuration', () => {
   });
 
   it('refuses to start on an invalid config value, saying which and why', async () => {
-    const r = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'broker', '--listen', '127.0.0.1:0', '--data-dir', join(tmpdir(), `sluice-bad-${process.pid}`), '--override', 'num.partitions=zero'], { timeoutMs: 60_000 });
+    const r = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'src/cli/main.ts'),
+        'broker',
+        '--listen',
+        '127.0.0.1:0',
+        '--data-dir',
+        join(tmpdir(), `sluice-bad-${process.pid}`),
+        '--override',
+        'num.partitions=zero',
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(r.code).toBe(2);
     expect(r.stdout + r.stderr).toMatch(/Invalid value zero for configuration num.partitions/);
   });

@@ -33,7 +33,9 @@ describe('TimingWheelTimer', () => {
   it('runs on its own Node timer', async () => {
     const timer = new TimingWheelTimer();
     const start = Date.now();
-    const at = await new Promise<number>((resolve) => timer.add({ deadlineMs: start + 30, run: () => resolve(Date.now()) }));
+    const at = await new Promise<number>((resolve) =>
+      timer.add({ deadlineMs: start + 30, run: () => resolve(Date.now()) }),
+    );
     expect(at - start).toBeGreaterThanOrEqual(29);
     timer.shutdown();
   });

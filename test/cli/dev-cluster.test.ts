@@ -13,8 +13,21 @@ import { run } from '../helpers/clients.js';
 describe('sluice dev-cluster', () => {
   it('runs etcd and 3 brokers that clients see as one cluster, and stops them all on Ctrl-C', async () => {
     // Consecutive ports: pick a base whose neighbourhood is free right now.
-    const base = (await freePort()) % 20_000 + 30_000;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'dev-cluster', '--brokers', '3', '--base-port', String(base)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const base = ((await freePort()) % 20_000) + 30_000;
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'src/cli/main.ts'),
+        'dev-cluster',
+        '--brokers',
+        '3',
+        '--base-port',
+        String(base),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     try {

@@ -6,9 +6,23 @@ import { topicNameProblem, validateTopicConfigs } from '../../src/common/topic-c
 describe('server.properties parsing', () => {
   it('reads comments, separators, continuations and escapes like java.util.Properties', () => {
     const props = parseProperties(
-      ['# comment', '! also comment', 'node.id=3', 'log.dirs : /a,\\', '   /b', 'listeners PLAINTEXT://127.0.0.1:9093', 'x.y=a\\=b\\u0041', ''].join('\n'),
+      [
+        '# comment',
+        '! also comment',
+        'node.id=3',
+        'log.dirs : /a,\\',
+        '   /b',
+        'listeners PLAINTEXT://127.0.0.1:9093',
+        'x.y=a\\=b\\u0041',
+        '',
+      ].join('\n'),
     );
-    expect(props).toEqual({ 'node.id': '3', 'log.dirs': '/a,/b', listeners: 'PLAINTEXT://127.0.0.1:9093', 'x.y': 'a=bA' });
+    expect(props).toEqual({
+      'node.id': '3',
+      'log.dirs': '/a,/b',
+      listeners: 'PLAINTEXT://127.0.0.1:9093',
+      'x.y': 'a=bA',
+    });
   });
 });
 
@@ -25,17 +39,26 @@ describe('BrokerConfig', () => {
   });
 
   it('rejects bad values with Kafka-style sentences', () => {
-    expect(() => new BrokerConfig({ 'num.partitions': 'many' })).toThrow(/Invalid value many for configuration num.partitions/);
+    expect(() => new BrokerConfig({ 'num.partitions': 'many' })).toThrow(
+      /Invalid value many for configuration num.partitions/,
+    );
     expect(() => new BrokerConfig({ 'num.partitions': '0' })).toThrow(/at least 1/);
   });
 
   it('derives topic defaults from broker synonyms, scaling hours to ms', () => {
-    expect(new BrokerConfig().topicDefault('retention.ms')).toEqual({ value: String(168 * 3_600_000), brokerKey: null });
+    expect(new BrokerConfig().topicDefault('retention.ms')).toEqual({
+      value: String(168 * 3_600_000),
+      brokerKey: null,
+    });
     expect(new BrokerConfig({ 'log.retention.minutes': '5' }).topicDefault('retention.ms')).toEqual({
       value: '300000',
       brokerKey: 'log.retention.minutes',
     });
-    expect(new BrokerConfig({ 'log.retention.ms': '1000', 'log.retention.hours': '1' }).topicDefault('retention.ms').value).toBe('1000');
+    expect(
+      new BrokerConfig({ 'log.retention.ms': '1000', 'log.retention.hours': '1' }).topicDefault(
+        'retention.ms',
+      ).value,
+    ).toBe('1000');
   });
 });
 

@@ -16,14 +16,23 @@ describe('EmbeddedMetadataStore', () => {
     dirs.push(dir);
     const path = join(dir, 'metadata.json');
     const s = new EmbeddedMetadataStore(path);
-    const r1 = await s.txn([{ key: '/t/a', target: 'exists', value: false }], [{ type: 'put', key: '/t/a', value: '1' }]);
+    const r1 = await s.txn(
+      [{ key: '/t/a', target: 'exists', value: false }],
+      [{ type: 'put', key: '/t/a', value: '1' }],
+    );
     expect(r1).toEqual({ succeeded: true, revision: 1 });
-    const r2 = await s.txn([{ key: '/t/a', target: 'exists', value: false }], [{ type: 'put', key: '/t/a', value: '2' }]);
+    const r2 = await s.txn(
+      [{ key: '/t/a', target: 'exists', value: false }],
+      [{ type: 'put', key: '/t/a', value: '2' }],
+    );
     expect(r2.succeeded).toBe(false);
-    await s.txn([{ key: '/t/a', target: 'modRevision', op: '=', value: 1 }], [
-      { type: 'put', key: '/t/a', value: '3' },
-      { type: 'put', key: '/t/b', value: '4' },
-    ]);
+    await s.txn(
+      [{ key: '/t/a', target: 'modRevision', op: '=', value: 1 }],
+      [
+        { type: 'put', key: '/t/a', value: '3' },
+        { type: 'put', key: '/t/b', value: '4' },
+      ],
+    );
     await s.close();
 
     const s2 = new EmbeddedMetadataStore(path);
@@ -41,10 +50,13 @@ describe('EmbeddedMetadataStore', () => {
     await s.txn([], [{ type: 'put', key: '/x/1', value: 'a' }]);
     const got: WatchEvent[][] = [];
     const w = await s.watch('/x/', 0, (evs) => got.push(evs));
-    await s.txn([], [
-      { type: 'put', key: '/x/2', value: 'b' },
-      { type: 'put', key: '/y/1', value: 'ignored' },
-    ]);
+    await s.txn(
+      [],
+      [
+        { type: 'put', key: '/x/2', value: 'b' },
+        { type: 'put', key: '/y/1', value: 'ignored' },
+      ],
+    );
     await s.txn([], [{ type: 'deletePrefix', prefix: '/x/' }]);
     await new Promise((r) => setTimeout(r, 0));
     expect(got.map((evs) => evs.map((e) => `${e.type}:${e.key}@${e.modRevision}`))).toEqual([

@@ -26,10 +26,13 @@ describe.each(impls)('%s store', (name, make) => {
     const s = make();
     const root = `/contract-${name}-${Date.now()}`;
     try {
-      const r1 = await s.txn([{ key: `${root}/a`, target: 'exists', value: false }], [
-        { type: 'put', key: `${root}/a`, value: '1' },
-        { type: 'put', key: `${root}/b`, value: '2' },
-      ]);
+      const r1 = await s.txn(
+        [{ key: `${root}/a`, target: 'exists', value: false }],
+        [
+          { type: 'put', key: `${root}/a`, value: '1' },
+          { type: 'put', key: `${root}/b`, value: '2' },
+        ],
+      );
       expect(r1.succeeded).toBe(true);
       const a = (await s.get(`${root}/a`))!;
       expect(a.value).toBe('1');
@@ -37,7 +40,10 @@ describe.each(impls)('%s store', (name, make) => {
       expect(a.createRevision).toBe(r1.revision);
 
       // A failed compare changes nothing.
-      const r2 = await s.txn([{ key: `${root}/a`, target: 'exists', value: false }], [{ type: 'put', key: `${root}/c`, value: 'x' }]);
+      const r2 = await s.txn(
+        [{ key: `${root}/a`, target: 'exists', value: false }],
+        [{ type: 'put', key: `${root}/c`, value: 'x' }],
+      );
       expect(r2.succeeded).toBe(false);
       expect(await s.get(`${root}/c`)).toBeNull();
 
@@ -58,7 +64,11 @@ describe.each(impls)('%s store', (name, make) => {
         [{ type: 'put', key: `${root}/a`, value: 'yes' }],
       );
       expect(ok.succeeded).toBe(true);
-      expect((await s.get(`${root}/a`))!).toMatchObject({ value: 'yes', createRevision: r1.revision, modRevision: ok.revision });
+      expect((await s.get(`${root}/a`))!).toMatchObject({
+        value: 'yes',
+        createRevision: r1.revision,
+        modRevision: ok.revision,
+      });
 
       const { kvs, revision } = await s.range(`${root}/`);
       expect(kvs.map((kv) => [kv.key, kv.value])).toEqual([
@@ -81,14 +91,23 @@ describe.each(impls)('%s store', (name, make) => {
       const first = await s.txn([], [{ type: 'put', key: `${root}/1`, value: 'a' }]);
       const got: WatchEvent[][] = [];
       const w = await s.watch(`${root}/`, first.revision - 1, (evs) => got.push(evs));
-      const second = await s.txn([], [
-        { type: 'put', key: `${root}/2`, value: 'b' },
-        { type: 'put', key: `/elsewhere-${name}`, value: 'not watched' },
-      ]);
+      const second = await s.txn(
+        [],
+        [
+          { type: 'put', key: `${root}/2`, value: 'b' },
+          { type: 'put', key: `/elsewhere-${name}`, value: 'not watched' },
+        ],
+      );
       const third = await s.txn([], [{ type: 'deletePrefix', prefix: `${root}/` }]);
       const deadline = Date.now() + 5000;
       while (got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(got.map((evs) => evs.map((e) => `${e.type}:${e.key.slice(root.length)}@${e.modRevision}${e.value ? '=' + e.value : ''}`))).toEqual([
+      expect(
+        got.map((evs) =>
+          evs.map(
+            (e) => `${e.type}:${e.key.slice(root.length)}@${e.modRevision}${e.value ? '=' + e.value : ''}`,
+          ),
+        ),
+      ).toEqual([
         [`put:/1@${first.revision}=a`],
         [`put:/2@${second.revision}=b`],
         [`delete:/1@${third.revision}`, `delete:/2@${third.revision}`],
@@ -103,20 +122,23 @@ describe.each(impls)('%s store', (name, make) => {
     const root = `/lease-${name}-${Date.now()}`;
     try {
       const lease = await s.grantLease(5);
-      const put = await s.txn([{ key: `${root}/controller`, target: 'exists', value: false }], [
-        { type: 'put', key: `${root}/controller`, value: 'node-1', lease: lease.id },
-      ]);
+      const put = await s.txn(
+        [{ key: `${root}/controller`, target: 'exists', value: false }],
+        [{ type: 'put', key: `${root}/controller`, value: 'node-1', lease: lease.id }],
+      );
       expect(put.succeeded).toBe(true);
       // The controller's fence: its key still has the create revision it won with.
-      const fenced = await s.txn([{ key: `${root}/controller`, target: 'createRevision', op: '=', value: put.revision }], [
-        { type: 'put', key: `${root}/data`, value: 'by-controller' },
-      ]);
+      const fenced = await s.txn(
+        [{ key: `${root}/controller`, target: 'createRevision', op: '=', value: put.revision }],
+        [{ type: 'put', key: `${root}/data`, value: 'by-controller' }],
+      );
       expect(fenced.succeeded).toBe(true);
       await lease.revoke();
       expect(await s.get(`${root}/controller`)).toBeNull();
-      const stale = await s.txn([{ key: `${root}/controller`, target: 'createRevision', op: '=', value: put.revision }], [
-        { type: 'put', key: `${root}/data`, value: 'by-a-deposed-controller' },
-      ]);
+      const stale = await s.txn(
+        [{ key: `${root}/controller`, target: 'createRevision', op: '=', value: put.revision }],
+        [{ type: 'put', key: `${root}/data`, value: 'by-a-deposed-controller' }],
+      );
       expect(stale.succeeded).toBe(false);
       expect((await s.get(`${root}/data`))!.value).toBe('by-controller');
     } finally {
@@ -139,7 +161,9 @@ describe('etcd leases', () => {
       console.log('held');
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
@@ -151,7 +175,8 @@ describe('etcd leases', () => {
       expect((await observer.get(key))!.value).toBe('alive');
       child.kill('SIGKILL');
       const deadline = Date.now() + 10_000;
-      while ((await observer.get(key)) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      while ((await observer.get(key)) !== null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 200));
       expect(await observer.get(key)).toBeNull();
     } finally {
       child.kill('SIGKILL');

@@ -88,7 +88,11 @@ export class BrokerProcess {
       });
       child.stderr!.on('data', (d: Buffer) => this.logs.push(d.toString()));
       child.once('exit', (code, signal) =>
-        reject(new Error(`broker exited before it was ready (code ${code}, signal ${signal}):\n${this.logs.slice(-20).join('\n')}`)),
+        reject(
+          new Error(
+            `broker exited before it was ready (code ${code}, signal ${signal}):\n${this.logs.slice(-20).join('\n')}`,
+          ),
+        ),
       );
     });
     await ready;

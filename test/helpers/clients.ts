@@ -15,7 +15,11 @@ export interface RunResult {
 }
 
 /** Run a program to completion with optional stdin; never rejects (tests assert on code/output). */
-export function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     const out: Buffer[] = [];
@@ -45,10 +49,22 @@ const JAVA_LIB_DIR = join(homedir(), '.cache', 'sluice', `java-clients-${JAVA_CL
 
 /** Make sure the Java client jars are in ~/.cache/sluice (Maven Central, once per version). */
 export async function ensureJavaClient(): Promise<string> {
-  if (existsSync(JAVA_LIB_DIR) && readdirSync(JAVA_LIB_DIR).some((f) => f.startsWith('kafka-clients-'))) return JAVA_LIB_DIR;
-  const r = await run('mvn', ['-q', '-B', '-f', join(REPO_ROOT, 'test/clients/java/pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${JAVA_LIB_DIR}`], {
-    timeoutMs: 300_000,
-  });
+  if (existsSync(JAVA_LIB_DIR) && readdirSync(JAVA_LIB_DIR).some((f) => f.startsWith('kafka-clients-')))
+    return JAVA_LIB_DIR;
+  const r = await run(
+    'mvn',
+    [
+      '-q',
+      '-B',
+      '-f',
+      join(REPO_ROOT, 'test/clients/java/pom.xml'),
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${JAVA_LIB_DIR}`,
+    ],
+    {
+      timeoutMs: 300_000,
+    },
+  );
   if (r.code !== 0) throw new Error(`fetching the Java client failed:\n${r.stdout}\n${r.stderr}`);
   return JAVA_LIB_DIR;
 }
@@ -56,11 +72,23 @@ export async function ensureJavaClient(): Promise<string> {
 /** Run a single-file Java program from test/clients/java (java launches .java sources directly). */
 export async function runJava(file: string, args: string[], timeoutMs = 180_000): Promise<RunResult> {
   const lib = await ensureJavaClient();
-  return run('java', ['-cp', `${lib}/*`, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', join(REPO_ROOT, 'test/clients/java', file), ...args], { timeoutMs });
+  return run(
+    'java',
+    [
+      '-cp',
+      `${lib}/*`,
+      '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+      join(REPO_ROOT, 'test/clients/java', file),
+      ...args,
+    ],
+    { timeoutMs },
+  );
 }
 
 export function execOk(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} failed: ${stderr}`, { cause: err })) : resolve(stdout))),
+    execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} failed: ${stderr}`, { cause: err })) : resolve(stdout),
+    ),
   );
 }

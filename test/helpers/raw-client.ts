@@ -5,7 +5,12 @@
  */
 import { connect, type Socket } from 'node:net';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
-import { decodeResponse, encodeRequestFrame, type ApiKey, type ApiMessages } from '../../src/protocol/messages/index.js';
+import {
+  decodeResponse,
+  encodeRequestFrame,
+  type ApiKey,
+  type ApiMessages,
+} from '../../src/protocol/messages/index.js';
 
 export class RawClient {
   readonly #socket: Socket;
@@ -64,13 +69,18 @@ export class RawClient {
     });
   }
 
-  async request<K extends ApiKey>(apiKey: K, version: number, body: ApiMessages[K]['request']): Promise<ApiMessages[K]['response']> {
+  async request<K extends ApiKey>(
+    apiKey: K,
+    version: number,
+    body: ApiMessages[K]['request'],
+  ): Promise<ApiMessages[K]['response']> {
     const correlationId = this.#nextCorrelation++;
     this.#socket.write(encodeRequestFrame(apiKey, version, correlationId, 'sluice-test', body));
     const frame = await this.nextFrame();
     if (!frame) throw new Error('connection closed before the response');
     const res = decodeResponse(frame, apiKey, version);
-    if (res.correlationId !== correlationId) throw new Error(`correlation id ${res.correlationId}, expected ${correlationId}`);
+    if (res.correlationId !== correlationId)
+      throw new Error(`correlation id ${res.correlationId}, expected ${correlationId}`);
     return res.body;
   }
 

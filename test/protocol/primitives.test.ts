@@ -2,19 +2,28 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ByteReader, ByteWriter, DecodeError } from '../../src/protocol/primitives.js';
 import { buildRecordBatch } from '../../src/protocol/records/build.js';
-import { readBatchHeader, validateBatch, CorruptRecordError, RECORDS_OFFSET } from '../../src/protocol/records/batch-header.js';
+import {
+  readBatchHeader,
+  validateBatch,
+  CorruptRecordError,
+  RECORDS_OFFSET,
+} from '../../src/protocol/records/batch-header.js';
 import { readRecords } from '../../src/protocol/records/record.js';
 
 describe('primitives', () => {
   it('round-trips zig-zag varints and varlongs at the edges', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (i, l) => {
-        const b = new ByteWriter(2).varint(i).varlong(l).finish();
-        const r = new ByteReader(Buffer.from(b));
-        expect(r.varint()).toBe(i);
-        expect(r.varlong()).toBe(l);
-        expect(r.remaining).toBe(0);
-      }),
+      fc.property(
+        fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+        (i, l) => {
+          const b = new ByteWriter(2).varint(i).varlong(l).finish();
+          const r = new ByteReader(Buffer.from(b));
+          expect(r.varint()).toBe(i);
+          expect(r.varlong()).toBe(l);
+          expect(r.remaining).toBe(0);
+        },
+      ),
     );
   });
 
@@ -27,13 +36,21 @@ describe('primitives', () => {
   it('throws DecodeError, not RangeError, on truncation and lying lengths', () => {
     expect(() => new ByteReader(Buffer.from([0x00])).int32()).toThrow(DecodeError);
     expect(() => new ByteReader(Buffer.from([0x00, 0x05, 0x61])).string()).toThrow(DecodeError);
-    expect(() => new ByteReader(Buffer.from([0x7f, 0xff, 0xff, 0xff])).arrayLength(false)).toThrow(DecodeError);
-    expect(() => new ByteReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01])).unsignedVarint()).toThrow(DecodeError);
+    expect(() => new ByteReader(Buffer.from([0x7f, 0xff, 0xff, 0xff])).arrayLength(false)).toThrow(
+      DecodeError,
+    );
+    expect(() => new ByteReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01])).unsignedVarint()).toThrow(
+      DecodeError,
+    );
   });
 
   it('round-trips compact and nullable strings, bytes and uuids', () => {
     const w = new ByteWriter(1);
-    w.compactNullableString(null).compactString('héllo').nullableString(null).string('x').uuid('0123456789abcdef0123456789abcdef');
+    w.compactNullableString(null)
+      .compactString('héllo')
+      .nullableString(null)
+      .string('x')
+      .uuid('0123456789abcdef0123456789abcdef');
     w.compactNullableBytes(Buffer.from([1, 2])).nullableBytes(null);
     const r = new ByteReader(Buffer.from(w.finish()));
     expect(r.compactNullableString()).toBeNull();
@@ -60,7 +77,9 @@ describe('uncompressed record batch', () => {
     expect(h.recordCount).toBe(2);
     expect(h.maxTimestamp).toBe(1005n);
     const recs = readRecords(batch.subarray(RECORDS_OFFSET), h.recordCount, h.baseOffset, h.baseTimestamp);
-    expect(recs.map((r) => [r.offset, r.timestamp, r.key?.toString() ?? null, r.value?.toString() ?? null])).toEqual([
+    expect(
+      recs.map((r) => [r.offset, r.timestamp, r.key?.toString() ?? null, r.value?.toString() ?? null]),
+    ).toEqual([
       [42n, 1000n, 'k1', 'v1'],
       [43n, 1005n, null, null],
     ]);
@@ -80,12 +99,18 @@ describe('zero-copy record walk', () => {
             key: fc.option(fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a))),
             value: fc.option(fc.uint8Array({ maxLength: 50 }).map((a) => Buffer.from(a))),
             ts: fc.bigInt({ min: 0n, max: 2n ** 45n }),
-            headers: fc.array(fc.record({ key: fc.string({ maxLength: 5 }), value: fc.option(fc.string({ maxLength: 5 })) }), { maxLength: 3 }),
+            headers: fc.array(
+              fc.record({ key: fc.string({ maxLength: 5 }), value: fc.option(fc.string({ maxLength: 5 })) }),
+              { maxLength: 3 },
+            ),
           }),
           { minLength: 1, maxLength: 20 },
         ),
         (recs) => {
-          const batch = buildRecordBatch(recs.map((r) => ({ key: r.key, value: r.value, timestamp: r.ts, headers: r.headers })), { baseTimestamp: 0n });
+          const batch = buildRecordBatch(
+            recs.map((r) => ({ key: r.key, value: r.value, timestamp: r.ts, headers: r.headers })),
+            { baseTimestamp: 0n },
+          );
           const h = readBatchHeader(batch);
           const section = batch.subarray(RECORDS_OFFSET);
           const full = readRecords(section, h.recordCount, 0n, h.baseTimestamp);
@@ -93,7 +118,9 @@ describe('zero-copy record walk', () => {
           walkRecords(section, h.recordCount, (_i, off, ts, keyNull) => walked.push([off, ts, keyNull]));
           expect(walked).toEqual(full.map((r) => [Number(r.offset), Number(r.timestamp), r.key === null]));
           // One byte short anywhere in the section is an error, never a silent success.
-          expect(() => walkRecords(section.subarray(0, section.length - 1), h.recordCount, () => {})).toThrow(DecodeError);
+          expect(() => walkRecords(section.subarray(0, section.length - 1), h.recordCount, () => {})).toThrow(
+            DecodeError,
+          );
         },
       ),
       { numRuns: 200 },

@@ -303,12 +303,21 @@ describe('offset for timestamp inside compressed batches', () => {
     // Four batches of 10 records, timestamps t0 + 0..39, one codec each.
     const codecs = [CompressionType.Gzip, CompressionType.Snappy, CompressionType.Lz4, CompressionType.Zstd];
     for (const [b, codec] of codecs.entries()) {
-      const recs = Array.from({ length: 10 }, (_, i) => ({ value: `v${b * 10 + i}`, timestamp: t0 + BigInt(b * 10 + i) }));
-      const batch = codec === CompressionType.Zstd ? await encodeRecordBatch(recs, { compression: codec }) : encodeRecordBatchSync(recs, { compression: codec });
+      const recs = Array.from({ length: 10 }, (_, i) => ({
+        value: `v${b * 10 + i}`,
+        timestamp: t0 + BigInt(b * 10 + i),
+      }));
+      const batch =
+        codec === CompressionType.Zstd
+          ? await encodeRecordBatch(recs, { compression: codec })
+          : encodeRecordBatchSync(recs, { compression: codec });
       log.append(batch);
     }
     for (const target of [3, 14, 27]) {
-      expect(log.fetchOffsetByTimestamp(t0 + BigInt(target))).toMatchObject({ offset: BigInt(target), timestamp: t0 + BigInt(target) });
+      expect(log.fetchOffsetByTimestamp(t0 + BigInt(target))).toMatchObject({
+        offset: BigInt(target),
+        timestamp: t0 + BigInt(target),
+      });
     }
     // zstd: the batch's base offset and max timestamp (no synchronous zstd decoder).
     expect(log.fetchOffsetByTimestamp(t0 + 35n)).toMatchObject({ offset: 30n, timestamp: t0 + 39n });

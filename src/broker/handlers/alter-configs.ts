@@ -3,7 +3,12 @@
  * (key 44, v0-1: SET / DELETE / APPEND / SUBTRACT per key). Both validate every value before writing
  * anything for a resource and answer per resource.
  */
-import { decodeAlterConfigsRequest, encodeAlterConfigsResponse, type AlterConfigsRequest, type AlterConfigsResponse } from '../../protocol/messages/alter-configs.js';
+import {
+  decodeAlterConfigsRequest,
+  encodeAlterConfigsResponse,
+  type AlterConfigsRequest,
+  type AlterConfigsResponse,
+} from '../../protocol/messages/alter-configs.js';
 import {
   decodeIncrementalAlterConfigsRequest,
   encodeIncrementalAlterConfigsResponse,
@@ -37,12 +42,16 @@ async function alterResource(
   try {
     if (resourceType === ResourceType.TOPIC) {
       const t = b.table.topics.get(resourceName);
-      if (!t) throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${resourceName} does not exist.`);
+      if (!t)
+        throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${resourceName} does not exist.`);
       await b.topics.alterConfigs(resourceName, change({ ...t.configs }), validateOnly);
     } else if (resourceType === ResourceType.BROKER) {
       const id = resourceName === '' ? 'default' : Number(resourceName);
       if (id !== 'default' && !Number.isInteger(id)) {
-        throw new TopicOperationError('INVALID_REQUEST', `Broker id must be an integer or empty, got ${resourceName}`);
+        throw new TopicOperationError(
+          'INVALID_REQUEST',
+          `Broker id must be an integer or empty, got ${resourceName}`,
+        );
       }
       await b.brokerConfigs.setBrokerConfigs(id, change(b.brokerConfigs.current(id)), validateOnly);
     } else {
@@ -50,7 +59,11 @@ async function alterResource(
     }
     return { ...base, errorCode: ErrorCode.NONE, errorMessage: null };
   } catch (err) {
-    return { ...base, errorCode: KafkaError.codeOf(err), errorMessage: err instanceof Error ? err.message : String(err) };
+    return {
+      ...base,
+      errorCode: KafkaError.codeOf(err),
+      errorMessage: err instanceof Error ? err.message : String(err),
+    };
   }
 }
 
@@ -98,7 +111,11 @@ export function incrementalAlterConfigsHandler(b: BrokerServices) {
             for (const c of r.configs) {
               switch (c.configOperation) {
                 case OpType.SET:
-                  if (c.value === null) throw new TopicOperationError('INVALID_CONFIG', `Null value not supported for SET of ${c.name}`);
+                  if (c.value === null)
+                    throw new TopicOperationError(
+                      'INVALID_CONFIG',
+                      `Null value not supported for SET of ${c.name}`,
+                    );
                   next[c.name] = c.value;
                   break;
                 case OpType.DELETE:
@@ -107,16 +124,31 @@ export function incrementalAlterConfigsHandler(b: BrokerServices) {
                 case OpType.APPEND:
                 case OpType.SUBTRACT: {
                   if (defs.get(c.name)?.type !== 'list') {
-                    throw new TopicOperationError('INVALID_CONFIG', `Config value append/subtract is not allowed for config key ${c.name} which is not a list`);
+                    throw new TopicOperationError(
+                      'INVALID_CONFIG',
+                      `Config value append/subtract is not allowed for config key ${c.name} which is not a list`,
+                    );
                   }
-                  const cur = (next[c.name] ?? defs.get(c.name)?.default ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-                  const vals = (c.value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-                  const res = c.configOperation === OpType.APPEND ? [...cur, ...vals.filter((x) => !cur.includes(x))] : cur.filter((x) => !vals.includes(x));
+                  const cur = (next[c.name] ?? defs.get(c.name)?.default ?? '')
+                    .split(',')
+                    .map((s) => s.trim())
+                    .filter(Boolean);
+                  const vals = (c.value ?? '')
+                    .split(',')
+                    .map((s) => s.trim())
+                    .filter(Boolean);
+                  const res =
+                    c.configOperation === OpType.APPEND
+                      ? [...cur, ...vals.filter((x) => !cur.includes(x))]
+                      : cur.filter((x) => !vals.includes(x));
                   next[c.name] = res.join(',');
                   break;
                 }
                 default:
-                  throw new TopicOperationError('INVALID_REQUEST', `Unknown config operation ${c.configOperation} for ${c.name}`);
+                  throw new TopicOperationError(
+                    'INVALID_REQUEST',
+                    `Unknown config operation ${c.configOperation} for ${c.name}`,
+                  );
               }
             }
             return next;

@@ -3,7 +3,12 @@
  * probes match exact low versions). A request at a version we do not serve is answered at v0 with
  * UNSUPPORTED_VERSION and the full list, so clients retry at the highest version we name (KIP-511).
  */
-import { decodeApiVersionsRequest, encodeApiVersionsResponse, type ApiVersionsRequest, type ApiVersionsResponse } from '../../protocol/messages/api-versions.js';
+import {
+  decodeApiVersionsRequest,
+  encodeApiVersionsResponse,
+  type ApiVersionsRequest,
+  type ApiVersionsResponse,
+} from '../../protocol/messages/api-versions.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler, type ApiHandler } from './api-handler.js';
 

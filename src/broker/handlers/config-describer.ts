@@ -21,7 +21,15 @@ export const ConfigSource = {
 /** ConfigResource types. */
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
 
-const CONFIG_TYPE_CODE: Record<ConfigType, number> = { boolean: 1, string: 2, int: 3, long: 5, double: 6, list: 7, password: 9 };
+const CONFIG_TYPE_CODE: Record<ConfigType, number> = {
+  boolean: 1,
+  string: 2,
+  int: 3,
+  long: 5,
+  double: 6,
+  list: 7,
+  password: 9,
+};
 
 export interface DescribedConfig {
   name: string;
@@ -58,7 +66,8 @@ export function describeTopicConfigs(
     const def = TOPIC_CONFIG.get(name);
     if (!def) continue;
     const synonyms: DescribedConfig['synonyms'] = [];
-    if (name in overrides) synonyms.push({ name, value: overrides[name]!, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+    if (name in overrides)
+      synonyms.push({ name, value: overrides[name]!, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
     for (const bk of TOPIC_TO_BROKER_SYNONYMS[name] ?? []) {
       if (b.config.isSet(bk)) {
         const s = b.config.source(bk);
@@ -67,13 +76,23 @@ export function describeTopicConfigs(
     }
     const fallback = b.config.topicDefault(name);
     if (synonyms.length === 0 || !(name in overrides)) {
-      const firstBroker = (TOPIC_TO_BROKER_SYNONYMS[name] ?? []).find((bk) => BROKER_CONFIG.get(bk)?.default != null);
+      const firstBroker = (TOPIC_TO_BROKER_SYNONYMS[name] ?? []).find(
+        (bk) => BROKER_CONFIG.get(bk)?.default != null,
+      );
       if (firstBroker && !b.config.isSet(firstBroker)) {
-        synonyms.push({ name: firstBroker, value: BROKER_CONFIG.get(firstBroker)!.default, source: ConfigSource.DEFAULT_CONFIG });
+        synonyms.push({
+          name: firstBroker,
+          value: BROKER_CONFIG.get(firstBroker)!.default,
+          source: ConfigSource.DEFAULT_CONFIG,
+        });
       }
     }
     const top = synonyms[0];
-    const value = top ? (top.source === ConfigSource.DYNAMIC_TOPIC_CONFIG ? top.value : scaled(top.name, top.value)) : fallback.value ?? def.default;
+    const value = top
+      ? top.source === ConfigSource.DYNAMIC_TOPIC_CONFIG
+        ? top.value
+        : scaled(top.name, top.value)
+      : (fallback.value ?? def.default);
     const source = top?.source ?? ConfigSource.DEFAULT_CONFIG;
     out.push({
       name,
@@ -91,7 +110,12 @@ export function describeTopicConfigs(
 }
 
 /** Broker configs: dynamic per-broker → dynamic default → static → default. */
-export function describeBrokerConfigs(b: BrokerServices, keys: string[] | null, includeSynonyms: boolean, includeDocumentation = false): DescribedConfig[] {
+export function describeBrokerConfigs(
+  b: BrokerServices,
+  keys: string[] | null,
+  includeSynonyms: boolean,
+  includeDocumentation = false,
+): DescribedConfig[] {
   const names = keys ?? BROKER_CONFIG.names();
   const out: DescribedConfig[] = [];
   for (const name of names) {
@@ -100,7 +124,8 @@ export function describeBrokerConfigs(b: BrokerServices, keys: string[] | null, 
     let s = b.config.source(name);
     // Kafka copies node.id into broker.id when only node.id is given (KafkaConfig.populateSynonyms),
     // so broker N describes its broker.id as N, not the -1 default.
-    if (name === 'broker.id' && !b.config.isSet('broker.id')) s = { value: String(b.nodeId), source: 'STATIC_BROKER_CONFIG' };
+    if (name === 'broker.id' && !b.config.isSet('broker.id'))
+      s = { value: String(b.nodeId), source: 'STATIC_BROKER_CONFIG' };
     const source = brokerSource(s.source);
     out.push({
       name,

@@ -1,5 +1,10 @@
 /** CreatePartitions (key 37), versions 0-3: grow a topic's partition count, never shrink it. */
-import { decodeCreatePartitionsRequest, encodeCreatePartitionsResponse, type CreatePartitionsRequest, type CreatePartitionsResponse } from '../../protocol/messages/create-partitions.js';
+import {
+  decodeCreatePartitionsRequest,
+  encodeCreatePartitionsResponse,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
+} from '../../protocol/messages/create-partitions.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
@@ -16,10 +21,19 @@ export function createPartitionsHandler(b: BrokerServices) {
       const results: CreatePartitionsResponse['results'] = [];
       for (const t of req.topics) {
         try {
-          await b.topics.createPartitions(t.name, t.count, t.assignments?.map((a) => a.brokerIds) ?? null, req.validateOnly);
+          await b.topics.createPartitions(
+            t.name,
+            t.count,
+            t.assignments?.map((a) => a.brokerIds) ?? null,
+            req.validateOnly,
+          );
           results.push({ name: t.name, errorCode: ErrorCode.NONE, errorMessage: null });
         } catch (err) {
-          results.push({ name: t.name, errorCode: KafkaError.codeOf(err), errorMessage: err instanceof Error ? err.message : String(err) });
+          results.push({
+            name: t.name,
+            errorCode: KafkaError.codeOf(err),
+            errorMessage: err instanceof Error ? err.message : String(err),
+          });
         }
       }
       return { throttleTimeMs: 0, results };

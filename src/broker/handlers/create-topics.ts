@@ -3,7 +3,12 @@
  * topic does not fail the others), with Kafka's error codes and messages. v5+ returns the topic's
  * configs, partition count and replication factor; validateOnly checks without writing.
  */
-import { decodeCreateTopicsRequest, encodeCreateTopicsResponse, type CreateTopicsRequest, type CreateTopicsResponse } from '../../protocol/messages/create-topics.js';
+import {
+  decodeCreateTopicsRequest,
+  encodeCreateTopicsResponse,
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+} from '../../protocol/messages/create-topics.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { ZERO_UUID, type CreateTopicRequest } from '../../controller/topic-frontend.js';
 import type { BrokerServices } from '../broker-services.js';
@@ -28,22 +33,44 @@ export function createTopicsHandler(b: BrokerServices) {
       const results: CreateTopicsResponse['topics'] = [];
       for (const t of req.topics) {
         if (seen.get(t.name)! > 1) {
-          results.push({ name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client contains multiple entries for topic ${t.name}.`, numPartitions: -1, replicationFactor: -1, configs: null, topicConfigErrorCode: 0 });
+          results.push({
+            name: t.name,
+            topicId: ZERO_UUID,
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `Create topics request from client contains multiple entries for topic ${t.name}.`,
+            numPartitions: -1,
+            replicationFactor: -1,
+            configs: null,
+            topicConfigErrorCode: 0,
+          });
           continue;
         }
         const creq: CreateTopicRequest = {
           name: t.name,
           numPartitions: t.numPartitions,
           replicationFactor: t.replicationFactor,
-          assignment: [...t.assignments].sort((x, y) => x.partitionIndex - y.partitionIndex).map((a) => a.brokerIds),
+          assignment: [...t.assignments]
+            .sort((x, y) => x.partitionIndex - y.partitionIndex)
+            .map((a) => a.brokerIds),
           configs: Object.fromEntries(t.configs.map((c) => [c.name, c.value])),
         };
         if (creq.assignment!.some((_, i) => t.assignments.findIndex((a) => a.partitionIndex === i) < 0)) {
-          results.push({ name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: 'Partitions in the replica assignment must be consecutive from 0.', numPartitions: -1, replicationFactor: -1, configs: null, topicConfigErrorCode: 0 });
+          results.push({
+            name: t.name,
+            topicId: ZERO_UUID,
+            errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            errorMessage: 'Partitions in the replica assignment must be consecutive from 0.',
+            numPartitions: -1,
+            replicationFactor: -1,
+            configs: null,
+            topicConfigErrorCode: 0,
+          });
           continue;
         }
         try {
-          const record = req.validateOnly ? b.topics.plan(creq, defaults) : await b.topics.create(creq, defaults);
+          const record = req.validateOnly
+            ? b.topics.plan(creq, defaults)
+            : await b.topics.create(creq, defaults);
           results.push({
             name: t.name,
             topicId: req.validateOnly ? ZERO_UUID : record.topicId,

@@ -2,7 +2,12 @@
  * DeleteTopics (key 20), versions 0-6. Topics named (v0-5) or by name or id (v6). The topic's
  * partitions and logs go with it: the ReplicaManager deletes logs when the table drops the topic.
  */
-import { decodeDeleteTopicsRequest, encodeDeleteTopicsResponse, type DeleteTopicsRequest, type DeleteTopicsResponse } from '../../protocol/messages/delete-topics.js';
+import {
+  decodeDeleteTopicsRequest,
+  encodeDeleteTopicsResponse,
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
+} from '../../protocol/messages/delete-topics.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../controller/topic-frontend.js';
 import type { BrokerServices } from '../broker-services.js';
@@ -18,27 +23,44 @@ export function deleteTopicsHandler(b: BrokerServices) {
     encode: encodeDeleteTopicsResponse,
     async handle(req) {
       const wanted: { name: string | null; topicId: string }[] =
-        req.topics && req.topics.length > 0 ? req.topics : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
+        req.topics && req.topics.length > 0
+          ? req.topics
+          : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
       const responses: DeleteTopicsResponse['responses'] = [];
       for (const w of wanted) {
         let name = w.name;
         if (name === null) {
           name = b.table.topicsById.get(w.topicId)?.name ?? null;
           if (name === null) {
-            responses.push({ name: null, topicId: w.topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: `Topic id ${w.topicId} does not exist.` });
+            responses.push({
+              name: null,
+              topicId: w.topicId,
+              errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+              errorMessage: `Topic id ${w.topicId} does not exist.`,
+            });
             continue;
           }
         }
         const topicId = b.table.topics.get(name)?.topicId ?? ZERO_UUID;
         if (!b.config.bool('delete.topic.enable')) {
-          responses.push({ name, topicId, errorCode: ErrorCode.TOPIC_DELETION_DISABLED, errorMessage: 'Topic deletion is disabled (delete.topic.enable=false).' });
+          responses.push({
+            name,
+            topicId,
+            errorCode: ErrorCode.TOPIC_DELETION_DISABLED,
+            errorMessage: 'Topic deletion is disabled (delete.topic.enable=false).',
+          });
           continue;
         }
         try {
           await b.topics.delete(name);
           responses.push({ name, topicId, errorCode: ErrorCode.NONE, errorMessage: null });
         } catch (err) {
-          responses.push({ name, topicId, errorCode: KafkaError.codeOf(err), errorMessage: err instanceof Error ? err.message : String(err) });
+          responses.push({
+            name,
+            topicId,
+            errorCode: KafkaError.codeOf(err),
+            errorMessage: err instanceof Error ? err.message : String(err),
+          });
         }
       }
       return { throttleTimeMs: 0, responses };

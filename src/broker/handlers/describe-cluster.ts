@@ -1,5 +1,10 @@
 /** DescribeCluster (key 60), versions 0-1: brokers, controller and cluster id for the admin client. */
-import { decodeDescribeClusterRequest, encodeDescribeClusterResponse, type DescribeClusterRequest, type DescribeClusterResponse } from '../../protocol/messages/describe-cluster.js';
+import {
+  decodeDescribeClusterRequest,
+  encodeDescribeClusterResponse,
+  type DescribeClusterRequest,
+  type DescribeClusterResponse,
+} from '../../protocol/messages/describe-cluster.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
@@ -15,7 +20,16 @@ export function describeClusterHandler(b: BrokerServices) {
     handle(req) {
       // endpointType 2 asks for controllers (KIP-919); our controller is one of the brokers.
       if ((req.endpointType ?? 1) !== 1 && req.endpointType !== 2) {
-        return { throttleTimeMs: 0, errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, errorMessage: `Unsupported endpoint type ${req.endpointType}`, endpointType: req.endpointType, clusterId: b.table.clusterId ?? '', controllerId: -1, brokers: [], clusterAuthorizedOperations: -2147483648 };
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+          errorMessage: `Unsupported endpoint type ${req.endpointType}`,
+          endpointType: req.endpointType,
+          clusterId: b.table.clusterId ?? '',
+          controllerId: -1,
+          brokers: [],
+          clusterAuthorizedOperations: -2147483648,
+        };
       }
       return {
         throttleTimeMs: 0,
@@ -24,7 +38,9 @@ export function describeClusterHandler(b: BrokerServices) {
         endpointType: req.endpointType ?? 1,
         clusterId: b.table.clusterId ?? '',
         controllerId: b.controllerId(),
-        brokers: [...b.table.brokers.values()].sort((x, y) => x.nodeId - y.nodeId).map((br) => ({ brokerId: br.nodeId, host: br.host, port: br.port, rack: br.rack })),
+        brokers: [...b.table.brokers.values()]
+          .sort((x, y) => x.nodeId - y.nodeId)
+          .map((br) => ({ brokerId: br.nodeId, host: br.host, port: br.port, rack: br.rack })),
         clusterAuthorizedOperations: -2147483648,
       };
     },

@@ -1,5 +1,10 @@
 /** DescribeConfigs (key 32), versions 0-4: topic and broker configs with sources and synonyms. */
-import { decodeDescribeConfigsRequest, encodeDescribeConfigsResponse, type DescribeConfigsRequest, type DescribeConfigsResponse } from '../../protocol/messages/describe-configs.js';
+import {
+  decodeDescribeConfigsRequest,
+  encodeDescribeConfigsResponse,
+  type DescribeConfigsRequest,
+  type DescribeConfigsResponse,
+} from '../../protocol/messages/describe-configs.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
@@ -18,16 +23,53 @@ export function describeConfigsHandler(b: BrokerServices) {
         const base = { resourceType: r.resourceType, resourceName: r.resourceName };
         if (r.resourceType === ResourceType.TOPIC) {
           const t = b.table.topics.get(r.resourceName);
-          if (!t) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic ${r.resourceName} does not exist.`, configs: [] };
-          return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: describeTopicConfigs(b, t.configs, r.configurationKeys, req.includeSynonyms ?? false, req.includeDocumentation ?? false) };
+          if (!t)
+            return {
+              ...base,
+              errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              errorMessage: `Topic ${r.resourceName} does not exist.`,
+              configs: [],
+            };
+          return {
+            ...base,
+            errorCode: ErrorCode.NONE,
+            errorMessage: null,
+            configs: describeTopicConfigs(
+              b,
+              t.configs,
+              r.configurationKeys,
+              req.includeSynonyms ?? false,
+              req.includeDocumentation ?? false,
+            ),
+          };
         }
         if (r.resourceType === ResourceType.BROKER) {
           if (r.resourceName !== '' && r.resourceName !== String(b.nodeId)) {
-            return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unexpected broker id, expected ${b.nodeId} or empty string, but received ${r.resourceName}`, configs: [] };
+            return {
+              ...base,
+              errorCode: ErrorCode.INVALID_REQUEST,
+              errorMessage: `Unexpected broker id, expected ${b.nodeId} or empty string, but received ${r.resourceName}`,
+              configs: [],
+            };
           }
-          return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs: describeBrokerConfigs(b, r.configurationKeys, req.includeSynonyms ?? false, req.includeDocumentation ?? false) };
+          return {
+            ...base,
+            errorCode: ErrorCode.NONE,
+            errorMessage: null,
+            configs: describeBrokerConfigs(
+              b,
+              r.configurationKeys,
+              req.includeSynonyms ?? false,
+              req.includeDocumentation ?? false,
+            ),
+          };
         }
-        return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported resource type ${r.resourceType}`, configs: [] };
+        return {
+          ...base,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `Unsupported resource type ${r.resourceType}`,
+          configs: [],
+        };
       });
       return { throttleTimeMs: 0, results };
     },

@@ -1,7 +1,12 @@
 /** DescribeLogDirs (key 35), versions 0-4: each log dir with its partitions' sizes and the disk's space. */
 import { statfsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { decodeDescribeLogDirsRequest, encodeDescribeLogDirsResponse, type DescribeLogDirsRequest, type DescribeLogDirsResponse } from '../../protocol/messages/describe-log-dirs.js';
+import {
+  decodeDescribeLogDirsRequest,
+  encodeDescribeLogDirsResponse,
+  type DescribeLogDirsRequest,
+  type DescribeLogDirsResponse,
+} from '../../protocol/messages/describe-log-dirs.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
@@ -15,15 +20,26 @@ export function describeLogDirsHandler(b: BrokerServices) {
     decode: decodeDescribeLogDirsRequest,
     encode: encodeDescribeLogDirsResponse,
     handle(req) {
-      const wanted = req.topics === null ? null : new Set(req.topics.flatMap((t) => t.partitions.map((p) => `${t.topic}-${p}`)));
-      const byDir = new Map<string, Map<string, DescribeLogDirsResponse['results'][number]['topics'][number]['partitions']>>();
+      const wanted =
+        req.topics === null
+          ? null
+          : new Set(req.topics.flatMap((t) => t.partitions.map((p) => `${t.topic}-${p}`)));
+      const byDir = new Map<
+        string,
+        Map<string, DescribeLogDirsResponse['results'][number]['topics'][number]['partitions']>
+      >();
       for (const dir of b.replicaManager.logManager.logDirs) byDir.set(resolve(dir), new Map());
       for (const p of b.replicaManager.allPartitions()) {
         if (wanted && !wanted.has(p.key)) continue;
         const dir = resolve(p.log.dir, '..');
         const topics = byDir.get(dir) ?? byDir.set(dir, new Map()).get(dir)!;
         const parts = topics.get(p.topic) ?? topics.set(p.topic, []).get(p.topic)!;
-        parts.push({ partitionIndex: p.index, partitionSize: BigInt(p.log.size), offsetLag: 0n, isFutureKey: false });
+        parts.push({
+          partitionIndex: p.index,
+          partitionSize: BigInt(p.log.size),
+          offsetLag: 0n,
+          isFutureKey: false,
+        });
       }
       return {
         throttleTimeMs: 0,
@@ -38,7 +54,13 @@ export function describeLogDirsHandler(b: BrokerServices) {
           } catch {
             /* unknown */
           }
-          return { errorCode: ErrorCode.NONE, logDir, topics: [...topics].map(([name, partitions]) => ({ name, partitions })), totalBytes, usableBytes };
+          return {
+            errorCode: ErrorCode.NONE,
+            logDir,
+            topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+            totalBytes,
+            usableBytes,
+          };
         }),
       };
     },

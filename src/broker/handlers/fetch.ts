@@ -4,7 +4,12 @@
  * stable offset (read_committed); records are the segment file's bytes. Fetch sessions (KIP-227) are
  * answered with session id 0, which clients treat as "full fetch every time".
  */
-import { decodeFetchRequest, encodeFetchResponse, type FetchRequest, type FetchResponse } from '../../protocol/messages/fetch.js';
+import {
+  decodeFetchRequest,
+  encodeFetchResponse,
+  type FetchRequest,
+  type FetchResponse,
+} from '../../protocol/messages/fetch.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
@@ -44,7 +49,10 @@ export function fetchHandler(b: BrokerServices) {
         maxWaitMs: req.maxWaitMs,
         minBytes: req.minBytes,
         // v0-2 had no response limit; keep Kafka's behaviour of honouring only partition limits there.
-        maxBytes: ctx.apiVersion >= 3 ? Math.min(req.maxBytes ?? 0x7fffffff, b.config.int('fetch.max.bytes')) : 0x7fffffff,
+        maxBytes:
+          ctx.apiVersion >= 3
+            ? Math.min(req.maxBytes ?? 0x7fffffff, b.config.int('fetch.max.bytes'))
+            : 0x7fffffff,
         isolationLevel,
         partitions,
       });

@@ -4,7 +4,12 @@
  * -4 earliest local (v8+, = earliest without tiered storage), -5 latest tiered (v9+, none here).
  * Other values: the first offset whose timestamp is at or after it.
  */
-import { decodeListOffsetsRequest, encodeListOffsetsResponse, type ListOffsetsRequest, type ListOffsetsResponse } from '../../protocol/messages/list-offsets.js';
+import {
+  decodeListOffsetsRequest,
+  encodeListOffsetsResponse,
+  type ListOffsetsRequest,
+  type ListOffsetsResponse,
+} from '../../protocol/messages/list-offsets.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { KafkaError } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
@@ -34,7 +39,11 @@ export function listOffsetsHandler(b: BrokerServices) {
             // v0 answers with a list of offsets; v1+ with one offset and its timestamp (and epoch from v4).
             const out = (errorCode: number, offset = -1n, timestamp = -1n, leaderEpoch = -1) =>
               v === 0
-                ? { partitionIndex: p.partitionIndex, errorCode, oldStyleOffsets: errorCode === ErrorCode.NONE && offset >= 0n ? [offset] : [] }
+                ? {
+                    partitionIndex: p.partitionIndex,
+                    errorCode,
+                    oldStyleOffsets: errorCode === ErrorCode.NONE && offset >= 0n ? [offset] : [],
+                  }
                 : { partitionIndex: p.partitionIndex, errorCode, timestamp, offset, leaderEpoch };
             const key = `${t.name}-${p.partitionIndex}`;
             if (seen.has(key) && v > 0) return out(ErrorCode.INVALID_REQUEST);
@@ -43,10 +52,16 @@ export function listOffsetsHandler(b: BrokerServices) {
             if (part instanceof KafkaError) return out(part.code);
             const cle = p.currentLeaderEpoch ?? -1;
             if (cle >= 0 && cle !== part.leaderEpoch) {
-              return out(cle < part.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH);
+              return out(
+                cle < part.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH,
+              );
             }
             const consumer = req.replicaId < 0;
-            const upper = consumer ? ((req.isolationLevel ?? 0) === 1 ? part.lastStableOffset : part.highWatermark) : part.log.logEndOffset;
+            const upper = consumer
+              ? (req.isolationLevel ?? 0) === 1
+                ? part.lastStableOffset
+                : part.highWatermark
+              : part.log.logEndOffset;
             const ts = p.timestamp;
             if (ts === LATEST) return out(ErrorCode.NONE, upper, -1n, part.leaderEpoch);
             if (ts === EARLIEST || ts === EARLIEST_LOCAL) {

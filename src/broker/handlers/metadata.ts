@@ -3,7 +3,12 @@
  * leader, leader epoch, replicas, ISR and offline replicas, all from the MetadataTable. Unknown topics
  * are created when allowed (auto.create.topics.enable and, from v4, the request's flag).
  */
-import { decodeMetadataRequest, encodeMetadataResponse, type MetadataRequest, type MetadataResponse } from '../../protocol/messages/metadata.js';
+import {
+  decodeMetadataRequest,
+  encodeMetadataResponse,
+  type MetadataRequest,
+  type MetadataResponse,
+} from '../../protocol/messages/metadata.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { INTERNAL_TOPICS, topicNameProblem } from '../../common/topic-config.js';
 import { ZERO_UUID } from '../../controller/topic-frontend.js';
@@ -63,7 +68,8 @@ export function metadataHandler(b: BrokerServices) {
       if (all) {
         for (const name of [...b.table.topics.keys()].sort()) topics.push(describeTopic(name)!);
       } else {
-        const allowCreate = (v < 4 || req.allowAutoTopicCreation !== false) && b.config.bool('auto.create.topics.enable');
+        const allowCreate =
+          (v < 4 || req.allowAutoTopicCreation !== false) && b.config.bool('auto.create.topics.enable');
         for (const t of req.topics!) {
           let name = t.name;
           // A non-zero topic id wins over the name: the Java admin's describeTopics(ids) sends the
@@ -91,7 +97,10 @@ export function metadataHandler(b: BrokerServices) {
             } catch (err) {
               const code = KafkaError.codeOf(err);
               // Someone else created it first: describe theirs.
-              out = code === ErrorCode.TOPIC_ALREADY_EXISTS ? describeTopic(name) : errorTopic(name, ZERO_UUID, code);
+              out =
+                code === ErrorCode.TOPIC_ALREADY_EXISTS
+                  ? describeTopic(name)
+                  : errorTopic(name, ZERO_UUID, code);
             }
           }
           topics.push(out ?? errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));

@@ -3,7 +3,12 @@
  * answered per partition with UNSUPPORTED_VERSION (Kafka 4.0 does the same, while still advertising
  * min version 0 for librdkafka's feature probes). acks=0 gets no response; acks must be -1, 0 or 1.
  */
-import { decodeProduceRequest, encodeProduceResponse, type ProduceRequest, type ProduceResponse } from '../../protocol/messages/produce.js';
+import {
+  decodeProduceRequest,
+  encodeProduceResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../../protocol/messages/produce.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
@@ -18,20 +23,51 @@ export function produceHandler(b: BrokerServices) {
     decode: decodeProduceRequest,
     encode: encodeProduceResponse,
     async handle(req, ctx) {
-      const errorFor = (code: number, message: string): ProducePartitionResult => ({ errorCode: code, errorMessage: message, baseOffset: -1n, logAppendTime: -1n, logStartOffset: -1n, recordErrors: [] });
+      const errorFor = (code: number, message: string): ProducePartitionResult => ({
+        errorCode: code,
+        errorMessage: message,
+        baseOffset: -1n,
+        logAppendTime: -1n,
+        logStartOffset: -1n,
+        recordErrors: [],
+      });
       let results: Map<string, ProducePartitionResult>;
-      const inputs = req.topicData.flatMap((t) => t.partitionData.map((p) => ({ topic: t.name, partition: p.index, records: p.records })));
+      const inputs = req.topicData.flatMap((t) =>
+        t.partitionData.map((p) => ({ topic: t.name, partition: p.index, records: p.records })),
+      );
       if (ctx.apiVersion < 3) {
-        results = new Map(inputs.map((i) => [`${i.topic}-${i.partition}`, errorFor(ErrorCode.UNSUPPORTED_VERSION, 'Produce v0-2 (message format v0/v1) is not supported; use a client that sends RecordBatch v2 (Produce v3+)')]));
+        results = new Map(
+          inputs.map((i) => [
+            `${i.topic}-${i.partition}`,
+            errorFor(
+              ErrorCode.UNSUPPORTED_VERSION,
+              'Produce v0-2 (message format v0/v1) is not supported; use a client that sends RecordBatch v2 (Produce v3+)',
+            ),
+          ]),
+        );
       } else if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) {
-        results = new Map(inputs.map((i) => [`${i.topic}-${i.partition}`, errorFor(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${req.acks}`)]));
+        results = new Map(
+          inputs.map((i) => [
+            `${i.topic}-${i.partition}`,
+            errorFor(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${req.acks}`),
+          ]),
+        );
       } else if (req.transactionalId) {
-        results = new Map(inputs.map((i) => [`${i.topic}-${i.partition}`, errorFor(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional produce is not supported yet')]));
+        results = new Map(
+          inputs.map((i) => [
+            `${i.topic}-${i.partition}`,
+            errorFor(
+              ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+              'Transactional produce is not supported yet',
+            ),
+          ]),
+        );
       } else {
         results = await b.replicaManager.appendRecords(req.acks, req.timeoutMs, inputs);
       }
       for (const [key, r] of results) {
-        if (r.errorCode !== ErrorCode.NONE) b.metrics.failedProduce.inc({ topic: key.slice(0, key.lastIndexOf('-')) });
+        if (r.errorCode !== ErrorCode.NONE)
+          b.metrics.failedProduce.inc({ topic: key.slice(0, key.lastIndexOf('-')) });
       }
       if (req.acks === 0) return null;
       return {

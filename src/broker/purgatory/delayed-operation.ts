@@ -110,7 +110,6 @@ export class DelayedOperationPurgatory<T extends DelayedOperation> {
     return false;
   }
 
-
   #unwatch(op: T, keys: string[]): void {
     for (const k of keys) {
       const set = this.#watchers.get(k);

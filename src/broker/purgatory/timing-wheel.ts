@@ -152,12 +152,15 @@ export class TimingWheelTimer {
     if (this.#timer && this.#timerAt <= next) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timerAt = next;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#timerAt = Infinity;
-      this.advance();
-      if (this.#size > 0) this.#arm();
-    }, Math.max(0, next - this.#now()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        this.#timerAt = Infinity;
+        this.advance();
+        if (this.#size > 0) this.#arm();
+      },
+      Math.max(0, next - this.#now()),
+    );
     this.#timer.unref();
   }
 

@@ -54,7 +54,11 @@ export class ControlPlaneClient {
   }
 
   /** Call `method` on the active controller, retrying until `timeoutMs` passes. */
-  async call<Res extends { error?: string }>(method: Method, request: object, timeoutMs = 15_000): Promise<Res> {
+  async call<Res extends { error?: string }>(
+    method: Method,
+    request: object,
+    timeoutMs = 15_000,
+  ): Promise<Res> {
     const deadline = Date.now() + timeoutMs;
     let delay = 50;
     let last = 'no active controller';
@@ -62,9 +66,21 @@ export class ControlPlaneClient {
       const address = this.#controllerAddress();
       if (address) {
         try {
-          const client = this.#client(SERVICE[method], address) as unknown as Record<Method, (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => void>;
+          const client = this.#client(SERVICE[method], address) as unknown as Record<
+            Method,
+            (
+              req: object,
+              opts: grpc.CallOptions,
+              cb: (err: grpc.ServiceError | null, res: Res) => void,
+            ) => void
+          >;
           const res = await new Promise<Res>((resolve, reject) =>
-            client[method].call(client, request, { deadline: Math.min(deadline, Date.now() + 5000) }, (err, r) => (err ? reject(err) : resolve(r))),
+            client[method].call(
+              client,
+              request,
+              { deadline: Math.min(deadline, Date.now() + 5000) },
+              (err, r) => (err ? reject(err) : resolve(r)),
+            ),
           );
           if (res.error !== 'NOT_CONTROLLER') return res;
           last = `controller at ${address} says it is not the controller`;

@@ -24,14 +24,24 @@ function flatten(tps: TopicPartitionsMessage[]): { topic: string; partition: num
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
 
-function unary<Req, Res extends object>(controller: Controller, controllerId: () => number, log: Logger, fn: (req: Req) => Promise<Res> | Res): Unary<Req, Res> {
+function unary<Req, Res extends object>(
+  controller: Controller,
+  controllerId: () => number,
+  log: Logger,
+  fn: (req: Req) => Promise<Res> | Res,
+): Unary<Req, Res> {
   return (call, cb) => {
     Promise.resolve()
       .then(() => fn(call.request))
       .then(
         (res) => cb(null, { ...res, controllerId: controllerId() }),
         (err: unknown) => {
-          if (err instanceof NotControllerError) return cb(null, { error: 'NOT_CONTROLLER', message: err.message, controllerId: err.controllerId } as unknown as Res);
+          if (err instanceof NotControllerError)
+            return cb(null, {
+              error: 'NOT_CONTROLLER',
+              message: err.message,
+              controllerId: err.controllerId,
+            } as unknown as Res);
           log.error({ err }, 'control-plane request failed');
           cb({ code: grpc.status.INTERNAL, message: err instanceof Error ? err.message : String(err) });
         },
@@ -45,39 +55,88 @@ export class ControlPlaneServer {
 
   constructor(controller: Controller, controllerId: () => number, log: Logger) {
     const { Controller: ControllerSvc, Admin } = controlPlaneServices();
-    const u = <Req, Res extends object>(fn: (req: Req) => Promise<Res> | Res) => unary<Req, Res>(controller, controllerId, log, fn);
+    const u = <Req, Res extends object>(fn: (req: Req) => Promise<Res> | Res) =>
+      unary<Req, Res>(controller, controllerId, log, fn);
     this.#server.addService(ControllerSvc.service, {
-      alterPartition: u(async (req: { brokerId: number; topic: string; partition: number; leaderEpoch: number; partitionEpoch: number; newIsr: number[] }) => {
-        const r = await controller.alterPartition(req);
-        return { error: r.error, message: r.message, state: r.state ?? null };
-      }),
-      controlledShutdown: u(async (req: { brokerId: number }) => ({ error: 'NONE', message: '', remainingPartitions: await controller.controlledShutdown(req.brokerId) })),
+      alterPartition: u(
+        async (req: {
+          brokerId: number;
+          topic: string;
+          partition: number;
+          leaderEpoch: number;
+          partitionEpoch: number;
+          newIsr: number[];
+        }) => {
+          const r = await controller.alterPartition(req);
+          return { error: r.error, message: r.message, state: r.state ?? null };
+        },
+      ),
+      controlledShutdown: u(async (req: { brokerId: number }) => ({
+        error: 'NONE',
+        message: '',
+        remainingPartitions: await controller.controlledShutdown(req.brokerId),
+      })),
       electLeaders: u(async (req: ElectLeadersMessage) => ({
         error: 'NONE',
         message: '',
-        results: await controller.electLeaders(req.electionType, req.allPartitions ? null : flatten(req.topicPartitions)),
+        results: await controller.electLeaders(
+          req.electionType,
+          req.allPartitions ? null : flatten(req.topicPartitions),
+        ),
       })),
-      alterPartitionReassignments: u(async (req: { reassignments: { topic: string; partition: number; cancel: boolean; replicas: number[] }[] }) => ({
-        error: 'NONE',
-        message: '',
-        results: await controller.alterReassignments(req.reassignments.map((r) => ({ topic: r.topic, partition: r.partition, replicas: r.cancel ? null : r.replicas }))),
-      })),
-      listPartitionReassignments: u((req: { allPartitions: boolean; topicPartitions: TopicPartitionsMessage[] }) => ({
-        error: 'NONE',
-        message: '',
-        reassignments: controller.listReassignments(req.allPartitions ? null : flatten(req.topicPartitions)),
-      })),
+      alterPartitionReassignments: u(
+        async (req: {
+          reassignments: { topic: string; partition: number; cancel: boolean; replicas: number[] }[];
+        }) => ({
+          error: 'NONE',
+          message: '',
+          results: await controller.alterReassignments(
+            req.reassignments.map((r) => ({
+              topic: r.topic,
+              partition: r.partition,
+              replicas: r.cancel ? null : r.replicas,
+            })),
+          ),
+        }),
+      ),
+      listPartitionReassignments: u(
+        (req: { allPartitions: boolean; topicPartitions: TopicPartitionsMessage[] }) => ({
+          error: 'NONE',
+          message: '',
+          reassignments: controller.listReassignments(
+            req.allPartitions ? null : flatten(req.topicPartitions),
+          ),
+        }),
+      ),
     });
     this.#server.addService(Admin.service, {
       describeClusterHealth: u(() => {
         if (!controller.isActive) throw new NotControllerError(controllerId());
         const h = controller.health();
-        return { error: 'NONE', controllerEpoch: h.controllerEpoch, partitions: h.partitions, underReplicatedPartitions: h.underReplicated, underMinIsrPartitions: h.underMinIsr, offlinePartitions: h.offline, brokers: [] };
+        return {
+          error: 'NONE',
+          controllerEpoch: h.controllerEpoch,
+          partitions: h.partitions,
+          underReplicatedPartitions: h.underReplicated,
+          underMinIsrPartitions: h.underMinIsr,
+          offlinePartitions: h.offline,
+          brokers: [],
+        };
       }),
-      safeToRestart: u((req: { brokerId: number }) => ({ error: 'NONE', ...controller.safeToRestart(req.brokerId) })),
+      safeToRestart: u((req: { brokerId: number }) => ({
+        error: 'NONE',
+        ...controller.safeToRestart(req.brokerId),
+      })),
       drainBroker: u(async (req: { brokerId: number }) => {
         const remaining = await controller.controlledShutdown(req.brokerId);
-        return { error: 'NONE', message: remaining.length === 0 ? 'drained' : `${remaining.length} partition(s) have no other in-sync replica`, remainingPartitions: remaining };
+        return {
+          error: 'NONE',
+          message:
+            remaining.length === 0
+              ? 'drained'
+              : `${remaining.length} partition(s) have no other in-sync replica`,
+          remainingPartitions: remaining,
+        };
       }),
     });
   }
@@ -88,11 +147,15 @@ export class ControlPlaneServer {
 
   start(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
-        if (err) return reject(err);
-        this.#port = bound;
-        resolve(bound);
-      });
+      this.#server.bindAsync(
+        `${host.includes(':') ? `[${host}]` : host}:${port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, bound) => {
+          if (err) return reject(err);
+          this.#port = bound;
+          resolve(bound);
+        },
+      );
     });
   }
 

@@ -30,8 +30,16 @@ let loaded: { Controller: ServiceCtor; Admin: ServiceCtor } | null = null;
 
 export function controlPlaneServices(): { Controller: ServiceCtor; Admin: ServiceCtor } {
   if (loaded) return loaded;
-  const def = protoLoader.loadSync(findProto(), { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { sluice: { controller: { v1: { Controller: ServiceCtor; Admin: ServiceCtor } } } };
+  const def = protoLoader.loadSync(findProto(), {
+    keepCase: false,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    sluice: { controller: { v1: { Controller: ServiceCtor; Admin: ServiceCtor } } };
+  };
   loaded = pkg.sluice.controller.v1;
   return loaded;
 }

@@ -152,20 +152,24 @@ export function computeBatchCrc(buf: Buffer, offset: number, size: number): numb
  */
 export function validateBatch(buf: Buffer, offset = 0, maxBatchSize = 0x7fffffff): number {
   const avail = buf.length - offset;
-  if (avail < RECORD_BATCH_HEADER_SIZE) throw new CorruptRecordError(`record batch truncated: ${avail} bytes`);
+  if (avail < RECORD_BATCH_HEADER_SIZE)
+    throw new CorruptRecordError(`record batch truncated: ${avail} bytes`);
   const batchLength = buf.readInt32BE(offset + BATCH_LENGTH_OFFSET);
   const size = batchLength + LOG_OVERHEAD;
   if (batchLength < RECORD_BATCH_HEADER_SIZE - LOG_OVERHEAD) {
     throw new CorruptRecordError(`record batch length ${batchLength} is smaller than the header`);
   }
-  if (size > maxBatchSize) throw new CorruptRecordError(`record batch of ${size} bytes exceeds ${maxBatchSize}`);
+  if (size > maxBatchSize)
+    throw new CorruptRecordError(`record batch of ${size} bytes exceeds ${maxBatchSize}`);
   if (size > avail) throw new CorruptRecordError(`record batch truncated: ${avail} of ${size} bytes`);
   const magic = buf.readInt8(offset + MAGIC_OFFSET);
   if (magic !== CURRENT_MAGIC) throw new CorruptRecordError(`unsupported record batch magic ${magic}`);
   const lastOffsetDelta = buf.readInt32BE(offset + LAST_OFFSET_DELTA_OFFSET);
   const count = buf.readInt32BE(offset + RECORD_COUNT_OFFSET);
   if (count < 0 || lastOffsetDelta < 0 || (count > 0 && lastOffsetDelta < count - 1)) {
-    throw new CorruptRecordError(`record batch has ${count} records but last offset delta ${lastOffsetDelta}`);
+    throw new CorruptRecordError(
+      `record batch has ${count} records but last offset delta ${lastOffsetDelta}`,
+    );
   }
   const stored = buf.readUInt32BE(offset + CRC_OFFSET);
   const actual = computeBatchCrc(buf, offset, size);
@@ -200,5 +204,8 @@ export function stampLogAppendTime(buf: Buffer, offset: number, timestampMs: big
 
 /** Offset of the last record in the batch: BaseOffset + LastOffsetDelta. */
 export function lastOffsetOf(buf: Buffer, offset = 0): bigint {
-  return buf.readBigInt64BE(offset + BASE_OFFSET_OFFSET) + BigInt(buf.readInt32BE(offset + LAST_OFFSET_DELTA_OFFSET));
+  return (
+    buf.readBigInt64BE(offset + BASE_OFFSET_OFFSET) +
+    BigInt(buf.readInt32BE(offset + LAST_OFFSET_DELTA_OFFSET))
+  );
 }

@@ -79,12 +79,18 @@ export function writeRecord(
  * Decode `count` records from an (uncompressed) records section.
  * Throws DecodeError when the section is shorter than the records say or has bytes left over.
  */
-export function readRecords(section: Buffer, count: number, baseOffset: bigint, baseTimestamp: bigint): Record[] {
+export function readRecords(
+  section: Buffer,
+  count: number,
+  baseOffset: bigint,
+  baseTimestamp: bigint,
+): Record[] {
   const r = new ByteReader(section);
   const out: Record[] = [];
   for (let i = 0; i < count; i++) {
     const length = r.varint();
-    if (length < 0 || length > r.remaining) throw new DecodeError(`record ${i} length ${length} is out of range`);
+    if (length < 0 || length > r.remaining)
+      throw new DecodeError(`record ${i} length ${length} is out of range`);
     const end = r.offset + length;
     const rr = new ByteReader(section, r.offset, end);
     rr.int8();
@@ -95,7 +101,8 @@ export function readRecords(section: Buffer, count: number, baseOffset: bigint, 
     const valueLen = rr.varint();
     const value = valueLen < 0 ? null : Buffer.from(rr.raw(valueLen));
     const headerCount = rr.varint();
-    if (headerCount < 0 || headerCount > rr.remaining) throw new DecodeError(`bad header count ${headerCount}`);
+    if (headerCount < 0 || headerCount > rr.remaining)
+      throw new DecodeError(`bad header count ${headerCount}`);
     const headers: RecordHeader[] = [];
     for (let h = 0; h < headerCount; h++) {
       const hkLen = rr.varint();
@@ -106,7 +113,13 @@ export function readRecords(section: Buffer, count: number, baseOffset: bigint, 
     }
     if (rr.remaining !== 0) throw new DecodeError(`record ${i} has ${rr.remaining} unread bytes`);
     r.skip(length);
-    out.push({ offset: baseOffset + BigInt(offDelta), timestamp: baseTimestamp + tsDelta, key, value, headers });
+    out.push({
+      offset: baseOffset + BigInt(offDelta),
+      timestamp: baseTimestamp + tsDelta,
+      key,
+      value,
+      headers,
+    });
   }
   if (r.remaining !== 0) throw new DecodeError(`${r.remaining} bytes after the last record`);
   return out;
@@ -125,7 +138,8 @@ export function walkRecords(
   const r = new ByteReader(section);
   for (let i = 0; i < count; i++) {
     const length = r.varint();
-    if (length < 0 || length > r.remaining) throw new DecodeError(`record ${i} length ${length} is out of range`);
+    if (length < 0 || length > r.remaining)
+      throw new DecodeError(`record ${i} length ${length} is out of range`);
     const end = r.offset + length;
     r.int8();
     const tsDelta = r.varlongNumber();
@@ -135,7 +149,8 @@ export function walkRecords(
     const valueLen = r.varint();
     if (valueLen > 0) r.skip(valueLen);
     const headerCount = r.varint();
-    if (headerCount < 0 || headerCount > end - r.offset) throw new DecodeError(`bad header count ${headerCount}`);
+    if (headerCount < 0 || headerCount > end - r.offset)
+      throw new DecodeError(`bad header count ${headerCount}`);
     for (let h = 0; h < headerCount; h++) {
       const hkLen = r.varint();
       if (hkLen < 0) throw new DecodeError('null header key');
@@ -143,7 +158,10 @@ export function walkRecords(
       const hvLen = r.varint();
       if (hvLen > 0) r.skip(hvLen);
     }
-    if (r.offset !== end) throw new DecodeError(`record ${i} fields take ${r.offset - (end - length)} bytes, its length says ${length}`);
+    if (r.offset !== end)
+      throw new DecodeError(
+        `record ${i} fields take ${r.offset - (end - length)} bytes, its length says ${length}`,
+      );
     visit(i, offDelta, tsDelta, keyLen < 0);
   }
   if (r.remaining !== 0) throw new DecodeError(`${r.remaining} bytes after the last record`);

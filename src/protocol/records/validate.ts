@@ -142,10 +142,19 @@ async function validateOrThrow(
   try {
     walkRecords(section, header.recordCount, (i, offsetDelta, tsDelta, keyIsNull) => {
       if (offsetDelta !== i) throw invalid(`record ${i} has offset delta ${offsetDelta}, expected ${i}`);
-      if (opts.compacted && keyIsNull && !control) throw invalid('compacted topic cannot accept a record without a key');
+      if (opts.compacted && keyIsNull && !control)
+        throw invalid('compacted topic cannot accept a record without a key');
       const ts = baseTs + tsDelta;
-      if (checkTimestamps && ts !== -1 && ((before !== NO_TIMESTAMP_LIMIT && ts < nowMs - before) || (after !== NO_TIMESTAMP_LIMIT && ts > nowMs + after))) {
-        throw new InvalidRecordError('INVALID_TIMESTAMP', `record ${i} timestamp ${ts} is out of range [now - ${before} ms, now + ${after} ms] (now ${nowMs})`);
+      if (
+        checkTimestamps &&
+        ts !== -1 &&
+        ((before !== NO_TIMESTAMP_LIMIT && ts < nowMs - before) ||
+          (after !== NO_TIMESTAMP_LIMIT && ts > nowMs + after))
+      ) {
+        throw new InvalidRecordError(
+          'INVALID_TIMESTAMP',
+          `record ${i} timestamp ${ts} is out of range [now - ${before} ms, now + ${after} ms] (now ${nowMs})`,
+        );
       }
       if (ts > maxTs) {
         maxTs = ts;
@@ -154,7 +163,11 @@ async function validateOrThrow(
     });
   } catch (err) {
     if (err instanceof DecodeError) {
-      throw new InvalidRecordError('INVALID_RECORD', `records do not match the header's count of ${header.recordCount}: ${err.message}`, { cause: err });
+      throw new InvalidRecordError(
+        'INVALID_RECORD',
+        `records do not match the header's count of ${header.recordCount}: ${err.message}`,
+        { cause: err },
+      );
     }
     throw err;
   }
