@@ -16,6 +16,8 @@ export interface BrokerProcessOptions {
   nodeId?: number;
   overrides?: Record<string, string>;
   extraArgs?: string[];
+  /** How long start() waits for the broker to be ready before killing it (default 60 s). */
+  startTimeoutMs?: number;
   /** Fixed port (for restarts keeping the same address); default: a free one. */
   port?: number;
   /** trace/debug/info only: readiness (and the bound port) is read from the info-level 'broker started' line. */
@@ -95,7 +97,28 @@ export class BrokerProcess {
         ),
       );
     });
-    await ready;
+    // A broker that never becomes ready must not outlive the test: the caller has no handle on it
+    // yet, so kill it here on failure or after the deadline.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `broker not ready within ${this.#opts.startTimeoutMs ?? 60_000} ms:\n${this.logs.slice(-20).join('\n')}`,
+            ),
+          ),
+        this.#opts.startTimeoutMs ?? 60_000,
+      );
+    });
+    try {
+      await Promise.race([ready, deadline]);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
     // Keep the same port across restarts of this process.
     this.#opts.port = this.port;
     return this;
