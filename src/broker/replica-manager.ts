@@ -13,7 +13,7 @@ import type { TopicRecord } from '../controller/records.js';
 import { LogManager } from '../storage/log-manager.js';
 import { logConfigFromProps, type LogConfig } from '../storage/log-config.js';
 import { OffsetOutOfRangeError } from '../storage/errors.js';
-import { readBatchHeader, TimestampType } from '../protocol/records/batch-header.js';
+import { TimestampType, type RecordBatchHeader } from '../protocol/records/batch-header.js';
 import { scanRecordBatches } from '../protocol/records/batch.js';
 import { validateRecordBatchForAppend } from '../protocol/records/validate.js';
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
@@ -41,6 +41,18 @@ export interface ProducePartitionResult {
   logStartOffset: bigint;
   /** Per-record errors (v8+): none are produced today. */
   recordErrors: { batchIndex: number; batchIndexErrorMessage: string | null }[];
+}
+
+/** A produce partition result carrying only an error (no offsets). */
+export function producePartitionError(code: number, message: string | null): ProducePartitionResult {
+  return {
+    errorCode: code,
+    errorMessage: message,
+    baseOffset: -1n,
+    logAppendTime: -1n,
+    logStartOffset: -1n,
+    recordErrors: [],
+  };
 }
 
 export interface ProduceInput {
@@ -274,15 +286,20 @@ export class ReplicaManager {
 
   /** Move appends the high watermark passed into the consumer-visible byte count. */
   #onHighWatermarkMaybeMoved(p: Partition): void {
+    if (this.#advanceCommittedBytes(p)) this.fetchPurgatory.checkAndComplete(p.key);
+  }
+
+  /** Move appended bytes below the high watermark to the committed count; true when any moved. */
+  #advanceCommittedBytes(p: Partition): boolean {
     const q = this.#uncommitted.get(p.key);
-    if (!q || q.length === 0) return;
+    if (!q || q.length === 0) return false;
     const hw = p.highWatermark;
     let moved = false;
     while (q.length > 0 && q[0]!.end <= hw) {
       this.#committedBytes.set(p.key, q.shift()!.bytes);
       moved = true;
     }
-    if (moved) this.fetchPurgatory.checkAndComplete(p.key);
+    return moved;
   }
 
   // ---- ISR management (leader) ----
@@ -425,14 +442,7 @@ export class ReplicaManager {
     input: ProduceInput,
   ): Promise<{ result: ProducePartitionResult; partition?: Partition; requiredOffset: bigint }> {
     const fail = (code: number, message: string | null) => ({
-      result: {
-        errorCode: code,
-        errorMessage: message,
-        baseOffset: -1n,
-        logAppendTime: -1n,
-        logStartOffset: -1n,
-        recordErrors: [],
-      },
+      result: producePartitionError(code, message),
       requiredOffset: -1n,
     });
     const p = this.leaderPartition(input.topic, input.partition);
@@ -461,6 +471,7 @@ export class ReplicaManager {
       return fail(ErrorCode.CORRUPT_MESSAGE, 'Produce request has a truncated record batch');
     const compacted = cfg.cleanupPolicy.includes('compact');
     let recordCount = 0;
+    const headers: RecordBatchHeader[] = [];
     for (const s of batches) {
       const v = await validateRecordBatchForAppend(input.records, s.position, {
         fromClient: true,
@@ -473,14 +484,15 @@ export class ReplicaManager {
       });
       if (!v.ok) return fail(KafkaError.codeOf(v.error), v.error.message);
       recordCount += v.batch.header.recordCount;
+      headers.push(v.batch.header);
     }
     if (!p.isLeader) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER, null);
     try {
       let first: ReturnType<Partition['appendAsLeader']> | null = null;
       let last = -1n;
-      for (const s of batches) {
+      for (const [i, s] of batches.entries()) {
         const batch = input.records.subarray(s.position, s.position + s.size);
-        const h = readBatchHeader(batch);
+        const h = headers[i]!;
         const r = p.appendAsLeader(batch, h.producerId, h.producerEpoch, h.baseSequence, h.recordCount);
         first ??= r;
         last = r.lastOffset;
@@ -494,7 +506,9 @@ export class ReplicaManager {
         }
       }
       this.onBytesIn(input.topic, input.records.length, recordCount);
-      this.#onHighWatermarkMaybeMoved(p);
+      // One wake for both kinds of waiting fetch: followers read to the log end, which just moved;
+      // consumers read to the high watermark, which may have moved with it.
+      this.#advanceCommittedBytes(p);
       this.fetchPurgatory.checkAndComplete(p.key);
       return {
         result: {

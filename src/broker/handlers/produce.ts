@@ -12,7 +12,7 @@ import {
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
-import type { ProducePartitionResult } from '../replica-manager.js';
+import { producePartitionError, type ProducePartitionResult } from '../replica-manager.js';
 
 export function produceHandler(b: BrokerServices) {
   return defineHandler<ProduceRequest, ProduceResponse>({
@@ -23,14 +23,7 @@ export function produceHandler(b: BrokerServices) {
     decode: decodeProduceRequest,
     encode: encodeProduceResponse,
     async handle(req, ctx) {
-      const errorFor = (code: number, message: string): ProducePartitionResult => ({
-        errorCode: code,
-        errorMessage: message,
-        baseOffset: -1n,
-        logAppendTime: -1n,
-        logStartOffset: -1n,
-        recordErrors: [],
-      });
+      const errorFor = producePartitionError;
       let results: Map<string, ProducePartitionResult>;
       const inputs = req.topicData.flatMap((t) =>
         t.partitionData.map((p) => ({ topic: t.name, partition: p.index, records: p.records })),
