@@ -57,7 +57,15 @@ async function decodeCaptured(broker: CaptureBroker, expectCodec: CompressionTyp
     const { batches, partial } = await decodeRecordBatches(p.records);
     expect(partial).toBeNull();
     for (const b of batches) {
-      expect(b.compression).toBe(expectCodec);
+      // librdkafka sends a batch uncompressed when compressing would not make it smaller (a batch
+      // that happens to hold only short values); a batch holding a long repetitive value must be
+      // compressed with the codec asked for.
+      const hasLongValue = b.records.some((r) => (r.value?.length ?? 0) > 1000);
+      if (hasLongValue || expectCodec === CompressionType.None) {
+        expect(b.compression).toBe(expectCodec);
+      } else {
+        expect([expectCodec, CompressionType.None]).toContain(b.compression);
+      }
       out.push(...b.records.map(plain));
     }
   }
