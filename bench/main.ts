@@ -2,7 +2,8 @@
  * `npm run bench -- [scenario|all]`: runs benchmark scenarios from bench/scenarios/*.ts.
  * Each scenario module exports `name`, `description` and `run(): Promise<BenchResult[]>`; optionally
  * `needsBuild` (runs `npm run build` first: the Sluice broker runs from dist/), `inAll = false` (only
- * when named) and `skip` (a reason: listed, not run).
+ * when named), `skip` (a reason: listed, not run) and `sharesBrokers` (it runs on `withBrokers`: in a
+ * run of several scenarios these go first, back to back, on one warmed-up Sluice/Kafka pair).
  * After the run the results go to bench/results/<time>-<scenarios>.{json,md,svg} (BENCH_OUT=dir to
  * write elsewhere, BENCH_OUT=none not at all); see docs/benchmarks.md.
  * Not part of CI: speed is measured here, never asserted in tests.
@@ -33,6 +34,7 @@ export interface Scenario {
   description: string;
   run(): Promise<BenchResult[]>;
   needsBuild?: boolean;
+  sharesBrokers?: boolean;
   inAll?: boolean;
   skip?: string;
 }
@@ -70,10 +72,13 @@ async function build(): Promise<void> {
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => a !== '--');
   const all = await loadScenarios();
-  const chosen =
+  const picked =
     wanted.length === 0 || wanted.includes('all')
       ? all.filter((s) => s.inAll !== false || wanted.includes(s.name))
       : all.filter((s) => wanted.includes(s.name));
+  // Scenarios sharing the broker pair first, so it can be stopped before the others start theirs.
+  const sharing = picked.filter((s) => s.sharesBrokers && !s.skip);
+  const chosen = [...sharing, ...picked.filter((s) => !sharing.includes(s))];
   if (chosen.length === 0) {
     console.error(`unknown scenario; available: ${all.map((s) => s.name).join(', ')}`);
     process.exit(2);
@@ -83,6 +88,8 @@ async function main(): Promise<void> {
     console.log('building Sluice (npm run build) ...');
     await build();
   }
+  const brokers = await import('./lib/brokers.js');
+  if (sharing.length > 1) brokers.shareBrokersAcrossScenarios();
   const results: BenchResult[] = [];
   const timings: Record<string, number> = {};
   const skipped: Record<string, string> = {};
@@ -93,6 +100,7 @@ async function main(): Promise<void> {
       skipped[s.name] = s.skip;
       continue;
     }
+    if (!s.sharesBrokers) await brokers.stopSharedBrokers();
     const t0 = performance.now();
     const res = await s.run();
     timings[s.name] = (performance.now() - t0) / 1000;
@@ -108,6 +116,7 @@ async function main(): Promise<void> {
     }
     console.log(`  (${timings[s.name]!.toFixed(0)} s)`);
   }
+  await brokers.stopSharedBrokers();
   const { writeReport } = await import('./lib/report.js');
   const files = writeReport({
     started,

@@ -33,7 +33,11 @@ export interface Broker {
   /** Date.now() when the broker process was spawned (after storage format, for Kafka) */
   spawnedAt: number;
   stats(): ProcSample;
-  /** SIGTERM, SIGKILL after `graceMs` (default 20 s), then remove the data dir. */
+  /**
+   * SIGTERM, SIGKILL after `graceMs`, then remove the data dir. Default: SIGKILL at once — nothing is
+   * measured after a broker stops, and a graceful Kafka shutdown with 10,000 partitions alone takes
+   * longer than some measurements.
+   */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -88,7 +92,7 @@ function handle(kind: BrokerKind, child: ChildProcess, port: number, spawnedAt: 
       last = sampleProc(pid) ?? last;
       return last;
     },
-    async stop(graceMs = 20_000) {
+    async stop(graceMs = 0) {
       await stopChild(child, graceMs);
       removeTempDir(dir);
     },
@@ -101,6 +105,8 @@ export interface SluiceOptions {
   overrides?: Record<string, string>;
   /** Listen on this port (default: any free one). */
   port?: number;
+  /** More `sluice broker` arguments (cluster mode: --etcd, --cluster-id, --node-id). */
+  extraArgs?: string[];
 }
 
 export async function startSluice(opts: SluiceOptions = {}): Promise<Broker> {
@@ -117,6 +123,7 @@ export async function startSluice(opts: SluiceOptions = {}): Promise<Broker> {
     '--log-level',
     'info',
   ];
+  args.push(...(opts.extraArgs ?? []));
   for (const [k, v] of Object.entries(opts.overrides ?? {})) args.push('--override', `${k}=${v}`);
   const spawnedAt = Date.now();
   const child = spawnTracked(process.execPath, args, { cwd: dir });
@@ -145,16 +152,34 @@ export interface KafkaStart {
   formatSeconds: number;
 }
 
-export async function startKafka(opts: { port?: number } = {}): Promise<KafkaStart> {
-  const cp = await kafkaClasspath();
-  const dir = tempDir('kafka-bench-broker-');
-  const port = opts.port ?? (await freePort());
-  const controllerPort = await freePort();
-  // config/kraft/server.properties as shipped, with loopback ports and a temp log dir.
-  const props = [
+export interface KafkaNodeOptions {
+  nodeId?: number;
+  port?: number;
+  controllerPort?: number;
+  /** `controller.quorum.voters` (default: this node alone) */
+  voters?: string;
+  /** KRaft cluster id shared by every node (default: a new one) */
+  clusterId?: string;
+  /** replication factor of Kafka's internal topics (default 1) */
+  internalTopicsRf?: number;
+}
+
+/**
+ * config/kraft/server.properties as shipped (KRaft combined mode: broker and controller in one
+ * process), with loopback ports and a temp log dir.
+ */
+function kafkaProps(
+  nodeId: number,
+  port: number,
+  controllerPort: number,
+  voters: string,
+  dataDir: string,
+  internalRf: number,
+): string[] {
+  return [
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `node.id=${nodeId}`,
+    `controller.quorum.voters=${voters}`,
     `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
     'inter.broker.listener.name=PLAINTEXT',
     `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
@@ -165,16 +190,33 @@ export async function startKafka(opts: { port?: number } = {}): Promise<KafkaSta
     'socket.send.buffer.bytes=102400',
     'socket.receive.buffer.bytes=102400',
     'socket.request.max.bytes=104857600',
-    `log.dirs=${join(dir, 'data')}`,
+    `log.dirs=${dataDir}`,
     'num.partitions=1',
     'num.recovery.threads.per.data.dir=1',
-    'offsets.topic.replication.factor=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `offsets.topic.replication.factor=${internalRf}`,
+    `transaction.state.log.replication.factor=${internalRf}`,
+    `transaction.state.log.min.isr=${Math.min(2, internalRf)}`,
     'log.retention.hours=168',
     'log.segment.bytes=1073741824',
     'log.retention.check.interval.ms=300000',
   ];
+}
+
+export async function startKafka(opts: KafkaNodeOptions = {}): Promise<KafkaStart> {
+  const cp = await kafkaClasspath();
+  const dir = tempDir('kafka-bench-broker-');
+  const nodeId = opts.nodeId ?? 1;
+  const port = opts.port ?? (await freePort());
+  const controllerPort = opts.controllerPort ?? (await freePort());
+  const voters = opts.voters ?? `${nodeId}@127.0.0.1:${controllerPort}`;
+  const props = kafkaProps(
+    nodeId,
+    port,
+    controllerPort,
+    voters,
+    join(dir, 'data'),
+    opts.internalTopicsRf ?? 1,
+  );
   const propsFile = join(dir, 'server.properties');
   writeFileSync(propsFile, props.join('\n') + '\n');
   // Quiet logging, except the line that says the server is up.
@@ -198,7 +240,7 @@ export async function startKafka(opts: { port?: number } = {}): Promise<KafkaSta
     '-cp',
     cp,
   ];
-  const clusterId = randomBytes(16).toString('base64url');
+  const clusterId = opts.clusterId ?? randomBytes(16).toString('base64url');
   const t0 = performance.now();
   await runToEnd(javaBin(), [
     '-Xmx256M',
@@ -215,7 +257,7 @@ export async function startKafka(opts: { port?: number } = {}): Promise<KafkaSta
   const formatSeconds = (performance.now() - t0) / 1000;
   const spawnedAt = Date.now();
   const child = spawnTracked(javaBin(), [...jvm, 'kafka.Kafka', propsFile], { cwd: dir });
-  await waitForLine(child, 'kafka broker', (l) => l.includes('Kafka Server started'), 120_000, []);
+  await waitForLine(child, `kafka broker ${nodeId}`, (l) => l.includes('Kafka Server started'), 120_000, []);
   return { broker: handle('kafka', child, port, spawnedAt, dir), formatSeconds };
 }
 
@@ -241,8 +283,52 @@ export async function warmUp(b: Broker): Promise<void> {
   await deleteTopic(b.port, 'warm-up');
 }
 
-/** Starts (and warms up) the brokers of `kinds`, runs `fn`, and always stops them. */
+/**
+ * In a run of several scenarios, the single-node scenarios that use `withBrokers` share one warmed-up
+ * Sluice and one Kafka (main.ts runs them back to back, then stops the pair before the scenarios that
+ * start brokers of their own). It saves a JVM start, a storage format and two warm-ups per scenario —
+ * minutes of an `all` run. Each scenario still works on fresh topics, and the peak-RSS figure is reset
+ * when a scenario takes the pair over.
+ */
+let shared: Map<BrokerKind, Broker> | null = null;
+
+export function shareBrokersAcrossScenarios(): void {
+  shared ??= new Map();
+}
+
+export async function stopSharedBrokers(): Promise<void> {
+  if (!shared) return;
+  const brokers = [...shared.values()];
+  shared = null;
+  await Promise.all(brokers.map((b) => b.stop()));
+}
+
+/** Resets the kernel's peak-RSS counter (VmHWM) of `pid` (`5` to /proc/PID/clear_refs). */
+function resetPeakRss(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    // Not permitted here: the peak then spans the scenarios run before.
+  }
+}
+
+/** Starts (and warms up) the brokers of `kinds`, runs `fn`, and stops them (unless shared). */
 export async function withBrokers<T>(kinds: BrokerKind[], fn: (brokers: Broker[]) => Promise<T>): Promise<T> {
+  if (shared) {
+    const pool = shared;
+    const brokers: Broker[] = [];
+    for (const k of kinds) {
+      let b = pool.get(k);
+      if (!b) {
+        b = await startBroker(k);
+        pool.set(k, b);
+        await warmUp(b);
+      }
+      resetPeakRss(b.pid);
+      brokers.push(b);
+    }
+    return fn(brokers);
+  }
   const brokers: Broker[] = [];
   try {
     for (const k of kinds) brokers.push(await startBroker(k));

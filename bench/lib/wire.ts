@@ -112,13 +112,14 @@ async function waitForLeaders(
   }
 }
 
-/** Creates a topic (RF 1) and waits until every partition has a leader. */
+/** Creates a topic (RF 1 unless told) and waits until every partition has a leader. */
 export async function createTopic(
   port: number,
   topic: string,
   partitions: number,
   configs: Record<string, string> = {},
   timeoutMs = 300_000,
+  replicationFactor = 1,
 ): Promise<void> {
   const c = await WireClient.connect(port);
   try {
@@ -130,7 +131,7 @@ export async function createTopic(
           {
             name: topic,
             numPartitions: partitions,
-            replicationFactor: 1,
+            replicationFactor,
             assignments: [],
             configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
           },

@@ -14,6 +14,7 @@ import { createTopic, deleteTopic } from '../lib/wire.js';
 export const name = 'consume';
 export const description = 'consume MiB/s from the beginning of a filled topic (Java consumer, assign())';
 export const needsBuild = true;
+export const sharesBrokers = true;
 
 const CONFIGS = [
   { size: 1024, partitions: 1, records: QUICK ? 50_000 : 200_000 },

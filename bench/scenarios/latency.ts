@@ -2,7 +2,7 @@
  * End-to-end latency (produce → broker → consume) at a fixed rate below saturation: one Java producer
  * (linger.ms 0) sends 1 KiB records at RATE/s to one partition and a consumer in the same JVM, assigned
  * to that partition, timestamps each arrival (bench/kafka/BenchClient.java: p50 / p99 / p99.9 in µs
- * over ~RATE x 10 records after a 2 s warm-up), for acks=1 and acks=all. Then Kafka's own
+ * over ~RATE x 6 records after a 2 s warm-up), for acks=1 and acks=all. Then Kafka's own
  * EndToEndLatency tool (one record in flight at a time, whole-ms resolution) on both brokers as a
  * second opinion. Both brokers run at once and take turns.
  */
@@ -16,11 +16,12 @@ export const name = 'latency';
 export const description =
   'end-to-end latency p50/p99/p99.9 at a fixed 2000 records/s of 1 KiB; Kafka EndToEndLatency';
 export const needsBuild = true;
+export const sharesBrokers = true;
 
 const RATE = 2000;
-const SECONDS = QUICK ? 6 : 12;
+const SECONDS = QUICK ? 5 : 8;
 const WARMUP = 2;
-const E2E_RECORDS = QUICK ? 500 : 2000;
+const E2E_RECORDS = QUICK ? 500 : 1000;
 
 export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];

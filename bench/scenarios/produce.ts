@@ -17,6 +17,7 @@ export const name = 'produce';
 export const description =
   'produce MB/s via ProducerPerformance: 100 B / 1 KiB x acks 1 / all x 1 / 16 partitions x 1 / 4 producers';
 export const needsBuild = true;
+export const sharesBrokers = true;
 
 interface Config {
   size: number;

@@ -17,6 +17,7 @@ import { createTopic, deleteTopic } from '../lib/wire.js';
 export const name = 'rdkafka';
 export const description = 'produce throughput with librdkafka (confluent-kafka-python), 1 partition';
 export const needsBuild = true;
+export const sharesBrokers = true;
 export const skip = existsSync('/usr/bin/python3')
   ? undefined
   : 'no /usr/bin/python3 (Debian python3-confluent-kafka)';

@@ -14,6 +14,7 @@ import { connectionLoad, createTopic, deleteTopic } from '../lib/wire.js';
 export const name = 'scale-connections';
 export const description = 'produce MiB/s, round trip and broker RSS with 1 → 1,000 connections';
 export const needsBuild = true;
+export const sharesBrokers = true;
 
 const COUNTS = QUICK ? [1, 100] : [1, 10, 100, 1000];
 
