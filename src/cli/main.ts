@@ -101,6 +101,11 @@ const operator = program
   )
   .option('--control <id=host:port,...>', "brokers' control-plane addresses (instead of in-cluster DNS)")
   .option('--workers <n>', 'reconciles in parallel per kind', (v) => Number(v), 2)
+  .option(
+    '--broker-cluster-role <name>',
+    'ClusterRole (get nodes) bound to broker pods of clusters with spec.rack',
+    'sluice-broker',
+  )
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
   .action(async (opts) => {
     const { runOperator } = await import('./operator-command.js');

@@ -22,6 +22,7 @@ export interface OperatorCommandOptions {
   control?: string;
   workers: number;
   logLevel: string;
+  brokerClusterRole: string;
 }
 
 /** "1=127.0.0.1:9191,2=127.0.0.1:9192" → Map. */
@@ -59,6 +60,7 @@ export async function runOperator(o: OperatorCommandOptions): Promise<void> {
     resyncMs: o.resyncSeconds * 1000,
     workers: o.workers,
     httpListen: o.httpListen,
+    brokerClusterRole: o.brokerClusterRole,
   });
   let stopping = false;
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {

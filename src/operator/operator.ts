@@ -29,6 +29,8 @@ export interface OperatorOptions {
   resyncMs?: number;
   progressMs?: number;
   workers?: number;
+  /** The ClusterRole bound to broker ServiceAccounts for rack awareness (default sluice-broker). */
+  brokerClusterRole?: string;
   /** host:port for /metrics, /healthz, /readyz; undefined = no HTTP server. */
   httpListen?: { host: string; port: number };
 }
@@ -99,6 +101,7 @@ export class Operator {
       endpoints,
       resyncMs,
       progressMs: o.progressMs ?? 10_000,
+      brokerClusterRole: o.brokerClusterRole,
     });
     this.#topicReconciler = new TopicReconciler({
       client,
