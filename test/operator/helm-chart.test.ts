@@ -96,7 +96,10 @@ describe.skipIf(!helm)('helm chart', () => {
     const objs = template();
     expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ClusterRole/sluice',
+      'ClusterRole/sluice-broker',
+      'ClusterRole/sluice-rack',
       'ClusterRoleBinding/sluice',
+      'ClusterRoleBinding/sluice-rack',
       'Deployment/sluice',
       'Service/sluice-metrics',
       'ServiceAccount/sluice',
@@ -110,12 +113,13 @@ describe.skipIf(!helm)('helm chart', () => {
       '--log-level=info',
       '--resync-seconds=60',
       '--workers=2',
+      '--broker-cluster-role=sluice-broker',
     ]);
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(dep.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
     expect(dep.spec.template.spec.serviceAccountName).toBe('sluice');
-    const role = objs.find((o) => o.kind === 'ClusterRole')!;
+    const role = objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'sluice')!;
     const rules = role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     const can = (group: string, resource: string, verb: string) =>
       rules.some(
@@ -142,6 +146,35 @@ describe.skipIf(!helm)('helm chart', () => {
     ]);
     expect(objs.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].args).toContain(
       '--namespace=kafka',
+    );
+  });
+
+  it('rack awareness: broker ClusterRole (get nodes), the operator may bind only that role', () => {
+    const objs = template();
+    const broker = objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'sluice-broker')!;
+    expect(broker.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]);
+    const rack = objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'sluice-rack')!;
+    expect(rack.rules).toContainEqual({
+      apiGroups: ['rbac.authorization.k8s.io'],
+      resources: ['clusterroles'],
+      verbs: ['bind'],
+      resourceNames: ['sluice-broker'],
+    });
+    expect(
+      objs.find((o) => o.kind === 'ClusterRoleBinding' && o.metadata.name === 'sluice-rack')!.subjects,
+    ).toEqual([{ kind: 'ServiceAccount', name: 'sluice', namespace: 'sluice-system' }]);
+    // Namespaced installs render cluster-scoped rack RBAC only when asked to; false turns it off.
+    const ns = template('--set', 'watch.clusterWide=false,rbac.rackAwareness=true');
+    expect(
+      ns
+        .filter((o) => o.kind.startsWith('Cluster'))
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['sluice-broker', 'sluice-rack', 'sluice-rack']);
+    const off = template('--set', 'rbac.rackAwareness=false');
+    expect(off.filter((o) => o.metadata.name.endsWith('-rack'))).toEqual([]);
+    expect(off.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].args).not.toContain(
+      '--broker-cluster-role=sluice-broker',
     );
   });
 
