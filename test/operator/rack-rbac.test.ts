@@ -3,7 +3,7 @@
  * Rack awareness RBAC on a real kube-apiserver with real RBAC authorization. The operator runs
  * in-process as its own ServiceAccount with exactly the RBAC objects the chart renders
  * (`helm template`), so the test also proves the chart grants what the operator does (including
- * the `bind` escalation check for the ClusterRoleBinding). A KafkaCluster with spec.rack gets a
+ * the `bind` escalation check for the ClusterRoleBinding, and the leader-election Lease). A KafkaCluster with spec.rack gets a
  * finalizer and a ClusterRoleBinding that lets its broker ServiceAccount get nodes (checked with a
  * SubjectAccessReview and by running the rack init container's code as that ServiceAccount);
  * removing spec.rack, and deleting the KafkaCluster, removes the binding and the finalizer.
@@ -60,7 +60,8 @@ describe.skipIf(skip !== null)('rack awareness RBAC on a real kube-apiserver (RB
       .map((d) => d.toJS() as Any | null)
       .filter(
         (o): o is Any =>
-          o !== null && /^(ServiceAccount|ClusterRole|ClusterRoleBinding)$/.test(String(o.kind)),
+          o !== null &&
+          /^(ServiceAccount|ClusterRole|ClusterRoleBinding|Role|RoleBinding)$/.test(String(o.kind)),
       );
     expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ClusterRole/sluice',
@@ -68,6 +69,8 @@ describe.skipIf(skip !== null)('rack awareness RBAC on a real kube-apiserver (RB
       'ClusterRole/sluice-rack',
       'ClusterRoleBinding/sluice',
       'ClusterRoleBinding/sluice-rack',
+      'Role/sluice-leader-election',
+      'RoleBinding/sluice-leader-election',
       'ServiceAccount/sluice',
     ]);
     for (const o of objs) await api.client.apply(o, 'test');
@@ -80,8 +83,11 @@ describe.skipIf(skip !== null)('rack awareness RBAC on a real kube-apiserver (RB
       resyncMs: 2000,
       progressMs: 1000,
       brokerClusterRole: 'sluice-broker',
+      // As the chart runs it: the Lease RBAC is the chart's too.
+      leaderElection: { namespace: OPERATOR_NS, name: 'sluice-operator-leader' },
     });
     await op.start();
+    await waitFor(() => op.leading, 10_000, 'the operator holds the Lease');
   }, 120_000);
 
   afterAll(async () => {

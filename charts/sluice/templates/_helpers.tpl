@@ -64,3 +64,8 @@ app.kubernetes.io/part-of: sluice
 {{- define "sluice.brokerClusterRole" -}}
 {{- printf "%s-broker" (include "sluice.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
+
+{{/* The leader-election Lease's name. */}}
+{{- define "sluice.leaseName" -}}
+{{- default (printf "%s-operator-leader" (include "sluice.fullname" .)) .Values.operator.leaderElection.leaseName }}
+{{- end }}
