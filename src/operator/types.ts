@@ -190,6 +190,8 @@ export const REASON = {
   ClusterUnreachable: 'ClusterUnreachable',
   PartitionDecreaseRejected: 'PartitionDecreaseRejected',
   ReplicationFactorChangeRejected: 'ReplicationFactorChangeRejected',
+  /** A replication-factor change: partition reassignments submitted and not finished yet. */
+  ReassignmentInProgress: 'ReassignmentInProgress',
   InsufficientBrokers: 'InsufficientBrokers',
   TopicCreated: 'TopicCreated',
   Healthy: 'Healthy',
