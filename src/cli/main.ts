@@ -15,6 +15,12 @@ function hostPort(value: string): { host: string; port: number } {
   return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
 }
 
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
+
 function keyValue(value: string, previous: Record<string, string>): Record<string, string> {
   const i = value.indexOf('=');
   if (i <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
@@ -101,6 +107,32 @@ const operator = program
   )
   .option('--control <id=host:port,...>', "brokers' control-plane addresses (instead of in-cluster DNS)")
   .option('--workers <n>', 'reconciles in parallel per kind', (v) => Number(v), 2)
+  .option(
+    '--leader-elect',
+    'run reconcilers only while holding the leader Lease (more than one replica)',
+    false,
+  )
+  .option('--leader-election-namespace <ns>', "the Lease's namespace (default: $POD_NAMESPACE)")
+  .option('--leader-election-id <name>', "the Lease's name", 'sluice-operator-leader')
+  .option('--leader-election-identity <id>', 'this candidate (default: hostname_uuid)')
+  .option(
+    '--leader-election-lease-duration-seconds <s>',
+    'a Lease not renewed this long may be taken over',
+    seconds,
+    15,
+  )
+  .option(
+    '--leader-election-renew-deadline-seconds <s>',
+    'the leader gives up after failing to renew this long',
+    seconds,
+    10,
+  )
+  .option('--leader-election-retry-period-seconds <s>', 'how often to try to acquire or renew', seconds, 2)
+  .option(
+    '--broker-cluster-role <name>',
+    'ClusterRole (get nodes) bound to broker pods of clusters with spec.rack',
+    'sluice-broker',
+  )
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
   .action(async (opts) => {
     const { runOperator } = await import('./operator-command.js');

@@ -2,7 +2,8 @@
  * `sluice operator`: runs the Kubernetes operator (in-cluster config in a pod, else --kubeconfig,
  * $KUBECONFIG or ~/.kube/config). `--bootstrap`/`--control` point it at a cluster reachable from
  * where it runs instead of in-cluster DNS names (local development and tests). Stops cleanly on
- * SIGTERM/SIGINT.
+ * SIGTERM/SIGINT; with --leader-elect, a leader first finishes its reconciles, then releases the
+ * Lease so a standby takes over at once.
  *
  * `sluice operator rack`: the broker pods' init container for rack awareness: reads the node's
  * topology label and writes it to a file the broker turns into broker.rack.
@@ -22,6 +23,14 @@ export interface OperatorCommandOptions {
   control?: string;
   workers: number;
   logLevel: string;
+  brokerClusterRole: string;
+  leaderElect: boolean;
+  leaderElectionNamespace?: string;
+  leaderElectionId: string;
+  leaderElectionIdentity?: string;
+  leaderElectionLeaseDurationSeconds: number;
+  leaderElectionRenewDeadlineSeconds: number;
+  leaderElectionRetryPeriodSeconds: number;
 }
 
 /** "1=127.0.0.1:9191,2=127.0.0.1:9192" → Map. */
@@ -51,6 +60,9 @@ export async function runOperator(o: OperatorCommandOptions): Promise<void> {
     control: (c) => control ?? inClusterEndpoints.control(c),
   };
   const namespace = o.namespace || process.env.WATCH_NAMESPACE || undefined;
+  const leaseNamespace = o.leaderElectionNamespace || process.env.POD_NAMESPACE;
+  if (o.leaderElect && !leaseNamespace)
+    throw new Error('--leader-elect needs --leader-election-namespace (or $POD_NAMESPACE)');
   const op = new Operator({
     client,
     log,
@@ -59,6 +71,23 @@ export async function runOperator(o: OperatorCommandOptions): Promise<void> {
     resyncMs: o.resyncSeconds * 1000,
     workers: o.workers,
     httpListen: o.httpListen,
+    brokerClusterRole: o.brokerClusterRole,
+    leaderElection: o.leaderElect
+      ? {
+          namespace: leaseNamespace!,
+          name: o.leaderElectionId,
+          identity: o.leaderElectionIdentity,
+          leaseDurationMs: o.leaderElectionLeaseDurationSeconds * 1000,
+          renewDeadlineMs: o.leaderElectionRenewDeadlineSeconds * 1000,
+          retryPeriodMs: o.leaderElectionRetryPeriodSeconds * 1000,
+        }
+      : undefined,
+    // Exit rather than carry on: in-flight reconciles stop at once, no cache or queue state is
+    // reused, and the restarted pod comes back as a standby (controller-runtime does the same).
+    onLeadershipLost: () => {
+      log.error('lost the leader Lease; exiting so the pod restarts as a standby');
+      process.exit(1);
+    },
   });
   let stopping = false;
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {

@@ -1,7 +1,7 @@
 /**
  * Reconciles one KafkaCluster as a linear chain of named, idempotent steps (Strimzi's
  * KafkaReconciler.reconcile()):
- *   validate → objects (server-side apply of every desired object, in order) → prune →
+ *   validate → rack RBAC (rack-rbac.ts) → objects (server-side apply of every desired object, in order) → prune →
  *   dynamicConfig (live AlterConfigs on the cluster default) → roll (one safe restart at most) →
  *   status (last, /status subresource only).
  * A step that cannot finish yet says so; the chain then still writes status and asks for a requeue.
@@ -18,11 +18,13 @@ import {
   type KubeObject,
 } from './model/kafka-cluster-model.js';
 import { internalBootstrap, names, PORTS, brokerHost } from './model/names.js';
+import { finalizeCluster, hasClusterFinalizer, reconcileRackRbac } from './rack-rbac.js';
 import { RestartGate } from './restart-gate.js';
 import { Roller, pendingRestart, type BrokerPod, type RollStep } from './roller.js';
 import {
   ANNOTATIONS,
   API_VERSION,
+  DEFAULT_BROKER_CLUSTER_ROLE,
   FIELD_MANAGER,
   REASON,
   type KafkaCluster,
@@ -59,6 +61,8 @@ export interface ClusterReconcilerOptions {
   resyncMs: number;
   /** While a roll or a wait is in progress, re-check this often (ms). */
   progressMs: number;
+  /** The ClusterRole (from the chart) bound to broker pods for rack awareness. */
+  brokerClusterRole?: string;
 }
 
 interface StepOutcome {
@@ -92,6 +96,9 @@ export class ClusterReconciler {
       // Owner references make the garbage collector delete what the operator created.
       this.#gates.get(key)?.close();
       this.#gates.delete(key);
+      // Cluster-scoped objects have no owner reference: the finalizer step deletes them.
+      if (raw && hasClusterFinalizer(raw))
+        await finalizeCluster(this.#o.client, raw, this.#o.log.child({ kafkaCluster: key }));
       return {};
     }
     const cluster = withClusterDefaults(raw);
@@ -117,6 +124,14 @@ export class ClusterReconciler {
       );
       return { requeueAfterMs: this.#o.resyncMs };
     }
+
+    // Step: rack RBAC (finalizer + ClusterRoleBinding for the broker ServiceAccount).
+    await reconcileRackRbac(
+      this.#o.client,
+      cluster,
+      this.#o.brokerClusterRole ?? DEFAULT_BROKER_CLUSTER_ROLE,
+      log,
+    );
 
     // Step: objects.
     const desired = desiredObjects(cluster);

@@ -3,6 +3,10 @@
  * work queue per kind, the two reconcilers, a periodic resync, and an HTTP server with /metrics,
  * /healthz and /readyz. Nothing here exits on an API error: watches restart with backoff and
  * failed reconciles are retried with per-object backoff.
+ *
+ * With leader election every replica runs its informers (so a standby is warm and Ready), but only
+ * the Lease holder queues and runs reconciles. Losing the Lease stops the queues for good and calls
+ * `onLeadershipLost` (the CLI exits so the pod restarts as a fresh standby); stop() releases it.
  */
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
@@ -15,6 +19,7 @@ import {
 } from './cluster-reconciler.js';
 import { Informer, keyOf, splitKey } from './kube/informer.js';
 import { resourceFor, type AnyObject, type KubeClient } from './kube/client.js';
+import { LeaderElector, type LeaderElectionConfig } from './leader-election.js';
 import { KAFKA_TOPIC, TopicReconciler } from './topic-reconciler.js';
 import { LABELS, type KafkaCluster, type KafkaTopic } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -29,8 +34,14 @@ export interface OperatorOptions {
   resyncMs?: number;
   progressMs?: number;
   workers?: number;
+  /** The ClusterRole bound to broker ServiceAccounts for rack awareness (default sluice-broker). */
+  brokerClusterRole?: string;
   /** host:port for /metrics, /healthz, /readyz; undefined = no HTTP server. */
   httpListen?: { host: string; port: number };
+  /** Reconcile only while holding this Lease; undefined = always (a single replica). */
+  leaderElection?: LeaderElectionConfig;
+  /** The Lease was lost: reconciling has stopped and will not resume in this Operator. */
+  onLeadershipLost?: () => void;
 }
 
 export class Operator {
@@ -46,6 +57,9 @@ export class Operator {
   readonly #topicReconciler: TopicReconciler;
   #server: Server | null = null;
   #resyncTimer: NodeJS.Timeout | null = null;
+  readonly #elector: LeaderElector | null;
+  #leading = false;
+  readonly #leaderGauge: Gauge;
 
   constructor(o: OperatorOptions) {
     this.#o = o;
@@ -78,6 +92,18 @@ export class Operator {
       labelNames: ['kind'],
       registers: [this.registry],
     });
+    this.#leaderGauge = new Gauge({
+      name: 'sluice_operator_leader',
+      help: '1 while this operator replica holds the leader Lease and reconciles, else 0',
+      registers: [this.registry],
+    });
+    this.#leaderGauge.set(0);
+    this.#elector = o.leaderElection
+      ? new LeaderElector(client, o.leaderElection, log, {
+          onStartedLeading: () => this.#startLeading(),
+          onStoppedLeading: () => this.#lostLeadership(),
+        })
+      : null;
     const queues = () =>
       [
         ['KafkaCluster', this.clusterQueue],
@@ -99,6 +125,7 @@ export class Operator {
       endpoints,
       resyncMs,
       progressMs: o.progressMs ?? 10_000,
+      brokerClusterRole: o.brokerClusterRole,
     });
     this.#topicReconciler = new TopicReconciler({
       client,
@@ -135,6 +162,7 @@ export class Operator {
       log,
       onRestart: restart('kafkaclusters'),
       onChange: (key, obj) => {
+        if (!this.#leading) return;
         this.clusterQueue.add(key);
         // Topics waiting for this cluster (or whose cluster went away) get another look.
         const { namespace, name } = splitKey(key);
@@ -148,13 +176,15 @@ export class Operator {
       namespace: o.namespace,
       log,
       onRestart: restart('kafkatopics'),
-      onChange: (key) => this.topicQueue.add(key),
+      onChange: (key) => {
+        if (this.#leading) this.topicQueue.add(key);
+      },
     });
     // Broker pods and StatefulSets: any change wakes the owning cluster (readiness, revisions).
     const owner = (obj: AnyObject | undefined) => {
       const labels = obj?.metadata.labels as Record<string, string> | undefined;
       const inst = labels?.[LABELS.instance];
-      if (obj && inst) this.clusterQueue.add(`${obj.metadata.namespace}/${inst}`);
+      if (obj && inst && this.#leading) this.clusterQueue.add(`${obj.metadata.namespace}/${inst}`);
     };
     const selector = `${LABELS.name}=sluice,${LABELS.component}=broker`;
     this.#pods = new Informer(client, resourceFor('v1', 'Pod'), {
@@ -183,12 +213,43 @@ export class Operator {
     for (const i of [this.#clusters, this.#topics, this.#pods, this.#statefulSets]) i.start();
     await Promise.all([this.#clusters.waitForSync(), this.#topics.waitForSync()]);
     const resyncMs = this.#o.resyncMs ?? 60_000;
-    this.#resyncTimer = setInterval(() => {
+    if (this.#elector) this.#elector.run();
+    else this.#startLeading();
+    log.info(
+      {
+        namespace: this.#o.namespace ?? '(all)',
+        resyncMs,
+        leaderElection: this.#elector ? this.#elector.identity : false,
+      },
+      'operator started',
+    );
+  }
+
+  /** True while this replica reconciles (always without leader election, once started). */
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  #startLeading(): void {
+    this.#leading = true;
+    this.#leaderGauge.set(1);
+    const enqueueAll = () => {
       for (const c of this.#clusters.list()) this.clusterQueue.add(keyOf(c));
       for (const t of this.#topics.list()) this.topicQueue.add(keyOf(t));
-    }, resyncMs);
+    };
+    enqueueAll();
+    this.#resyncTimer = setInterval(enqueueAll, this.#o.resyncMs ?? 60_000);
     this.#resyncTimer.unref();
-    log.info({ namespace: this.#o.namespace ?? '(all)', resyncMs }, 'operator started');
+  }
+
+  #lostLeadership(): void {
+    this.#leading = false;
+    this.#leaderGauge.set(0);
+    if (this.#resyncTimer) clearInterval(this.#resyncTimer);
+    this.#resyncTimer = null;
+    this.clusterQueue.stop();
+    this.topicQueue.stop();
+    this.#o.onLeadershipLost?.();
   }
 
   async #startHttp(listen: { host: string; port: number }): Promise<void> {
@@ -229,6 +290,7 @@ export class Operator {
 
   async stop(): Promise<void> {
     if (this.#resyncTimer) clearInterval(this.#resyncTimer);
+    this.#leading = false;
     this.clusterQueue.stop();
     this.topicQueue.stop();
     await Promise.all([
@@ -238,6 +300,9 @@ export class Operator {
       this.#statefulSets.stop(),
     ]);
     await Promise.all([this.clusterQueue.idle(), this.topicQueue.idle()]);
+    // Only now, with no reconcile running, hand the Lease over.
+    await this.#elector?.stop();
+    this.#leaderGauge.set(0);
     this.#clusterReconciler.close();
     if (this.#server) await new Promise<void>((r) => this.#server!.close(() => r()));
   }

@@ -2,15 +2,17 @@
  * Reconciles one KafkaTopic against its cluster, through the Kafka protocol (the same calls any
  * admin client makes). Steps: finalizer (add on first sight; on deletion delete the Kafka topic
  * unless the resource says retain, then remove it) → cluster (label sluice.dev/cluster, same
- * namespace) → create | grow partitions | reject a decrease | reject a replication-factor change →
- * config (AlterConfigs replaces the topic's overrides with the spec's, which also reverts drift
+ * namespace) → create | grow partitions | reject a decrease → replication factor (partition
+ * reassignment, KIP-455: submit, then report progress until ListPartitionReassignments is empty and
+ * Metadata shows the new replica count) → config (AlterConfigs replaces the topic's overrides with the spec's, which also reverts drift
  * made by anyone else) → status. A periodic resync runs it again, so drift is found without a
  * Kubernetes event.
  */
 import type { Logger } from 'pino';
 import { outcomeConditions } from './conditions.js';
 import { resourceFor, type KubeClient } from './kube/client.js';
-import { KafkaAdminError, RESOURCE_TOPIC, withAdmin } from './kafka/admin-client.js';
+import { KafkaAdminError, RESOURCE_TOPIC, withAdmin, type KafkaAdminClient } from './kafka/admin-client.js';
+import { AssignmentError, planReplicationFactor } from './model/replica-assignment.js';
 import { topicName, withClusterDefaults, withTopicDefaults } from './model/defaults.js';
 import type { ClusterEndpoints } from './cluster-reconciler.js';
 import { errMessage } from './cluster-reconciler.js';
@@ -35,6 +37,8 @@ export interface TopicReconcilerOptions {
   /** The KafkaCluster a topic names, from the informer cache. */
   findCluster: (namespace: string, name: string) => KafkaCluster | undefined;
   resyncMs: number;
+  /** While a reassignment runs, look again this often (ms, default 2000). */
+  progressMs?: number;
   /** Counts topic drift corrections (a metric). */
   onDrift?: (kind: 'config' | 'partitions' | 'missing') => void;
 }
@@ -46,15 +50,23 @@ interface Outcome {
   degraded?: boolean;
 }
 
+/** Give the brokers' metadata this long to show a finished reassignment before planning again. */
+const METADATA_SETTLE_MS = 30_000;
+
 export class TopicReconciler {
   readonly #o: TopicReconcilerOptions;
+  /** key → the replication factor last submitted and when (a finished one may lag in Metadata). */
+  readonly #submitted = new Map<string, { replicas: number; at: number }>();
 
   constructor(o: TopicReconcilerOptions) {
     this.#o = o;
   }
 
   async reconcile(raw: KafkaTopic | undefined, key: string): Promise<ReconcileResult> {
-    if (!raw) return {};
+    if (!raw) {
+      this.#submitted.delete(key);
+      return {};
+    }
     const topic = withTopicDefaults(raw);
     const ns = topic.metadata.namespace ?? 'default';
     const name = topicName(topic);
@@ -156,14 +168,8 @@ export class TopicReconciler {
           await admin.createPartitions(name, want.partitions);
           status.partitions = want.partitions;
         }
-        if (current.replicationFactor !== want.replicas) {
-          problems.push({
-            ready: false,
-            degraded: true,
-            reason: REASON.ReplicationFactorChangeRejected,
-            message: `changing the replication factor (${current.replicationFactor} → ${want.replicas}) is not supported yet`,
-          });
-        }
+        const rf = await this.#replicationFactor(admin, key, name, want.replicas, log);
+        if (rf) problems.push(rf);
         const overrides = await admin.topicOverrides(name);
         if (!sameConfig(overrides, desired)) {
           log.info({ from: overrides, to: desired }, 'setting topic configs');
@@ -192,7 +198,77 @@ export class TopicReconciler {
       throw err;
     }
     await this.#writeStatus(topic, status, outcome);
-    return { requeueAfterMs: this.#o.resyncMs };
+    return {
+      requeueAfterMs:
+        outcome.reason === REASON.ReassignmentInProgress ? (this.#o.progressMs ?? 2000) : this.#o.resyncMs,
+    };
+  }
+
+  /**
+   * Step "replication factor": null when every partition has `want` replicas and no reassignment
+   * runs; else what is in progress (or why it cannot be done). Waits for a running reassignment
+   * rather than replacing it.
+   */
+  async #replicationFactor(
+    admin: KafkaAdminClient,
+    key: string,
+    name: string,
+    want: number,
+    log: Logger,
+  ): Promise<Outcome | null> {
+    const topic = await admin.describeTopic(name);
+    if (!topic) return null;
+    const partitions = topic.assignment.map((_, i) => i);
+    const ongoing = await admin.listPartitionReassignments(name, partitions);
+    const off = topic.assignment.filter((r) => r.length !== want).length;
+    const from = [...new Set(topic.assignment.map((r) => r.length))].sort().join('/');
+    if (ongoing.length > 0)
+      return {
+        ready: false,
+        reason: REASON.ReassignmentInProgress,
+        message:
+          `replication factor → ${want}: ${ongoing.length}/${partitions.length} partition(s) being reassigned ` +
+          `(adding ${countOf(ongoing, 'adding')}, removing ${countOf(ongoing, 'removing')} replica(s))`,
+      };
+    if (off === 0) {
+      if (this.#submitted.delete(key)) log.info({ replicas: want }, 'replication factor change finished');
+      return null;
+    }
+    const last = this.#submitted.get(key);
+    if (last && last.replicas === want && Date.now() - last.at < METADATA_SETTLE_MS)
+      return {
+        ready: false,
+        reason: REASON.ReassignmentInProgress,
+        message: `replication factor → ${want}: reassignment finished; waiting for metadata (${off} partition(s) still show ${from})`,
+      };
+    const cluster = await admin.describeCluster();
+    let target: number[][];
+    try {
+      target = planReplicationFactor(
+        topic.assignment,
+        want,
+        cluster.brokers.map((b) => ({ id: b.nodeId, rack: b.rack })),
+        await admin.replicaLoad(),
+      );
+    } catch (err) {
+      if (!(err instanceof AssignmentError)) throw err;
+      return { ready: false, degraded: true, reason: REASON.InsufficientBrokers, message: err.message };
+    }
+    const changes = new Map<number, number[]>();
+    target.forEach((r, p) => {
+      if (r.join(',') !== topic.assignment[p]!.join(',')) changes.set(p, r);
+    });
+    log.info(
+      { from, to: want, partitions: Object.fromEntries(changes) },
+      'changing the replication factor: submitting partition reassignments',
+    );
+    await admin.alterPartitionReassignments(name, changes);
+    this.#submitted.set(key, { replicas: want, at: Date.now() });
+    return {
+      ready: false,
+      reason: REASON.ReassignmentInProgress,
+      message: `replication factor ${from} → ${want}: reassigning ${changes.size}/${partitions.length} partition(s)`,
+    };
   }
 
   async #removeFinalizer(topic: KafkaTopic): Promise<void> {
@@ -226,6 +302,10 @@ export class TopicReconciler {
       'status',
     );
   }
+}
+
+function countOf(ongoing: { adding: number[]; removing: number[] }[], k: 'adding' | 'removing'): number {
+  return ongoing.reduce((n, o) => n + o[k].length, 0);
 }
 
 function sameConfig(a: Record<string, string>, b: Record<string, string>): boolean {

@@ -161,6 +161,13 @@ export const ANNOTATIONS = {
 } as const;
 
 export const TOPIC_FINALIZER = 'sluice.dev/topic-finalizer';
+/**
+ * On a KafkaCluster with spec.rack: its broker pods' ClusterRoleBinding is cluster-scoped, so no
+ * owner reference can delete it; the operator deletes it, then removes this finalizer.
+ */
+export const CLUSTER_FINALIZER = 'sluice.dev/cluster-finalizer';
+/** The ClusterRole (shipped by the chart) that lets broker pods read their Node's labels. */
+export const DEFAULT_BROKER_CLUSTER_ROLE = 'sluice-broker';
 export const FIELD_MANAGER = 'sluice-operator';
 
 export const CONDITION = { Ready: 'Ready', Reconciling: 'Reconciling', Degraded: 'Degraded' } as const;
@@ -183,6 +190,8 @@ export const REASON = {
   ClusterUnreachable: 'ClusterUnreachable',
   PartitionDecreaseRejected: 'PartitionDecreaseRejected',
   ReplicationFactorChangeRejected: 'ReplicationFactorChangeRejected',
+  /** A replication-factor change: partition reassignments submitted and not finished yet. */
+  ReassignmentInProgress: 'ReassignmentInProgress',
   InsufficientBrokers: 'InsufficientBrokers',
   TopicCreated: 'TopicCreated',
   Healthy: 'Healthy',

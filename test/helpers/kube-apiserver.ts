@@ -1,8 +1,10 @@
 /**
  * A real kube-apiserver for tests, envtest style: a real etcd (EtcdProcess) and the kube-apiserver
  * binary on free loopback ports, with a generated service-account key, a self-signed serving cert
- * (the apiserver makes it in --cert-dir), a static admin token and AlwaysAllow authorization. No
- * controller-manager, scheduler or kubelet: objects are stored and validated, nothing runs them.
+ * (the apiserver makes it in --cert-dir), a static admin token (system:masters) and AlwaysAllow
+ * authorization, or real RBAC with `{ authorization: 'RBAC' }` (service-account tokens from
+ * `serviceAccountToken()` then get exactly what their roles grant). No controller-manager,
+ * scheduler or kubelet: objects are stored and validated, nothing runs them.
  *
  * The binary comes from $KUBEBUILDER_ASSETS/kube-apiserver, $SLUICE_KUBE_APISERVER, or the newest
  * ~/.cache/sluice/kube-apiserver-<version>/kube-apiserver (tools/build-kube-apiserver.sh).
@@ -53,6 +55,8 @@ export class KubeApiServer {
   readonly logs: string[] = [];
   client!: KubeClient;
 
+  constructor(readonly opts: { authorization?: 'AlwaysAllow' | 'RBAC' } = {}) {}
+
   get url(): string {
     return `https://127.0.0.1:${this.port}`;
   }
@@ -78,7 +82,7 @@ export class KubeApiServer {
       '--advertise-address=127.0.0.1',
       `--cert-dir=${join(this.dir, 'certs')}`,
       `--token-auth-file=${join(this.dir, 'tokens.csv')}`,
-      '--authorization-mode=AlwaysAllow',
+      `--authorization-mode=${this.opts.authorization ?? 'AlwaysAllow'}`,
       `--service-account-key-file=${join(this.dir, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(this.dir, 'sa.key')}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
@@ -143,7 +147,33 @@ export class KubeApiServer {
     await this.#spawn();
   }
 
-  kubeconfig(): string {
+  /** A token for a ServiceAccount (TokenRequest API), e.g. to act as the operator or a broker pod. */
+  async serviceAccountToken(namespace: string, name: string): Promise<string> {
+    const r = await this.client.request<{ status: { token: string } }>(
+      'POST',
+      `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+      {
+        body: {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { expirationSeconds: 3600 },
+        },
+      },
+    );
+    return r.status.token;
+  }
+
+  /** A client (and a kubeconfig file in the temp dir) that authenticates with `token`. */
+  clientFor(token: string, file: string): { client: KubeClient; kubeconfigPath: string } {
+    const text = this.kubeconfig(token);
+    const kubeconfigPath = join(this.dir, file);
+    writeFileSync(kubeconfigPath, text);
+    const kc = new KubeConfig();
+    kc.loadFromString(text);
+    return { client: new KubeClient(kc), kubeconfigPath };
+  }
+
+  kubeconfig(token = this.token): string {
     return [
       'apiVersion: v1',
       'kind: Config',
@@ -155,7 +185,7 @@ export class KubeApiServer {
       'users:',
       '- name: admin',
       '  user:',
-      `    token: ${this.token}`,
+      `    token: ${token}`,
       'contexts:',
       '- name: test',
       '  context: {cluster: test, user: admin}',

@@ -96,8 +96,13 @@ describe.skipIf(!helm)('helm chart', () => {
     const objs = template();
     expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ClusterRole/sluice',
+      'ClusterRole/sluice-broker',
+      'ClusterRole/sluice-rack',
       'ClusterRoleBinding/sluice',
+      'ClusterRoleBinding/sluice-rack',
       'Deployment/sluice',
+      'Role/sluice-leader-election',
+      'RoleBinding/sluice-leader-election',
       'Service/sluice-metrics',
       'ServiceAccount/sluice',
     ]);
@@ -110,12 +115,19 @@ describe.skipIf(!helm)('helm chart', () => {
       '--log-level=info',
       '--resync-seconds=60',
       '--workers=2',
+      '--leader-elect',
+      '--leader-election-namespace=sluice-system',
+      '--leader-election-id=sluice-operator-leader',
+      '--leader-election-lease-duration-seconds=15',
+      '--leader-election-renew-deadline-seconds=10',
+      '--leader-election-retry-period-seconds=2',
+      '--broker-cluster-role=sluice-broker',
     ]);
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(dep.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
     expect(dep.spec.template.spec.serviceAccountName).toBe('sluice');
-    const role = objs.find((o) => o.kind === 'ClusterRole')!;
+    const role = objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'sluice')!;
     const rules = role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     const can = (group: string, resource: string, verb: string) =>
       rules.some(
@@ -135,13 +147,73 @@ describe.skipIf(!helm)('helm chart', () => {
   it('namespaced install: Role and RoleBinding, --namespace passed', () => {
     const objs = template('--set', 'watch.clusterWide=false,watch.namespace=kafka');
     expect(objs.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
-    const role = objs.find((o) => o.kind === 'Role')!;
+    const role = objs.find((o) => o.kind === 'Role' && o.metadata.name === 'sluice')!;
     expect(role.metadata.namespace).toBe('kafka');
-    expect(objs.find((o) => o.kind === 'RoleBinding')!.subjects).toEqual([
+    expect(objs.find((o) => o.kind === 'RoleBinding' && o.metadata.name === 'sluice')!.subjects).toEqual([
       { kind: 'ServiceAccount', name: 'sluice', namespace: 'sluice-system' },
     ]);
     expect(objs.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].args).toContain(
       '--namespace=kafka',
+    );
+  });
+
+  it('leader election: Lease RBAC in the release namespace, replicas > 1 only with it', () => {
+    const objs = template('--set', 'replicaCount=3,watch.clusterWide=false,watch.namespace=kafka');
+    const dep = objs.find((o) => o.kind === 'Deployment')!;
+    expect(dep.spec.replicas).toBe(3);
+    expect(dep.spec.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+    const role = objs.find((o) => o.kind === 'Role' && o.metadata.name === 'sluice-leader-election')!;
+    expect(role.metadata.namespace).toBe('sluice-system');
+    expect(role.rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        verbs: ['get', 'update'],
+        resourceNames: ['sluice-operator-leader'],
+      },
+    ]);
+    const off = template('--set', 'operator.leaderElection.enabled=false');
+    expect(off.find((o) => o.kind === 'Deployment')!.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(off.filter((o) => o.metadata.name === 'sluice-leader-election')).toEqual([]);
+    const r = spawnSync(
+      helm!,
+      ['template', 'sluice', CHART, '--set', 'replicaCount=2,operator.leaderElection.enabled=false'],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('replicaCount > 1 needs operator.leaderElection.enabled=true');
+  });
+
+  it('rack awareness: broker ClusterRole (get nodes), the operator may bind only that role', () => {
+    const objs = template();
+    const broker = objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'sluice-broker')!;
+    expect(broker.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]);
+    const rack = objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'sluice-rack')!;
+    expect(rack.rules).toContainEqual({
+      apiGroups: ['rbac.authorization.k8s.io'],
+      resources: ['clusterroles'],
+      verbs: ['bind'],
+      resourceNames: ['sluice-broker'],
+    });
+    expect(
+      objs.find((o) => o.kind === 'ClusterRoleBinding' && o.metadata.name === 'sluice-rack')!.subjects,
+    ).toEqual([{ kind: 'ServiceAccount', name: 'sluice', namespace: 'sluice-system' }]);
+    // Namespaced installs render cluster-scoped rack RBAC only when asked to; false turns it off.
+    const ns = template('--set', 'watch.clusterWide=false,rbac.rackAwareness=true');
+    expect(
+      ns
+        .filter((o) => o.kind.startsWith('Cluster'))
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['sluice-broker', 'sluice-rack', 'sluice-rack']);
+    const off = template('--set', 'rbac.rackAwareness=false');
+    expect(off.filter((o) => o.metadata.name.endsWith('-rack'))).toEqual([]);
+    expect(off.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].args).not.toContain(
+      '--broker-cluster-role=sluice-broker',
     );
   });
 

@@ -50,3 +50,22 @@ app.kubernetes.io/part-of: sluice
 {{- define "sluice.watchNamespace" -}}
 {{- default .Release.Namespace .Values.watch.namespace }}
 {{- end }}
+
+{{/* "true" when the rack-awareness RBAC is rendered (rbac.rackAwareness; null follows watch.clusterWide). */}}
+{{- define "sluice.rackRbac" -}}
+{{- if and .Values.rbac.create (kindIs "invalid" .Values.rbac.rackAwareness) }}
+{{- .Values.watch.clusterWide }}
+{{- else }}
+{{- and .Values.rbac.create .Values.rbac.rackAwareness }}
+{{- end }}
+{{- end }}
+
+{{/* The ClusterRole bound to broker pods for rack awareness. */}}
+{{- define "sluice.brokerClusterRole" -}}
+{{- printf "%s-broker" (include "sluice.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The leader-election Lease's name. */}}
+{{- define "sluice.leaseName" -}}
+{{- default (printf "%s-operator-leader" (include "sluice.fullname" .)) .Values.operator.leaderElection.leaseName }}
+{{- end }}

@@ -1,6 +1,6 @@
 /**
  * The few Kafka admin calls the operator makes (Metadata, CreateTopics, CreatePartitions,
- * DescribeConfigs, AlterConfigs, DeleteTopics), over one connection to the first bootstrap broker
+ * DescribeConfigs, AlterConfigs, DeleteTopics, Alter/ListPartitionReassignments), over one connection to the first bootstrap broker
  * that answers, with Sluice's own generated protocol codecs. Requests are sent one at a time.
  * AlterConfigs (not Incremental) on purpose: it replaces a topic's whole override set, which is
  * exactly "make the topic's config equal the spec" and so also reverts drift.
@@ -36,12 +36,22 @@ export interface TopicDescription {
   topicId: string;
   partitions: number;
   replicationFactor: number;
+  /** Replicas of each partition (index = partition), as Metadata reports them. */
+  assignment: number[][];
+}
+
+/** A partition whose reassignment is in progress (KIP-455). */
+export interface OngoingReassignment {
+  partition: number;
+  replicas: number[];
+  adding: number[];
+  removing: number[];
 }
 
 export interface ClusterDescription {
   clusterId: string | null;
   controllerId: number;
-  brokers: { nodeId: number; host: string; port: number }[];
+  brokers: { nodeId: number; host: string; port: number; rack: string | null }[];
 }
 
 function parseBootstrap(bootstrap: string): { host: string; port: number }[] {
@@ -161,7 +171,12 @@ export class KafkaAdminClient {
     return {
       clusterId: res.clusterId ?? null,
       controllerId: res.controllerId ?? -1,
-      brokers: res.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
+      brokers: res.brokers.map((b) => ({
+        nodeId: b.nodeId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack ?? null,
+      })),
     };
   }
 
@@ -177,12 +192,76 @@ export class KafkaAdminClient {
     const err = errorName(t.errorCode);
     if (err === 'UNKNOWN_TOPIC_OR_PARTITION') return null;
     if (t.errorCode !== 0) throw new KafkaAdminError(err, `describe topic ${name}: ${err}`);
+    const assignment: number[][] = [];
+    for (const p of t.partitions) assignment[p.partitionIndex] = [...p.replicaNodes];
     return {
       name,
       topicId: t.topicId ?? ZERO_UUID,
       partitions: t.partitions.length,
       replicationFactor: Math.max(0, ...t.partitions.map((p) => p.replicaNodes.length)),
+      assignment: Array.from({ length: assignment.length }, (_, i) => assignment[i] ?? []),
     };
+  }
+
+  /** How many partition replicas each broker holds, over every topic. */
+  async replicaLoad(): Promise<Map<number, number>> {
+    const res = await this.request(ApiKeys.Metadata, 12, {
+      topics: null,
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    const load = new Map<number, number>();
+    for (const t of res.topics)
+      for (const p of t.partitions) for (const r of p.replicaNodes) load.set(r, (load.get(r) ?? 0) + 1);
+    return load;
+  }
+
+  /** Starts reassignments (KIP-455): partition → its new replica list. */
+  async alterPartitionReassignments(topic: string, target: Map<number, number[]>): Promise<void> {
+    const res = await this.request(ApiKeys.AlterPartitionReassignments, 0, {
+      timeoutMs: 30_000,
+      topics: [
+        {
+          name: topic,
+          partitions: [...target].map(([partitionIndex, replicas]) => ({ partitionIndex, replicas })),
+        },
+      ],
+    });
+    if (res.errorCode !== 0)
+      throw new KafkaAdminError(
+        errorName(res.errorCode),
+        `reassign ${topic}: ${errorName(res.errorCode)}${res.errorMessage ? `: ${res.errorMessage}` : ''}`,
+      );
+    for (const t of res.responses)
+      for (const p of t.partitions)
+        if (p.errorCode !== 0)
+          throw new KafkaAdminError(
+            errorName(p.errorCode),
+            `reassign ${t.name}-${p.partitionIndex}: ${errorName(p.errorCode)}${p.errorMessage ? `: ${p.errorMessage}` : ''}`,
+          );
+  }
+
+  /** The topic's reassignments in progress. */
+  async listPartitionReassignments(topic: string, partitions: number[]): Promise<OngoingReassignment[]> {
+    const res = await this.request(ApiKeys.ListPartitionReassignments, 0, {
+      timeoutMs: 30_000,
+      topics: [{ name: topic, partitionIndexes: partitions }],
+    });
+    if (res.errorCode !== 0)
+      throw new KafkaAdminError(
+        errorName(res.errorCode),
+        `list reassignments of ${topic}: ${errorName(res.errorCode)}${res.errorMessage ? `: ${res.errorMessage}` : ''}`,
+      );
+    return res.topics
+      .filter((t) => t.name === topic)
+      .flatMap((t) =>
+        t.partitions.map((p) => ({
+          partition: p.partitionIndex,
+          replicas: p.replicas,
+          adding: p.addingReplicas,
+          removing: p.removingReplicas,
+        })),
+      );
   }
 
   async createTopic(

@@ -55,6 +55,12 @@ const CORE_PLURALS: Record<string, { plural: string; namespaced: boolean }> = {
   KafkaTopic: { plural: 'kafkatopics', namespaced: true },
   CustomResourceDefinition: { plural: 'customresourcedefinitions', namespaced: false },
   Lease: { plural: 'leases', namespaced: true },
+  Deployment: { plural: 'deployments', namespaced: true },
+  Role: { plural: 'roles', namespaced: true },
+  RoleBinding: { plural: 'rolebindings', namespaced: true },
+  ClusterRole: { plural: 'clusterroles', namespaced: false },
+  ClusterRoleBinding: { plural: 'clusterrolebindings', namespaced: false },
+  SubjectAccessReview: { plural: 'subjectaccessreviews', namespaced: false },
 };
 
 export function resourceFor(apiVersion: string, kind: string): ResourceRef {
