@@ -34,4 +34,7 @@ RUN mkdir -p /var/lib/sluice && chown 1000:1000 /var/lib/sluice
 USER 1000:1000
 EXPOSE 9092 9091 9404 8080
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
-CMD ["broker", "--listen", "0.0.0.0:9092", "--data-dir", "/var/lib/sluice/data"]
+# Bind every interface; advertise what `docker run -p 9092:9092` clients on the host reach (as in
+# Kafka, advertising 0.0.0.0 is an error). Elsewhere pass --advertise, or listeners and
+# advertised.listeners with --override.
+CMD ["broker", "--listen", "0.0.0.0:9092", "--advertise", "127.0.0.1:9092", "--data-dir", "/var/lib/sluice/data"]

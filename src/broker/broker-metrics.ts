@@ -9,7 +9,7 @@ export interface LiveStateSource {
   partitions(): number;
   logSizes(): { topic: string; partition: number; bytes: number; segments: number }[];
   purgatorySizes(): Record<string, number>;
-  connections(): number;
+  connections(): { listener: string; count: number }[];
 }
 
 export interface GroupStateSource {
@@ -153,10 +153,12 @@ export class BrokerMetrics {
     });
     new Gauge({
       name: 'sluice_connections',
-      help: 'Open client connections',
+      help: 'Open client connections, per listener',
+      labelNames: ['listener'],
       registers: reg,
       collect() {
-        this.set(live.connections());
+        this.reset();
+        for (const { listener, count } of live.connections()) this.set({ listener }, count);
       },
     });
     const sizes = () => live.logSizes();

@@ -1,7 +1,8 @@
 /**
  * KafkaServer: one broker's lifecycle (Kafka's KafkaServer/BrokerServer). Startup order:
- *   metadata store → metadata table → register this broker → logs (ReplicaManager) → handlers →
- *   client listener → metrics/ready HTTP.
+ *   metadata store → metadata table → logs (ReplicaManager) → handlers → one socket server per
+ *   listener (`listeners`) → control plane → register this broker (every advertised listener) →
+ *   metrics/ready HTTP.
  * Shutdown reverses it: stop accepting and finish in-flight requests, answer waiting operations,
  * flush and close logs (writing the clean-shutdown marker), close the store.
  *
@@ -26,7 +27,8 @@ import type { MetadataStore } from '../controller/metadata-store.js';
 import { MetadataTable } from '../controller/metadata-table.js';
 import { TopicFrontend } from '../controller/topic-frontend.js';
 import { ConfigFrontend } from '../controller/config-frontend.js';
-import type { BrokerRegistration } from '../controller/records.js';
+import { encodeBrokerRegistration, type BrokerRegistration } from '../controller/records.js';
+import type { ListenerConfig } from '../common/listener-config.js';
 import { KafkaApis } from './kafka-apis.js';
 import { SocketServer } from './network/socket-server.js';
 import { ReplicaManager } from './replica-manager.js';
@@ -55,11 +57,16 @@ import {
 } from './handlers/partition-reassignments.js';
 import { createGroupService, groupHandlers, type GroupService } from './group/group-service.js';
 
+/**
+ * Where the broker serves Kafka clients comes from its config (`listeners`, `advertised.listeners`,
+ * `listener.security.protocol.map`, `inter.broker.listener.name`), not from these options.
+ */
 export interface ServerOptions {
-  listen: { host: string; port: number };
-  advertise?: { host: string; port: number };
   metricsListen?: { host: string; port: number };
-  /** gRPC control plane listener (cluster mode); default: the client listener's host, a free port. */
+  /**
+   * gRPC control plane listener (cluster mode); default: the inter-broker listener's host, a free
+   * port. Other brokers reach it on the inter-broker listener's advertised host.
+   */
   controlListen?: { host: string; port: number };
   etcd?: string;
   clusterId?: string;
@@ -76,7 +83,9 @@ export class KafkaServer {
   #table: MetadataTable | null = null;
   #replicaManager: ReplicaManager | null = null;
   #groups: GroupService | null = null;
-  #socketServer: SocketServer | null = null;
+  readonly #listeners: ListenerConfig;
+  /** listener name → its socket server, in the order of `listeners`. */
+  readonly #socketServers = new Map<string, SocketServer>();
   #http: HttpServer | null = null;
   #ready = false;
   #metricsPort = 0;
@@ -92,10 +101,19 @@ export class KafkaServer {
     this.nodeId = config.nodeId;
     this.#opts = opts;
     this.#log = logger('broker', { nodeId: this.nodeId });
+    // Validated here too (the CLI checks first, for a clean exit code): a bad listener setup must
+    // fail before anything is bound or registered.
+    this.#listeners = config.listeners;
   }
 
+  /** The port bound by the first listener (0 before startup). */
   get port(): number {
-    return this.#socketServer?.port ?? 0;
+    return this.listenerPort(this.#listeners.listeners[0]!.name);
+  }
+
+  /** The port bound by a named listener, 0 when there is none or before startup. */
+  listenerPort(name: string): number {
+    return this.#socketServers.get(name.toUpperCase())?.port ?? 0;
   }
 
   get metricsPort(): number {
@@ -138,19 +156,29 @@ export class KafkaServer {
     const registry = createRegistry({ labels: { node_id: String(this.nodeId) } });
     const replicaManager = new ReplicaManager(this.nodeId, this.config, table, this.#log);
     this.#replicaManager = replicaManager;
-    const socketServer: SocketServer = new SocketServer(
-      {
-        host: this.#opts.listen.host,
-        port: this.#opts.listen.port,
-        maxConnections: this.config.int('max.connections'),
-        maxFrameSize: this.config.int('socket.request.max.bytes'),
-        idleTimeoutMs: this.config.int('connections.max.idle.ms'),
-        maxQueuedFrames: 8,
-      },
-      (frame, conn): Promise<Buffer | null> => apis.handle(frame, conn),
-      this.#log.child({ component: 'network' }),
-    );
-    this.#socketServer = socketServer;
+    const socketServers = this.#socketServers;
+    const connectionCount = (): number =>
+      [...socketServers.values()].reduce((n, s) => n + s.connectionCount, 0);
+    for (const l of this.#listeners.listeners) {
+      socketServers.set(
+        l.name,
+        new SocketServer(
+          {
+            listenerName: l.name,
+            // An empty host binds every interface, as in Kafka.
+            host: l.host === '' ? undefined : l.host,
+            port: l.port,
+            maxConnections: this.config.int('max.connections'),
+            brokerConnections: connectionCount,
+            maxFrameSize: this.config.int('socket.request.max.bytes'),
+            idleTimeoutMs: this.config.int('connections.max.idle.ms'),
+            maxQueuedFrames: 8,
+          },
+          (frame, conn): Promise<Buffer | null> => apis.handle(frame, conn),
+          this.#log.child({ component: 'network', listener: l.name }),
+        ),
+      );
+    }
     const metrics: BrokerMetrics = new BrokerMetrics(registry, {
       partitions: () => replicaManager.allPartitions().length,
       logSizes: () =>
@@ -164,7 +192,7 @@ export class KafkaServer {
         Produce: replicaManager.producePurgatory.size,
         Fetch: replicaManager.fetchPurgatory.size,
       }),
-      connections: (): number => socketServer.connectionCount,
+      connections: () => [...socketServers].map(([listener, s]) => ({ listener, count: s.connectionCount })),
     });
     replicaManager.onBytesIn = (topic, bytes, records) => {
       metrics.bytesIn.inc({ topic }, bytes);
@@ -262,7 +290,10 @@ export class KafkaServer {
 
     replicaManager.start();
     await groups.start();
-    await socketServer.start();
+    for (const s of socketServers.values()) await s.start();
+    const interBroker = this.#listeners.listeners.find(
+      (l) => l.name === this.#listeners.interBrokerListenerName,
+    )!;
 
     let controlPort = 0;
     if (cluster) {
@@ -283,20 +314,23 @@ export class KafkaServer {
         () => table.controller?.nodeId ?? -1,
         this.#log,
       );
-      const cl = this.#opts.controlListen ?? { host: this.#opts.listen.host, port: 0 };
+      const cl = this.#opts.controlListen ?? { host: interBroker.host || '0.0.0.0', port: 0 };
       controlPort = await this.#controlServer.start(cl.host, cl.port);
-      const controlClient = new ControlPlaneClient(table);
+      const controlClient = new ControlPlaneClient(table, this.#listeners.interBrokerListenerName);
       this.#controlClient = controlClient;
       // Leaders send ISR changes (shrink on lag, expand on catch-up) to the active controller.
       replicaManager.alterPartition = (req) => controlClient.call('alterPartition', req, 5000);
     }
 
-    // Register after the listeners are bound, so the advertised ports are the real ones.
-    const adv = this.#opts.advertise ?? { host: this.#opts.listen.host, port: socketServer.port };
+    // Register after the listeners are bound, so advertised port 0 becomes the real port.
     this.#registration = {
       nodeId: this.nodeId,
-      host: adv.host === '0.0.0.0' || adv.host === '::' ? '127.0.0.1' : adv.host,
-      port: adv.port === 0 ? socketServer.port : adv.port,
+      endpoints: this.#listeners.listeners.map((l) => ({
+        name: l.name,
+        host: l.advertisedHost,
+        port: l.advertisedPort === 0 ? socketServers.get(l.name)!.port : l.advertisedPort,
+        securityProtocol: l.securityProtocol,
+      })),
       rack: this.config.str('broker.rack'),
       incarnationId: randomUUID(),
       controlPort,
@@ -311,7 +345,10 @@ export class KafkaServer {
     this.#ready = true;
     this.#log.info(
       {
-        port: socketServer.port,
+        port: this.port,
+        listeners: Object.fromEntries([...socketServers].map(([name, s]) => [name, s.port])),
+        advertised: this.#registration.endpoints.map((e) => `${e.name}://${e.host}:${e.port}`),
+        interBrokerListener: this.#listeners.interBrokerListenerName,
         metricsPort: this.#metricsPort,
         clusterId: table.clusterId,
         logDirs: this.config.logDirs,
@@ -350,7 +387,7 @@ export class KafkaServer {
         {
           type: 'put',
           key: table.keys.broker(this.nodeId),
-          value: JSON.stringify(this.#registration),
+          value: encodeBrokerRegistration(this.#registration!, this.#listeners.interBrokerListenerName),
           ...(lease ? { lease: lease.id } : {}),
         },
       ],
@@ -437,10 +474,10 @@ export class KafkaServer {
   async shutdown(): Promise<void> {
     if (this.#opts.etcd !== undefined && this.#ready) await this.#controlledShutdown();
     this.#ready = false;
-    this.#log.info('stopping the client listener and finishing in-flight requests');
+    this.#log.info('stopping the listeners and finishing in-flight requests');
     // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so the drain below ends.
     this.#groups?.shutdown();
-    await this.#socketServer?.stop();
+    await Promise.all([...this.#socketServers.values()].map((s) => s.stop()));
     this.#replicaManager?.shutdown();
     this.#controller?.stop();
     await this.#controlServer?.stop();

@@ -141,6 +141,7 @@ export class ReplicaManager {
     this.fetcherManager = new ReplicaFetcherManager({
       nodeId,
       table,
+      interBrokerListenerName: config.listeners.interBrokerListenerName,
       maxWaitMs: config.int('replica.fetch.wait.max.ms'),
       maxBytes: 10 * 1024 * 1024,
       partitionMaxBytes: config.int('replica.fetch.max.bytes'),

@@ -11,7 +11,8 @@ import { setRootLogger } from '../common/logger.js';
 import { KafkaServer } from '../broker/kafka-server.js';
 
 export interface BrokerOptions {
-  listen: { host: string; port: number };
+  /** One PLAINTEXT listener (short for listeners=PLAINTEXT://HOST:PORT). */
+  listen?: { host: string; port: number };
   advertise?: { host: string; port: number };
   dataDir: string;
   nodeId?: number;
@@ -45,10 +46,25 @@ export async function runBroker(opts: BrokerOptions): Promise<void> {
   if (!('log.dirs' in props) && !('log.dir' in props)) props['log.dirs'] = opts.dataDir;
   if (opts.nodeId !== undefined) props['node.id'] = String(opts.nodeId);
   props = { ...props, ...opts.override };
+  // --listen/--advertise describe one PLAINTEXT listener; mixed with named listeners from the file
+  // or --override they would silently lose to one or the other, so that is an error.
+  const endpoint = (a: { host: string; port: number }) =>
+    `PLAINTEXT://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+  if ((opts.listen || opts.advertise) && ('listeners' in props || 'advertised.listeners' in props)) {
+    log.fatal(
+      `${opts.listen ? '--listen' : '--advertise'} describes a single PLAINTEXT listener; it cannot be combined with listeners or advertised.listeners from --config or --override (set both there instead)`,
+    );
+    process.exit(2);
+  }
+  if (opts.listen) props['listeners'] = endpoint(opts.listen);
+  if (opts.advertise) props['advertised.listeners'] = endpoint(opts.advertise);
 
   let config: BrokerConfig;
   try {
     config = new BrokerConfig(props);
+    // The listener keys are checked together (names, protocols, advertised addresses) before
+    // anything starts.
+    void config.listeners;
   } catch (err) {
     if (err instanceof InvalidConfigError) {
       log.fatal(err.message);
@@ -58,8 +74,6 @@ export async function runBroker(opts: BrokerOptions): Promise<void> {
   }
 
   const server = new KafkaServer(config, {
-    listen: opts.listen,
-    advertise: opts.advertise,
     metricsListen: opts.metricsListen,
     controlListen: opts.controlListen,
     etcd: opts.etcd,

@@ -35,11 +35,16 @@ program
   .description('run a broker (alone with an embedded metadata store unless --etcd is given)')
   .option(
     '--listen <host:port>',
-    'client listener, also the advertised address',
+    'one PLAINTEXT listener, also the advertised address; short for listeners=PLAINTEXT://HOST:PORT' +
+      ' (default 127.0.0.1:9092; for named listeners set listeners, advertised.listeners,' +
+      ' listener.security.protocol.map, inter.broker.listener.name with --config or --override)',
     hostPort,
-    hostPort('127.0.0.1:9092'),
   )
-  .option('--advertise <host:port>', 'address clients are told to connect to (default: --listen)', hostPort)
+  .option(
+    '--advertise <host:port>',
+    'address clients are told to connect to (advertised.listeners=PLAINTEXT://HOST:PORT; default: --listen)',
+    hostPort,
+  )
   .option('--data-dir <dir>', 'data directory (log.dirs)', './data')
   .option('--node-id <n>', "this broker's node.id", (v) => {
     const n = Number(v);

@@ -6,6 +6,7 @@
  */
 import { ConfigDef, InvalidConfigError, type ConfigValue, atLeast, oneOf, LONG_MAX } from './config-def.js';
 import { SYNONYM_SCALE, TOPIC_CONFIG, TOPIC_TO_BROKER_SYNONYMS } from './topic-config.js';
+import { DEFAULT_SECURITY_PROTOCOL_MAP, resolveListeners, type ListenerConfig } from './listener-config.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -19,14 +20,35 @@ export const BROKER_CONFIG = new ConfigDef()
     validate: atLeast(0),
   })
   .define({ name: 'broker.id', type: 'int', default: '-1', doc: 'alias of node.id', readOnly: true })
+  // Named listeners; validated together by resolveListeners (listener-config.ts).
   .define({
     name: 'listeners',
     type: 'string',
     default: 'PLAINTEXT://127.0.0.1:9092',
-    doc: '',
+    doc: 'NAME://HOST:PORT, comma separated: one socket server each',
     readOnly: true,
   })
-  .define({ name: 'advertised.listeners', type: 'string', default: null, doc: '', readOnly: true })
+  .define({
+    name: 'advertised.listeners',
+    type: 'string',
+    default: null,
+    doc: "NAME://HOST:PORT clients and brokers are told per listener (default: the listener's own)",
+    readOnly: true,
+  })
+  .define({
+    name: 'listener.security.protocol.map',
+    type: 'string',
+    default: DEFAULT_SECURITY_PROTOCOL_MAP,
+    doc: 'NAME:PROTOCOL per listener (only PLAINTEXT is supported yet)',
+    readOnly: true,
+  })
+  .define({
+    name: 'inter.broker.listener.name',
+    type: 'string',
+    default: null,
+    doc: 'the listener brokers use to reach each other (default: the first of listeners)',
+    readOnly: true,
+  })
   .define({ name: 'log.dirs', type: 'list', default: null, doc: 'data directories', readOnly: true })
   .define({ name: 'log.dir', type: 'string', default: './data', doc: '', readOnly: true })
   .define({ name: 'broker.rack', type: 'string', default: null, doc: '', readOnly: true })
@@ -312,6 +334,16 @@ export class BrokerConfig {
   get nodeId(): number {
     const brokerId = this.int('broker.id');
     return this.isSet('node.id') || brokerId < 0 ? this.int('node.id') : brokerId;
+  }
+
+  /** The listeners, validated together; throws InvalidConfigError (a startup error). */
+  get listeners(): ListenerConfig {
+    return resolveListeners({
+      listeners: this.str('listeners'),
+      advertisedListeners: this.str('advertised.listeners'),
+      securityProtocolMap: this.str('listener.security.protocol.map'),
+      interBrokerListenerName: this.str('inter.broker.listener.name'),
+    });
   }
 
   get logDirs(): string[] {

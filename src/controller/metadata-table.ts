@@ -9,6 +9,7 @@ import type { KeyValue, MetadataStore, WatchEvent, Watcher } from './metadata-st
 import {
   type BrokerRegistration,
   type ControllerRecord,
+  decodeBrokerRegistration,
   MetadataKeys,
   type PartitionState,
   type TopicRecord,
@@ -111,11 +112,13 @@ export class MetadataTable extends EventEmitter<MetadataTableEvents> {
         this.emit('controller', this.controller);
         break;
       }
-      case 'broker':
-        if (doc) this.brokers.set(k.id, doc as BrokerRegistration);
+      case 'broker': {
+        const reg = doc ? decodeBrokerRegistration(doc) : null;
+        if (reg) this.brokers.set(k.id, reg);
         else this.brokers.delete(k.id);
-        this.emit('broker', k.id, doc as BrokerRegistration | null);
+        this.emit('broker', k.id, reg);
         break;
+      }
       case 'topic': {
         const old = this.topics.get(k.name);
         if (old) this.topicsById.delete(old.topicId);

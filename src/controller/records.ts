@@ -1,5 +1,5 @@
 /**
- * The metadata documents kept in the store and their keys. The layout (also in docs/metadata.md):
+ * The metadata documents kept in the store and their keys. The layout (also in docs/architecture.md):
  *
  *   <root>/cluster                      {"clusterId"}
  *   <root>/controller                   ControllerRecord, under the active controller's lease
@@ -12,15 +12,70 @@
  * controller alone, while the topic record changes only on admin operations.
  */
 
-export interface BrokerRegistration {
-  nodeId: number;
+/** One advertised listener of a broker (Kafka's BrokerEndpoint). */
+export interface BrokerEndpoint {
+  /** The listener name, upper case (INTERNAL, EXTERNAL, PLAINTEXT …). */
+  name: string;
   host: string;
   port: number;
+  securityProtocol: string;
+}
+
+export interface BrokerRegistration {
+  nodeId: number;
+  /** Every listener this broker serves, by name, as advertised. */
+  endpoints: BrokerEndpoint[];
   rack: string | null;
   /** Incarnation: changes on each start, so a restarted broker is told apart from the old one. */
   incarnationId: string;
-  /** The gRPC control-plane port (cluster mode), 0 when none. */
+  /**
+   * The gRPC control-plane port (cluster mode), 0 when none. Reached on the host of the broker's
+   * inter-broker listener.
+   */
   controlPort?: number;
+}
+
+/**
+ * The stored document. `host` and `port` repeat the inter-broker endpoint: brokers from before named
+ * listeners read only those, so a rolling upgrade keeps working in both directions.
+ */
+export interface BrokerRegistrationDoc extends BrokerRegistration {
+  host: string;
+  port: number;
+}
+
+/** The name given to the one endpoint of a registration written before named listeners. */
+export const LEGACY_LISTENER = '';
+
+export function encodeBrokerRegistration(r: BrokerRegistration, interBrokerListener: string): string {
+  const ib = r.endpoints.find((e) => e.name === interBrokerListener) ?? r.endpoints[0]!;
+  const doc: BrokerRegistrationDoc = { ...r, host: ib.host, port: ib.port };
+  return JSON.stringify(doc);
+}
+
+/**
+ * A registration as read from the store. One written before named listeners ({host, port} only)
+ * becomes a single endpoint named LEGACY_LISTENER, which endpointFor() matches for any listener
+ * name: that broker served one listener, and every client and broker used it.
+ */
+export function decodeBrokerRegistration(doc: unknown): BrokerRegistration {
+  const d = doc as Partial<BrokerRegistrationDoc>;
+  const endpoints =
+    Array.isArray(d.endpoints) && d.endpoints.length > 0
+      ? d.endpoints
+      : [{ name: LEGACY_LISTENER, host: d.host ?? '', port: d.port ?? -1, securityProtocol: 'PLAINTEXT' }];
+  return {
+    nodeId: d.nodeId!,
+    endpoints,
+    rack: d.rack ?? null,
+    incarnationId: d.incarnationId ?? '',
+    ...(d.controlPort !== undefined ? { controlPort: d.controlPort } : {}),
+  };
+}
+
+/** The broker's endpoint for a listener name, undefined when it has no such listener. */
+export function endpointFor(r: BrokerRegistration, listener: string): BrokerEndpoint | undefined {
+  return r.endpoints.find((e) => e.name === listener || e.name === LEGACY_LISTENER);
 }
 
 /** The active controller. Its key's create revision is the controller epoch. */

@@ -1,7 +1,8 @@
 /**
  * Reconciles one KafkaCluster as a linear chain of named, idempotent steps (Strimzi's
  * KafkaReconciler.reconcile()):
- *   validate → rack RBAC (rack-rbac.ts) → objects (server-side apply of every desired object, in order) → prune →
+ *   validate → rack RBAC (rack-rbac.ts) → external addresses (what the brokers' external Services
+ *   got; listeners.ts) → objects (server-side apply of every desired object, in order) → prune →
  *   dynamicConfig (live AlterConfigs on the cluster default) → roll (one safe restart at most) →
  *   status (last, /status subresource only).
  * A step that cannot finish yet says so; the chain then still writes status and asks for a requeue.
@@ -18,6 +19,7 @@ import {
   type KubeObject,
 } from './model/kafka-cluster-model.js';
 import { internalBootstrap, names, PORTS, brokerHost } from './model/names.js';
+import { externalAddresses, listenerStatus, type ServiceView } from './model/listeners.js';
 import { finalizeCluster, hasClusterFinalizer, reconcileRackRbac } from './rack-rbac.js';
 import { RestartGate } from './restart-gate.js';
 import { Roller, pendingRestart, type BrokerPod, type RollStep } from './roller.js';
@@ -133,8 +135,15 @@ export class ClusterReconciler {
       log,
     );
 
+    // Step: external addresses. The brokers advertise what their external Services got (node
+    // port, load-balancer ingress); until every one is known the StatefulSet is not applied.
+    const external = externalAddresses(cluster, await this.#services(cluster));
+
     // Step: objects.
-    const desired = desiredObjects(cluster);
+    const desired = desiredObjects(
+      cluster,
+      external && external.missing.length === 0 ? external.addresses : null,
+    );
     await this.#applyObjects(desired, log);
 
     // Step: prune objects a smaller spec no longer asks for (external per-broker Services).
@@ -205,9 +214,22 @@ export class ClusterReconciler {
         const p = pods.find((x) => x.id === id);
         return { id, ready: p?.ready ?? false, pendingRestart: pending.has(id) };
       }),
-      listeners: this.#listenerStatus(cluster),
+      listeners: listenerStatus(
+        cluster,
+        await this.#services(cluster),
+        pods.flatMap((p) => (p.hostIP ? [p.hostIP] : [])),
+      ),
     };
-    const outcome = this.#outcome(cluster, readyPods, roll, dynamicNote);
+    const outcome =
+      external && external.missing.length > 0
+        ? {
+            ready: false,
+            reconciling: true,
+            degraded: false,
+            reason: REASON.WaitingForExternalAddresses,
+            message: `waiting for the external Services of brokers ${external.missing.join(', ')} to get an address`,
+          }
+        : this.#outcome(cluster, readyPods, roll, dynamicNote);
     await this.#writeStatus(cluster, status, outcome);
     return { requeueAfterMs: outcome.ready ? this.#o.resyncMs : this.#o.progressMs };
   }
@@ -256,16 +278,15 @@ export class ClusterReconciler {
     };
   }
 
-  #listenerStatus(cluster: KafkaCluster) {
-    const out = [{ name: 'internal', type: 'ClusterIP', bootstrapServers: internalBootstrap(cluster) }];
-    const ext = cluster.spec.listeners.external;
-    if (ext)
-      out.push({
-        name: 'external',
-        type: ext.type,
-        bootstrapServers: `${names.externalBootstrapService(cluster.metadata.name)}.${cluster.metadata.namespace}.svc:${ext.port}`,
-      });
-    return out;
+  /** The cluster's Services (for the listeners' addresses). */
+  async #services(cluster: KafkaCluster): Promise<ServiceView[]> {
+    if (!cluster.spec.listeners.external) return [];
+    const list = await this.#o.client.list<AnyObject>(
+      SERVICE,
+      cluster.metadata.namespace,
+      `app.kubernetes.io/instance=${cluster.metadata.name},app.kubernetes.io/managed-by=sluice-operator`,
+    );
+    return list.items as unknown as ServiceView[];
   }
 
   async #applyObjects(objects: KubeObject[], log: Logger): Promise<void> {
@@ -317,7 +338,8 @@ export class ClusterReconciler {
           annotations?: Record<string, string>;
           deletionTimestamp?: string;
         };
-        const status = p.status as { conditions?: { type: string; status: string }[] } | undefined;
+        const status = p.status as
+          { conditions?: { type: string; status: string }[]; hostIP?: string } | undefined;
         return {
           id: Number(md.name.slice(prefix.length)),
           name: md.name,
@@ -325,6 +347,7 @@ export class ClusterReconciler {
           terminating: md.deletionTimestamp !== undefined,
           revision: md.labels?.['controller-revision-hash'],
           manualRestart: md.annotations?.[ANNOTATIONS.manualRestart] === 'true',
+          ...(status?.hostIP ? { hostIP: status.hostIP } : {}),
         };
       })
       .filter((p) => Number.isInteger(p.id))

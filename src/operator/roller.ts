@@ -21,6 +21,8 @@ export interface BrokerPod {
   terminating: boolean;
   revision: string | undefined;
   manualRestart: boolean;
+  /** The node's address (status.hostIP), for NodePort listener status. */
+  hostIP?: string;
 }
 
 export function pendingRestart(pods: BrokerPod[], updateRevision: string | undefined): BrokerPod[] {

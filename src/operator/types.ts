@@ -197,4 +197,5 @@ export const REASON = {
   Healthy: 'Healthy',
   UnderReplicated: 'UnderReplicated',
   BrokersNotReady: 'BrokersNotReady',
+  WaitingForExternalAddresses: 'WaitingForExternalAddresses',
 } as const;

@@ -20,6 +20,11 @@ export interface BrokerProcessOptions {
   startTimeoutMs?: number;
   /** Fixed port (for restarts keeping the same address); default: a free one. */
   port?: number;
+  /**
+   * Named listeners instead of --listen (`listeners` and friends, see listener-config.ts); `port`
+   * is then the first listener's bound port. Ports given as 0 are not kept across restarts.
+   */
+  listeners?: Record<string, string>;
   /** trace/debug/info only: readiness (and the bound port) is read from the info-level 'broker started' line. */
   logLevel?: 'trace' | 'debug' | 'info';
 }
@@ -29,6 +34,8 @@ export class BrokerProcess {
   readonly ownsDataDir: boolean;
   child: ChildProcess | null = null;
   port = 0;
+  /** Every listener's bound port, by name (from the 'broker started' line). */
+  listenerPorts: Record<string, number> = {};
   metricsPort = 0;
   readonly logs: string[] = [];
   readonly #opts: BrokerProcessOptions;
@@ -50,8 +57,7 @@ export class BrokerProcess {
       'tsx',
       join(REPO_ROOT, 'src/cli/main.ts'),
       'broker',
-      '--listen',
-      `127.0.0.1:${this.#opts.port ?? this.port}`,
+      ...(this.#opts.listeners ? [] : ['--listen', `127.0.0.1:${this.#opts.port ?? this.port}`]),
       '--metrics-listen',
       `127.0.0.1:${this.metricsPort}`,
       '--data-dir',
@@ -60,7 +66,8 @@ export class BrokerProcess {
       this.#opts.logLevel ?? 'info',
     ];
     if (this.#opts.nodeId !== undefined) args.push('--node-id', String(this.#opts.nodeId));
-    for (const [k, v] of Object.entries(this.#opts.overrides ?? {})) args.push('--override', `${k}=${v}`);
+    for (const [k, v] of Object.entries({ ...this.#opts.overrides, ...this.#opts.listeners }))
+      args.push('--override', `${k}=${v}`);
     args.push(...(this.#opts.extraArgs ?? []));
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
@@ -70,9 +77,15 @@ export class BrokerProcess {
         this.logs.push(line);
         if (this.logs.length > 2000) this.logs.shift();
         try {
-          const rec = JSON.parse(line) as { msg?: string; port?: number; metricsPort?: number };
+          const rec = JSON.parse(line) as {
+            msg?: string;
+            port?: number;
+            listeners?: Record<string, number>;
+            metricsPort?: number;
+          };
           if (rec.msg === 'broker started') {
             this.port = rec.port ?? 0;
+            this.listenerPorts = rec.listeners ?? {};
             this.metricsPort = rec.metricsPort ?? 0;
             resolveReady();
           }

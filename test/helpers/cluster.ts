@@ -21,6 +21,8 @@ export interface ClusterOptions {
   overrides?: Record<string, string>;
   clusterId?: string;
   logLevel?: 'info' | 'debug' | 'trace';
+  /** Named listeners per broker id instead of --listen (see BrokerProcessOptions.listeners). */
+  listeners?: (id: number) => Record<string, string>;
 }
 
 /** Low timeouts so failures are noticed quickly on a test machine. */
@@ -53,6 +55,7 @@ export class TestCluster {
           nodeId: id,
           logLevel: this.#opts.logLevel ?? 'info',
           overrides: { ...FAST_CLUSTER_OVERRIDES, ...(this.#opts.overrides ?? {}) },
+          ...(this.#opts.listeners ? { listeners: this.#opts.listeners(id) } : {}),
           extraArgs: ['--etcd', this.etcd.endpoint, '--cluster-id', this.clusterId],
         }),
       );

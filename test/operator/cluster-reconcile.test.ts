@@ -124,12 +124,31 @@ describe.skipIf(skip !== null)('KafkaCluster reconcile on a real kube-apiserver'
       20_000,
       'status.observedGeneration 2',
     );
+    // The StatefulSet follows once every broker's external Service has its node port.
+    await waitFor(
+      async () => (await get('StatefulSet', 'apps/v1', 'demo-broker'))!.spec.replicas === 4,
+      20_000,
+      'StatefulSet with 4 replicas',
+    );
     const sts = (await get('StatefulSet', 'apps/v1', 'demo-broker'))!;
-    expect(sts.spec.replicas).toBe(4);
     expect(sts.spec.template.metadata.annotations['sluice.dev/config-hash']).not.toBe(hashBefore);
-    for (let id = 0; id < 4; id++)
-      expect(await get('Service', 'v1', `demo-broker-${id}-external`)).not.toBeNull();
-    expect((await status()).listeners.map((l: any) => l.name)).toEqual(['internal', 'external']);
+    const nodePorts: number[] = [];
+    for (let id = 0; id < 4; id++) {
+      const svc = (await get('Service', 'v1', `demo-broker-${id}-external`))!;
+      expect(svc.spec.ports[0].targetPort).toBe(9094);
+      nodePorts.push(svc.spec.ports[0].nodePort);
+    }
+    // Each broker advertises its node's address (":port") with its own Service's node port.
+    const broker = sts.spec.template.spec.containers[0];
+    expect(broker.env).toContainEqual({
+      name: 'SLUICE_EXTERNAL_ADVERTISED',
+      value: nodePorts.map((p, id) => `${id}=:${p}`).join(' '),
+    });
+    expect((await get('ConfigMap', 'v1', 'demo-config'))!.data['server.properties']).toContain(
+      'listeners=INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:9094\n',
+    );
+    // No kubelet, so no pod and no node address: the external bootstrap is not reported yet.
+    expect((await status()).listeners.map((l: any) => l.name)).toEqual(['internal']);
 
     // A dynamic-only change leaves the pod template (so the pods) alone.
     const hash = sts.spec.template.metadata.annotations['sluice.dev/config-hash'];
@@ -156,6 +175,58 @@ describe.skipIf(skip !== null)('KafkaCluster reconcile on a real kube-apiserver'
       async () => (await get('Service', 'v1', 'demo-external-bootstrap')) === null,
       20_000,
       'external bootstrap pruned',
+    );
+  });
+
+  it('LoadBalancer: brokers start only once each Service has an address, and advertise it', async () => {
+    await api.client.create(KC, {
+      apiVersion: 'sluice.dev/v1alpha1',
+      kind: 'KafkaCluster',
+      metadata: { name: 'lb', namespace: NS },
+      spec: {
+        replicas: 2,
+        etcd: { endpoints: ['http://etcd:2379'] },
+        listeners: { external: { type: 'LoadBalancer' } },
+      },
+    });
+    const lbStatus = async () => (await api.client.get<Any>(KC, NS, 'lb')).status ?? {};
+    await waitFor(
+      async () =>
+        (await lbStatus()).conditions?.find((c: any) => c.type === 'Ready')?.reason ===
+        'WaitingForExternalAddresses',
+      20_000,
+      'WaitingForExternalAddresses',
+    );
+    expect(await get('StatefulSet', 'apps/v1', 'lb-broker')).toBeNull();
+    // What a cloud's load-balancer controller does: write the ingress into each Service's status.
+    const SVC = resourceFor('v1', 'Service');
+    const ingress = (name: string, ip: string) =>
+      api.client.mergePatch(SVC, NS, name, { status: { loadBalancer: { ingress: [{ ip }] } } }, 'status');
+    await ingress('lb-broker-0-external', '127.0.0.10');
+    await ingress('lb-broker-1-external', '127.0.0.11');
+    await ingress('lb-external-bootstrap', '127.0.0.12');
+    const envOf = async () =>
+      (await get('StatefulSet', 'apps/v1', 'lb-broker'))?.spec.template.spec.containers[0].env.find(
+        (e: any) => e.name === 'SLUICE_EXTERNAL_ADVERTISED',
+      )?.value;
+    await waitFor(
+      async () => (await envOf()) === '0=127.0.0.10:9094 1=127.0.0.11:9094',
+      20_000,
+      'StatefulSet advertising the load balancers',
+    );
+    const listenersNow = async () =>
+      ((await lbStatus()).listeners ?? []).map((l: any) => `${l.name} ${l.type} ${l.bootstrapServers}`);
+    await waitFor(async () => (await listenersNow()).length === 2, 20_000, 'external bootstrap in status');
+    expect(await listenersNow()).toEqual([
+      'internal ClusterIP lb-bootstrap.kc-test.svc:9092',
+      'external LoadBalancer 127.0.0.12:9094',
+    ]);
+    // A new address changes the pod template (the brokers then roll through the restart gate).
+    await ingress('lb-broker-1-external', '127.0.0.13');
+    await waitFor(
+      async () => (await envOf()) === '0=127.0.0.10:9094 1=127.0.0.13:9094',
+      20_000,
+      'StatefulSet following the new address',
     );
   });
 

@@ -1,4 +1,8 @@
-/** DescribeCluster (key 60), versions 0-1: brokers, controller and cluster id for the admin client. */
+/**
+ * DescribeCluster (key 60), versions 0-1: brokers, controller and cluster id for the admin client.
+ * Brokers are listed with their endpoint for the listener the request arrived on; one without that
+ * listener is left out (Kafka's rule).
+ */
 import {
   decodeDescribeClusterRequest,
   encodeDescribeClusterResponse,
@@ -6,6 +10,7 @@ import {
   type DescribeClusterResponse,
 } from '../../protocol/messages/describe-cluster.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { endpointFor } from '../../controller/records.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -17,7 +22,7 @@ export function describeClusterHandler(b: BrokerServices) {
     maxVersion: 1,
     decode: decodeDescribeClusterRequest,
     encode: encodeDescribeClusterResponse,
-    handle(req) {
+    handle(req, ctx) {
       // endpointType 2 asks for controllers (KIP-919); our controller is one of the brokers.
       if ((req.endpointType ?? 1) !== 1 && req.endpointType !== 2) {
         return {
@@ -40,7 +45,10 @@ export function describeClusterHandler(b: BrokerServices) {
         controllerId: b.controllerId(),
         brokers: [...b.table.brokers.values()]
           .sort((x, y) => x.nodeId - y.nodeId)
-          .map((br) => ({ brokerId: br.nodeId, host: br.host, port: br.port, rack: br.rack })),
+          .flatMap((br) => {
+            const ep = endpointFor(br, ctx.connection.listenerName);
+            return ep ? [{ brokerId: br.nodeId, host: ep.host, port: ep.port, rack: br.rack }] : [];
+          }),
         clusterAuthorizedOperations: -2147483648,
       };
     },

@@ -1,7 +1,9 @@
 /**
  * FindCoordinator (key 10), versions 0-4 (v4+ batches keys). Group keys: creates __consumer_offsets
  * on first use and answers with the leader of the group's partition. Transaction keys: there is no
- * transaction coordinator yet, so COORDINATOR_NOT_AVAILABLE.
+ * transaction coordinator yet, so COORDINATOR_NOT_AVAILABLE. The coordinator's address is its
+ * endpoint for the listener the request arrived on; a coordinator without that listener is
+ * COORDINATOR_NOT_AVAILABLE (Kafka's rule).
  */
 import {
   decodeFindCoordinatorRequest,
@@ -10,6 +12,7 @@ import {
   type FindCoordinatorResponse,
 } from '../../protocol/messages/find-coordinator.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { endpointFor } from '../../controller/records.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -26,7 +29,7 @@ type Found = {
 };
 
 export function findCoordinatorHandler(b: BrokerServices) {
-  const find = async (key: string, keyType: number): Promise<Found> => {
+  const find = async (key: string, keyType: number, listener: string): Promise<Found> => {
     const fail = (errorCode: number, errorMessage: string | null = null): Found => ({
       key,
       nodeId: -1,
@@ -49,12 +52,13 @@ export function findCoordinatorHandler(b: BrokerServices) {
     }
     const leader = b.groupMetadataManager.leaderFor(key);
     const broker = b.table.brokers.get(leader);
-    if (!broker) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const ep = broker ? endpointFor(broker, listener) : undefined;
+    if (!broker || !ep) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     return {
       key,
       nodeId: broker.nodeId,
-      host: broker.host,
-      port: broker.port,
+      host: ep.host,
+      port: ep.port,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
     };
@@ -71,10 +75,11 @@ export function findCoordinatorHandler(b: BrokerServices) {
       const keyType = req.keyType ?? GROUP_KEY;
       if (ctx.apiVersion >= 4) {
         const coordinators = [];
-        for (const key of req.coordinatorKeys ?? []) coordinators.push(await find(key, keyType));
+        for (const key of req.coordinatorKeys ?? [])
+          coordinators.push(await find(key, keyType, ctx.connection.listenerName));
         return { throttleTimeMs: 0, coordinators };
       }
-      const f = await find(req.key ?? '', keyType);
+      const f = await find(req.key ?? '', keyType, ctx.connection.listenerName);
       return {
         throttleTimeMs: 0,
         errorCode: f.errorCode,

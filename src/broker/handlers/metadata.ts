@@ -2,6 +2,10 @@
  * Metadata (key 3), versions 0-12. Brokers, cluster id, controller, and per topic the partitions with
  * leader, leader epoch, replicas, ISR and offline replicas, all from the MetadataTable. Unknown topics
  * are created when allowed (auto.create.topics.enable and, from v4, the request's flag).
+ *
+ * Addresses are those of the listener the request arrived on (Kafka's rule): a broker without that
+ * listener is left out of the brokers, and a partition whose leader lacks it has no leader (-1) with
+ * LEADER_NOT_AVAILABLE, or from v6 LISTENER_NOT_FOUND so the misconfiguration can be told apart.
  */
 import {
   decodeMetadataRequest,
@@ -12,13 +16,14 @@ import {
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { INTERNAL_TOPICS, topicNameProblem } from '../../common/topic-config.js';
 import { ZERO_UUID } from '../../controller/topic-frontend.js';
+import { endpointFor } from '../../controller/records.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
 type TopicOut = MetadataResponse['topics'][number];
 
 export function metadataHandler(b: BrokerServices) {
-  const describeTopic = (name: string): TopicOut | null => {
+  const describeTopicOn = (name: string, listener: string, version: number): TopicOut | null => {
     const t = b.table.topics.get(name);
     if (!t) return null;
     return {
@@ -29,11 +34,16 @@ export function metadataHandler(b: BrokerServices) {
       partitions: t.replicas.map((replicas, p) => {
         const st = b.table.partitionState(name, p);
         const offline = replicas.filter((r) => !b.table.brokers.has(r));
-        const leaderKnown = st !== undefined && st.leader >= 0 && b.table.brokers.has(st.leader);
+        const leader = st !== undefined && st.leader >= 0 ? b.table.brokers.get(st.leader) : undefined;
+        const reachable = leader !== undefined && endpointFor(leader, listener) !== undefined;
         return {
-          errorCode: leaderKnown ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+          errorCode: reachable
+            ? ErrorCode.NONE
+            : leader !== undefined && version >= 6
+              ? ErrorCode.LISTENER_NOT_FOUND
+              : ErrorCode.LEADER_NOT_AVAILABLE,
           partitionIndex: p,
-          leaderId: leaderKnown ? st.leader : -1,
+          leaderId: reachable ? leader.nodeId : -1,
           leaderEpoch: st?.leaderEpoch ?? -1,
           replicaNodes: replicas,
           isrNodes: st?.isr ?? [],
@@ -62,6 +72,8 @@ export function metadataHandler(b: BrokerServices) {
     encode: encodeMetadataResponse,
     async handle(req, ctx) {
       const v = ctx.apiVersion;
+      const listener = ctx.connection.listenerName;
+      const describeTopic = (name: string) => describeTopicOn(name, listener, v);
       // v0: an empty list means all topics; v1+: null means all, empty means none.
       const all = req.topics === null || (v === 0 && req.topics.length === 0);
       const topics: TopicOut[] = [];
@@ -110,7 +122,10 @@ export function metadataHandler(b: BrokerServices) {
         throttleTimeMs: 0,
         brokers: [...b.table.brokers.values()]
           .sort((x, y) => x.nodeId - y.nodeId)
-          .map((br) => ({ nodeId: br.nodeId, host: br.host, port: br.port, rack: br.rack })),
+          .flatMap((br) => {
+            const ep = endpointFor(br, listener);
+            return ep ? [{ nodeId: br.nodeId, host: ep.host, port: ep.port, rack: br.rack }] : [];
+          }),
         clusterId: b.table.clusterId,
         controllerId: b.controllerId(),
         topics,

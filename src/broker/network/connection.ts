@@ -15,6 +15,8 @@ import type { Logger } from '../../common/logger.js';
 
 export interface ConnectionContext {
   readonly id: string;
+  /** The listener the connection arrived on (its Metadata answers carry that listener's addresses). */
+  readonly listenerName: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localPort: number;
@@ -27,6 +29,7 @@ export interface ConnectionContext {
 export type RequestHandler = (frame: Buffer, ctx: ConnectionContext) => Promise<Buffer | null>;
 
 export interface ConnectionOptions {
+  listenerName: string;
   maxFrameSize: number;
   idleTimeoutMs: number;
   /** Frames allowed to wait before reading pauses (Kafka keeps one; a few smooth pipelining). */
@@ -35,6 +38,7 @@ export interface ConnectionOptions {
 
 export class Connection implements ConnectionContext {
   readonly id: string;
+  readonly listenerName: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localPort: number;
@@ -53,6 +57,7 @@ export class Connection implements ConnectionContext {
   constructor(socket: Socket, id: string, handler: RequestHandler, log: Logger, opts: ConnectionOptions) {
     this.#socket = socket;
     this.id = id;
+    this.listenerName = opts.listenerName;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     this.localPort = socket.localPort ?? 0;

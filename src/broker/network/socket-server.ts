@@ -1,5 +1,6 @@
 /**
- * SocketServer: accepts Kafka protocol connections on one listener and hands each request frame to
+ * SocketServer: accepts Kafka protocol connections on one listener (one per name in `listeners`;
+ * each connection knows its listener's name) and hands each request frame to
  * the request handler through a Connection. Owns the connection set for limits, metrics and a
  * graceful shutdown (stop accepting, finish what is in flight, close).
  */
@@ -8,9 +9,12 @@ import { Connection, type ConnectionOptions, type RequestHandler } from './conne
 import type { Logger } from '../../common/logger.js';
 
 export interface SocketServerOptions extends ConnectionOptions {
-  host: string;
+  /** undefined: every interface. */
+  host: string | undefined;
   port: number;
+  /** max.connections is per broker: across every listener when `brokerConnections` is given. */
   maxConnections: number;
+  brokerConnections?: () => number;
 }
 
 export class SocketServer {
@@ -32,8 +36,12 @@ export class SocketServer {
   }
 
   #accept(socket: Socket): void {
-    if (this.#connections.size >= this.#opts.maxConnections) {
-      this.#log.warn({ remote: socket.remoteAddress }, 'max.connections reached; refusing connection');
+    const open = this.#opts.brokerConnections?.() ?? this.#connections.size;
+    if (open >= this.#opts.maxConnections) {
+      this.#log.warn(
+        { remote: socket.remoteAddress, listener: this.#opts.listenerName },
+        'max.connections reached; refusing connection',
+      );
       socket.destroy();
       return;
     }

@@ -6,12 +6,15 @@
  */
 import type { Logger } from '../../common/logger.js';
 import type { MetadataTable } from '../../controller/metadata-table.js';
+import { endpointFor } from '../../controller/records.js';
 import type { Partition } from '../partition.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
 
 export interface FetcherManagerOptions {
   nodeId: number;
   table: MetadataTable;
+  /** Leaders are reached on their endpoint for this broker's inter.broker.listener.name (Kafka's rule). */
+  interBrokerListenerName: string;
   maxWaitMs: number;
   maxBytes: number;
   partitionMaxBytes: number;
@@ -48,7 +51,8 @@ export class ReplicaFetcherManager {
         sourceBroker: source,
         endpoint: () => {
           const b = this.#o.table.brokers.get(source);
-          return b ? { host: b.host, port: b.port } : null;
+          const ep = b ? endpointFor(b, this.#o.interBrokerListenerName) : undefined;
+          return ep ? { host: ep.host, port: ep.port } : null;
         },
         maxWaitMs: this.#o.maxWaitMs,
         maxBytes: this.#o.maxBytes,

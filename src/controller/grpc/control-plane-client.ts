@@ -4,6 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { MetadataTable } from '../metadata-table.js';
+import { endpointFor } from '../records.js';
 import { controlPlaneServices } from './proto.js';
 
 type Method =
@@ -30,8 +31,12 @@ export class ControlPlaneClient {
   readonly #table: MetadataTable;
   readonly #clients = new Map<string, grpc.Client>();
 
-  constructor(table: MetadataTable) {
+  readonly #listener: string;
+
+  /** `listener`: this broker's inter.broker.listener.name; the controller is reached on its host. */
+  constructor(table: MetadataTable, listener: string) {
     this.#table = table;
+    this.#listener = listener;
   }
 
   #client(service: 'Controller' | 'Admin', address: string): grpc.Client {
@@ -49,8 +54,9 @@ export class ControlPlaneClient {
     const c = this.#table.controller;
     if (!c) return null;
     const b = this.#table.brokers.get(c.nodeId);
-    if (!b || !b.controlPort) return null;
-    return `${b.host}:${b.controlPort}`;
+    const ep = b ? endpointFor(b, this.#listener) : undefined;
+    if (!b || !ep || !b.controlPort) return null;
+    return `${ep.host}:${b.controlPort}`;
   }
 
   /** Call `method` on the active controller, retrying until `timeoutMs` passes. */

@@ -33,9 +33,11 @@ export interface BrokerConfigPlan {
   errors: string[];
 }
 
+/** `owned`: the operator's own keys (listeners …), added as they are. */
 export function planBrokerConfig(
   config: Record<string, string> | undefined,
   replicas: number,
+  owned: Record<string, string> = {},
 ): BrokerConfigPlan {
   const errors: string[] = [];
   const all: Record<string, string> = {};
@@ -65,6 +67,7 @@ export function planBrokerConfig(
     }
     all[key] = value;
   }
+  Object.assign(all, owned);
   const dynamic: Record<string, string> = {};
   const stat: Record<string, string> = {};
   for (const [k, v] of Object.entries(all)) {

@@ -7,6 +7,15 @@ import type { KafkaCluster } from '../types.js';
 import { ANNOTATIONS, API_VERSION, LABELS } from '../types.js';
 import { hashOf, planBrokerConfig, toProperties, type BrokerConfigPlan } from './broker-config.js';
 import {
+  EXTERNAL,
+  EXTERNAL_ADVERTISED_ENV,
+  INTERNAL,
+  externalAdvertisedEnv,
+  externalContainerPort,
+  listenerBrokerConfig,
+  type ExternalAddress,
+} from './listeners.js';
+import {
   PORTS,
   brokerHost,
   brokerSelector,
@@ -86,7 +95,7 @@ export function etcdEndpoints(cluster: KafkaCluster): string[] {
 }
 
 export function brokerConfigPlan(cluster: KafkaCluster): BrokerConfigPlan {
-  return planBrokerConfig(cluster.spec.config, cluster.spec.replicas);
+  return planBrokerConfig(cluster.spec.config, cluster.spec.replicas, listenerBrokerConfig(cluster));
 }
 
 /**
@@ -144,7 +153,7 @@ export function buildBootstrapService(cluster: KafkaCluster): KubeObject {
 export function buildExternalServices(cluster: KafkaCluster): KubeObject[] {
   const ext = cluster.spec.listeners.external;
   if (!ext) return [];
-  const target = cluster.spec.listeners.internal.port;
+  const target = externalContainerPort(cluster);
   const out: KubeObject[] = [];
   const annotations = ext.annotations ?? {};
   out.push({
@@ -203,25 +212,48 @@ export function buildServiceAccount(cluster: KafkaCluster): KubeObject {
   };
 }
 
-/** The shell line that starts a broker: its node id is the pod's ordinal. */
+/**
+ * The shell line that starts a broker: its node id is the pod's ordinal; listeners come from
+ * server.properties, advertised.listeners is composed here per pod (model/listeners.ts): INTERNAL
+ * is the pod's DNS name, EXTERNAL this broker's entry of SLUICE_EXTERNAL_ADVERTISED, ":port" entries
+ * taking the node's address (NODE_IP).
+ */
 export function brokerCommand(cluster: KafkaCluster): string {
   const c = cluster.metadata.name;
   const port = cluster.spec.listeners.internal.port;
   const lines = [
     'set -e',
     'ID="${HOSTNAME##*-}"',
-    `ADVERTISE="$HOSTNAME.${names.headlessService(c)}.$POD_NAMESPACE.svc:${port}"`,
+    `ADVERTISED="${INTERNAL}://$HOSTNAME.${names.headlessService(c)}.$POD_NAMESPACE.svc:${port}"`,
+  ];
+  if (cluster.spec.listeners.external)
+    lines.push(
+      'EXTERNAL=""',
+      `for a in $${EXTERNAL_ADVERTISED_ENV}; do case "$a" in "$ID="*) EXTERNAL="\${a#*=}" ;; esac; done`,
+      `if [ -z "$EXTERNAL" ]; then echo "no external address for broker $ID in ${EXTERNAL_ADVERTISED_ENV}" >&2; exit 1; fi`,
+      'case "$EXTERNAL" in :*) EXTERNAL="$NODE_IP$EXTERNAL" ;; esac',
+      `ADVERTISED="$ADVERTISED,${EXTERNAL}://$EXTERNAL"`,
+    );
+  lines.push(
     'RACK_ARGS=""',
     `if [ -s ${RACK_DIR}/rack ]; then RACK_ARGS="--override broker.rack=$(cat ${RACK_DIR}/rack)"; fi`,
-    `exec node ${MAIN} broker --node-id "$ID" --listen 0.0.0.0:${port} --advertise "$ADVERTISE"` +
+    `exec node ${MAIN} broker --node-id "$ID" --override "advertised.listeners=$ADVERTISED"` +
       ` --control-listen 0.0.0.0:${PORTS.control} --metrics-listen 0.0.0.0:${PORTS.metrics}` +
       ` --config ${CONFIG_DIR}/server.properties --data-dir ${DATA_DIR}/data` +
       ` --etcd "$SLUICE_ETCD" --cluster-id "$SLUICE_CLUSTER_ID" $RACK_ARGS`,
-  ];
+  );
   return lines.join('\n');
 }
 
-export function buildStatefulSet(cluster: KafkaCluster, plan = brokerConfigPlan(cluster)): KubeObject {
+/**
+ * `external`: each broker's EXTERNAL address (model/listeners.ts externalAddresses), required when
+ * spec.listeners.external is set.
+ */
+export function buildStatefulSet(
+  cluster: KafkaCluster,
+  plan = brokerConfigPlan(cluster),
+  external: Map<number, ExternalAddress> = new Map(),
+): KubeObject {
   const c = cluster.metadata.name;
   const spec = cluster.spec;
   const port = spec.listeners.internal.port;
@@ -276,9 +308,20 @@ export function buildStatefulSet(cluster: KafkaCluster, plan = brokerConfigPlan(
           { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
           { name: 'SLUICE_ETCD', value: etcdEndpoints(cluster).join(',') },
           { name: 'SLUICE_CLUSTER_ID', value: kafkaClusterId(cluster) },
+          ...(spec.listeners.external
+            ? [
+                { name: EXTERNAL_ADVERTISED_ENV, value: externalAdvertisedEnv(external) },
+                ...(spec.listeners.external.type === 'NodePort'
+                  ? [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }]
+                  : []),
+              ]
+            : []),
         ],
         ports: [
           { name: 'kafka', containerPort: port, protocol: 'TCP' },
+          ...(spec.listeners.external
+            ? [{ name: 'kafka-external', containerPort: externalContainerPort(cluster), protocol: 'TCP' }]
+            : []),
           { name: 'control', containerPort: PORTS.control, protocol: 'TCP' },
           { name: 'metrics', containerPort: PORTS.metrics, protocol: 'TCP' },
         ],
@@ -447,9 +490,18 @@ export function buildEtcdObjects(cluster: KafkaCluster): KubeObject[] {
   return [service, statefulSet];
 }
 
-/** Every object, in the order the reconciler applies them (dependencies first). */
-export function desiredObjects(cluster: KafkaCluster): KubeObject[] {
+/**
+ * Every object, in the order the reconciler applies them (dependencies first). With an external
+ * listener the StatefulSet needs every broker's external address (`external`, read from the
+ * Services this list creates); while one is unknown the StatefulSet is left out, so existing pods
+ * keep running as they are and no pod starts with an address it cannot advertise.
+ */
+export function desiredObjects(
+  cluster: KafkaCluster,
+  external: Map<number, ExternalAddress> | null = null,
+): KubeObject[] {
   const plan = brokerConfigPlan(cluster);
+  const withBrokers = !cluster.spec.listeners.external || external !== null;
   const out: KubeObject[] = [
     ...buildEtcdObjects(cluster),
     buildServiceAccount(cluster),
@@ -457,7 +509,7 @@ export function desiredObjects(cluster: KafkaCluster): KubeObject[] {
     buildHeadlessService(cluster),
     buildBootstrapService(cluster),
     ...buildExternalServices(cluster),
-    buildStatefulSet(cluster, plan),
+    ...(withBrokers ? [buildStatefulSet(cluster, plan, external ?? new Map())] : []),
     buildPodDisruptionBudget(cluster),
   ];
   const sm = buildServiceMonitor(cluster);
