@@ -41,7 +41,13 @@ command -v debootstrap >/dev/null || { echo "debootstrap is not installed (apt-g
 npm_dir="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
 
 root="$(mktemp -d /tmp/sluice-rootfs.XXXXXX)"
-trap 'rm -rf "$root" "$TARBALL.tmp.$$"' EXIT
+cleanup() {
+  # debootstrap mounts /proc, /sys (and bind-mounts devices inside containers) in the target and
+  # unmounts them when it exits normally; if it was killed, never delete through a leftover mount.
+  awk -v r="$root/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l || true
+  rm -rf --one-file-system "$root" "$TARBALL.tmp.$$"
+}
+trap cleanup EXIT
 echo "debootstrap --variant=minbase $SUITE from $MIRROR" >&2
 debootstrap --variant=minbase "$SUITE" "$root" "$MIRROR" >&2
 install -m 0755 "$(readlink -f "$(command -v node)")" "$root/usr/local/bin/node"
