@@ -6,17 +6,19 @@
 # ~/.cache/sluice) unless NODE_IMAGE names one. Cleans up its container on exit.
 #   tools/check-docker-image.sh                # IMAGE=sluice:dev
 #   tools/check-docker-image.sh --build-only   # only build (warms the layer cache; CI does this early)
+# CONTEXT: the build context (default: the tree; CI's early build uses a copy, tools/docker-context.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGE="${IMAGE:-sluice:dev}"
+CONTEXT="${CONTEXT:-.}"
 NODE_IMAGE="${NODE_IMAGE:-$(tools/docker-base-image.sh | tail -n1)}"
 
 # The classic builder: Debian's docker.io (20.10) builds with it by default, `--network host` needs no
 # BuildKit entitlement with it, and a newer CLI with a buildx plugin would otherwise switch builders.
 export DOCKER_BUILDKIT=0
-echo "building $IMAGE on $NODE_IMAGE" >&2
+echo "building $IMAGE on $NODE_IMAGE from $CONTEXT" >&2
 build_start=$(date +%s)
-docker build --network host --build-arg "NODE_IMAGE=$NODE_IMAGE" -t "$IMAGE" . >&2
+docker build --network host --build-arg "NODE_IMAGE=$NODE_IMAGE" -t "$IMAGE" "$CONTEXT" >&2
 echo "built $IMAGE in $(($(date +%s) - build_start))s" >&2
 [[ "${1:-}" == --build-only ]] && exit 0
 
