@@ -18,7 +18,7 @@ NODE_IMAGE="${NODE_IMAGE:-$(tools/docker-base-image.sh | tail -n1)}"
 export DOCKER_BUILDKIT=0
 echo "building $IMAGE on $NODE_IMAGE from $CONTEXT" >&2
 build_start=$(date +%s)
-docker build --network host --build-arg "NODE_IMAGE=$NODE_IMAGE" -t "$IMAGE" "$CONTEXT" >&2
+docker build --force-rm --network host --build-arg "NODE_IMAGE=$NODE_IMAGE" -t "$IMAGE" "$CONTEXT" >&2
 echo "built $IMAGE in $(($(date +%s) - build_start))s" >&2
 [[ "${1:-}" == --build-only ]] && exit 0
 
