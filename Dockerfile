@@ -8,24 +8,35 @@
 # Node 20) and the build passes --build-arg NODE_IMAGE=sluice-node-base:20.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# ---- build: compile TypeScript, then drop dev dependencies --------------------------------------
-FROM ${NODE_IMAGE} AS build
+# ---- deps: every dependency, from the lock -------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /src
 COPY package.json package-lock.json ./
 # npm ci needs a lock file in sync with package.json; the current one lacks other platforms'
-# optional packages (rollup's), so fall back to npm install guided by the lock until it is fixed.
-RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+# optional packages (rollup's), which npm 11.19 refuses with EUSAGE. Only then, fall back to npm
+# install guided by the lock (as .ci/run does); any other npm ci failure fails the build.
+RUN npm ci --no-audit --no-fund 2>/tmp/npm-ci.log \
+ || { grep -q EUSAGE /tmp/npm-ci.log && echo "npm ci refused the lock file (EUSAGE); npm install from the lock" >&2 \
+      && npm install --no-audit --no-fund; } \
+ || { cat /tmp/npm-ci.log >&2; exit 1; }
+
+# ---- prod-deps: runtime dependencies only (cached until package*.json change) ---------------------
+FROM deps AS prod-deps
+RUN npm prune --omit=dev --no-audit --no-fund
+
+# ---- build: compile TypeScript (the only step a source change reruns) -----------------------------
+FROM deps AS build
 COPY tsconfig.json ./
 COPY proto ./proto
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build
 
 # ---- runtime --------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /src/package.json ./package.json
-COPY --from=build /src/node_modules ./node_modules
+COPY --from=prod-deps /src/package.json ./package.json
+COPY --from=prod-deps /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 # The control-plane .proto is loaded at runtime (src/controller/grpc/proto.ts walks up to it).
 COPY --from=build /src/proto ./proto
