@@ -152,6 +152,17 @@ export interface KafkaStart {
   formatSeconds: number;
 }
 
+/**
+ * A KRaft cluster id: 16 random bytes, base64url, like `kafka-storage random-uuid` — which never
+ * starts one with '-' (the storage tool's argument parser would read it as an option).
+ */
+export function kafkaClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export interface KafkaNodeOptions {
   nodeId?: number;
   port?: number;
@@ -240,7 +251,7 @@ export async function startKafka(opts: KafkaNodeOptions = {}): Promise<KafkaStar
     '-cp',
     cp,
   ];
-  const clusterId = opts.clusterId ?? randomBytes(16).toString('base64url');
+  const clusterId = opts.clusterId ?? kafkaClusterId();
   const t0 = performance.now();
   await runToEnd(javaBin(), [
     '-Xmx256M',

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { BenchResult } from '../main.js';
 import {
   brokerKinds,
+  kafkaClusterId,
   KAFKA_BROKER_JVM,
   startKafka,
   startSluice,
@@ -132,7 +133,7 @@ async function startKafkaCluster(): Promise<Cluster> {
     [1, 2, 3].map(async (nodeId) => ({ nodeId, port: await freePort(), controllerPort: await freePort() })),
   );
   const voters = nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(',');
-  const clusterId = randomBytes(16).toString('base64url');
+  const clusterId = kafkaClusterId();
   // All at once: a KRaft node is not "started" until its controller quorum has a leader.
   const started = await Promise.allSettled(
     nodes.map((n) => startKafka({ ...n, voters, clusterId, internalTopicsRf: 3 })),
