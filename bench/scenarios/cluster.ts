@@ -3,7 +3,7 @@
  * (Debian's etcd-server) as its metadata store, Apache Kafka as three KRaft combined nodes (each one
  * broker and controller, -Xmx1G like kafka-server-start.sh). One cluster at a time: six brokers on two
  * cores would measure the scheduler. On each: ProducerPerformance (1 KiB and 100 B, acks=all,
- * 16 partitions), then end-to-end latency at a fixed 2000 records/s with acks=all
+ * 16 partitions), then end-to-end latency at a fixed LATENCY_RATE records/s with acks=all
  * (bench/kafka/BenchClient.java, as in the latency scenario), then the CPU seconds and RSS of the
  * whole cluster (Sluice's includes etcd: it does the work of Kafka's controller quorum).
  */
@@ -31,6 +31,12 @@ export const needsBuild = true;
 const PARTITIONS = 16;
 const RF = 3;
 const TOPIC_CONFIG = { 'min.insync.replicas': '2' };
+/**
+ * Below saturation for both: at 2000/s (the single-node rate) Kafka's three JVMs on two cores fell
+ * behind the one-record-per-request load and queued (p50 1.8 s), which measures the queue, not the
+ * latency.
+ */
+const LATENCY_RATE = 500;
 
 interface Config {
   size: number;
@@ -236,7 +242,7 @@ export async function run(): Promise<BenchResult[]> {
           benchLatency({
             bootstrap: c.bootstrap,
             topic: 'cluster-latency',
-            rate: 2000,
+            rate: LATENCY_RATE,
             seconds: QUICK ? 5 : 8,
             warmupSeconds: 2,
             size: 1024,
@@ -271,7 +277,7 @@ export async function run(): Promise<BenchResult[]> {
   }
   for (const q of ['p50', 'p99', 'p999'] as const)
     results.push(
-      pair(name, `2000/s 1KiB acks=all RF3 ${q === 'p999' ? 'p99.9' : q}`, 'ms', lat[q], {
+      pair(name, `${LATENCY_RATE}/s 1KiB acks=all RF3 ${q === 'p999' ? 'p99.9' : q}`, 'ms', lat[q], {
         better: 'lower',
         chart: 'latency',
       }),

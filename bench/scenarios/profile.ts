@@ -2,7 +2,9 @@
  * A CPU profile of the Sluice broker (node --cpu-prof) under the load where it trails Kafka most:
  * by default ProducerPerformance with 100 B records, acks=all, 16 partitions, 4 producers (the most
  * broker work per byte); BENCH_PROFILE="SIZE ACKS PARTITIONS PRODUCERS" picks another produce load,
- * BENCH_PROFILE="consume SIZE PARTITIONS RECORDS" profiles reading a filled topic instead. Prints the top
+ * BENCH_PROFILE="consume SIZE PARTITIONS RECORDS" profiles reading a filled topic instead, and
+ * BENCH_PROFILE="connections N" the scale-connections load (N sockets, 10 x 1 KiB per Produce, 16
+ * partitions, 10 s). Prints the top
  * self-time functions and files; the .cpuprofile is kept in bench/results/profiles/ (not committed)
  * for Chrome DevTools or speedscope. Not part of `all`: run `npm run bench -- profile`.
  */
@@ -13,7 +15,7 @@ import { startSluice } from '../lib/brokers.js';
 import { summarize } from '../lib/cpuprofile.js';
 import { benchConsume, produceFixed, producerPerf } from '../lib/java.js';
 import { BENCH_DIR } from '../lib/paths.js';
-import { createTopic } from '../lib/wire.js';
+import { connectionLoad, createTopic } from '../lib/wire.js';
 
 export const name = 'profile';
 export const description = 'CPU profile (node --cpu-prof) of Sluice under its slowest produce load';
@@ -23,13 +25,29 @@ export const inAll = false;
 export async function run(): Promise<BenchResult[]> {
   const spec = (process.env.BENCH_PROFILE ?? '100 all 16 4').split(/\s+/);
   const consume = spec[0] === 'consume';
+  const connections = spec[0] === 'connections';
   const dir = join(BENCH_DIR, 'results/profiles', new Date().toISOString().slice(0, 16).replace(/:/g, ''));
   mkdirSync(dir, { recursive: true });
   const b = await startSluice({ cpuProfDir: dir });
   let mibps = NaN;
   let metric: string;
   try {
-    if (consume) {
+    if (connections) {
+      const n = Number(spec[1] ?? '1000');
+      metric = `produce from ${n} connections (10 x 1KiB per request, 16p) under --cpu-prof`;
+      await createTopic(b.port, 'profile', 16);
+      const r = await connectionLoad({
+        port: b.port,
+        topic: 'profile',
+        partitions: 16,
+        connections: n,
+        recordsPerRequest: 10,
+        recordSize: 1024,
+        warmupMs: 2000,
+        measureMs: 10_000,
+      });
+      mibps = r.mbPerSec;
+    } else if (consume) {
       // consume SIZE PARTITIONS RECORDS: fill the topic, then read it all once
       const [, size = '1024', partitions = '16', records = '200000'] = spec;
       metric = `consume ${size}B ${partitions}p ${records} records under --cpu-prof`;
