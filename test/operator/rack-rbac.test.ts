@@ -141,7 +141,11 @@ describe.skipIf(skip !== null)('rack awareness RBAC on a real kube-apiserver (RB
     expect(crb.metadata.ownerReferences).toBeUndefined();
     expect(await api.client.getOrNull(SA, NS, 'demo-broker')).not.toBeNull();
     expect((await cluster())!.metadata.finalizers).toEqual(['sluice.dev/cluster-finalizer']);
-    const sts = await api.client.get<Any>(resourceFor('apps/v1', 'StatefulSet'), NS, 'demo-broker');
+    // The binding is made in an earlier step of the same reconcile than the StatefulSet.
+    const stsOrNull = () =>
+      api.client.getOrNull<Any>(resourceFor('apps/v1', 'StatefulSet'), NS, 'demo-broker');
+    await waitFor(async () => (await stsOrNull()) !== null, 20_000, 'StatefulSet');
+    const sts = (await stsOrNull())!;
     expect(sts.spec.template.spec.serviceAccountName).toBe('demo-broker');
     expect(sts.spec.template.spec.initContainers[0].command).toContain('rack');
 
