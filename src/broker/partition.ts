@@ -6,7 +6,7 @@
  */
 import type { UnifiedLog } from '../storage/unified-log.js';
 import { scanRecordBatches } from '../protocol/records/batch.js';
-import { readBatchHeader, NO_PRODUCER_ID } from '../protocol/records/batch-header.js';
+import { readBatchHeader, NO_PRODUCER_ID, type RecordBatchHeader } from '../protocol/records/batch-header.js';
 import { ProducerStateManager, type BatchMetadata } from './producer-state.js';
 import type { PartitionState } from '../controller/records.js';
 
@@ -290,33 +290,36 @@ export class Partition {
       );
     const { batches } = scanRecordBatches(records);
     const end = this.log.logEndOffset;
+    // One pass over the headers: which batches are new, and (after the append) their producers.
     let first = -1;
     let last = 0;
+    const appended: RecordBatchHeader[] = [];
     for (const s of batches) {
       const h = readBatchHeader(records, s.position);
       if (h.baseOffset + BigInt(h.lastOffsetDelta) < end) continue;
       if (first < 0) first = s.position;
       last = s.position + s.size;
+      appended.push(h);
     }
     if (first < 0) return 0;
     const data = records.subarray(first, last);
     this.log.appendAsFollower(data);
-    for (const s of scanRecordBatches(data).batches) {
-      const h = readBatchHeader(data, s.position);
-      if (h.producerId !== NO_PRODUCER_ID && h.baseSequence >= 0) {
-        const lastOffset = h.baseOffset + BigInt(h.lastOffsetDelta);
-        this.producerState.update(
-          h.producerId,
-          h.producerEpoch,
-          h.baseSequence,
-          (h.baseSequence + h.lastOffsetDelta) % 0x80000000,
-          h.baseOffset,
-          lastOffset,
-          h.maxTimestamp,
-        );
-      }
-    }
+    for (const h of appended) this.#recordProducerBatch(h);
     return data.length;
+  }
+
+  /** An idempotent producer's batch, read from its header (follower appends, rebuilds on load). */
+  #recordProducerBatch(h: RecordBatchHeader): void {
+    if (h.producerId === NO_PRODUCER_ID || h.baseSequence < 0) return;
+    this.producerState.update(
+      h.producerId,
+      h.producerEpoch,
+      h.baseSequence,
+      (h.baseSequence + h.lastOffsetDelta) % 0x80000000,
+      h.baseOffset,
+      h.baseOffset + BigInt(h.lastOffsetDelta),
+      h.maxTimestamp,
+    );
   }
 
   /** Follower: the high watermark is the leader's, bounded by what this replica has. */
@@ -361,17 +364,7 @@ export class Partition {
         const h = readBatchHeader(data.records, s.position);
         const last = h.baseOffset + BigInt(h.lastOffsetDelta);
         if (last < from) continue;
-        if (h.producerId !== NO_PRODUCER_ID && h.baseSequence >= 0) {
-          this.producerState.update(
-            h.producerId,
-            h.producerEpoch,
-            h.baseSequence,
-            (h.baseSequence + h.lastOffsetDelta) % 0x80000000,
-            h.baseOffset,
-            last,
-            h.maxTimestamp,
-          );
-        }
+        this.#recordProducerBatch(h);
         next = last + 1n;
       }
       if (next <= from) break;
