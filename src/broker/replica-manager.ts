@@ -21,17 +21,13 @@ import { DelayedOperation, DelayedOperationPurgatory } from './purgatory/delayed
 import { TimingWheelTimer } from './purgatory/timing-wheel.js';
 import { Partition, PartitionError } from './partition.js';
 import type { PartitionState } from '../controller/records.js';
+import type { AlterPartitionRequest } from '../controller/partition-state-machine.js';
 import { ReplicaFetcherManager } from './replication/replica-fetcher-manager.js';
 
 /** The controller's AlterPartition (cluster mode), as the KafkaServer wires it. */
-export type AlterPartitionFn = (req: {
-  brokerId: number;
-  topic: string;
-  partition: number;
-  leaderEpoch: number;
-  partitionEpoch: number;
-  newIsr: number[];
-}) => Promise<{ error: string; message: string; state?: PartitionState }>;
+export type AlterPartitionFn = (
+  req: AlterPartitionRequest,
+) => Promise<{ error: string; message: string; state?: PartitionState }>;
 
 export interface ProducePartitionResult {
   errorCode: number;

@@ -32,6 +32,7 @@ import {
   onPreferredLeaderElection,
   restartBlockers,
   type AlterPartitionError,
+  type AlterPartitionRequest,
 } from './partition-state-machine.js';
 
 export class NotControllerError extends Error {
@@ -48,6 +49,13 @@ export interface PartitionResult {
   partition: number;
   error: string;
   message: string;
+}
+
+function unknownPartition(topic: string, partition: number) {
+  return {
+    error: 'UNKNOWN_TOPIC_OR_PARTITION' as const,
+    message: `${topic}-${partition} does not exist`,
+  };
 }
 
 export interface OngoingReassignment {
@@ -306,25 +314,21 @@ export class Controller {
     });
   }
 
-  alterPartition(req: {
-    brokerId: number;
-    topic: string;
-    partition: number;
-    leaderEpoch: number;
-    partitionEpoch: number;
-    newIsr: number[];
-  }): Promise<{ error: AlterPartitionError | 'NONE'; message: string; state?: PartitionState }> {
+  /** A partition's replicas and state, or null when the table has no such partition. */
+  #partition(topic: string, partition: number): { replicas: number[]; state: PartitionState } | null {
+    const replicas = this.#o.table.topics.get(topic)?.replicas[partition];
+    const state = this.#o.table.partitionState(topic, partition);
+    return replicas && state ? { replicas, state } : null;
+  }
+
+  alterPartition(
+    req: AlterPartitionRequest,
+  ): Promise<{ error: AlterPartitionError | 'NONE'; message: string; state?: PartitionState }> {
     return this.#enqueue(async () => {
       this.#requireActive();
-      const { table } = this.#o;
-      const t = table.topics.get(req.topic);
-      const replicas = t?.replicas[req.partition];
-      const state = table.partitionState(req.topic, req.partition);
-      if (!replicas || !state)
-        return {
-          error: 'UNKNOWN_TOPIC_OR_PARTITION' as const,
-          message: `${req.topic}-${req.partition} does not exist`,
-        };
+      const found = this.#partition(req.topic, req.partition);
+      if (!found) return unknownPartition(req.topic, req.partition);
+      const { replicas, state } = found;
       const r = onAlterPartition(
         replicas,
         state,
@@ -368,17 +372,12 @@ export class Controller {
       const results: PartitionResult[] = [];
       const changes: { topic: string; index: number; state: PartitionState }[] = [];
       for (const { topic, partition } of wanted) {
-        const replicas = table.topics.get(topic)?.replicas[partition];
-        const state = table.partitionState(topic, partition);
-        if (!replicas || !state) {
-          results.push({
-            topic,
-            partition,
-            error: 'UNKNOWN_TOPIC_OR_PARTITION',
-            message: `${topic}-${partition} does not exist`,
-          });
+        const found = this.#partition(topic, partition);
+        if (!found) {
+          results.push({ topic, partition, ...unknownPartition(topic, partition) });
           continue;
         }
+        const { replicas, state } = found;
         const r = onElectLeader(electionType, replicas, state, live);
         if ('error' in r) {
           results.push({ topic, partition, error: r.error, message: r.message });
@@ -417,17 +416,12 @@ export class Controller {
       const results: PartitionResult[] = [];
       const byTopic = new Map<string, { index: number; replicas: number[]; state: PartitionState }[]>();
       for (const { topic, partition, replicas: target } of reqs) {
-        const replicas = table.topics.get(topic)?.replicas[partition];
-        const state = table.partitionState(topic, partition);
-        if (!replicas || !state) {
-          results.push({
-            topic,
-            partition,
-            error: 'UNKNOWN_TOPIC_OR_PARTITION',
-            message: `${topic}-${partition} does not exist`,
-          });
+        const found = this.#partition(topic, partition);
+        if (!found) {
+          results.push({ topic, partition, ...unknownPartition(topic, partition) });
           continue;
         }
+        const { replicas, state } = found;
         const r = onAlterReassignment(replicas, state, target, registered, live);
         if ('error' in r) {
           results.push({ topic, partition, error: r.error, message: r.message });

@@ -354,6 +354,16 @@ export type AlterPartitionError =
   | 'INELIGIBLE_REPLICA'
   | 'UNKNOWN_TOPIC_OR_PARTITION';
 
+/** AlterPartition as the leader sends it (gRPC) and the controller takes it. */
+export interface AlterPartitionRequest {
+  brokerId: number;
+  topic: string;
+  partition: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  newIsr: number[];
+}
+
 /** A leader asks to set the ISR. Checked against the epochs it last saw. */
 export function onAlterPartition(
   replicas: number[],

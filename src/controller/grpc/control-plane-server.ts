@@ -2,6 +2,7 @@
  * The gRPC control plane every broker serves (Controller and Admin services). Only the active
  * controller acts; other brokers answer NOT_CONTROLLER with the controller's id.
  */
+import type { AlterPartitionRequest } from '../partition-state-machine.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
 import { Controller, NotControllerError } from '../controller.js';
@@ -58,19 +59,10 @@ export class ControlPlaneServer {
     const u = <Req, Res extends object>(fn: (req: Req) => Promise<Res> | Res) =>
       unary<Req, Res>(controller, controllerId, log, fn);
     this.#server.addService(ControllerSvc.service, {
-      alterPartition: u(
-        async (req: {
-          brokerId: number;
-          topic: string;
-          partition: number;
-          leaderEpoch: number;
-          partitionEpoch: number;
-          newIsr: number[];
-        }) => {
-          const r = await controller.alterPartition(req);
-          return { error: r.error, message: r.message, state: r.state ?? null };
-        },
-      ),
+      alterPartition: u(async (req: AlterPartitionRequest) => {
+        const r = await controller.alterPartition(req);
+        return { error: r.error, message: r.message, state: r.state ?? null };
+      }),
       controlledShutdown: u(async (req: { brokerId: number }) => ({
         error: 'NONE',
         message: '',
