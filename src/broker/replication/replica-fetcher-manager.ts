@@ -4,24 +4,16 @@
  * when its leader changes and leaves them when this broker becomes its leader or stops hosting it.
  * A fetcher with no partitions left is stopped.
  */
-import type { Logger } from '../../common/logger.js';
 import type { MetadataTable } from '../../controller/metadata-table.js';
 import { endpointFor } from '../../controller/records.js';
 import type { Partition } from '../partition.js';
-import { ReplicaFetcher } from './replica-fetcher.js';
+import { ReplicaFetcher, type FetcherOptions } from './replica-fetcher.js';
 
-export interface FetcherManagerOptions {
-  nodeId: number;
+/** A fetcher's settings, shared by all; the manager supplies each one's source and endpoint. */
+export interface FetcherManagerOptions extends Omit<FetcherOptions, 'sourceBroker' | 'endpoint'> {
   table: MetadataTable;
   /** Leaders are reached on their endpoint for this broker's inter.broker.listener.name (Kafka's rule). */
   interBrokerListenerName: string;
-  maxWaitMs: number;
-  maxBytes: number;
-  partitionMaxBytes: number;
-  backoffMs: number;
-  requestTimeoutMs: number;
-  log: Logger;
-  onAppended: (p: Partition, bytes: number) => void;
 }
 
 export class ReplicaFetcherManager {
@@ -46,21 +38,15 @@ export class ReplicaFetcherManager {
     let f = this.#fetchers.get(p.leaderId);
     if (!f) {
       const source = p.leaderId;
+      const { table, interBrokerListenerName, ...shared } = this.#o;
       f = new ReplicaFetcher({
-        nodeId: this.#o.nodeId,
+        ...shared,
         sourceBroker: source,
         endpoint: () => {
-          const b = this.#o.table.brokers.get(source);
-          const ep = b ? endpointFor(b, this.#o.interBrokerListenerName) : undefined;
+          const b = table.brokers.get(source);
+          const ep = b ? endpointFor(b, interBrokerListenerName) : undefined;
           return ep ? { host: ep.host, port: ep.port } : null;
         },
-        maxWaitMs: this.#o.maxWaitMs,
-        maxBytes: this.#o.maxBytes,
-        partitionMaxBytes: this.#o.partitionMaxBytes,
-        backoffMs: this.#o.backoffMs,
-        requestTimeoutMs: this.#o.requestTimeoutMs,
-        log: this.#o.log,
-        onAppended: this.#o.onAppended,
       });
       this.#fetchers.set(source, f);
       f.start();
