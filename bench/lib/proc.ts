@@ -35,12 +35,17 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** spawn() whose child is killed when the bench exits, however it exits. */
-export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+/** Kill `child` when the bench exits, however it exits; remove `dir` then too, if given. */
+export function track(child: ChildProcess, dir?: string): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
+  if (dir) tempDirs.add(dir);
   return child;
+}
+
+/** spawn() whose child is killed when the bench exits, however it exits. */
+export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+  return track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts }));
 }
 
 export function tempDir(prefix: string): string {

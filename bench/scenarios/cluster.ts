@@ -20,8 +20,9 @@ import {
 } from '../lib/brokers.js';
 import { attempt, pair, QUICK, withFailures } from '../lib/compare.js';
 import { benchLatency, producerPerf } from '../lib/java.js';
-import { freePort, removeTempDir, sampleProc, sleep, spawnTracked, stopChild, tempDir } from '../lib/proc.js';
+import { freePort, sampleProc, track } from '../lib/proc.js';
 import { createTopic, deleteTopic } from '../lib/wire.js';
+import { EtcdProcess } from '../../test/helpers/etcd.js';
 
 export const name = 'cluster';
 export const description =
@@ -60,47 +61,11 @@ interface Cluster {
   stop(): Promise<void>;
 }
 
+/** The tests' etcd (Debian's etcd-server on free loopback ports), registered for cleanup on exit. */
 async function startEtcd(): Promise<{ endpoint: string; pid: number; stop(): Promise<void> }> {
-  const dir = tempDir('sluice-bench-etcd-');
-  const client = `http://127.0.0.1:${await freePort()}`;
-  const peer = `http://127.0.0.1:${await freePort()}`;
-  const child = spawnTracked('etcd', [
-    '--name',
-    'bench',
-    '--data-dir',
-    `${dir}/data`,
-    '--listen-client-urls',
-    client,
-    '--advertise-client-urls',
-    client,
-    '--listen-peer-urls',
-    peer,
-    '--initial-advertise-peer-urls',
-    peer,
-    '--initial-cluster',
-    `bench=${peer}`,
-    '--log-level',
-    'warn',
-  ]);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`etcd exited (${child.exitCode})`);
-    try {
-      if ((await fetch(`${client}/health`)).ok) break;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) throw new Error('etcd did not become healthy in 20 s');
-    await sleep(100);
-  }
-  return {
-    endpoint: client,
-    pid: child.pid!,
-    async stop() {
-      await stopChild(child, 0);
-      removeTempDir(dir);
-    },
-  };
+  const etcd = await new EtcdProcess().start();
+  track(etcd.child!, etcd.dataDir);
+  return { endpoint: etcd.endpoint, pid: etcd.child!.pid!, stop: () => etcd.stop() };
 }
 
 async function startSluiceCluster(): Promise<Cluster> {
