@@ -5,12 +5,10 @@
  *    shutting down); the producer (librdkafka, acks=all, idempotent) reports no failed message;
  *  - a rolling restart of all three brokers (SIGTERM, start, wait for full ISRs) loses nothing.
  */
-import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
 import { checkDurability, consumeAll, ContinuousProducer } from './clients.js';
 
-const { Kafka, logLevel } = kafkajs;
 const TOPIC = 'rolling';
 
 describe('controlled shutdown', { timeout: 300_000 }, () => {
@@ -27,26 +25,7 @@ describe('controlled shutdown', { timeout: 300_000 }, () => {
   }, 60_000);
 
   it('moves leaderships away before exiting, and a rolling restart under load loses nothing', async () => {
-    const kafka = new Kafka({
-      brokers: cluster.bootstrap.split(','),
-      clientId: 'rolling-admin',
-      logLevel: logLevel.NOTHING,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        {
-          topic: TOPIC,
-          numPartitions: 6,
-          replicationFactor: 3,
-          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-        },
-      ],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
-    await cluster.waitFullyReplicated(TOPIC, 6, 3);
+    await cluster.createTopic(TOPIC, 6, 3, { 'min.insync.replicas': '2' });
 
     producer = new ContinuousProducer(cluster.bootstrap, TOPIC, { idempotent: true });
     const p = producer;

@@ -6,12 +6,10 @@
  * the controller key's create revision), etcd must not change, and it must step down.
  */
 import * as grpc from '@grpc/grpc-js';
-import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneServices } from '../../src/controller/grpc/proto.js';
 import { TestCluster } from '../helpers/cluster.js';
 
-const { Kafka, logLevel } = kafkajs;
 const TOPIC = 'fenced';
 
 describe('controller fencing', { timeout: 180_000 }, () => {
@@ -26,19 +24,7 @@ describe('controller fencing', { timeout: 180_000 }, () => {
   }, 60_000);
 
   it('a paused, deposed controller cannot change metadata after it resumes', async () => {
-    const kafka = new Kafka({
-      brokers: cluster.bootstrap.split(','),
-      clientId: 'fencing-admin',
-      logLevel: logLevel.NOTHING,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic: TOPIC, numPartitions: 6, replicationFactor: 3 }],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
-    const before = await cluster.waitFullyReplicated(TOPIC, 6, 3);
+    const before = await cluster.createTopic(TOPIC, 6, 3);
 
     const old = await cluster.controller();
     // The old controller's control-plane address, from its registration.

@@ -11,12 +11,10 @@
  * Afterwards a consumer reads every partition from the beginning: every acknowledged message is at
  * its acknowledged offset, offsets are dense, and no message appears twice (idempotent producer).
  */
-import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster } from '../helpers/cluster.js';
 import { checkDurability, consumeAll, ContinuousProducer } from './clients.js';
 
-const { Kafka, logLevel } = kafkajs;
 const TOPIC = 'chaos';
 const LAG_MS = 2500;
 const SESSION_MS = 5000;
@@ -40,26 +38,7 @@ describe('failover under load', { timeout: 300_000 }, () => {
   }, 60_000);
 
   it('loses no acknowledged message through leader, controller, follower-pause and etcd faults', async () => {
-    const kafka = new Kafka({
-      brokers: cluster.bootstrap.split(','),
-      clientId: 'failover-admin',
-      logLevel: logLevel.NOTHING,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        {
-          topic: TOPIC,
-          numPartitions: 6,
-          replicationFactor: 3,
-          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-        },
-      ],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
-    await cluster.waitFullyReplicated(TOPIC, 6, 3);
+    await cluster.createTopic(TOPIC, 6, 3, { 'min.insync.replicas': '2' });
 
     producer = new ContinuousProducer(cluster.bootstrap, TOPIC, { idempotent: true });
     const p = producer;

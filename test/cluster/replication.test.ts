@@ -27,27 +27,7 @@ describe('replication', { timeout: 240_000 }, () => {
   }, 60_000);
 
   it('replicates every partition to every replica; acks=all completes; min.insync.replicas is enforced', async () => {
-    const kafka = new Kafka({
-      brokers: cluster.bootstrap.split(','),
-      clientId: 'replication-test',
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 10, initialRetryTime: 200 },
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        {
-          topic: 'rep',
-          numPartitions: 6,
-          replicationFactor: 3,
-          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-        },
-      ],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
-    await cluster.waitFullyReplicated('rep', 6, 3);
+    await cluster.createTopic('rep', 6, 3, { 'min.insync.replicas': '2' });
 
     // 1. acks=all with a full ISR.
     const p1 = new ContinuousProducer(cluster.bootstrap, 'rep', { count: 3000, idempotent: true });

@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import kafkajs from 'kafkajs';
 import { BrokerProcess } from './broker-process.js';
 import { EtcdProcess } from './etcd.js';
 
@@ -145,6 +146,40 @@ export class TestCluster {
         );
       await new Promise((r) => setTimeout(r, everyMs));
     }
+  }
+
+  /**
+   * Create `topic` with a real client (kafkajs admin) and wait until every partition is fully
+   * replicated; returns the partition states then.
+   */
+  async createTopic(
+    topic: string,
+    partitions: number,
+    rf: number,
+    configs: Record<string, string> = {},
+  ): Promise<Map<number, PartitionStateDoc>> {
+    const admin = new kafkajs.Kafka({
+      brokers: this.bootstrap.split(','),
+      clientId: 'test-cluster-admin',
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [
+          {
+            topic,
+            numPartitions: partitions,
+            replicationFactor: rf,
+            configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+          },
+        ],
+        waitForLeaders: true,
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    return this.waitFullyReplicated(topic, partitions, rf);
   }
 
   /** Wait until every partition of `topic` has a leader and a full ISR of `rf` replicas. */
