@@ -4,16 +4,38 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/broker-process.js';
-import { freePort } from '../helpers/etcd.js';
 import { run } from '../helpers/clients.js';
+
+/** Whether `port` can be bound on 127.0.0.1 right now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A --base-port whose every port dev-cluster will bind is free: brokers on base..base+2, their
+ * metrics on +100, etcd on +1000/+1001. Below the kernel's ephemeral range (32768 and up), so the
+ * free ports other tests take (bound to port 0) and outgoing connections cannot land there.
+ */
+async function freeBase(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 11_000);
+    const ports = [0, 1, 2, 100, 101, 102, 1000, 1001].map((d) => base + d);
+    if ((await Promise.all(ports.map(canBind))).every(Boolean)) return base;
+  }
+  throw new Error('no free port range for dev-cluster');
+}
 
 describe('sluice dev-cluster', () => {
   it('runs etcd and 3 brokers that clients see as one cluster, and stops them all on Ctrl-C', async () => {
-    // Consecutive ports: pick a base whose neighbourhood is free right now.
-    const base = ((await freePort()) % 20_000) + 30_000;
+    const base = await freeBase();
     const child = spawn(
       process.execPath,
       [
