@@ -204,7 +204,7 @@ export async function producerPerf(opts: {
       runs.map((r) =>
         r.child.exitCode === null && r.child.signalCode === null
           ? new Promise((res) => r.child.once('exit', res))
-          : null,
+          : Promise.resolve(),
       ),
     );
   }

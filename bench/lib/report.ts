@@ -24,7 +24,7 @@ export interface Run {
 function tryRun(cmd: string, args: string[]): string {
   // stdout and stderr together: `java -version` prints to stderr
   const r = spawnSync(cmd, args, { cwd: REPO_ROOT, encoding: 'utf8' });
-  return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  return `${r.stdout}${r.stderr}`.trim();
 }
 
 function machine(): Record<string, string | number> {

@@ -58,7 +58,8 @@ function nextSeq(seq: number, by = 1): number {
 }
 
 interface SnapshotFile {
-  version: 1;
+  /** 1; anything else is a file this code does not know. */
+  version: number;
   offset: string;
   producers: {
     producerId: string;

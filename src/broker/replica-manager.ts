@@ -165,7 +165,7 @@ export class ReplicaManager {
     const props: Record<string, string> = {};
     for (const key of TOPIC_CONFIG.names()) {
       const v = topic?.configs[key] ?? this.#config.topicDefault(key).value;
-      if (v !== null && v !== undefined) props[key] = v;
+      if (v !== null) props[key] = v;
     }
     // The topic's cleanup.policy list is stored as "a,b"; the log only needs to know if delete is in it.
     return logConfigFromProps(props);

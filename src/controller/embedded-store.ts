@@ -10,7 +10,8 @@ import type { Compare, KeyValue, Lease, MetadataStore, Op, WatchEvent, Watcher }
 import { MetadataStoreError } from './metadata-store.js';
 
 interface Persisted {
-  version: 1;
+  /** 1; anything else is a file this code does not know. */
+  version: number;
   revision: number;
   kvs: KeyValue[];
 }

@@ -74,7 +74,7 @@ export interface GroupStore {
 
 function optInt(config: BrokerConfig, name: string, def: number): number {
   const raw = config.raw(name);
-  const n = raw === null || raw === undefined ? NaN : Number(raw);
+  const n = raw === null ? NaN : Number(raw);
   return Number.isFinite(n) ? n : def;
 }
 

@@ -44,7 +44,7 @@ export interface DescribedConfig {
 }
 
 function brokerSource(s: string): number {
-  return ConfigSource[s as keyof typeof ConfigSource] ?? ConfigSource.UNKNOWN;
+  return s in ConfigSource ? ConfigSource[s as keyof typeof ConfigSource] : ConfigSource.UNKNOWN;
 }
 
 function scaled(brokerKey: string, v: string | null): string | null {

@@ -82,7 +82,7 @@ export function createTopicsHandler(b: BrokerServices) {
               name: c.name,
               value: c.value,
               readOnly: c.readOnly,
-              configSource: c.configSource ?? 5,
+              configSource: c.configSource,
               isSensitive: c.isSensitive,
             })),
             topicConfigErrorCode: 0,

@@ -44,7 +44,7 @@ const XERIAL_HEADER_SIZE = 16;
 const XERIAL_BLOCK_SIZE = 32 * 1024;
 
 function codecName(type: CompressionType): string {
-  return CompressionType[type]?.toLowerCase() ?? `codec ${type}`;
+  return type in CompressionType ? CompressionType[type].toLowerCase() : `codec ${type}`;
 }
 
 function unsupported(type: number): InvalidRecordError {
