@@ -12,13 +12,8 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /src
 COPY package.json package-lock.json ./
-# npm ci needs a lock file in sync with package.json; the current one lacks other platforms'
-# optional packages (rollup's), which npm 11.19 refuses with EUSAGE. Only then, fall back to npm
-# install guided by the lock (as .ci/run does); any other npm ci failure fails the build.
-RUN npm ci --no-audit --no-fund 2>/tmp/npm-ci.log \
- || { grep -q EUSAGE /tmp/npm-ci.log && echo "npm ci refused the lock file (EUSAGE); npm install from the lock" >&2 \
-      && npm install --no-audit --no-fund; } \
- || { cat /tmp/npm-ci.log >&2; exit 1; }
+# The lock file is complete (every platform's optional packages, .ci/run checks it): npm ci only.
+RUN npm ci --no-audit --no-fund
 
 # ---- prod-deps: runtime dependencies only (cached until package*.json change) ---------------------
 FROM deps AS prod-deps
