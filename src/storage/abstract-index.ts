@@ -18,8 +18,8 @@
  *
  * Kafka memory-maps index files; Node cannot mmap, so the entries live in a growable in-memory Buffer
  * laid out exactly as the file, loaded lazily on first use. New entries reach the file when the
- * segment flushes, rolls or closes, and periodically (LogManager writes pending entries of every
- * active segment each log.flush.scheduler.interval.ms) so tools reading a running broker's files see
+ * segment flushes, rolls or closes, and periodically (LogManager's flush-check timer, every second,
+ * writes pending entries of every active segment) so tools reading a running broker's files see
  * them, as they see Kafka's mmap. They are fsynced only with the log (flush): after a crash every index
  * past the recovery point is rebuilt from the log anyway.
  *
