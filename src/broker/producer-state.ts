@@ -11,22 +11,20 @@
  *   - producer unknown (state expired or removed with old segments) → any sequence accepted
  *     (Kafka since KIP-360 does the same rather than failing the producer).
  *
- * State survives restarts through snapshots: `<20-digit offset>.snapshot` JSON files written at
- * clean shutdown and periodically, and on load the batches after the snapshot are replayed from the
- * log's batch headers.
+ * State survives restarts through snapshots: `<20-digit offset>.snapshot` files in Kafka's binary
+ * format (src/storage/producer-snapshot-file.ts; `kafka-dump-log.sh` reads them) written at clean
+ * shutdown and periodically, and on load the batches after the snapshot are replayed from the log's
+ * batch headers. Like Kafka's, a snapshot keeps each producer's last batch only. Snapshots written by
+ * earlier Sluice versions (JSON, see LegacyJsonSnapshot) are still read, and rewritten in Kafka's
+ * format the first time they are loaded.
  */
-import {
-  existsSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-  openSync,
-  fsyncSync,
-  closeSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  type ProducerSnapshotEntry,
+  decodeProducerSnapshot,
+  writeProducerSnapshotFile,
+} from '../storage/producer-snapshot-file.js';
 
 export const NUM_BATCHES_TO_RETAIN = 5;
 
@@ -44,6 +42,10 @@ export interface ProducerEntry {
   /** Oldest first, at most NUM_BATCHES_TO_RETAIN. */
   batches: BatchMetadata[];
   lastTimestamp: number;
+  /** Epoch of the transaction coordinator that wrote this producer's last marker; -1 when none. */
+  coordinatorEpoch: number;
+  /** First offset of the producer's ongoing transaction; null when none. */
+  currentTxnFirstOffset: bigint | null;
 }
 
 export type SequenceCheck =
@@ -57,7 +59,8 @@ function nextSeq(seq: number, by = 1): number {
   return n > 0x7fffffff ? n - 0x80000000 : n;
 }
 
-interface SnapshotFile {
+/** Snapshots as Sluice wrote them before it used Kafka's format: JSON, all retained batches. */
+interface LegacyJsonSnapshot {
   /** 1; anything else is a file this code does not know. */
   version: number;
   offset: string;
@@ -139,7 +142,14 @@ export class ProducerStateManager {
   ): void {
     let e = this.#producers.get(producerId);
     if (!e || epoch > e.epoch) {
-      e = { producerId, epoch, batches: [], lastTimestamp: now };
+      e = {
+        producerId,
+        epoch,
+        batches: [],
+        lastTimestamp: now,
+        coordinatorEpoch: -1,
+        currentTxnFirstOffset: null,
+      };
       this.#producers.set(producerId, e);
     } else if (epoch < e.epoch) {
       return; // a stale batch replayed from the log; the newer epoch wins
@@ -184,34 +194,25 @@ export class ProducerStateManager {
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  /** Write a snapshot of the state as of `offset` (the log end), keeping the two newest. */
+  /**
+   * Write a snapshot of the state as of `offset` (the log end) in Kafka's format, keeping the two
+   * newest. Each producer's last batch goes in (Kafka keeps no more); its timestamp is that batch's.
+   */
   takeSnapshot(offset: bigint): void {
-    const data: SnapshotFile = {
-      version: 1,
-      offset: offset.toString(),
-      producers: [...this.#producers.values()].map((e) => ({
-        producerId: e.producerId.toString(),
+    const entries: ProducerSnapshotEntry[] = [...this.#producers.values()].map((e) => {
+      const last = e.batches[e.batches.length - 1];
+      return {
+        producerId: e.producerId,
         epoch: e.epoch,
-        lastTimestamp: e.lastTimestamp,
-        batches: e.batches.map((b) => ({
-          firstSeq: b.firstSeq,
-          lastSeq: b.lastSeq,
-          firstOffset: b.firstOffset.toString(),
-          lastOffset: b.lastOffset.toString(),
-          timestamp: b.timestamp.toString(),
-        })),
-      })),
-    };
-    const path = join(this.#dir, ProducerStateManager.snapshotName(offset));
-    const tmp = `${path}.tmp`;
-    writeFileSync(tmp, JSON.stringify(data));
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+        lastSequence: last ? last.lastSeq : -1,
+        lastOffset: last ? last.lastOffset : -1n,
+        offsetDelta: last ? Number(last.lastOffset - last.firstOffset) : 0,
+        timestamp: last ? last.timestamp : BigInt(e.lastTimestamp),
+        coordinatorEpoch: e.coordinatorEpoch,
+        currentTxnFirstOffset: e.currentTxnFirstOffset ?? -1n,
+      };
+    });
+    writeProducerSnapshotFile(join(this.#dir, ProducerStateManager.snapshotName(offset)), entries);
     const all = this.snapshotOffsets();
     for (const o of all.slice(0, Math.max(0, all.length - 2))) this.#unlink(o);
   }
@@ -226,38 +227,88 @@ export class ProducerStateManager {
 
   /**
    * Load the newest snapshot at or below `logEndOffset` (newer ones describe truncated data and are
-   * removed; unreadable ones are skipped). Returns the offset replay must start from.
+   * removed; unreadable ones are skipped and removed). Returns the offset replay must start from.
    */
   loadSnapshot(logEndOffset: bigint, logStartOffset: bigint): bigint {
     this.#producers.clear();
     const offsets = this.snapshotOffsets();
     for (const o of offsets) if (o > logEndOffset) this.#unlink(o);
     for (const o of offsets.filter((x) => x <= logEndOffset).reverse()) {
+      let legacy: bigint | null = null;
+      const path = join(this.#dir, ProducerStateManager.snapshotName(o));
       try {
-        const data = JSON.parse(
-          readFileSync(join(this.#dir, ProducerStateManager.snapshotName(o)), 'utf8'),
-        ) as SnapshotFile;
-        if (data.version !== 1) continue;
-        for (const p of data.producers) {
-          this.#producers.set(BigInt(p.producerId), {
-            producerId: BigInt(p.producerId),
-            epoch: p.epoch,
-            lastTimestamp: p.lastTimestamp,
-            batches: p.batches.map((b) => ({
-              firstSeq: b.firstSeq,
-              lastSeq: b.lastSeq,
-              firstOffset: BigInt(b.firstOffset),
-              lastOffset: BigInt(b.lastOffset),
-              timestamp: BigInt(b.timestamp),
-            })),
-          });
+        const data = readFileSync(path);
+        if (data[0] === 0x7b /* '{' */) {
+          this.#loadLegacyJson(data);
+          legacy = o;
+        } else {
+          for (const entry of decodeProducerSnapshot(data)) this.#loadEntry(entry);
         }
-        return o < logStartOffset ? logStartOffset : o;
       } catch {
         this.#producers.clear();
         this.#unlink(o);
+        continue;
       }
+      // A JSON snapshot is read once; from now on it is kept in Kafka's format. If that write fails
+      // the JSON file stays and is read again next time.
+      if (legacy !== null) {
+        try {
+          this.takeSnapshot(legacy);
+        } catch {
+          /* keep the JSON file */
+        }
+      }
+      return o < logStartOffset ? logStartOffset : o;
     }
     return logStartOffset;
+  }
+
+  /** One entry of a Kafka-format snapshot (as ProducerStateManager.readSnapshot builds its entries). */
+  #loadEntry(p: ProducerSnapshotEntry): void {
+    const batches: BatchMetadata[] = [];
+    if (p.lastOffset >= 0n) {
+      // Kafka's BatchMetadata.firstSeq: the sequence offsetDelta before the last, wrapping at 2^31.
+      const firstSeq =
+        p.lastSequence < p.offsetDelta
+          ? 0x7fffffff - (p.offsetDelta - p.lastSequence) + 1
+          : p.lastSequence - p.offsetDelta;
+      batches.push({
+        firstSeq,
+        lastSeq: p.lastSequence,
+        firstOffset: p.lastOffset - BigInt(p.offsetDelta),
+        lastOffset: p.lastOffset,
+        timestamp: p.timestamp,
+      });
+    }
+    this.#producers.set(p.producerId, {
+      producerId: p.producerId,
+      epoch: p.epoch,
+      batches,
+      // Kafka's entry keeps the last batch's timestamp as lastTimestamp (producer expiration).
+      lastTimestamp: Number(p.timestamp),
+      coordinatorEpoch: p.coordinatorEpoch,
+      currentTxnFirstOffset: p.currentTxnFirstOffset >= 0n ? p.currentTxnFirstOffset : null,
+    });
+  }
+
+  #loadLegacyJson(data: Buffer): void {
+    const json = JSON.parse(data.toString('utf8')) as LegacyJsonSnapshot;
+    if (json.version !== 1) throw new Error(`unknown JSON snapshot version ${json.version}`);
+    for (const p of json.producers) {
+      this.#producers.set(BigInt(p.producerId), {
+        producerId: BigInt(p.producerId),
+        epoch: p.epoch,
+        lastTimestamp: p.lastTimestamp,
+        batches: p.batches.map((b) => ({
+          firstSeq: b.firstSeq,
+          lastSeq: b.lastSeq,
+          firstOffset: BigInt(b.firstOffset),
+          lastOffset: BigInt(b.lastOffset),
+          timestamp: BigInt(b.timestamp),
+        })),
+        coordinatorEpoch: -1,
+        currentTxnFirstOffset: null,
+      });
+    }
   }
 }

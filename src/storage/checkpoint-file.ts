@@ -23,11 +23,16 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-export function writeFileAtomically(path: string, text: string): void {
+/** Write `data` (text as UTF-8) to `path` atomically; `syncDir: false` skips the directory fsync. */
+export function writeFileAtomically(
+  path: string,
+  data: string | Buffer,
+  opts: { syncDir?: boolean } = {},
+): void {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w', 0o644);
   try {
-    const buf = Buffer.from(text, 'utf8');
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let done = 0;
     while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done, done);
     fsyncSync(fd);
@@ -35,7 +40,7 @@ export function writeFileAtomically(path: string, text: string): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
-  fsyncDir(dirname(path));
+  if (opts.syncDir ?? true) fsyncDir(dirname(path));
 }
 
 /** Write version, count and entry lines. */

@@ -13,5 +13,6 @@ export {
   UNDEFINED_EPOCH_OFFSET,
 } from './leader-epoch-file-cache.js';
 export { OffsetCheckpointFile } from './checkpoint-file.js';
+export * from './producer-snapshot-file.js';
 export * from './unified-log.js';
 export { LogManager, type LogManagerOptions } from './log-manager.js';

@@ -3,7 +3,8 @@
  * lives in <log.dir>/<topic>-<partition>; a new one goes to the dir holding the fewest partitions.
  *
  * It owns what is shared between logs: the FileHandlePool (bounded fds), the group-commit scheduler,
- * delayed file deletion, the background tasks (retention, time-based flush, checkpoints), and the
+ * delayed file deletion, the background tasks (retention, time-based flush and index writes,
+ * checkpoints), and the
  * per-dir checkpoint files:
  *   recovery-point-offset-checkpoint, log-start-offset-checkpoint, replication-offset-checkpoint
  *   (high watermark) and the .kafka_cleanshutdown marker.
@@ -42,7 +43,10 @@ export interface LogManagerOptions {
   maxOpenFiles?: number;
   /** log.retention.check.interval.ms (Kafka default 300000). */
   retentionCheckIntervalMs?: number;
-  /** log.flush.scheduler.interval.ms: how often flush.ms is checked. */
+  /**
+   * log.flush.scheduler.interval.ms: how often flush.ms is checked and pending index entries of the
+   * active segments are written to their files (default 1000 here).
+   */
   flushCheckIntervalMs?: number;
   /** log.flush.offset.checkpoint.interval.ms (Kafka default 60000); also used for log start offsets. */
   checkpointIntervalMs?: number;
@@ -277,9 +281,19 @@ export class LogManager {
     return n;
   }
 
-  /** flush.ms over every log. */
+  /**
+   * flush.ms over every log, and the active segments' pending index entries written to their files
+   * (no fsync), so the files of a running broker show them within this interval.
+   */
   flushDirtyLogs(now = this.#time()): void {
-    for (const { log } of this.#logs.values()) log.maybeFlushByTime(now);
+    for (const { log } of this.#logs.values()) {
+      try {
+        log.maybeFlushByTime(now);
+        log.writeIndexEntries();
+      } catch {
+        // The failing log surfaces on its next append/read as KafkaStorageError; go on with the rest.
+      }
+    }
   }
 
   /** Write recovery points, log start offsets and high watermarks of every dir. */

@@ -1,14 +1,22 @@
 /**
  * LogSegment: one `.log` file of RecordBatch v2 bytes exactly as appended, with its sparse `.index`
- * (OffsetIndex) and `.timeindex` (TimeIndex). Named by its base offset; every batch in it has
- * baseOffset >= the segment's base offset and a last offset within 2^31 of it (4-byte relative offsets
- * in the indexes).
+ * (OffsetIndex) and `.timeindex` (TimeIndex), all three in Kafka's formats. Named by its base offset;
+ * every batch in it has baseOffset >= the segment's base offset and a last offset within 2^31 of it
+ * (4-byte relative offsets in the indexes).
+ *
+ * Indexing follows Kafka 4.4's LogSegment.append batch by batch: the largest timestamp so far and the
+ * last offset of the first batch that reached it are tracked (maxTimestampAndOffsetSoFar); when more
+ * than index.interval.bytes were appended since the last entry, the batch about to be counted is
+ * indexed with (its last offset, its position) in the .index and (largest timestamp so far, its
+ * batch's last offset) in the .timeindex. Recovery rebuilds the same entries (LogSegment.recover).
  *
  * Lifecycle and ownership: a UnifiedLog owns its segments. The last one is the active segment and the
  * only one appended to; the others are read-only until retention, truncation or deletion removes them.
- * All three files are PooledFiles, so a segment holds no fd while idle. State that costs a read to
- * know (next offset, largest timestamp, index contents) is computed lazily on first use, so opening
- * 10,000 partitions costs no reads at all after a clean shutdown.
+ * The active segment's index files are preallocated to segment.index.bytes (from creation, or from its
+ * first append after a restart) and trimmed to their entries when it rolls or the log closes
+ * (onBecomeInactive), as Kafka's are. All three files are PooledFiles, so a segment holds no fd while
+ * idle. State that costs a read to know (next offset, largest timestamp, index contents) is computed
+ * lazily on first use, so opening 10,000 partitions costs no reads at all after a clean shutdown.
  */
 import {
   BASE_OFFSET_OFFSET,
@@ -78,6 +86,11 @@ class ChunkReader {
   }
 }
 
+/** The last offset of the batch whose header is `h` (what an index entry names). */
+function lastOffsetOf(h: Buffer): bigint {
+  return h.readBigInt64BE(BASE_OFFSET_OFFSET) + BigInt(h.readInt32BE(LAST_OFFSET_DELTA_OFFSET));
+}
+
 function headerAt(h: Buffer, position: number, size: number): BatchPosition {
   const baseOffset = h.readBigInt64BE(BASE_OFFSET_OFFSET);
   return {
@@ -111,6 +124,8 @@ export class LogSegment {
   #indexesChecked = false;
   /** Unflushed data or index entries. */
   #dirty = false;
+  /** The index files are preallocated for appends (set on creation or by the first append). */
+  #appending = false;
   readonly created: number;
 
   private constructor(
@@ -137,6 +152,10 @@ export class LogSegment {
       this.log.truncate(0);
       this.offsetIndex.reset();
       this.timeIndex.reset();
+      // A new segment is the active one: its indexes are preallocated now, as Kafka creates them.
+      this.offsetIndex.preallocate();
+      this.timeIndex.preallocate();
+      this.#appending = true;
       this.#size = 0;
       this.#nextOffset = baseOffset;
       this.#scannedSize = 0;
@@ -220,34 +239,40 @@ export class LogSegment {
    */
   append(buf: Buffer, batches: readonly AppendBatch[]): void {
     this.#ensureTail();
+    if (!this.#appending) this.#reopenForAppend();
     const start = this.#size;
     this.log.write(buf, start);
-    for (const b of batches)
-      this.#indexBatch(b.baseOffset, b.lastOffset, b.maxTimestamp, start + b.position, b.size);
+    for (const b of batches) this.#indexBatch(b.lastOffset, b.maxTimestamp, start + b.position, b.size);
     this.#size += buf.length;
     this.#scannedSize = this.#size;
     this.#nextOffset = batches[batches.length - 1]!.lastOffset + 1n;
     this.#dirty = true;
   }
 
-  #indexBatch(
-    baseOffset: bigint,
-    lastOffset: bigint,
-    maxTimestamp: bigint,
-    position: number,
-    size: number,
-  ): void {
+  /**
+   * An existing segment takes appends again (the last segment after a restart, or after truncation):
+   * preallocate its indexes as Kafka's LogLoader does for the active segment (resizeIndexes).
+   */
+  #reopenForAppend(): void {
+    this.#ensureIndexes();
+    this.offsetIndex.preallocate();
+    this.timeIndex.preallocate();
+    this.#appending = true;
+    this.#dirty = true;
+  }
+
+  /** Kafka's per-batch indexing step (LogSegment.append / recover); see the file comment. */
+  #indexBatch(lastOffset: bigint, maxTimestamp: bigint, position: number, size: number): void {
     if (maxTimestamp > this.#maxTimestampSoFar) {
       this.#maxTimestampSoFar = maxTimestamp;
-      this.#offsetOfMaxTimestampSoFar = baseOffset;
+      this.#offsetOfMaxTimestampSoFar = lastOffset;
     }
     if (this.#bytesSinceLastIndexEntry > this.config.indexIntervalBytes) {
-      this.offsetIndex.append(baseOffset, position);
+      this.offsetIndex.append(lastOffset, position);
       this.timeIndex.maybeAppend(this.#maxTimestampSoFar, this.#offsetOfMaxTimestampSoFar);
       this.#bytesSinceLastIndexEntry = 0;
     }
     this.#bytesSinceLastIndexEntry += size;
-    void lastOffset;
   }
 
   /** Load and sanity-check both indexes once; a corrupt one is rebuilt from the log. */
@@ -277,7 +302,7 @@ export class LogSegment {
     const reader = new ChunkReader(this.log, this.#size);
     if (last.position > 0) {
       const h = reader.view(last.position, RECORD_BATCH_HEADER_SIZE);
-      if (h.length < RECORD_BATCH_HEADER_SIZE || h.readBigInt64BE(BASE_OFFSET_OFFSET) !== last.offset) {
+      if (h.length < RECORD_BATCH_HEADER_SIZE || lastOffsetOf(h) !== last.offset) {
         this.rebuildIndexes();
         return;
       }
@@ -291,7 +316,7 @@ export class LogSegment {
     for (const b of this.#scan(reader, pos)) {
       if (b.maxTimestamp > this.#maxTimestampSoFar) {
         this.#maxTimestampSoFar = b.maxTimestamp;
-        this.#offsetOfMaxTimestampSoFar = b.baseOffset;
+        this.#offsetOfMaxTimestampSoFar = b.lastOffset;
       }
       next = b.lastOffset + 1n;
       pos = b.position + b.size;
@@ -334,6 +359,7 @@ export class LogSegment {
   rebuildIndexes(): void {
     this.offsetIndex.reset();
     this.timeIndex.reset();
+    this.#appending = false;
     this.#indexesChecked = true;
     this.#maxTimestampSoFar = -1n;
     this.#offsetOfMaxTimestampSoFar = -1n;
@@ -342,7 +368,7 @@ export class LogSegment {
     let pos = 0;
     for (const b of this.#scan(new ChunkReader(this.log, this.#size), 0)) {
       if (b.baseOffset < next || b.lastOffset - this.baseOffset > INT32_MAX) break;
-      this.#indexBatch(b.baseOffset, b.lastOffset, b.maxTimestamp, b.position, b.size);
+      this.#indexBatch(b.lastOffset, b.maxTimestamp, b.position, b.size);
       next = b.lastOffset + 1n;
       pos = b.position + b.size;
     }
@@ -359,6 +385,7 @@ export class LogSegment {
   recover(maxBatchSize: number, accept?: (b: BatchPosition) => boolean): RecoverResult {
     this.offsetIndex.reset();
     this.timeIndex.reset();
+    this.#appending = false;
     this.#indexesChecked = true;
     this.#maxTimestampSoFar = -1n;
     this.#offsetOfMaxTimestampSoFar = -1n;
@@ -381,7 +408,7 @@ export class LogSegment {
       const b = headerAt(batch, pos, size);
       if (b.baseOffset < next || b.lastOffset - this.baseOffset > INT32_MAX) break;
       if (accept && !accept(b)) break;
-      this.#indexBatch(b.baseOffset, b.lastOffset, b.maxTimestamp, pos, size);
+      this.#indexBatch(b.lastOffset, b.maxTimestamp, pos, size);
       next = b.lastOffset + 1n;
       pos += size;
     }
@@ -404,7 +431,7 @@ export class LogSegment {
     const reader = new ChunkReader(this.log, this.#size);
     if (entry.position > 0) {
       const h = reader.view(entry.position, RECORD_BATCH_HEADER_SIZE);
-      if (h.length < RECORD_BATCH_HEADER_SIZE || h.readBigInt64BE(BASE_OFFSET_OFFSET) !== entry.offset) {
+      if (h.length < RECORD_BATCH_HEADER_SIZE || lastOffsetOf(h) !== entry.offset) {
         // The index points somewhere else than it claims: never trust it, rebuild and retry.
         this.rebuildIndexes();
         return this.translateOffset(offset);
@@ -515,13 +542,35 @@ export class LogSegment {
     return removed;
   }
 
-  /** Before becoming inactive, or at close: record the final largest timestamp in the time index. */
+  /**
+   * The segment stops taking appends (roll, or the log closes): record the final largest timestamp in
+   * the time index and trim both index files to their entries (Kafka's onBecomeInactiveSegment).
+   */
   onBecomeInactive(): void {
     this.#ensureTail();
-    if (this.#maxTimestampSoFar < 0n) return;
-    const before = this.timeIndex.entries;
-    this.timeIndex.maybeAppend(this.#maxTimestampSoFar, this.#offsetOfMaxTimestampSoFar);
-    if (this.timeIndex.entries !== before) this.#dirty = true;
+    this.finishIndexes();
+  }
+
+  /**
+   * At a clean close (Kafka's LogSegment.close): when this segment's largest timestamp is known (it
+   * was read or written in this process), make sure the time index ends with it, then trim both index
+   * files. Segments never touched are left alone: their files are final already.
+   */
+  finishIndexes(): void {
+    if (this.#nextOffset !== null && this.#scannedSize >= 0 && this.#maxTimestampSoFar >= 0n) {
+      const before = this.timeIndex.entries;
+      this.timeIndex.maybeAppend(this.#maxTimestampSoFar, this.#offsetOfMaxTimestampSoFar);
+      if (this.timeIndex.entries !== before) this.#dirty = true;
+    }
+    this.trimIndexes();
+  }
+
+  /** Trim preallocated index files to their entries (pending entries are written first). */
+  trimIndexes(): void {
+    const a = this.offsetIndex.trimToValidSize();
+    const b = this.timeIndex.trimToValidSize();
+    if (a || b) this.#dirty = true;
+    this.#appending = false;
   }
 
   /** Write pending index entries and fsync the three files. */
@@ -533,10 +582,13 @@ export class LogSegment {
     this.#dirty = false;
   }
 
-  /** Write pending index entries without fsync (roll: the next flush makes them durable). */
+  /**
+   * Write pending index entries without fsync, so the files on disk show them (the next flush makes
+   * them durable). Cheap when nothing is pending.
+   */
   flushIndexes(): void {
-    this.offsetIndex.flush(false);
-    this.timeIndex.flush(false);
+    if (this.offsetIndex.pendingEntries > 0) this.offsetIndex.flush(false);
+    if (this.timeIndex.pendingEntries > 0) this.timeIndex.flush(false);
   }
 
   closeHandles(): void {

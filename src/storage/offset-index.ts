@@ -1,13 +1,15 @@
 /**
- * OffsetIndex: the sparse `.index` of a segment, 8-byte entries
+ * OffsetIndex: the sparse `.index` of a segment, Kafka's format, 8-byte big-endian entries
  *
- *   0  4  relative offset (batch base offset − segment base offset)
- *   4  4  file position of that batch in the .log
+ *   0  4  relative offset: the LAST offset of the indexed batch − segment base offset
+ *   4  4  file position of that batch (its first byte) in the .log
  *
- * One entry every index.interval.bytes of log. lookup(offset) gives the last entry at or below an
- * offset, and the segment scans batch headers forward from there. Unlike Kafka (which indexes a batch's
- * last offset) an entry names the batch's base offset, so a lookup can be checked against the batch
- * header it points to — an index is never trusted blindly.
+ * One entry every index.interval.bytes of log (Kafka's LogSegment.append: before a batch is written,
+ * when more than index.interval.bytes have been appended since the last entry, that batch is
+ * indexed). lookup(offset) gives the last entry whose offset is at or below the target; the batch
+ * holding the target starts at or after that entry's position, and the segment scans batch headers
+ * forward from there. An entry can be checked against the batch header it points to (base offset +
+ * last offset delta must equal it), so an index is never trusted blindly.
  */
 import { AbstractIndex, CorruptIndexError } from './abstract-index.js';
 
@@ -18,6 +20,7 @@ export interface OffsetPosition {
 
 export class OffsetIndex extends AbstractIndex {
   readonly entrySize = 8;
+  protected readonly relativeOffsetAt = 0;
 
   entry(i: number): OffsetPosition {
     const b = this.entryAt(i);
@@ -50,7 +53,7 @@ export class OffsetIndex extends AbstractIndex {
     });
   }
 
-  /** Remove entries for offsets >= offset. */
+  /** Remove entries for offsets >= offset (Kafka's OffsetIndex.truncateTo). */
   truncateTo(offset: bigint): void {
     const raw = this.raw();
     const i = this.largestLowerBound(offset - 1n, (k) => this.baseOffset + BigInt(raw.readInt32BE(k * 8)));

@@ -1,12 +1,15 @@
 /**
- * TimeIndex: the sparse `.timeindex` of a segment, 12-byte entries
+ * TimeIndex: the sparse `.timeindex` of a segment, Kafka's format, 12-byte big-endian entries
  *
  *   0  8  timestamp: the largest batch MaxTimestamp seen so far in the segment
- *   8  4  relative offset of the batch that carried it
+ *   8  4  relative offset: the LAST offset of the first batch that carried that timestamp
  *
- * Timestamps strictly increase from entry to entry (an entry is only added when the maximum grows), so
- * every batch before an entry's batch has MaxTimestamp < that entry's timestamp. offset-for-timestamp
- * starts its scan at the last entry whose timestamp is below the target.
+ * An entry is considered whenever an offset index entry is added, and once more when the segment
+ * stops taking appends (Kafka's LogSegment.append and onBecomeInactiveSegment, with
+ * maxTimestampAndOffsetSoFar), and only added when the maximum grew: timestamps strictly increase
+ * from entry to entry, so every batch before an entry's batch has MaxTimestamp < that entry's
+ * timestamp. offset-for-timestamp starts its scan at the last entry whose timestamp is below the
+ * target.
  */
 import { AbstractIndex, CorruptIndexError } from './abstract-index.js';
 
@@ -17,6 +20,7 @@ export interface TimestampOffset {
 
 export class TimeIndex extends AbstractIndex {
   readonly entrySize = 12;
+  protected readonly relativeOffsetAt = 8;
 
   entry(i: number): TimestampOffset {
     const b = this.entryAt(i);
@@ -35,10 +39,16 @@ export class TimeIndex extends AbstractIndex {
     return i < 0 ? null : this.entry(i);
   }
 
-  /** Add (timestamp, offset) when the timestamp is above the last entry's. */
+  /**
+   * Add (timestamp, offset) when the timestamp is above the last entry's (above -1, Kafka's
+   * NO_TIMESTAMP, for an empty index, whose last entry Kafka reads as (-1, base offset)).
+   */
   maybeAppend(timestamp: bigint, offset: bigint): void {
     const last = this.lastEntry();
-    if (last && (timestamp <= last.timestamp || offset < last.offset)) return;
+    if (
+      last ? timestamp <= last.timestamp || offset < last.offset : timestamp < 0n || offset < this.baseOffset
+    )
+      return;
     this.appendEntry((b, at) => {
       b.writeBigInt64BE(timestamp, at);
       b.writeInt32BE(Number(offset - this.baseOffset), at + 8);

@@ -265,6 +265,8 @@ export class UnifiedLog {
         this.leaderEpochCache.assign(b.partitionLeaderEpoch, b.baseOffset, false);
         onBatch?.(b);
       }
+      // A recovered segment that is not the last one will take no appends: its indexes are final now.
+      if (r.truncatedBytes === 0 && i < this.#segments.length - 1) seg.onBecomeInactive();
       seg.flush();
       if (r.truncatedBytes > 0) {
         // Everything after the first bad byte goes, later segments included.
@@ -505,8 +507,8 @@ export class UnifiedLog {
       this.#segments.pop();
       this.#deleteSegmentNow(active);
     } else {
+      // Final time index entry, then both index files trimmed to their entries, as Kafka rolls.
       active.onBecomeInactive();
-      active.flushIndexes();
     }
     const seg = LogSegment.create(this.dir, newOffset, this.#config, this.#pool, now);
     this.#segments.push(seg);
@@ -569,6 +571,22 @@ export class UnifiedLog {
       this.#flushWaiters.push({ offset, resolve, reject });
       this.#requestFlush();
     });
+  }
+
+  /**
+   * Write the active segment's pending index entries to its (preallocated) files without fsync, so
+   * that tools reading a running broker's files see them, as they see Kafka's memory-mapped indexes.
+   * LogManager calls this periodically; cheap when nothing is pending.
+   */
+  writeIndexEntries(): void {
+    if (this.#closed) return;
+    try {
+      this.activeSegment.flushIndexes();
+    } catch (err) {
+      throw new KafkaStorageError(`writing the indexes of ${this.dir} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
 
   /** flush.ms: flush when the last one is older than that and there is something to flush. */
@@ -830,10 +848,16 @@ export class UnifiedLog {
 
   // ---- lifecycle ----
 
-  /** Flush everything (data and indexes) and release file handles. The log is unusable afterwards. */
+  /**
+   * Flush everything (data and indexes) and release file handles. The log is unusable afterwards.
+   * Index files are left trimmed to their entries, as Kafka leaves them at a clean shutdown.
+   */
   close(): void {
     if (this.#closed) return;
     this.activeSegment.onBecomeInactive();
+    // Every other segment whose state this process knows gets its final time index entry (after a
+    // recovery rebuilt its indexes) and trimmed files, as Kafka's LogSegment.close does.
+    for (const s of this.#segments) s.finishIndexes();
     this.flush();
     this.#closed = true;
     for (const s of this.#segments) s.closeHandles();
