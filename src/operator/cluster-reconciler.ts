@@ -3,18 +3,22 @@
  * KafkaReconciler.reconcile()):
  *   validate → rack RBAC (rack-rbac.ts) → external addresses (what the brokers' external Services
  *   got; listeners.ts) → objects (server-side apply of every desired object, in order) → prune →
- *   dynamicConfig (live AlterConfigs on the cluster default) → roll (one safe restart at most) →
- *   status (last, /status subresource only).
+ *   dynamicConfig (live AlterConfigs on the cluster default) → roll (one safe restart at most;
+ *   roller.ts) → status (last, /status only).
  * A step that cannot finish yet says so; the chain then still writes status and asks for a requeue.
  */
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { SchemaError } from './api/structural.js';
 import { outcomeConditions } from './conditions.js';
-import { KubeApiError, resourceFor, type AnyObject, type KubeClient } from './kube/client.js';
+import { KubeApiError, resourceFor, type KubeClient } from './kube/client.js';
+import type { Wire } from './kube/objects.js';
 import { RESOURCE_BROKER, withAdmin } from './kafka/admin-client.js';
-import { withClusterDefaults } from './model/defaults.js';
+import { withClusterDefaults, type Undefaulted } from './model/defaults.js';
 import {
   brokerConfigPlan,
   brokerLabelSelector,
+  clusterSpecProblems,
   desiredObjects,
   type KubeObject,
 } from './model/kafka-cluster-model.js';
@@ -75,6 +79,9 @@ interface StepOutcome {
   message: string;
 }
 
+/** An existing KafkaCluster as stored (the API server defaulted it; an older CRD may not have). */
+export type StoredKafkaCluster = Undefaulted<KafkaCluster>;
+
 export class ClusterReconciler {
   readonly #o: ClusterReconcilerOptions;
   readonly #gates = new Map<string, RestartGate>();
@@ -93,7 +100,7 @@ export class ClusterReconciler {
     return g;
   }
 
-  async reconcile(raw: KafkaCluster | undefined, key: string): Promise<ReconcileResult> {
+  async reconcile(raw: StoredKafkaCluster | undefined, key: string): Promise<ReconcileResult> {
     if (!raw || raw.metadata.deletionTimestamp) {
       // Owner references make the garbage collector delete what the operator created.
       this.#gates.get(key)?.close();
@@ -103,29 +110,17 @@ export class ClusterReconciler {
         await finalizeCluster(this.#o.client, raw, this.#o.log.child({ kafkaCluster: key }));
       return {};
     }
-    const cluster = withClusterDefaults(raw);
-    const log = this.#o.log.child({ kafkaCluster: key, generation: cluster.metadata.generation });
+    const log = this.#o.log.child({ kafkaCluster: key, generation: raw.metadata.generation });
 
     // Step: validate. An invalid spec leaves every existing object as it is.
-    const plan = brokerConfigPlan(cluster);
-    const problems = [...plan.errors];
-    if (!cluster.spec.etcd.managed && (cluster.spec.etcd.endpoints ?? []).length === 0)
-      problems.push('spec.etcd needs endpoints or managed');
-    if (problems.length > 0) {
-      log.warn({ problems }, 'invalid KafkaCluster spec');
-      await this.#writeStatus(
-        cluster,
-        { ...(raw.status ?? {}) },
-        {
-          ready: false,
-          reconciling: false,
-          degraded: true,
-          reason: plan.errors.length > 0 ? REASON.InvalidConfig : REASON.InvalidSpec,
-          message: problems.join('; '),
-        },
-      );
+    const valid = this.#validate(raw);
+    if ('problems' in valid) {
+      log.warn({ problems: valid.problems }, 'invalid KafkaCluster spec');
+      await this.#writeStatus(raw, { ...(raw.status ?? {}) }, valid.outcome);
       return { requeueAfterMs: this.#o.resyncMs };
     }
+    const cluster = valid.cluster;
+    const plan = brokerConfigPlan(cluster);
 
     // Step: rack RBAC (finalizer + ClusterRoleBinding for the broker ServiceAccount).
     await reconcileRackRbac(
@@ -150,51 +145,111 @@ export class ClusterReconciler {
     await this.#prune(cluster, desired, log);
 
     // Read back what the StatefulSet controller and kubelets report.
-    const sts = await this.#o.client.getOrNull<
-      AnyObject & { status?: { updateRevision?: string; readyReplicas?: number } }
-    >(STS, cluster.metadata.namespace, names.statefulSet(cluster.metadata.name));
+    const sts = await this.#o.client.getOrNull<Wire<V1StatefulSet>>(
+      STS,
+      cluster.metadata.namespace,
+      names.statefulSet(cluster.metadata.name),
+    );
     const pods = await this.#brokerPods(cluster);
     const readyPods = pods.filter((p) => p.ready).length;
 
-    // Step: dynamic config, applied live (never a restart).
-    let dynamicNote = '';
-    if (readyPods > 0 && Object.keys(plan.dynamic).length >= 0) {
-      try {
-        await withAdmin(this.#o.endpoints.bootstrap(cluster), async (admin) => {
-          const current = await admin.clusterDefaultOverrides();
-          if (JSON.stringify(sorted(current)) !== JSON.stringify(sorted(plan.dynamic))) {
-            log.info({ from: current, to: plan.dynamic }, 'applying dynamic broker configs');
-            await admin.alterConfigs(RESOURCE_BROKER, '', plan.dynamic);
-          }
-        });
-      } catch (err) {
-        dynamicNote = `dynamic configs not applied yet: ${errMessage(err)}`;
-        log.warn({ err: errMessage(err) }, 'cannot apply dynamic broker configs yet');
-      }
-    }
+    // Step: dynamic config, applied live (never a restart). Also when the spec has none: a
+    // dynamic key removed from the spec must be removed from the brokers.
+    const dynamicNote = readyPods > 0 ? await this.#dynamicConfig(cluster, plan.dynamic, log) : '';
 
     // Step: roll (at most one safe restart).
-    let roll: RollStep = { kind: 'idle' };
     const updateRevision = sts?.status?.updateRevision;
-    if (pendingRestart(pods, updateRevision).length > 0) {
-      const roller = new Roller(this.#gate(cluster), async (name) => {
-        log.info({ pod: name }, 'restarting broker pod');
-        await this.#o.client.delete(POD, cluster.metadata.namespace, name);
-      });
-      try {
-        roll = await roller.step(pods, cluster.spec.replicas, updateRevision);
-      } catch (err) {
-        roll = {
-          kind: 'blocked',
-          brokerId: -1,
-          reasons: [errMessage(err)],
-          pending: pendingRestart(pods, updateRevision).map((p) => p.id),
-        };
-      }
-      if (roll.kind !== 'idle') log.info({ roll }, 'roll step');
-    }
+    const roll = await this.#roll(cluster, pods, updateRevision, log);
 
     // Step: status.
+    const status = await this.#status(raw, cluster, pods, roll);
+    const outcome =
+      external && external.missing.length > 0
+        ? {
+            ready: false,
+            reconciling: true,
+            degraded: false,
+            reason: REASON.WaitingForExternalAddresses,
+            message: `waiting for the external Services of brokers ${external.missing.join(', ')} to get an address`,
+          }
+        : this.#outcome(cluster, readyPods, roll, dynamicNote);
+    await this.#writeStatus(cluster, status, outcome);
+    return { requeueAfterMs: outcome.ready ? this.#o.resyncMs : this.#o.progressMs };
+  }
+
+  /** Defaults from the schema, then every check the API server would make (schema and CEL). */
+  #validate(
+    raw: StoredKafkaCluster,
+  ): { cluster: KafkaCluster } | { problems: string[]; outcome: StepOutcome } {
+    const invalid = (reason: string, problems: string[]) => ({
+      problems,
+      outcome: { ready: false, reconciling: false, degraded: true, reason, message: problems.join('; ') },
+    });
+    let cluster: KafkaCluster;
+    try {
+      cluster = withClusterDefaults(raw);
+    } catch (err) {
+      if (err instanceof SchemaError) return invalid(REASON.InvalidSpec, err.problems);
+      throw err;
+    }
+    const specProblems = clusterSpecProblems(cluster);
+    if (specProblems.length > 0) return invalid(REASON.InvalidSpec, specProblems);
+    const configProblems = brokerConfigPlan(cluster).errors;
+    if (configProblems.length > 0) return invalid(REASON.InvalidConfig, configProblems);
+    return { cluster };
+  }
+
+  /** Step "dynamicConfig": '' when applied (or nothing to do), else why not yet. */
+  async #dynamicConfig(cluster: KafkaCluster, dynamic: Record<string, string>, log: Logger): Promise<string> {
+    try {
+      await withAdmin(this.#o.endpoints.bootstrap(cluster), async (admin) => {
+        const current = await admin.clusterDefaultOverrides();
+        if (JSON.stringify(sorted(current)) !== JSON.stringify(sorted(dynamic))) {
+          log.info({ from: current, to: dynamic }, 'applying dynamic broker configs');
+          await admin.alterConfigs(RESOURCE_BROKER, '', dynamic);
+        }
+      });
+      return '';
+    } catch (err) {
+      log.warn({ err: errMessage(err) }, 'cannot apply dynamic broker configs yet');
+      return `dynamic configs not applied yet: ${errMessage(err)}`;
+    }
+  }
+
+  /** Step "roll": restart one pending pod through the restart gate, or wait. */
+  async #roll(
+    cluster: KafkaCluster,
+    pods: BrokerPod[],
+    updateRevision: string | undefined,
+    log: Logger,
+  ): Promise<RollStep> {
+    if (pendingRestart(pods, updateRevision).length === 0) return { kind: 'idle' };
+    const roller = new Roller(this.#gate(cluster), async (name) => {
+      log.info({ pod: name }, 'deleting broker pod');
+      await this.#o.client.delete(POD, cluster.metadata.namespace, name);
+    });
+    let roll: RollStep;
+    try {
+      roll = await roller.step(pods, cluster.spec.replicas, updateRevision);
+    } catch (err) {
+      roll = {
+        kind: 'blocked',
+        brokerId: -1,
+        reasons: [errMessage(err)],
+        pending: pendingRestart(pods, updateRevision).map((p) => p.id),
+      };
+    }
+    if (roll.kind !== 'idle') log.info({ roll }, 'roll step');
+    return roll;
+  }
+
+  async #status(
+    raw: StoredKafkaCluster,
+    cluster: KafkaCluster,
+    pods: BrokerPod[],
+    roll: RollStep,
+  ): Promise<KafkaClusterStatus> {
+    const readyPods = pods.filter((p) => p.ready).length;
     let controllerId = raw.status?.controllerId ?? -1;
     if (readyPods > 0) {
       try {
@@ -204,7 +259,7 @@ export class ClusterReconciler {
       }
     }
     const pending = new Set(roll.kind === 'idle' ? [] : roll.pending);
-    const status: KafkaClusterStatus = {
+    return {
       ...(raw.status ?? {}),
       replicas: pods.length,
       readyReplicas: readyPods,
@@ -220,47 +275,38 @@ export class ClusterReconciler {
         pods.flatMap((p) => (p.hostIP ? [p.hostIP] : [])),
       ),
     };
-    const outcome =
-      external && external.missing.length > 0
-        ? {
-            ready: false,
-            reconciling: true,
-            degraded: false,
-            reason: REASON.WaitingForExternalAddresses,
-            message: `waiting for the external Services of brokers ${external.missing.join(', ')} to get an address`,
-          }
-        : this.#outcome(cluster, readyPods, roll, dynamicNote);
-    await this.#writeStatus(cluster, status, outcome);
-    return { requeueAfterMs: outcome.ready ? this.#o.resyncMs : this.#o.progressMs };
   }
 
   #outcome(cluster: KafkaCluster, readyPods: number, roll: RollStep, dynamicNote: string): StepOutcome {
     const want = cluster.spec.replicas;
-    if (roll.kind === 'blocked') {
-      return {
-        ready: false,
-        reconciling: true,
-        degraded: true,
-        reason: REASON.RestartBlocked,
-        message: `restart of broker ${roll.brokerId} refused: ${roll.reasons.join('; ')}`,
-      };
+    switch (roll.kind) {
+      case 'blocked':
+        return {
+          ready: false,
+          reconciling: true,
+          degraded: true,
+          reason: REASON.RestartBlocked,
+          message: `restart of broker ${roll.brokerId} refused: ${roll.reasons.join('; ')}`,
+        };
+      case 'restarted':
+        return {
+          ready: false,
+          reconciling: true,
+          degraded: false,
+          reason: REASON.Restarting,
+          message: `restarted broker ${roll.brokerId}; pending: ${roll.pending.filter((x) => x !== roll.brokerId).join(', ') || 'none'}`,
+        };
+      case 'wait':
+        return {
+          ready: false,
+          reconciling: true,
+          degraded: false,
+          reason: REASON.RestartPending,
+          message: roll.message,
+        };
+      case 'idle':
+        break;
     }
-    if (roll.kind === 'restarted')
-      return {
-        ready: false,
-        reconciling: true,
-        degraded: false,
-        reason: REASON.Restarting,
-        message: `restarted broker ${roll.brokerId}; pending: ${roll.pending.filter((x) => x !== roll.brokerId).join(', ') || 'none'}`,
-      };
-    if (roll.kind === 'wait')
-      return {
-        ready: false,
-        reconciling: true,
-        degraded: false,
-        reason: REASON.RestartPending,
-        message: roll.message,
-      };
     if (readyPods < want)
       return {
         ready: false,
@@ -281,18 +327,18 @@ export class ClusterReconciler {
   /** The cluster's Services (for the listeners' addresses). */
   async #services(cluster: KafkaCluster): Promise<ServiceView[]> {
     if (!cluster.spec.listeners.external) return [];
-    const list = await this.#o.client.list<AnyObject>(
+    const list = await this.#o.client.list<ServiceView>(
       SERVICE,
       cluster.metadata.namespace,
       `app.kubernetes.io/instance=${cluster.metadata.name},app.kubernetes.io/managed-by=sluice-operator`,
     );
-    return list.items as unknown as ServiceView[];
+    return list.items;
   }
 
   async #applyObjects(objects: KubeObject[], log: Logger): Promise<void> {
     for (const obj of objects) {
       try {
-        await this.#o.client.apply(obj as AnyObject, FIELD_MANAGER);
+        await this.#o.client.apply(obj, FIELD_MANAGER);
       } catch (err) {
         // ServiceMonitor without the Prometheus operator's CRD: skip, do not fail the cluster.
         if (obj.kind === 'ServiceMonitor' && err instanceof KubeApiError && err.notFound) {
@@ -306,15 +352,15 @@ export class ClusterReconciler {
 
   async #prune(cluster: KafkaCluster, desired: KubeObject[], log: Logger): Promise<void> {
     const wanted = new Set(desired.filter((o) => o.kind === 'Service').map((o) => o.metadata.name));
-    const services = await this.#o.client.list<AnyObject>(
+    const services = await this.#o.client.list<
+      ServiceView & { metadata: { ownerReferences?: { uid: string }[] } }
+    >(
       SERVICE,
       cluster.metadata.namespace,
       `app.kubernetes.io/instance=${cluster.metadata.name},app.kubernetes.io/managed-by=sluice-operator`,
     );
     for (const s of services.items) {
-      const owned = ((s.metadata.ownerReferences as { uid: string }[] | undefined) ?? []).some(
-        (r) => r.uid === cluster.metadata.uid,
-      );
+      const owned = (s.metadata.ownerReferences ?? []).some((r) => r.uid === cluster.metadata.uid);
       if (owned && !wanted.has(s.metadata.name)) {
         log.info({ service: s.metadata.name }, 'deleting Service no longer wanted');
         await this.#o.client.delete(SERVICE, cluster.metadata.namespace, s.metadata.name);
@@ -323,38 +369,35 @@ export class ClusterReconciler {
   }
 
   async #brokerPods(cluster: KafkaCluster): Promise<BrokerPod[]> {
-    const list = await this.#o.client.list<AnyObject>(
+    const list = await this.#o.client.list<Wire<V1Pod>>(
       POD,
       cluster.metadata.namespace,
       brokerLabelSelector(cluster),
     );
     const prefix = `${names.statefulSet(cluster.metadata.name)}-`;
     return list.items
-      .filter((p) => p.metadata.name.startsWith(prefix))
-      .map((p) => {
-        const md = p.metadata as {
-          name: string;
-          labels?: Record<string, string>;
-          annotations?: Record<string, string>;
-          deletionTimestamp?: string;
-        };
-        const status = p.status as
-          { conditions?: { type: string; status: string }[]; hostIP?: string } | undefined;
-        return {
-          id: Number(md.name.slice(prefix.length)),
-          name: md.name,
-          ready: status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-          terminating: md.deletionTimestamp !== undefined,
-          revision: md.labels?.['controller-revision-hash'],
-          manualRestart: md.annotations?.[ANNOTATIONS.manualRestart] === 'true',
-          ...(status?.hostIP ? { hostIP: status.hostIP } : {}),
-        };
+      .flatMap((p): BrokerPod[] => {
+        const md = p.metadata;
+        if (!md?.name?.startsWith(prefix)) return [];
+        const id = Number(md.name.slice(prefix.length));
+        if (!Number.isInteger(id)) return [];
+        const hostIP = p.status?.hostIP;
+        return [
+          {
+            id,
+            name: md.name,
+            ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+            terminating: md.deletionTimestamp !== undefined,
+            revision: md.labels?.['controller-revision-hash'],
+            manualRestart: md.annotations?.[ANNOTATIONS.manualRestart] === 'true',
+            ...(hostIP ? { hostIP } : {}),
+          },
+        ];
       })
-      .filter((p) => Number.isInteger(p.id))
       .sort((a, b) => a.id - b.id);
   }
 
-  async #writeStatus(cluster: KafkaCluster, status: KafkaClusterStatus, o: StepOutcome): Promise<void> {
+  async #writeStatus(cluster: StoredKafkaCluster, status: KafkaClusterStatus, o: StepOutcome): Promise<void> {
     const next: KafkaClusterStatus = {
       ...status,
       observedGeneration: cluster.metadata.generation,

@@ -21,6 +21,7 @@ import { Informer, keyOf, splitKey } from './kube/informer.js';
 import { resourceFor, type AnyObject, type KubeClient } from './kube/client.js';
 import { LeaderElector, type LeaderElectionConfig } from './leader-election.js';
 import { KAFKA_TOPIC, TopicReconciler } from './topic-reconciler.js';
+import type { Undefaulted } from './model/defaults.js';
 import { LABELS, type KafkaCluster, type KafkaTopic } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -47,8 +48,9 @@ export interface OperatorOptions {
 export class Operator {
   readonly registry = new Registry();
   readonly #o: OperatorOptions;
-  readonly #clusters: Informer<KafkaCluster & AnyObject>;
-  readonly #topics: Informer<KafkaTopic & AnyObject>;
+  // As stored: the API server defaulted them, unless an older CRD stored them (reconcilers default).
+  readonly #clusters: Informer<Undefaulted<KafkaCluster> & AnyObject>;
+  readonly #topics: Informer<Undefaulted<KafkaTopic> & AnyObject>;
   readonly #pods: Informer<AnyObject>;
   readonly #statefulSets: Informer<AnyObject>;
   readonly clusterQueue: WorkQueue;
