@@ -3,14 +3,15 @@
  * KafkaReconciler.reconcile()):
  *   validate → rack RBAC (rack-rbac.ts) → external addresses (what the brokers' external Services
  *   got; listeners.ts) → objects (server-side apply of every desired object, in order) → prune →
- *   dynamicConfig (live AlterConfigs on the cluster default) → roll (one safe restart at most;
- *   roller.ts) → status (last, /status only).
+ *   dynamicConfig (live AlterConfigs on the cluster default) → roll (one decision at most: repair a
+ *   stuck pod of an old revision, or one safe restart; roller.ts) → status (last, /status only).
  * A step that cannot finish yet says so; the chain then still writes status and asks for a requeue.
  */
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { SchemaError } from './api/structural.js';
 import { outcomeConditions } from './conditions.js';
+import { EventRecorder } from './events.js';
 import { KubeApiError, resourceFor, type KubeClient } from './kube/client.js';
 import type { Wire } from './kube/objects.js';
 import { RESOURCE_BROKER, withAdmin } from './kafka/admin-client.js';
@@ -27,6 +28,7 @@ import { externalAddresses, listenerStatus, type ServiceView } from './model/lis
 import { finalizeCluster, hasClusterFinalizer, reconcileRackRbac } from './rack-rbac.js';
 import { RestartGate } from './restart-gate.js';
 import { Roller, pendingRestart, type BrokerPod, type RollStep } from './roller.js';
+import { DEFAULT_STUCK_POD_THRESHOLDS, stuckPod, type StuckPodThresholds } from './stuck-pod.js';
 import {
   ANNOTATIONS,
   API_VERSION,
@@ -69,6 +71,8 @@ export interface ClusterReconcilerOptions {
   progressMs: number;
   /** The ClusterRole (from the chart) bound to broker pods for rack awareness. */
   brokerClusterRole?: string;
+  /** When a broker pod counts as stuck (stuck-pod.ts); the defaults are documented there. */
+  stuckPods?: Partial<StuckPodThresholds>;
 }
 
 interface StepOutcome {
@@ -85,9 +89,13 @@ export type StoredKafkaCluster = Undefaulted<KafkaCluster>;
 export class ClusterReconciler {
   readonly #o: ClusterReconcilerOptions;
   readonly #gates = new Map<string, RestartGate>();
+  readonly #events: EventRecorder;
+  readonly #stuck: StuckPodThresholds;
 
   constructor(o: ClusterReconcilerOptions) {
     this.#o = o;
+    this.#events = new EventRecorder(o.client, o.log);
+    this.#stuck = { ...DEFAULT_STUCK_POD_THRESHOLDS, ...o.stuckPods };
   }
 
   #gate(cluster: KafkaCluster): RestartGate {
@@ -157,7 +165,7 @@ export class ClusterReconciler {
     // dynamic key removed from the spec must be removed from the brokers.
     const dynamicNote = readyPods > 0 ? await this.#dynamicConfig(cluster, plan.dynamic, log) : '';
 
-    // Step: roll (at most one safe restart).
+    // Step: roll (one decision at most).
     const updateRevision = sts?.status?.updateRevision;
     const roll = await this.#roll(cluster, pods, updateRevision, log);
 
@@ -216,7 +224,10 @@ export class ClusterReconciler {
     }
   }
 
-  /** Step "roll": restart one pending pod through the restart gate, or wait. */
+  /**
+   * Step "roll": repair a stuck pod of an old revision at once (recorded in status and as an
+   * Event), or restart one pending pod through the restart gate, or wait.
+   */
   async #roll(
     cluster: KafkaCluster,
     pods: BrokerPod[],
@@ -239,7 +250,14 @@ export class ClusterReconciler {
         pending: pendingRestart(pods, updateRevision).map((p) => p.id),
       };
     }
-    if (roll.kind !== 'idle') log.info({ roll }, 'roll step');
+    if (roll.kind === 'repaired') {
+      log.warn({ roll }, 'replaced a stuck broker pod of an old revision');
+      await this.#events.record(cluster, {
+        type: 'Warning',
+        reason: REASON.StuckPodReplaced,
+        message: repairMessage(roll),
+      });
+    } else if (roll.kind !== 'idle') log.info({ roll }, 'roll step');
     return roll;
   }
 
@@ -274,6 +292,19 @@ export class ClusterReconciler {
         await this.#services(cluster),
         pods.flatMap((p) => (p.hostIP ? [p.hostIP] : [])),
       ),
+      ...(roll.kind === 'repaired'
+        ? {
+            lastPodRepair: {
+              pod: roll.pod,
+              brokerId: roll.brokerId,
+              reason: roll.stuck.reason,
+              message: roll.stuck.message,
+              time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+              ...(roll.fromRevision ? { fromRevision: roll.fromRevision } : {}),
+              ...(roll.toRevision ? { toRevision: roll.toRevision } : {}),
+            },
+          }
+        : {}),
     };
   }
 
@@ -287,6 +318,14 @@ export class ClusterReconciler {
           degraded: true,
           reason: REASON.RestartBlocked,
           message: `restart of broker ${roll.brokerId} refused: ${roll.reasons.join('; ')}`,
+        };
+      case 'repaired':
+        return {
+          ready: false,
+          reconciling: true,
+          degraded: false,
+          reason: REASON.StuckPodReplaced,
+          message: repairMessage(roll),
         };
       case 'restarted':
         return {
@@ -375,6 +414,7 @@ export class ClusterReconciler {
       brokerLabelSelector(cluster),
     );
     const prefix = `${names.statefulSet(cluster.metadata.name)}-`;
+    const now = Date.now();
     return list.items
       .flatMap((p): BrokerPod[] => {
         const md = p.metadata;
@@ -390,6 +430,7 @@ export class ClusterReconciler {
             terminating: md.deletionTimestamp !== undefined,
             revision: md.labels?.['controller-revision-hash'],
             manualRestart: md.annotations?.[ANNOTATIONS.manualRestart] === 'true',
+            stuck: stuckPod(p, now, this.#stuck),
             ...(hostIP ? { hostIP } : {}),
           },
         ];
@@ -417,6 +458,14 @@ export class ClusterReconciler {
     for (const g of this.#gates.values()) g.close();
     this.#gates.clear();
   }
+}
+
+function repairMessage(roll: Extract<RollStep, { kind: 'repaired' }>): string {
+  return (
+    `replaced broker pod ${roll.pod} (broker ${roll.brokerId}): stuck on old revision ` +
+    `${roll.fromRevision ?? '?'} (${roll.stuck.reason}: ${roll.stuck.message}); ` +
+    `the StatefulSet recreates it at ${roll.toRevision ?? '?'}`
+  );
 }
 
 function sorted(o: Record<string, string>): [string, string][] {

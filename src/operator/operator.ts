@@ -22,6 +22,7 @@ import { resourceFor, type AnyObject, type KubeClient } from './kube/client.js';
 import { LeaderElector, type LeaderElectionConfig } from './leader-election.js';
 import { KAFKA_TOPIC, TopicReconciler } from './topic-reconciler.js';
 import type { Undefaulted } from './model/defaults.js';
+import type { StuckPodThresholds } from './stuck-pod.js';
 import { LABELS, type KafkaCluster, type KafkaTopic } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -37,6 +38,8 @@ export interface OperatorOptions {
   workers?: number;
   /** The ClusterRole bound to broker ServiceAccounts for rack awareness (default sluice-broker). */
   brokerClusterRole?: string;
+  /** When a broker pod counts as stuck and is replaced at once (stuck-pod.ts has the defaults). */
+  stuckPods?: Partial<StuckPodThresholds>;
   /** host:port for /metrics, /healthz, /readyz; undefined = no HTTP server. */
   httpListen?: { host: string; port: number };
   /** Reconcile only while holding this Lease; undefined = always (a single replica). */
@@ -128,6 +131,7 @@ export class Operator {
       resyncMs,
       progressMs: o.progressMs ?? 10_000,
       brokerClusterRole: o.brokerClusterRole,
+      ...(o.stuckPods ? { stuckPods: o.stuckPods } : {}),
     });
     this.#topicReconciler = new TopicReconciler({
       client,

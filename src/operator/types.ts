@@ -13,7 +13,10 @@ export type {
   KafkaClusterSpec,
   KafkaClusterStatus,
   ListenerStatus,
+  PodRepair,
+  StuckReason,
 } from './api/kafka-cluster.js';
+export { STUCK_REASONS } from './api/kafka-cluster.js';
 export type { KafkaTopic, KafkaTopicSpec, KafkaTopicStatus } from './api/kafka-topic.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -77,4 +80,6 @@ export const REASON = {
   UnderReplicated: 'UnderReplicated',
   BrokersNotReady: 'BrokersNotReady',
   WaitingForExternalAddresses: 'WaitingForExternalAddresses',
+  /** The roller replaced a broker pod stuck on an old revision (status.lastPodRepair says why). */
+  StuckPodReplaced: 'StuckPodReplaced',
 } as const;

@@ -201,6 +201,34 @@ export const BrokerStatusSchema = Type.Object({
   pendingRestart: Type.Optional(Type.Boolean()),
 });
 
+/**
+ * Why the roller replaced a broker pod without the restart gate: the pod was on an old revision
+ * and served nothing (roller.ts, stuck-pod.ts). Constant: tools and alerts match on it.
+ */
+export const STUCK_REASONS = [
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'CreateContainerError',
+  'Unschedulable',
+  'NeverReady',
+] as const;
+
+export const PodRepairSchema = Type.Object(
+  {
+    pod: Type.String(),
+    brokerId: Int32(),
+    reason: StringEnum(STUCK_REASONS),
+    message: Type.String(),
+    time: Type.String({ format: 'date-time' }),
+    fromRevision: Type.Optional(Type.String()),
+    toRevision: Type.Optional(Type.String()),
+  },
+  {
+    description:
+      'The last broker pod the operator replaced because it was stuck on an old revision (crash-looping, unschedulable, never Ready).',
+  },
+);
+
 export const KafkaClusterStatusSchema = Type.Object({
   observedGeneration: Type.Optional(Int64()),
   replicas: Type.Optional(Int32()),
@@ -209,6 +237,7 @@ export const KafkaClusterStatusSchema = Type.Object({
   controllerId: Type.Optional(Int32()),
   listeners: Type.Optional(Type.Array(ListenerStatusSchema)),
   brokers: Type.Optional(Type.Array(BrokerStatusSchema)),
+  lastPodRepair: Type.Optional(PodRepairSchema),
   conditions: Type.Optional(ConditionsSchema),
 });
 
@@ -216,6 +245,8 @@ export type KafkaClusterSpec = Static<typeof KafkaClusterSpecSchema>;
 export type KafkaClusterStatus = Static<typeof KafkaClusterStatusSchema>;
 export type ListenerStatus = Static<typeof ListenerStatusSchema>;
 export type BrokerStatus = Static<typeof BrokerStatusSchema>;
+export type PodRepair = Static<typeof PodRepairSchema>;
+export type StuckReason = (typeof STUCK_REASONS)[number];
 export type ExternalListenerType = Static<typeof ExternalListenerSchema>['type'];
 export type KafkaCluster = CustomResource<'KafkaCluster', KafkaClusterSpec, KafkaClusterStatus>;
 
