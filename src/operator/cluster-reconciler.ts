@@ -3,18 +3,23 @@
  * KafkaReconciler.reconcile()):
  *   validate → rack RBAC (rack-rbac.ts) → external addresses (what the brokers' external Services
  *   got; listeners.ts) → objects (server-side apply of every desired object, in order) → prune →
- *   dynamicConfig (live AlterConfigs on the cluster default) → roll (one safe restart at most) →
- *   status (last, /status subresource only).
+ *   dynamicConfig (live AlterConfigs on the cluster default) → roll (one decision at most: repair a
+ *   stuck pod of an old revision, or one safe restart; roller.ts) → status (last, /status only).
  * A step that cannot finish yet says so; the chain then still writes status and asks for a requeue.
  */
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { SchemaError } from './api/structural.js';
 import { outcomeConditions } from './conditions.js';
-import { KubeApiError, resourceFor, type AnyObject, type KubeClient } from './kube/client.js';
+import { EventRecorder } from './events.js';
+import { KubeApiError, resourceFor, type KubeClient } from './kube/client.js';
+import type { Wire } from './kube/objects.js';
 import { RESOURCE_BROKER, withAdmin } from './kafka/admin-client.js';
-import { withClusterDefaults } from './model/defaults.js';
+import { withClusterDefaults, type Undefaulted } from './model/defaults.js';
 import {
   brokerConfigPlan,
   brokerLabelSelector,
+  clusterSpecProblems,
   desiredObjects,
   type KubeObject,
 } from './model/kafka-cluster-model.js';
@@ -23,6 +28,7 @@ import { externalAddresses, listenerStatus, type ServiceView } from './model/lis
 import { finalizeCluster, hasClusterFinalizer, reconcileRackRbac } from './rack-rbac.js';
 import { RestartGate } from './restart-gate.js';
 import { Roller, pendingRestart, type BrokerPod, type RollStep } from './roller.js';
+import { DEFAULT_STUCK_POD_THRESHOLDS, stuckPod, type StuckPodThresholds } from './stuck-pod.js';
 import {
   ANNOTATIONS,
   API_VERSION,
@@ -65,6 +71,8 @@ export interface ClusterReconcilerOptions {
   progressMs: number;
   /** The ClusterRole (from the chart) bound to broker pods for rack awareness. */
   brokerClusterRole?: string;
+  /** When a broker pod counts as stuck (stuck-pod.ts); the defaults are documented there. */
+  stuckPods?: Partial<StuckPodThresholds>;
 }
 
 interface StepOutcome {
@@ -75,12 +83,19 @@ interface StepOutcome {
   message: string;
 }
 
+/** An existing KafkaCluster as stored (the API server defaulted it; an older CRD may not have). */
+export type StoredKafkaCluster = Undefaulted<KafkaCluster>;
+
 export class ClusterReconciler {
   readonly #o: ClusterReconcilerOptions;
   readonly #gates = new Map<string, RestartGate>();
+  readonly #events: EventRecorder;
+  readonly #stuck: StuckPodThresholds;
 
   constructor(o: ClusterReconcilerOptions) {
     this.#o = o;
+    this.#events = new EventRecorder(o.client, o.log);
+    this.#stuck = { ...DEFAULT_STUCK_POD_THRESHOLDS, ...o.stuckPods };
   }
 
   #gate(cluster: KafkaCluster): RestartGate {
@@ -93,7 +108,7 @@ export class ClusterReconciler {
     return g;
   }
 
-  async reconcile(raw: KafkaCluster | undefined, key: string): Promise<ReconcileResult> {
+  async reconcile(raw: StoredKafkaCluster | undefined, key: string): Promise<ReconcileResult> {
     if (!raw || raw.metadata.deletionTimestamp) {
       // Owner references make the garbage collector delete what the operator created.
       this.#gates.get(key)?.close();
@@ -103,29 +118,17 @@ export class ClusterReconciler {
         await finalizeCluster(this.#o.client, raw, this.#o.log.child({ kafkaCluster: key }));
       return {};
     }
-    const cluster = withClusterDefaults(raw);
-    const log = this.#o.log.child({ kafkaCluster: key, generation: cluster.metadata.generation });
+    const log = this.#o.log.child({ kafkaCluster: key, generation: raw.metadata.generation });
 
     // Step: validate. An invalid spec leaves every existing object as it is.
-    const plan = brokerConfigPlan(cluster);
-    const problems = [...plan.errors];
-    if (!cluster.spec.etcd.managed && (cluster.spec.etcd.endpoints ?? []).length === 0)
-      problems.push('spec.etcd needs endpoints or managed');
-    if (problems.length > 0) {
-      log.warn({ problems }, 'invalid KafkaCluster spec');
-      await this.#writeStatus(
-        cluster,
-        { ...(raw.status ?? {}) },
-        {
-          ready: false,
-          reconciling: false,
-          degraded: true,
-          reason: plan.errors.length > 0 ? REASON.InvalidConfig : REASON.InvalidSpec,
-          message: problems.join('; '),
-        },
-      );
+    const valid = this.#validate(raw);
+    if ('problems' in valid) {
+      log.warn({ problems: valid.problems }, 'invalid KafkaCluster spec');
+      await this.#writeStatus(raw, { ...(raw.status ?? {}) }, valid.outcome);
       return { requeueAfterMs: this.#o.resyncMs };
     }
+    const cluster = valid.cluster;
+    const plan = brokerConfigPlan(cluster);
 
     // Step: rack RBAC (finalizer + ClusterRoleBinding for the broker ServiceAccount).
     await reconcileRackRbac(
@@ -150,76 +153,24 @@ export class ClusterReconciler {
     await this.#prune(cluster, desired, log);
 
     // Read back what the StatefulSet controller and kubelets report.
-    const sts = await this.#o.client.getOrNull<
-      AnyObject & { status?: { updateRevision?: string; readyReplicas?: number } }
-    >(STS, cluster.metadata.namespace, names.statefulSet(cluster.metadata.name));
+    const sts = await this.#o.client.getOrNull<Wire<V1StatefulSet>>(
+      STS,
+      cluster.metadata.namespace,
+      names.statefulSet(cluster.metadata.name),
+    );
     const pods = await this.#brokerPods(cluster);
     const readyPods = pods.filter((p) => p.ready).length;
 
-    // Step: dynamic config, applied live (never a restart).
-    let dynamicNote = '';
-    if (readyPods > 0 && Object.keys(plan.dynamic).length >= 0) {
-      try {
-        await withAdmin(this.#o.endpoints.bootstrap(cluster), async (admin) => {
-          const current = await admin.clusterDefaultOverrides();
-          if (JSON.stringify(sorted(current)) !== JSON.stringify(sorted(plan.dynamic))) {
-            log.info({ from: current, to: plan.dynamic }, 'applying dynamic broker configs');
-            await admin.alterConfigs(RESOURCE_BROKER, '', plan.dynamic);
-          }
-        });
-      } catch (err) {
-        dynamicNote = `dynamic configs not applied yet: ${errMessage(err)}`;
-        log.warn({ err: errMessage(err) }, 'cannot apply dynamic broker configs yet');
-      }
-    }
+    // Step: dynamic config, applied live (never a restart). Also when the spec has none: a
+    // dynamic key removed from the spec must be removed from the brokers.
+    const dynamicNote = readyPods > 0 ? await this.#dynamicConfig(cluster, plan.dynamic, log) : '';
 
-    // Step: roll (at most one safe restart).
-    let roll: RollStep = { kind: 'idle' };
+    // Step: roll (one decision at most).
     const updateRevision = sts?.status?.updateRevision;
-    if (pendingRestart(pods, updateRevision).length > 0) {
-      const roller = new Roller(this.#gate(cluster), async (name) => {
-        log.info({ pod: name }, 'restarting broker pod');
-        await this.#o.client.delete(POD, cluster.metadata.namespace, name);
-      });
-      try {
-        roll = await roller.step(pods, cluster.spec.replicas, updateRevision);
-      } catch (err) {
-        roll = {
-          kind: 'blocked',
-          brokerId: -1,
-          reasons: [errMessage(err)],
-          pending: pendingRestart(pods, updateRevision).map((p) => p.id),
-        };
-      }
-      if (roll.kind !== 'idle') log.info({ roll }, 'roll step');
-    }
+    const roll = await this.#roll(cluster, pods, updateRevision, log);
 
     // Step: status.
-    let controllerId = raw.status?.controllerId ?? -1;
-    if (readyPods > 0) {
-      try {
-        controllerId = (await this.#gate(cluster).health()).controllerId;
-      } catch {
-        /* keep the last known */
-      }
-    }
-    const pending = new Set(roll.kind === 'idle' ? [] : roll.pending);
-    const status: KafkaClusterStatus = {
-      ...(raw.status ?? {}),
-      replicas: pods.length,
-      readyReplicas: readyPods,
-      labelSelector: brokerLabelSelector(cluster),
-      controllerId,
-      brokers: Array.from({ length: cluster.spec.replicas }, (_, id) => {
-        const p = pods.find((x) => x.id === id);
-        return { id, ready: p?.ready ?? false, pendingRestart: pending.has(id) };
-      }),
-      listeners: listenerStatus(
-        cluster,
-        await this.#services(cluster),
-        pods.flatMap((p) => (p.hostIP ? [p.hostIP] : [])),
-      ),
-    };
+    const status = await this.#status(raw, cluster, pods, roll);
     const outcome =
       external && external.missing.length > 0
         ? {
@@ -234,33 +185,167 @@ export class ClusterReconciler {
     return { requeueAfterMs: outcome.ready ? this.#o.resyncMs : this.#o.progressMs };
   }
 
-  #outcome(cluster: KafkaCluster, readyPods: number, roll: RollStep, dynamicNote: string): StepOutcome {
-    const want = cluster.spec.replicas;
-    if (roll.kind === 'blocked') {
-      return {
-        ready: false,
-        reconciling: true,
-        degraded: true,
-        reason: REASON.RestartBlocked,
-        message: `restart of broker ${roll.brokerId} refused: ${roll.reasons.join('; ')}`,
+  /** Defaults from the schema, then every check the API server would make (schema and CEL). */
+  #validate(
+    raw: StoredKafkaCluster,
+  ): { cluster: KafkaCluster } | { problems: string[]; outcome: StepOutcome } {
+    const invalid = (reason: string, problems: string[]) => ({
+      problems,
+      outcome: { ready: false, reconciling: false, degraded: true, reason, message: problems.join('; ') },
+    });
+    let cluster: KafkaCluster;
+    try {
+      cluster = withClusterDefaults(raw);
+    } catch (err) {
+      if (err instanceof SchemaError) return invalid(REASON.InvalidSpec, err.problems);
+      throw err;
+    }
+    const specProblems = clusterSpecProblems(cluster);
+    if (specProblems.length > 0) return invalid(REASON.InvalidSpec, specProblems);
+    const configProblems = brokerConfigPlan(cluster).errors;
+    if (configProblems.length > 0) return invalid(REASON.InvalidConfig, configProblems);
+    return { cluster };
+  }
+
+  /** Step "dynamicConfig": '' when applied (or nothing to do), else why not yet. */
+  async #dynamicConfig(cluster: KafkaCluster, dynamic: Record<string, string>, log: Logger): Promise<string> {
+    try {
+      await withAdmin(this.#o.endpoints.bootstrap(cluster), async (admin) => {
+        const current = await admin.clusterDefaultOverrides();
+        if (JSON.stringify(sorted(current)) !== JSON.stringify(sorted(dynamic))) {
+          log.info({ from: current, to: dynamic }, 'applying dynamic broker configs');
+          await admin.alterConfigs(RESOURCE_BROKER, '', dynamic);
+        }
+      });
+      return '';
+    } catch (err) {
+      log.warn({ err: errMessage(err) }, 'cannot apply dynamic broker configs yet');
+      return `dynamic configs not applied yet: ${errMessage(err)}`;
+    }
+  }
+
+  /**
+   * Step "roll": repair a stuck pod of an old revision at once (recorded in status and as an
+   * Event), or restart one pending pod through the restart gate, or wait.
+   */
+  async #roll(
+    cluster: KafkaCluster,
+    pods: BrokerPod[],
+    updateRevision: string | undefined,
+    log: Logger,
+  ): Promise<RollStep> {
+    if (pendingRestart(pods, updateRevision).length === 0) return { kind: 'idle' };
+    const roller = new Roller(this.#gate(cluster), async (name) => {
+      log.info({ pod: name }, 'deleting broker pod');
+      await this.#o.client.delete(POD, cluster.metadata.namespace, name);
+    });
+    let roll: RollStep;
+    try {
+      roll = await roller.step(pods, cluster.spec.replicas, updateRevision);
+    } catch (err) {
+      roll = {
+        kind: 'blocked',
+        brokerId: -1,
+        reasons: [errMessage(err)],
+        pending: pendingRestart(pods, updateRevision).map((p) => p.id),
       };
     }
-    if (roll.kind === 'restarted')
-      return {
-        ready: false,
-        reconciling: true,
-        degraded: false,
-        reason: REASON.Restarting,
-        message: `restarted broker ${roll.brokerId}; pending: ${roll.pending.filter((x) => x !== roll.brokerId).join(', ') || 'none'}`,
-      };
-    if (roll.kind === 'wait')
-      return {
-        ready: false,
-        reconciling: true,
-        degraded: false,
-        reason: REASON.RestartPending,
-        message: roll.message,
-      };
+    if (roll.kind === 'repaired') {
+      log.warn({ roll }, 'replaced a stuck broker pod of an old revision');
+      await this.#events.record(cluster, {
+        type: 'Warning',
+        reason: REASON.StuckPodReplaced,
+        message: repairMessage(roll),
+      });
+    } else if (roll.kind !== 'idle') log.info({ roll }, 'roll step');
+    return roll;
+  }
+
+  async #status(
+    raw: StoredKafkaCluster,
+    cluster: KafkaCluster,
+    pods: BrokerPod[],
+    roll: RollStep,
+  ): Promise<KafkaClusterStatus> {
+    const readyPods = pods.filter((p) => p.ready).length;
+    let controllerId = raw.status?.controllerId ?? -1;
+    if (readyPods > 0) {
+      try {
+        controllerId = (await this.#gate(cluster).health()).controllerId;
+      } catch {
+        /* keep the last known */
+      }
+    }
+    const pending = new Set(roll.kind === 'idle' ? [] : roll.pending);
+    return {
+      ...(raw.status ?? {}),
+      replicas: pods.length,
+      readyReplicas: readyPods,
+      labelSelector: brokerLabelSelector(cluster),
+      controllerId,
+      brokers: Array.from({ length: cluster.spec.replicas }, (_, id) => {
+        const p = pods.find((x) => x.id === id);
+        return { id, ready: p?.ready ?? false, pendingRestart: pending.has(id) };
+      }),
+      listeners: listenerStatus(
+        cluster,
+        await this.#services(cluster),
+        pods.flatMap((p) => (p.hostIP ? [p.hostIP] : [])),
+      ),
+      ...(roll.kind === 'repaired'
+        ? {
+            lastPodRepair: {
+              pod: roll.pod,
+              brokerId: roll.brokerId,
+              reason: roll.stuck.reason,
+              message: roll.stuck.message,
+              time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+              ...(roll.fromRevision ? { fromRevision: roll.fromRevision } : {}),
+              ...(roll.toRevision ? { toRevision: roll.toRevision } : {}),
+            },
+          }
+        : {}),
+    };
+  }
+
+  #outcome(cluster: KafkaCluster, readyPods: number, roll: RollStep, dynamicNote: string): StepOutcome {
+    const want = cluster.spec.replicas;
+    switch (roll.kind) {
+      case 'blocked':
+        return {
+          ready: false,
+          reconciling: true,
+          degraded: true,
+          reason: REASON.RestartBlocked,
+          message: `restart of broker ${roll.brokerId} refused: ${roll.reasons.join('; ')}`,
+        };
+      case 'repaired':
+        return {
+          ready: false,
+          reconciling: true,
+          degraded: false,
+          reason: REASON.StuckPodReplaced,
+          message: repairMessage(roll),
+        };
+      case 'restarted':
+        return {
+          ready: false,
+          reconciling: true,
+          degraded: false,
+          reason: REASON.Restarting,
+          message: `restarted broker ${roll.brokerId}; pending: ${roll.pending.filter((x) => x !== roll.brokerId).join(', ') || 'none'}`,
+        };
+      case 'wait':
+        return {
+          ready: false,
+          reconciling: true,
+          degraded: false,
+          reason: REASON.RestartPending,
+          message: roll.message,
+        };
+      case 'idle':
+        break;
+    }
     if (readyPods < want)
       return {
         ready: false,
@@ -281,18 +366,18 @@ export class ClusterReconciler {
   /** The cluster's Services (for the listeners' addresses). */
   async #services(cluster: KafkaCluster): Promise<ServiceView[]> {
     if (!cluster.spec.listeners.external) return [];
-    const list = await this.#o.client.list<AnyObject>(
+    const list = await this.#o.client.list<ServiceView>(
       SERVICE,
       cluster.metadata.namespace,
       `app.kubernetes.io/instance=${cluster.metadata.name},app.kubernetes.io/managed-by=sluice-operator`,
     );
-    return list.items as unknown as ServiceView[];
+    return list.items;
   }
 
   async #applyObjects(objects: KubeObject[], log: Logger): Promise<void> {
     for (const obj of objects) {
       try {
-        await this.#o.client.apply(obj as AnyObject, FIELD_MANAGER);
+        await this.#o.client.apply(obj, FIELD_MANAGER);
       } catch (err) {
         // ServiceMonitor without the Prometheus operator's CRD: skip, do not fail the cluster.
         if (obj.kind === 'ServiceMonitor' && err instanceof KubeApiError && err.notFound) {
@@ -306,15 +391,15 @@ export class ClusterReconciler {
 
   async #prune(cluster: KafkaCluster, desired: KubeObject[], log: Logger): Promise<void> {
     const wanted = new Set(desired.filter((o) => o.kind === 'Service').map((o) => o.metadata.name));
-    const services = await this.#o.client.list<AnyObject>(
+    const services = await this.#o.client.list<
+      ServiceView & { metadata: { ownerReferences?: { uid: string }[] } }
+    >(
       SERVICE,
       cluster.metadata.namespace,
       `app.kubernetes.io/instance=${cluster.metadata.name},app.kubernetes.io/managed-by=sluice-operator`,
     );
     for (const s of services.items) {
-      const owned = ((s.metadata.ownerReferences as { uid: string }[] | undefined) ?? []).some(
-        (r) => r.uid === cluster.metadata.uid,
-      );
+      const owned = (s.metadata.ownerReferences ?? []).some((r) => r.uid === cluster.metadata.uid);
       if (owned && !wanted.has(s.metadata.name)) {
         log.info({ service: s.metadata.name }, 'deleting Service no longer wanted');
         await this.#o.client.delete(SERVICE, cluster.metadata.namespace, s.metadata.name);
@@ -323,38 +408,37 @@ export class ClusterReconciler {
   }
 
   async #brokerPods(cluster: KafkaCluster): Promise<BrokerPod[]> {
-    const list = await this.#o.client.list<AnyObject>(
+    const list = await this.#o.client.list<Wire<V1Pod>>(
       POD,
       cluster.metadata.namespace,
       brokerLabelSelector(cluster),
     );
     const prefix = `${names.statefulSet(cluster.metadata.name)}-`;
+    const now = Date.now();
     return list.items
-      .filter((p) => p.metadata.name.startsWith(prefix))
-      .map((p) => {
-        const md = p.metadata as {
-          name: string;
-          labels?: Record<string, string>;
-          annotations?: Record<string, string>;
-          deletionTimestamp?: string;
-        };
-        const status = p.status as
-          { conditions?: { type: string; status: string }[]; hostIP?: string } | undefined;
-        return {
-          id: Number(md.name.slice(prefix.length)),
-          name: md.name,
-          ready: status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-          terminating: md.deletionTimestamp !== undefined,
-          revision: md.labels?.['controller-revision-hash'],
-          manualRestart: md.annotations?.[ANNOTATIONS.manualRestart] === 'true',
-          ...(status?.hostIP ? { hostIP: status.hostIP } : {}),
-        };
+      .flatMap((p): BrokerPod[] => {
+        const md = p.metadata;
+        if (!md?.name?.startsWith(prefix)) return [];
+        const id = Number(md.name.slice(prefix.length));
+        if (!Number.isInteger(id)) return [];
+        const hostIP = p.status?.hostIP;
+        return [
+          {
+            id,
+            name: md.name,
+            ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+            terminating: md.deletionTimestamp !== undefined,
+            revision: md.labels?.['controller-revision-hash'],
+            manualRestart: md.annotations?.[ANNOTATIONS.manualRestart] === 'true',
+            stuck: stuckPod(p, now, this.#stuck),
+            ...(hostIP ? { hostIP } : {}),
+          },
+        ];
       })
-      .filter((p) => Number.isInteger(p.id))
       .sort((a, b) => a.id - b.id);
   }
 
-  async #writeStatus(cluster: KafkaCluster, status: KafkaClusterStatus, o: StepOutcome): Promise<void> {
+  async #writeStatus(cluster: StoredKafkaCluster, status: KafkaClusterStatus, o: StepOutcome): Promise<void> {
     const next: KafkaClusterStatus = {
       ...status,
       observedGeneration: cluster.metadata.generation,
@@ -374,6 +458,14 @@ export class ClusterReconciler {
     for (const g of this.#gates.values()) g.close();
     this.#gates.clear();
   }
+}
+
+function repairMessage(roll: Extract<RollStep, { kind: 'repaired' }>): string {
+  return (
+    `replaced broker pod ${roll.pod} (broker ${roll.brokerId}): stuck on old revision ` +
+    `${roll.fromRevision ?? '?'} (${roll.stuck.reason}: ${roll.stuck.message}); ` +
+    `the StatefulSet recreates it at ${roll.toRevision ?? '?'}`
+  );
 }
 
 function sorted(o: Record<string, string>): [string, string][] {

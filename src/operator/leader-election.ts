@@ -14,7 +14,9 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import { KubeApiError, objectPath, collectionPath, resourceFor, type KubeClient } from './kube/client.js';
+import type { Desired, Wire } from './kube/objects.js';
 
 const LEASE = resourceFor('coordination.k8s.io/v1', 'Lease');
 
@@ -36,20 +38,9 @@ export interface LeaderCallbacks {
   onNewLeader?: (identity: string) => void;
 }
 
-interface LeaseSpec {
-  holderIdentity?: string | null;
-  leaseDurationSeconds?: number;
-  acquireTime?: string | null;
-  renewTime?: string | null;
-  leaseTransitions?: number;
-}
-
-interface Lease {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace: string; resourceVersion?: string };
-  spec?: LeaseSpec;
-}
+/** The Lease as the API's JSON gives it (MicroTime fields are strings, see microTime()). */
+type Lease = Wire<Desired<V1Lease, 'Lease'>>;
+type LeaseSpec = Wire<V1LeaseSpec>;
 
 export function defaultIdentity(): string {
   return `${hostname()}_${randomUUID()}`;
@@ -104,25 +95,33 @@ export class LeaderElector {
     );
   }
 
+  /**
+   * Whether stop() was called. Read through a method: the campaign checks it again after every
+   * await, where a narrowed `this.#stopped` would look constant to the type checker but is not.
+   */
+  #isStopped(): boolean {
+    return this.#stopped;
+  }
+
   async #campaign(): Promise<void> {
-    while (!this.#stopped) {
+    while (!this.#isStopped()) {
       // Acquire.
-      while (!this.#stopped && !(await this.#tryAcquireOrRenew())) await this.#sleep(this.#jittered());
-      if (this.#stopped) return;
+      while (!this.#isStopped() && !(await this.#tryAcquireOrRenew())) await this.#sleep(this.#jittered());
+      if (this.#isStopped()) return;
       this.#leader = true;
       this.#log.info('became the leader');
       this.#cb.onStartedLeading();
       // Renew until a renewal fails for longer than renewDeadline.
       let lastRenew = Date.now();
-      while (!this.#stopped) {
+      while (!this.#isStopped()) {
         await this.#sleep(this.retryPeriodMs);
-        if (this.#stopped) return;
+        if (this.#isStopped()) return;
         let renewed = false;
-        while (!this.#stopped && !renewed && Date.now() - lastRenew < this.renewDeadlineMs) {
+        while (!this.#isStopped() && !renewed && Date.now() - lastRenew < this.renewDeadlineMs) {
           renewed = await this.#tryAcquireOrRenew(this.renewDeadlineMs - (Date.now() - lastRenew));
           if (!renewed) await this.#sleep(Math.min(this.retryPeriodMs, 500));
         }
-        if (this.#stopped) return;
+        if (this.#isStopped()) return;
         if (!renewed) break;
         lastRenew = Date.now();
       }
@@ -175,20 +174,21 @@ export class LeaderElector {
         if (!(err instanceof KubeApiError && err.notFound)) throw err;
       }
       if (!lease) {
+        const body: Lease = {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: {
+            holderIdentity: this.identity,
+            leaseDurationSeconds: durationS,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0,
+          },
+        };
         const created = await this.#client.request<Lease>('POST', collectionPath(LEASE, namespace), {
           timeoutMs,
-          body: {
-            apiVersion: 'coordination.k8s.io/v1',
-            kind: 'Lease',
-            metadata: { name, namespace },
-            spec: {
-              holderIdentity: this.identity,
-              leaseDurationSeconds: durationS,
-              acquireTime: microTime(now),
-              renewTime: microTime(now),
-              leaseTransitions: 0,
-            },
-          },
+          body,
         });
         this.#observe(created);
         return true;
@@ -210,7 +210,7 @@ export class LeaderElector {
           };
       const updated = await this.#client.request<Lease>('PUT', objectPath(LEASE, namespace, name), {
         timeoutMs,
-        body: { ...lease, spec: next },
+        body: { ...lease, spec: next } satisfies Lease,
       });
       this.#observe(updated);
       return true;
@@ -239,18 +239,19 @@ export class LeaderElector {
       });
       if (lease.spec?.holderIdentity !== this.identity) return;
       const now = microTime(Date.now());
+      const released: Lease = {
+        ...lease,
+        spec: {
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: now,
+          renewTime: now,
+          leaseTransitions: lease.spec.leaseTransitions ?? 0,
+        },
+      };
       await this.#client.request('PUT', objectPath(LEASE, namespace, name), {
         timeoutMs: 5000,
-        body: {
-          ...lease,
-          spec: {
-            holderIdentity: '',
-            leaseDurationSeconds: 1,
-            acquireTime: now,
-            renewTime: now,
-            leaseTransitions: lease.spec.leaseTransitions ?? 0,
-          },
-        },
+        body: released,
       });
       this.#log.info('released the lease');
     } catch (err) {

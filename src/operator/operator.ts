@@ -21,6 +21,8 @@ import { Informer, keyOf, splitKey } from './kube/informer.js';
 import { resourceFor, type AnyObject, type KubeClient } from './kube/client.js';
 import { LeaderElector, type LeaderElectionConfig } from './leader-election.js';
 import { KAFKA_TOPIC, TopicReconciler } from './topic-reconciler.js';
+import type { Undefaulted } from './model/defaults.js';
+import type { StuckPodThresholds } from './stuck-pod.js';
 import { LABELS, type KafkaCluster, type KafkaTopic } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -36,6 +38,8 @@ export interface OperatorOptions {
   workers?: number;
   /** The ClusterRole bound to broker ServiceAccounts for rack awareness (default sluice-broker). */
   brokerClusterRole?: string;
+  /** When a broker pod counts as stuck and is replaced at once (stuck-pod.ts has the defaults). */
+  stuckPods?: Partial<StuckPodThresholds>;
   /** host:port for /metrics, /healthz, /readyz; undefined = no HTTP server. */
   httpListen?: { host: string; port: number };
   /** Reconcile only while holding this Lease; undefined = always (a single replica). */
@@ -47,8 +51,9 @@ export interface OperatorOptions {
 export class Operator {
   readonly registry = new Registry();
   readonly #o: OperatorOptions;
-  readonly #clusters: Informer<KafkaCluster & AnyObject>;
-  readonly #topics: Informer<KafkaTopic & AnyObject>;
+  // As stored: the API server defaulted them, unless an older CRD stored them (reconcilers default).
+  readonly #clusters: Informer<Undefaulted<KafkaCluster> & AnyObject>;
+  readonly #topics: Informer<Undefaulted<KafkaTopic> & AnyObject>;
   readonly #pods: Informer<AnyObject>;
   readonly #statefulSets: Informer<AnyObject>;
   readonly clusterQueue: WorkQueue;
@@ -126,6 +131,7 @@ export class Operator {
       resyncMs,
       progressMs: o.progressMs ?? 10_000,
       brokerClusterRole: o.brokerClusterRole,
+      ...(o.stuckPods ? { stuckPods: o.stuckPods } : {}),
     });
     this.#topicReconciler = new TopicReconciler({
       client,

@@ -9,24 +9,39 @@
  * (when the KafkaCluster is deleted, or spec.rack is removed).
  */
 import { createHash } from 'node:crypto';
+import type { V1ClusterRoleBinding } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { resourceFor, type AnyObject, type KubeClient } from './kube/client.js';
+import { resourceFor, type KubeClient } from './kube/client.js';
+import type { Desired } from './kube/objects.js';
 import { names } from './model/names.js';
-import { API_VERSION, CLUSTER_FINALIZER, FIELD_MANAGER, LABELS, type KafkaCluster } from './types.js';
+import {
+  API_VERSION,
+  CLUSTER_FINALIZER,
+  FIELD_MANAGER,
+  LABELS,
+  type KafkaCluster,
+  type ObjectMeta,
+} from './types.js';
+
+/** What the cleanup needs of a KafkaCluster: its metadata (also of one whose spec is invalid). */
+type ClusterMeta = { metadata: ObjectMeta };
 
 const CLUSTER_ROLE_BINDING = resourceFor('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding');
 const KAFKA_CLUSTER = resourceFor(API_VERSION, 'KafkaCluster');
 
 /** `sluice-<namespace>-<cluster>-broker`, shortened with a hash past 253 characters. */
-export function rackClusterRoleBindingName(cluster: KafkaCluster): string {
-  const full = `sluice-${cluster.metadata.namespace}-${cluster.metadata.name}-broker`;
+export function rackClusterRoleBindingName(cluster: ClusterMeta): string {
+  const full = `sluice-${cluster.metadata.namespace ?? 'default'}-${cluster.metadata.name}-broker`;
   if (full.length <= 253) return full;
   const h = createHash('sha256').update(full).digest('hex').slice(0, 10);
   return `${full.slice(0, 242)}-${h}`;
 }
 
-export function buildRackClusterRoleBinding(cluster: KafkaCluster, clusterRole: string) {
-  const ns = cluster.metadata.namespace ?? 'default';
+export function buildRackClusterRoleBinding(
+  cluster: KafkaCluster,
+  clusterRole: string,
+): Desired<V1ClusterRoleBinding, 'ClusterRoleBinding'> {
+  const ns = cluster.metadata.namespace;
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
@@ -46,7 +61,7 @@ export function buildRackClusterRoleBinding(cluster: KafkaCluster, clusterRole: 
   };
 }
 
-export function hasClusterFinalizer(cluster: KafkaCluster): boolean {
+export function hasClusterFinalizer(cluster: ClusterMeta): boolean {
   return (cluster.metadata.finalizers ?? []).includes(CLUSTER_FINALIZER);
 }
 
@@ -69,14 +84,14 @@ export async function reconcileRackRbac(
           : { op: 'add', path: '/metadata/finalizers', value: [CLUSTER_FINALIZER] },
       ]);
     }
-    await client.apply(buildRackClusterRoleBinding(cluster, clusterRole) as AnyObject, FIELD_MANAGER);
+    await client.apply(buildRackClusterRoleBinding(cluster, clusterRole), FIELD_MANAGER);
     return;
   }
   if (hasClusterFinalizer(cluster)) await finalizeCluster(client, cluster, log);
 }
 
 /** Deletes the cluster-scoped objects of a KafkaCluster, then removes its finalizer. */
-export async function finalizeCluster(client: KubeClient, cluster: KafkaCluster, log: Logger): Promise<void> {
+export async function finalizeCluster(client: KubeClient, cluster: ClusterMeta, log: Logger): Promise<void> {
   const name = rackClusterRoleBindingName(cluster);
   if (await client.delete(CLUSTER_ROLE_BINDING, undefined, name))
     log.info({ clusterRoleBinding: name }, 'deleted the broker ClusterRoleBinding');

@@ -1,9 +1,14 @@
 /**
  * Restart decisions for a cluster's broker pods. The StatefulSet uses updateStrategy OnDelete, so
  * a pod runs its old template until someone deletes it; that someone is this roller, and it never
- * does so blindly. One step per reconcile:
+ * does so blindly. One decision per reconcile:
  *   pending = pods whose controller-revision-hash is not the StatefulSet's updateRevision (or that
  *             carry the manual-restart annotation);
+ *   repair  a pending pod of an old revision that is stuck (stuck-pod.ts: crash-looping, image or
+ *             container errors, unschedulable, never Ready) is deleted at once, lowest id first:
+ *             it serves nothing, so no availability gate applies, and the StatefulSet recreates
+ *             it from the new revision. A pod on the update revision is never deleted for being
+ *             stuck (that would only loop), nor is any Ready pod;
  *   wait while any broker pod is missing, not Ready or terminating, or any partition is
  *             under-replicated or offline (the previous restart has not healed yet);
  *   pick one: non-controllers by id, the active controller last;
@@ -13,6 +18,7 @@
  * `planRoll` is pure and unit-tested; `Roller.step` does the I/O.
  */
 import type { ClusterHealth, RestartGate } from './restart-gate.js';
+import type { StuckPod } from './stuck-pod.js';
 
 export interface BrokerPod {
   id: number;
@@ -23,6 +29,8 @@ export interface BrokerPod {
   manualRestart: boolean;
   /** The node's address (status.hostIP), for NodePort listener status. */
   hostIP?: string;
+  /** Why the pod cannot become Ready by waiting (stuck-pod.ts), or null. */
+  stuck: StuckPod | null;
 }
 
 export function pendingRestart(pods: BrokerPod[], updateRevision: string | undefined): BrokerPod[] {
@@ -38,8 +46,33 @@ export function restartOrder(pending: number[], controllerId: number): number[] 
   return [...pending].sort((a, b) => (a === controllerId ? 1 : b === controllerId ? -1 : a - b));
 }
 
+/**
+ * The pod to replace without the gate: the lowest-id pod that is stuck, not Ready, not already
+ * terminating, and runs an old revision. Manual restarts of stuck pods go through the gate.
+ */
+export function planRepair(pods: BrokerPod[], updateRevision: string | undefined): BrokerPod | undefined {
+  if (updateRevision === undefined) return undefined;
+  return pods.find(
+    (p) =>
+      p.stuck !== null &&
+      !p.ready &&
+      !p.terminating &&
+      p.revision !== undefined &&
+      p.revision !== updateRevision,
+  );
+}
+
 export type RollStep =
   | { kind: 'idle' }
+  | {
+      kind: 'repaired';
+      brokerId: number;
+      pod: string;
+      stuck: StuckPod;
+      fromRevision: string | undefined;
+      toRevision: string | undefined;
+      pending: number[];
+    }
   | { kind: 'wait'; reason: 'BrokersNotReady' | 'UnderReplicated'; message: string; pending: number[] }
   | { kind: 'blocked'; brokerId: number; reasons: string[]; pending: number[] }
   | { kind: 'restarted'; brokerId: number; pod: string; pending: number[] };
@@ -56,12 +89,20 @@ export function planRoll(
   | { kind: 'candidate'; brokerId: number; pending: number[] } {
   const pending = pendingRestart(pods, updateRevision).map((p) => p.id);
   if (pending.length === 0) return { kind: 'idle' };
-  const notReady = pods.filter((p) => !p.ready || p.terminating).map((p) => p.id);
+  const notReady = pods.filter((p) => !p.ready || p.terminating);
   if (notReady.length > 0 || pods.length < replicas) {
+    // A stuck pod here runs the update revision: only a spec change can help it.
+    const stuck = notReady.flatMap((p) =>
+      p.stuck
+        ? [`broker ${p.id} is stuck on the current revision (${p.stuck.reason}: ${p.stuck.message})`]
+        : [],
+    );
     return {
       kind: 'wait',
       reason: 'BrokersNotReady',
-      message: `waiting for broker(s) ${notReady.join(', ') || '(missing pods)'} to be Ready before restarting ${pending.join(', ')}`,
+      message:
+        `waiting for broker(s) ${notReady.map((p) => p.id).join(', ') || '(missing pods)'} to be Ready before restarting ${pending.join(', ')}` +
+        (stuck.length > 0 ? `; ${stuck.join('; ')}` : ''),
       pending,
     };
   }
@@ -93,7 +134,22 @@ export class Roller {
   }
 
   async step(pods: BrokerPod[], replicas: number, updateRevision: string | undefined): Promise<RollStep> {
-    if (pendingRestart(pods, updateRevision).length === 0) return { kind: 'idle' };
+    const pending = pendingRestart(pods, updateRevision).map((p) => p.id);
+    if (pending.length === 0) return { kind: 'idle' };
+    // Repair first, without the controller: with every broker crash-looping none would answer.
+    const stuck = planRepair(pods, updateRevision);
+    if (stuck?.stuck) {
+      await this.#deletePod(stuck.name);
+      return {
+        kind: 'repaired',
+        brokerId: stuck.id,
+        pod: stuck.name,
+        stuck: stuck.stuck,
+        fromRevision: stuck.revision,
+        toRevision: updateRevision,
+        pending,
+      };
+    }
     let health: ClusterHealth | null = null;
     try {
       health = await this.#gate.health();

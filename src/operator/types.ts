@@ -1,141 +1,23 @@
 /**
- * The operator's custom resources (sluice.dev/v1alpha1) as TypeScript types, the constant names it
- * uses for labels, annotations, finalizers, condition types and reasons. The CRDs in crds/ are the
- * schema the API server enforces; these types mirror them after defaulting.
+ * The operator's custom resources (sluice.dev/v1alpha1) and the constant names it uses for labels,
+ * annotations, finalizers, condition types and reasons. The resources' types come from their one
+ * schema definition in api/ (which also gives the CRDs in crds/ and the defaults); this module
+ * re-exports them so the rest of the operator has one place to import from.
  */
-export const GROUP = 'sluice.dev';
-export const VERSION = 'v1alpha1';
-export const API_VERSION = `${GROUP}/${VERSION}`;
-
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  deletionTimestamp?: string;
-  creationTimestamp?: string;
-  ownerReferences?: OwnerReference[];
-}
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// KafkaCluster
-
-export type ExternalListenerType = 'NodePort' | 'LoadBalancer';
-
-export interface KafkaClusterSpec {
-  replicas: number;
-  image: string;
-  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
-  listeners: {
-    internal: { port: number };
-    external?: {
-      type: ExternalListenerType;
-      port: number;
-      nodePorts?: number[];
-      annotations?: Record<string, string>;
-    };
-  };
-  /** Kafka broker configs (Kafka's keys); values are strings. */
-  config?: Record<string, string>;
-  storage:
-    | { type: 'ephemeral'; sizeLimit?: string }
-    | { type: 'persistent-claim'; size: string; class?: string; deleteClaim?: boolean };
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  rack?: { topologyKey: string };
-  etcd: {
-    endpoints?: string[];
-    managed?: { replicas: number; image: string; storage?: { size: string; class?: string } };
-  };
-  metrics?: { serviceMonitor?: { enabled: boolean; interval?: string; labels?: Record<string, string> } };
-  template?: {
-    pod?: {
-      affinity?: Record<string, unknown>;
-      tolerations?: Record<string, unknown>[];
-      annotations?: Record<string, string>;
-      labels?: Record<string, string>;
-    };
-  };
-}
-
-export interface ListenerStatus {
-  name: string;
-  type: string;
-  bootstrapServers: string;
-}
-
-export interface BrokerStatus {
-  id: number;
-  ready: boolean;
-  pendingRestart?: boolean;
-}
-
-export interface KafkaClusterStatus {
-  observedGeneration?: number;
-  conditions?: Condition[];
-  listeners?: ListenerStatus[];
-  brokers?: BrokerStatus[];
-  controllerId?: number;
-  replicas?: number;
-  readyReplicas?: number;
-  labelSelector?: string;
-}
-
-export interface KafkaCluster {
-  apiVersion: string;
-  kind: 'KafkaCluster';
-  metadata: ObjectMeta;
-  spec: KafkaClusterSpec;
-  status?: KafkaClusterStatus;
-}
-
-// ---------------------------------------------------------------------------------------------
-// KafkaTopic
-
-export interface KafkaTopicSpec {
-  topicName?: string;
-  partitions: number;
-  replicas: number;
-  config?: Record<string, string>;
-}
-
-export interface KafkaTopicStatus {
-  observedGeneration?: number;
-  conditions?: Condition[];
-  topicName?: string;
-  topicId?: string;
-  partitions?: number;
-  replicas?: number;
-}
-
-export interface KafkaTopic {
-  apiVersion: string;
-  kind: 'KafkaTopic';
-  metadata: ObjectMeta;
-  spec: KafkaTopicSpec;
-  status?: KafkaTopicStatus;
-}
+export { API_VERSION, GROUP, VERSION } from './api/common.js';
+export type { Condition, CustomResource, ObjectMeta, OwnerReference } from './api/common.js';
+export type {
+  BrokerStatus,
+  ExternalListenerType,
+  KafkaCluster,
+  KafkaClusterSpec,
+  KafkaClusterStatus,
+  ListenerStatus,
+  PodRepair,
+  StuckReason,
+} from './api/kafka-cluster.js';
+export { STUCK_REASONS } from './api/kafka-cluster.js';
+export type { KafkaTopic, KafkaTopicSpec, KafkaTopicStatus } from './api/kafka-topic.js';
 
 // ---------------------------------------------------------------------------------------------
 // Names
@@ -198,4 +80,6 @@ export const REASON = {
   UnderReplicated: 'UnderReplicated',
   BrokersNotReady: 'BrokersNotReady',
   WaitingForExternalAddresses: 'WaitingForExternalAddresses',
+  /** The roller replaced a broker pod stuck on an old revision (status.lastPodRepair says why). */
+  StuckPodReplaced: 'StuckPodReplaced',
 } as const;

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { KubeApiError, resourceFor, type AnyObject } from '../../src/operator/kube/client.js';
+import { withClusterDefaults, withTopicDefaults } from '../../src/operator/model/defaults.js';
 import { KubeApiServer, kubeApiserverSkipReason } from '../helpers/kube-apiserver.js';
 
 const skip = kubeApiserverSkipReason();
@@ -59,6 +60,44 @@ describe.skipIf(skip !== null)('CRDs on a real kube-apiserver', () => {
     });
     const t = await api.client.create<AnyObject & { spec: any }>(KT, topic('t-defaults', {}));
     expect(t.spec).toEqual({ partitions: 1, replicas: 1 });
+  });
+
+  it("the defaults applied in code are the API server's (one schema for both)", async () => {
+    const specs: Record<string, unknown>[] = [
+      { etcd: { endpoints: ['http://etcd:2379'] } },
+      {
+        replicas: 5,
+        etcd: { managed: {} },
+        listeners: { external: { type: 'NodePort' } },
+        storage: { type: 'persistent-claim', size: '1Gi' },
+        metrics: { serviceMonitor: {} },
+        config: { 'num.partitions': 3, 'log.retention.ms': '1000' },
+      },
+    ];
+    for (const [i, spec] of specs.entries()) {
+      const stored = await api.client.create<AnyObject & { spec: any }>(
+        KC,
+        cluster(`code-defaults-${i}`, spec),
+      );
+      expect(
+        withClusterDefaults({
+          apiVersion: 'v',
+          kind: 'KafkaCluster',
+          metadata: { name: 'x' },
+          spec: spec as any,
+        }).spec,
+      ).toEqual(stored.spec);
+    }
+    for (const [i, spec] of [{}, { topicName: 't', config: { 'retention.ms': 1 } }].entries()) {
+      const stored = await api.client.create<AnyObject & { spec: any }>(
+        KT,
+        topic(`code-defaults-${i}`, spec),
+      );
+      expect(
+        withTopicDefaults({ apiVersion: 'v', kind: 'KafkaTopic', metadata: { name: 'x' }, spec: spec as any })
+          .spec,
+      ).toEqual(stored.spec);
+    }
   });
 
   it('rejects invalid KafkaClusters with clear messages', async () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { planBrokerConfig } from '../../src/operator/model/broker-config.js';
-import { withClusterDefaults } from '../../src/operator/model/defaults.js';
+import { withClusterDefaults, type DeepPartial } from '../../src/operator/model/defaults.js';
 import {
   externalAddresses,
   externalAdvertisedEnv,
@@ -27,17 +27,12 @@ import {
 } from '../../src/operator/model/kafka-cluster-model.js';
 import type { KafkaCluster } from '../../src/operator/types.js';
 
-function cluster(spec: Partial<KafkaCluster['spec']> = {}): KafkaCluster {
+function cluster(spec: DeepPartial<KafkaCluster['spec']> = {}): KafkaCluster {
   return withClusterDefaults({
     apiVersion: 'sluice.dev/v1alpha1',
     kind: 'KafkaCluster',
     metadata: { name: 'demo', namespace: 'kafka', uid: 'uid-1', generation: 1 },
-    spec: {
-      replicas: 3,
-      image: 'sluice:1',
-      etcd: { endpoints: ['http://etcd:2379'] },
-      ...spec,
-    } as KafkaCluster['spec'],
+    spec: { replicas: 3, image: 'sluice:1', etcd: { endpoints: ['http://etcd:2379'] }, ...spec },
   });
 }
 

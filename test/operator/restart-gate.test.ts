@@ -33,6 +33,7 @@ describe('restart gate against real brokers', () => {
       terminating: false,
       revision,
       manualRestart: false,
+      stuck: null,
     }));
 
   it('finds the controller from any broker and reports health', async () => {
@@ -133,6 +134,7 @@ describe('restart gate against real brokers', () => {
         terminating: false,
         revision: revisions.get(id),
         manualRestart: false,
+        stuck: null,
       }));
     const deadline = Date.now() + 150_000;
     const waits: string[] = [];

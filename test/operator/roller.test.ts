@@ -9,6 +9,7 @@ const pod = (id: number, revision = 'new', ready = true): BrokerPod => ({
   terminating: false,
   revision,
   manualRestart: false,
+  stuck: null,
 });
 const healthy = {
   controllerId: 0,

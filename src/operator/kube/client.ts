@@ -80,6 +80,20 @@ export function objectPath(r: ResourceRef, namespace: string | undefined, name: 
   return `${collectionPath(r, namespace)}/${encodeURIComponent(name)}`;
 }
 
+/** The least the client needs of an object it sends: its kind and where it lives. */
+export interface ObjectRef {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+}
+
+function nameOf(obj: ObjectRef): string {
+  const name = obj.metadata?.name;
+  if (!name) throw new Error(`${obj.kind ?? 'object'} without metadata.name`);
+  return name;
+}
+
+/** Any object as JSON (tests, objects the operator only passes through). */
 export interface AnyObject {
   apiVersion?: string;
   kind?: string;
@@ -184,11 +198,15 @@ export class KubeClient {
     return parsed as T;
   }
 
-  get<T extends AnyObject>(r: ResourceRef, namespace: string | undefined, name: string): Promise<T> {
+  get<T extends ObjectRef = AnyObject>(
+    r: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T> {
     return this.request<T>('GET', objectPath(r, namespace, name));
   }
 
-  async getOrNull<T extends AnyObject>(
+  async getOrNull<T extends ObjectRef = AnyObject>(
     r: ResourceRef,
     namespace: string | undefined,
     name: string,
@@ -201,7 +219,7 @@ export class KubeClient {
     }
   }
 
-  list<T extends AnyObject>(
+  list<T extends ObjectRef = AnyObject>(
     r: ResourceRef,
     namespace?: string,
     labelSelector?: string,
@@ -209,14 +227,14 @@ export class KubeClient {
     return this.request('GET', collectionPath(r, namespace), { query: { labelSelector } });
   }
 
-  create<T extends AnyObject = AnyObject>(r: ResourceRef, obj: AnyObject): Promise<T> {
-    return this.request<T>('POST', collectionPath(r, obj.metadata.namespace), { body: obj });
+  create<T = AnyObject>(r: ResourceRef, obj: ObjectRef | AnyObject): Promise<T> {
+    return this.request<T>('POST', collectionPath(r, obj.metadata?.namespace), { body: obj });
   }
 
   /** Server-side apply: the operator owns the fields it sends and nothing else. */
-  apply<T extends AnyObject>(obj: T, fieldManager: string): Promise<T> {
+  apply<T extends ObjectRef>(obj: T, fieldManager: string): Promise<T> {
     const r = resourceFor(obj.apiVersion ?? 'v1', obj.kind ?? '');
-    return this.request<T>('PATCH', objectPath(r, obj.metadata.namespace, obj.metadata.name), {
+    return this.request<T>('PATCH', objectPath(r, obj.metadata?.namespace, nameOf(obj)), {
       query: { fieldManager, force: true },
       body: obj,
       contentType: 'application/apply-patch+yaml',

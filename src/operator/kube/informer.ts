@@ -70,11 +70,19 @@ export class Informer<T extends AnyObject> {
     await this.#running;
   }
 
+  /**
+   * Whether stop() was called. Read through a method: the loop checks it again after every await,
+   * where a narrowed `signal.aborted` would look constant to the type checker but is not.
+   */
+  #stopping(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
   async #loop(): Promise<void> {
     const signal = this.#abort.signal;
     let backoff = 200;
     const max = this.#o.maxBackoffMs ?? 30_000;
-    while (!signal.aborted) {
+    while (!this.#stopping()) {
       try {
         const list = await this.#client.list<T>(this.#resource, this.#o.namespace, this.#o.labelSelector);
         this.#replace(list.items);
@@ -82,7 +90,7 @@ export class Informer<T extends AnyObject> {
         backoff = 200;
         // Keep watching from the last version seen; a normal end (server timeout) just re-watches.
         for (;;) {
-          if (signal.aborted) return;
+          if (this.#stopping()) return;
           for await (const ev of this.#client.watch<T>(this.#resource, this.#o.namespace, rv, signal)) {
             rv = ev.object.metadata.resourceVersion ?? rv;
             if (ev.type === 'BOOKMARK') continue;
@@ -94,7 +102,7 @@ export class Informer<T extends AnyObject> {
           }
         }
       } catch (err) {
-        if (signal.aborted) return;
+        if (this.#stopping()) return;
         this.#o.onRestart?.();
         const gone = err instanceof KubeApiError && err.gone;
         this.#o.log.warn(

@@ -35,7 +35,7 @@ export interface BrokerConfigPlan {
 
 /** `owned`: the operator's own keys (listeners …), added as they are. */
 export function planBrokerConfig(
-  config: Record<string, string> | undefined,
+  config: Record<string, string | number> | undefined,
   replicas: number,
   owned: Record<string, string> = {},
 ): BrokerConfigPlan {

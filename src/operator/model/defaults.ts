@@ -1,52 +1,50 @@
 /**
- * The same defaults the CRD schema applies, in code: the API server defaults stored objects, but
- * the builders must also work on objects that never went through it (unit tests, old versions).
+ * The CRD schema's defaults, applied in code from the same schema (api/): the API server defaults
+ * stored objects, but the builders must also work on objects that never went through it (unit
+ * tests, objects stored before a default was added). A spec the schema rejects even after
+ * defaulting (a required field without a default is missing, a value of the wrong type) throws a
+ * SchemaError: the reconciler reports it as InvalidSpec instead of building from it.
  */
-import type { KafkaCluster, KafkaTopic } from '../types.js';
-import { PORTS } from './names.js';
+import { KafkaClusterSpecSchema } from '../api/kafka-cluster.js';
+import { KafkaTopicSpecSchema } from '../api/kafka-topic.js';
+import { SchemaError, schemaErrors, withDefaults } from '../api/structural.js';
+import type { KafkaCluster, KafkaClusterSpec, KafkaTopic, KafkaTopicSpec, ObjectMeta } from '../types.js';
 
-export const DEFAULT_IMAGE = 'sluice:latest';
-export const DEFAULT_ETCD_IMAGE = 'quay.io/coreos/etcd:v3.5.17';
+export { DEFAULT_ETCD_IMAGE, DEFAULT_IMAGE } from '../api/kafka-cluster.js';
 
-export function withClusterDefaults(c: KafkaCluster): KafkaCluster {
-  const spec = c.spec ?? ({} as KafkaCluster['spec']);
-  const listeners = spec.listeners ?? { internal: { port: PORTS.kafka } };
+/** Every property optional, at any depth: what a user may write before defaulting. */
+export type DeepPartial<T> = T extends (infer U)[]
+  ? DeepPartial<U>[]
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+/** A custom resource as written (or stored by an older CRD): spec not defaulted yet. */
+export type Undefaulted<R extends { metadata: ObjectMeta; spec: unknown }> = Omit<R, 'metadata' | 'spec'> & {
+  metadata: ObjectMeta;
+  spec?: DeepPartial<R['spec']>;
+};
+
+function defaulted<T>(schema: Parameters<typeof withDefaults>[0], spec: unknown): T {
+  const value = withDefaults(schema, spec);
+  const errors = schemaErrors(schema, value);
+  if (errors.length > 0) throw new SchemaError(errors);
+  return value as T;
+}
+
+export function withClusterDefaults(c: Undefaulted<KafkaCluster>): KafkaCluster {
   return {
     ...c,
     metadata: { ...c.metadata, namespace: c.metadata.namespace ?? 'default' },
-    spec: {
-      ...spec,
-      replicas: spec.replicas ?? 3,
-      image: spec.image ?? DEFAULT_IMAGE,
-      listeners: {
-        internal: { port: listeners.internal?.port ?? PORTS.kafka },
-        ...(listeners.external
-          ? { external: { ...listeners.external, port: listeners.external.port ?? PORTS.external } }
-          : {}),
-      },
-      storage: spec.storage ?? { type: 'ephemeral' },
-      etcd: spec.etcd?.managed
-        ? {
-            managed: {
-              replicas: spec.etcd.managed.replicas ?? 1,
-              image: spec.etcd.managed.image ?? DEFAULT_ETCD_IMAGE,
-              ...(spec.etcd.managed.storage ? { storage: spec.etcd.managed.storage } : {}),
-            },
-          }
-        : { endpoints: spec.etcd?.endpoints ?? [] },
-    },
+    spec: defaulted<KafkaClusterSpec>(KafkaClusterSpecSchema, c.spec),
   };
 }
 
-export function withTopicDefaults(t: KafkaTopic): KafkaTopic {
+export function withTopicDefaults(t: Undefaulted<KafkaTopic>): KafkaTopic {
   return {
     ...t,
-    spec: {
-      ...t.spec,
-      partitions: t.spec?.partitions ?? 1,
-      replicas: t.spec?.replicas ?? 1,
-      config: t.spec?.config ?? {},
-    },
+    metadata: { ...t.metadata, namespace: t.metadata.namespace ?? 'default' },
+    spec: defaulted<KafkaTopicSpec>(KafkaTopicSpecSchema, t.spec),
   };
 }
 

@@ -3,6 +3,22 @@
  * model/KafkaCluster.java). No I/O and no clock, so unit tests compare whole objects. The
  * reconciler applies them with server-side apply, in the order of `desiredObjects()`.
  */
+import type {
+  V1ConfigMap,
+  V1Container,
+  V1OwnerReference,
+  V1PodDisruptionBudget,
+  V1PodSpec,
+  V1ResourceRequirements,
+  V1Service,
+  V1ServiceAccount,
+  V1ServicePort,
+  V1StatefulSet,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
+import { SchemaError } from '../api/structural.js';
+import type { Desired, ServiceMonitor } from '../kube/objects.js';
 import type { KafkaCluster } from '../types.js';
 import { ANNOTATIONS, API_VERSION, LABELS } from '../types.js';
 import { hashOf, planBrokerConfig, toProperties, type BrokerConfigPlan } from './broker-config.js';
@@ -26,34 +42,28 @@ import {
   selectorString,
 } from './names.js';
 
-/** A Kubernetes object as the operator builds it (apiVersion, kind, metadata, the rest). */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: {
-      apiVersion: string;
-      kind: string;
-      name: string;
-      uid: string;
-      controller: boolean;
-      blockOwnerDeletion: boolean;
-    }[];
-    [k: string]: unknown;
-  };
-  [k: string]: unknown;
-}
+export type ConfigMapObject = Desired<V1ConfigMap, 'ConfigMap'>;
+export type ServiceObject = Desired<V1Service, 'Service'>;
+export type StatefulSetObject = Desired<V1StatefulSet, 'StatefulSet'>;
+export type PodDisruptionBudgetObject = Desired<V1PodDisruptionBudget, 'PodDisruptionBudget'>;
+export type ServiceAccountObject = Desired<V1ServiceAccount, 'ServiceAccount'>;
+export type ServiceMonitorObject = Desired<ServiceMonitor, 'ServiceMonitor'>;
+
+/** Every kind of object a KafkaCluster is made of. */
+export type KubeObject =
+  | ConfigMapObject
+  | ServiceObject
+  | StatefulSetObject
+  | PodDisruptionBudgetObject
+  | ServiceAccountObject
+  | ServiceMonitorObject;
 
 const DATA_DIR = '/var/lib/sluice';
 const CONFIG_DIR = '/etc/sluice';
 const RACK_DIR = '/etc/sluice-rack';
 const MAIN = '/app/dist/src/cli/main.js';
 
-export function ownerReference(cluster: KafkaCluster) {
+export function ownerReference(cluster: KafkaCluster): V1OwnerReference {
   return {
     apiVersion: API_VERSION,
     kind: 'KafkaCluster',
@@ -94,6 +104,42 @@ export function etcdEndpoints(cluster: KafkaCluster): string[] {
   return etcd.endpoints ?? [];
 }
 
+/**
+ * What the CRD's CEL rules enforce on the API server, checked again in code for objects that never
+ * went through it (the schema's other checks run in withClusterDefaults). Empty when valid.
+ */
+export function clusterSpecProblems(cluster: KafkaCluster): string[] {
+  const { etcd, storage, listeners } = cluster.spec;
+  const problems: string[] = [];
+  if ((etcd.endpoints !== undefined) === (etcd.managed !== undefined))
+    problems.push('set exactly one of etcd.endpoints or etcd.managed');
+  if (storage.type === 'persistent-claim' && !storage.size)
+    problems.push('storage.size is required for persistent-claim storage');
+  if (listeners.external && listeners.external.type !== 'NodePort' && listeners.external.nodePorts)
+    problems.push('listeners.external.nodePorts is only valid with type NodePort');
+  return problems;
+}
+
+/** spec.storage when it is persistent-claim (its size is required then), else null. */
+export function persistentStorage(
+  cluster: KafkaCluster,
+): { size: string; class?: string; deleteClaim: boolean } | null {
+  const s = cluster.spec.storage;
+  if (s.type !== 'persistent-claim') return null;
+  if (!s.size) throw new SchemaError(['storage.size is required for persistent-claim storage']);
+  return { size: s.size, deleteClaim: s.deleteClaim, ...(s.class ? { class: s.class } : {}) };
+}
+
+/** spec.resources as a container's: quantities are strings in the API (YAML may give numbers). */
+function resourceRequirements(r: NonNullable<KafkaCluster['spec']['resources']>): V1ResourceRequirements {
+  const quantities = (m: Record<string, string | number> | undefined) =>
+    m && Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
+  return {
+    ...(r.requests ? { requests: quantities(r.requests) } : {}),
+    ...(r.limits ? { limits: quantities(r.limits) } : {}),
+  };
+}
+
 export function brokerConfigPlan(cluster: KafkaCluster): BrokerConfigPlan {
   return planBrokerConfig(cluster.spec.config, cluster.spec.replicas, listenerBrokerConfig(cluster));
 }
@@ -106,7 +152,7 @@ export function restartHash(cluster: KafkaCluster, plan = brokerConfigPlan(clust
   return hashOf({ static: plan.static, etcd: etcdEndpoints(cluster), rack: cluster.spec.rack ?? null });
 }
 
-export function buildConfigMap(cluster: KafkaCluster, plan = brokerConfigPlan(cluster)): KubeObject {
+export function buildConfigMap(cluster: KafkaCluster, plan = brokerConfigPlan(cluster)): ConfigMapObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -115,7 +161,7 @@ export function buildConfigMap(cluster: KafkaCluster, plan = brokerConfigPlan(cl
   };
 }
 
-export function buildHeadlessService(cluster: KafkaCluster): KubeObject {
+export function buildHeadlessService(cluster: KafkaCluster): ServiceObject {
   const port = cluster.spec.listeners.internal.port;
   return {
     apiVersion: 'v1',
@@ -135,7 +181,7 @@ export function buildHeadlessService(cluster: KafkaCluster): KubeObject {
   };
 }
 
-export function buildBootstrapService(cluster: KafkaCluster): KubeObject {
+export function buildBootstrapService(cluster: KafkaCluster): ServiceObject {
   const port = cluster.spec.listeners.internal.port;
   return {
     apiVersion: 'v1',
@@ -150,11 +196,11 @@ export function buildBootstrapService(cluster: KafkaCluster): KubeObject {
 }
 
 /** External listener: one Service per broker (clients reach a named broker) plus a bootstrap. */
-export function buildExternalServices(cluster: KafkaCluster): KubeObject[] {
+export function buildExternalServices(cluster: KafkaCluster): ServiceObject[] {
   const ext = cluster.spec.listeners.external;
   if (!ext) return [];
   const target = externalContainerPort(cluster);
-  const out: KubeObject[] = [];
+  const out: ServiceObject[] = [];
   const annotations = ext.annotations ?? {};
   out.push({
     apiVersion: 'v1',
@@ -167,7 +213,7 @@ export function buildExternalServices(cluster: KafkaCluster): KubeObject[] {
     },
   });
   for (let id = 0; id < cluster.spec.replicas; id++) {
-    const port: Record<string, unknown> = {
+    const port: V1ServicePort = {
       name: 'kafka-external',
       port: ext.port,
       targetPort: target,
@@ -195,7 +241,7 @@ export function buildExternalServices(cluster: KafkaCluster): KubeObject[] {
   return out;
 }
 
-export function buildPodDisruptionBudget(cluster: KafkaCluster): KubeObject {
+export function buildPodDisruptionBudget(cluster: KafkaCluster): PodDisruptionBudgetObject {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
@@ -204,7 +250,7 @@ export function buildPodDisruptionBudget(cluster: KafkaCluster): KubeObject {
   };
 }
 
-export function buildServiceAccount(cluster: KafkaCluster): KubeObject {
+export function buildServiceAccount(cluster: KafkaCluster): ServiceAccountObject {
   return {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
@@ -253,29 +299,29 @@ export function buildStatefulSet(
   cluster: KafkaCluster,
   plan = brokerConfigPlan(cluster),
   external: Map<number, ExternalAddress> = new Map(),
-): KubeObject {
+): StatefulSetObject {
   const c = cluster.metadata.name;
   const spec = cluster.spec;
   const port = spec.listeners.internal.port;
   const podTpl = spec.template?.pod ?? {};
-  const persistent = spec.storage.type === 'persistent-claim' ? spec.storage : null;
-  const volumes: Record<string, unknown>[] = [{ name: 'config', configMap: { name: names.configMap(c) } }];
+  const persistent = persistentStorage(cluster);
+  const volumes: V1Volume[] = [{ name: 'config', configMap: { name: names.configMap(c) } }];
   if (!persistent) {
-    const ephemeral = spec.storage.type === 'ephemeral' ? spec.storage : null;
-    volumes.push({ name: 'data', emptyDir: ephemeral?.sizeLimit ? { sizeLimit: ephemeral.sizeLimit } : {} });
+    const sizeLimit = spec.storage.sizeLimit;
+    volumes.push({ name: 'data', emptyDir: sizeLimit ? { sizeLimit } : {} });
   }
-  const mounts: Record<string, unknown>[] = [
+  const mounts: V1VolumeMount[] = [
     { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
     { name: 'data', mountPath: DATA_DIR },
   ];
-  const initContainers: Record<string, unknown>[] = [];
+  const initContainers: V1Container[] = [];
   if (spec.rack) {
     volumes.push({ name: 'rack', emptyDir: {} });
     mounts.push({ name: 'rack', mountPath: RACK_DIR, readOnly: true });
     initContainers.push({
       name: 'rack',
       image: spec.image,
-      imagePullPolicy: spec.imagePullPolicy ?? 'IfNotPresent',
+      imagePullPolicy: spec.imagePullPolicy,
       command: [
         'node',
         MAIN,
@@ -292,7 +338,7 @@ export function buildStatefulSet(
       volumeMounts: [{ name: 'rack', mountPath: RACK_DIR }],
     });
   }
-  const podSpec: Record<string, unknown> = {
+  const podSpec: V1PodSpec = {
     serviceAccountName: names.serviceAccount(c),
     // Long enough for a controlled shutdown (leaderships moved away) and a clean log close.
     terminationGracePeriodSeconds: 120,
@@ -302,7 +348,7 @@ export function buildStatefulSet(
       {
         name: 'broker',
         image: spec.image,
-        imagePullPolicy: spec.imagePullPolicy ?? 'IfNotPresent',
+        imagePullPolicy: spec.imagePullPolicy,
         command: ['/bin/sh', '-c', brokerCommand(cluster)],
         env: [
           { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -336,7 +382,7 @@ export function buildStatefulSet(
           periodSeconds: 10,
           failureThreshold: 6,
         },
-        ...(spec.resources ? { resources: spec.resources } : {}),
+        ...(spec.resources ? { resources: resourceRequirements(spec.resources) } : {}),
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
         volumeMounts: mounts,
       },
@@ -345,7 +391,7 @@ export function buildStatefulSet(
   };
   if (podTpl.affinity) podSpec.affinity = podTpl.affinity;
   if (podTpl.tolerations) podSpec.tolerations = podTpl.tolerations;
-  const sts: KubeObject = {
+  const sts: StatefulSetObject = {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: meta(cluster, names.statefulSet(c), 'broker'),
@@ -392,7 +438,7 @@ export function buildStatefulSet(
   return sts;
 }
 
-export function buildServiceMonitor(cluster: KafkaCluster): KubeObject | null {
+export function buildServiceMonitor(cluster: KafkaCluster): ServiceMonitorObject | null {
   const sm = cluster.spec.metrics?.serviceMonitor;
   if (!sm?.enabled) return null;
   return {
@@ -404,12 +450,12 @@ export function buildServiceMonitor(cluster: KafkaCluster): KubeObject | null {
     spec: {
       selector: { matchLabels: { ...brokerSelector(cluster) } },
       namespaceSelector: { matchNames: [cluster.metadata.namespace] },
-      endpoints: [{ port: 'metrics', path: '/metrics', interval: sm.interval ?? '30s' }],
+      endpoints: [{ port: 'metrics', path: '/metrics', interval: sm.interval }],
     },
   };
 }
 
-export function buildEtcdObjects(cluster: KafkaCluster): KubeObject[] {
+export function buildEtcdObjects(cluster: KafkaCluster): [ServiceObject, StatefulSetObject] | [] {
   const managed = cluster.spec.etcd.managed;
   if (!managed) return [];
   const c = cluster.metadata.name;
@@ -420,7 +466,7 @@ export function buildEtcdObjects(cluster: KafkaCluster): KubeObject[] {
     { length: managed.replicas },
     (_, i) => `${sts}-${i}=http://${sts}-${i}.${svc}.${ns}.svc:${PORTS.etcdPeer}`,
   ).join(',');
-  const service: KubeObject = {
+  const service: ServiceObject = {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: meta(cluster, svc, 'etcd'),
@@ -441,7 +487,7 @@ export function buildEtcdObjects(cluster: KafkaCluster): KubeObject[] {
     `--initial-cluster ${initialCluster} --initial-cluster-state new --initial-cluster-token ${kafkaClusterId(cluster)}`,
   ].join(' ');
   const storage = managed.storage;
-  const statefulSet: KubeObject = {
+  const statefulSet: StatefulSetObject = {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: meta(cluster, sts, 'etcd'),
