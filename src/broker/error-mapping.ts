@@ -41,6 +41,7 @@ import { AssignmentError, TopicOperationError } from '../controller/topic-fronte
 import { NotControllerError } from '../controller/controller.js';
 import { MetadataStoreError } from '../controller/metadata-store.js';
 import { BrokerClientError } from './replication/broker-client.js';
+import { IllegalStateTransition } from './group/group-metadata.js';
 import {
   BrokerError,
   FencedLeaderEpochError,
@@ -56,8 +57,8 @@ import {
 /** A Kafka error name, or how to read the code from an error that carries its own. */
 type Mapping<E> = ErrorName | ((err: E) => ErrorCodeValue);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- constructors of any signature
-type ErrorClass<E extends Error = Error> = abstract new (...args: any[]) => E;
+/** An error class, whatever its constructor takes. */
+export type ErrorClass<E extends Error = Error> = abstract new (...args: never[]) => E;
 
 /** A carried name that is not a Kafka error (a bug) answers UNKNOWN_SERVER_ERROR rather than throwing. */
 function byName(name: string): ErrorCodeValue {
@@ -116,6 +117,8 @@ row(InvalidProducerEpochError, 'INVALID_PRODUCER_EPOCH');
 row(InvalidRequestError, 'INVALID_REQUEST');
 // Inter-broker requests (the replica fetcher's); never answered to a client.
 row(BrokerClientError, 'NETWORK_EXCEPTION');
+// The group state machine refused a transition: a coordinator bug (Kafka's IllegalStateException).
+row(IllegalStateTransition, 'UNKNOWN_SERVER_ERROR');
 
 /** Is there a row for exactly this class (not inherited)? */
 export function hasErrorMapping(cls: ErrorClass): boolean {
