@@ -388,6 +388,35 @@ describe('high watermark and ISR', () => {
     expect(metrics.isrChanges).toEqual(['shrink', 'expand']);
   });
 
+  it('while an expand is in flight the high watermark waits for the joining follower (maximal ISR)', async () => {
+    const answer = deferred<{ error: string; message: string; state?: PartitionState }>();
+    const sent: number[][] = [];
+    const { p: l } = partitionOn(fx, 1, {
+      alterPartition: (req) => {
+        sent.push(req.newIsr);
+        return answer.promise;
+      },
+    });
+    const { p: f } = partitionOn(fx, 2);
+    l.applyState(st(1, 0, [1], 0), [1, 2]);
+    f.applyState(st(1, 0, [1], 0), [1, 2]);
+    await leaderAppend(l, 3);
+    expect(l.highWatermark).toBe(3n); // the leader alone is the ISR
+    sync(l, f); // caught up: proposed for the ISR
+    expect(sent).toEqual([[1, 2]]);
+    expect(l.maximalIsr()).toEqual([1, 2]);
+    // The controller may already have 2 in the ISR: the HW must not pass what 2 has.
+    await leaderAppend(l, 2);
+    expect(l.logEndOffset).toBe(5n);
+    expect(l.highWatermark).toBe(3n);
+    answer.resolve({ error: 'NONE', message: '', state: st(1, 0, [1, 2], 1) });
+    await flushMicrotasks();
+    expect(l.isr).toEqual([1, 2]);
+    expect(l.highWatermark).toBe(3n);
+    sync(l, f);
+    expect(l.highWatermark).toBe(5n);
+  });
+
   it('a refused or failed AlterPartition clears the pending ISR and is not retried for a second', async () => {
     let now = 1_000_000;
     const calls: number[][] = [];
