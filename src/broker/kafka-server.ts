@@ -1,10 +1,13 @@
 /**
  * KafkaServer: one broker's lifecycle (Kafka's KafkaServer/BrokerServer). Startup order:
- *   metadata store → metadata table → logs (ReplicaManager) → handlers → one socket server per
- *   listener (`listeners`) → control plane → register this broker (every advertised listener) →
- *   metrics/ready HTTP.
- * Shutdown reverses it: stop accepting and finish in-flight requests, answer waiting operations,
- * flush and close logs (writing the clean-shutdown marker), close the store.
+ *   metadata store → metadata table → metrics → control-plane client (cluster mode) → logs
+ *   (ReplicaManager, given its AlterPartition and metrics at construction) → handlers → one socket
+ *   server per listener (`listeners`) → controller and control-plane server → register this broker
+ *   (every advertised listener) → metrics/ready HTTP.
+ * Shutdown reverses it: controlled shutdown (cluster mode), stop accepting and finish in-flight
+ * requests, then the ReplicaManager's ordered shutdown (replica fetchers stopped and awaited, waiting
+ * operations answered, producer state snapshotted, logs flushed and closed with the clean-shutdown
+ * marker), then the controller and control plane, the registration and the store.
  *
  * Without --etcd the broker runs alone with the embedded store in <first log dir>/__metadata.json,
  * and is its own controller.
