@@ -18,7 +18,9 @@ import type { PartitionState, TopicRecord } from '../controller/records.js';
 import { LogManager } from '../storage/log-manager.js';
 import { logConfigFromProps, type LogConfig } from '../storage/log-config.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { DelayedOperation, DelayedOperationPurgatory } from './purgatory/delayed-operation.js';
+import { DelayedOperationPurgatory } from './purgatory/delayed-operation.js';
+import { DelayedProduce } from './purgatory/delayed-produce.js';
+import { DelayedFetch } from './purgatory/delayed-fetch.js';
 import { TimingWheelTimer } from './purgatory/timing-wheel.js';
 import {
   NO_REPLICA_METRICS,
@@ -33,6 +35,7 @@ import { errorCodeOf } from './error-mapping.js';
 import { ReplicaFetcherManager } from './replication/replica-fetcher-manager.js';
 
 export type { AlterPartitionFn, ReplicaMetrics };
+export { DelayedFetch, DelayedProduce };
 
 export interface ProducePartitionResult {
   errorCode: number;
@@ -357,7 +360,7 @@ export class ReplicaManager {
   }> {
     try {
       const p = this.leaderPartition(input.topic, input.partition);
-      const minIsr = this.#minIsr(input.topic);
+      const minIsr = acks === -1 ? this.#minIsr(input.topic) : 0;
       const r = await p.appendRecordsToLeader(input.records, acks, minIsr);
       // One wake for both kinds of waiting fetch: followers read to the log end, which just moved;
       // consumers read to the high watermark, which may have moved with it.
@@ -537,73 +540,5 @@ export class ReplicaManager {
     if (!this.#started) return;
     this.#snapshotAll();
     this.logManager.shutdown();
-  }
-}
-
-/**
- * acks=all: waits until the high watermark passes every partition's last appended offset. When it
- * does but the ISR shrank below min.insync.replicas meanwhile, the answer is
- * NOT_ENOUGH_REPLICAS_AFTER_APPEND (the data is written, but not as durably as asked).
- */
-export class DelayedProduce extends DelayedOperation {
-  constructor(
-    timeoutMs: number,
-    private readonly waitFor: Map<string, { partition: Partition; requiredOffset: bigint; minIsr: number }>,
-    private readonly results: Map<string, ProducePartitionResult>,
-    private readonly done: () => void,
-  ) {
-    super(timeoutMs);
-  }
-
-  tryComplete(): boolean {
-    for (const { partition, requiredOffset } of this.waitFor.values()) {
-      if (partition.isLeader && !partition.isClosed && partition.highWatermark < requiredOffset) return false;
-    }
-    return this.forceComplete();
-  }
-
-  protected override onExpiration(): void {
-    for (const [key, { partition, requiredOffset }] of this.waitFor) {
-      if (partition.highWatermark < requiredOffset) {
-        const r = this.results.get(key)!;
-        r.errorCode = ErrorCode.REQUEST_TIMED_OUT;
-        r.errorMessage = 'Timed out waiting for the in-sync replicas';
-      }
-    }
-  }
-
-  protected onComplete(): void {
-    for (const [key, { partition, requiredOffset, minIsr }] of this.waitFor) {
-      const r = this.results.get(key)!;
-      if (r.errorCode !== ErrorCode.NONE) continue;
-      if (partition.highWatermark < requiredOffset) {
-        r.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-        r.errorMessage = 'Leadership moved before the in-sync replicas acknowledged the write';
-      } else if (partition.isLeader && partition.isr.length < minIsr) {
-        r.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
-        r.errorMessage = `The ISR of ${partition.key} shrank to ${partition.isr.length}, below min.insync.replicas ${minIsr}, before the write was acknowledged`;
-      }
-    }
-    this.done();
-  }
-}
-
-/** A fetch waiting for min bytes or max wait. */
-export class DelayedFetch extends DelayedOperation {
-  constructor(
-    timeoutMs: number,
-    private readonly availableBytes: () => number,
-    private readonly minBytes: number,
-    private readonly done: () => void,
-  ) {
-    super(timeoutMs);
-  }
-
-  tryComplete(): boolean {
-    return this.availableBytes() >= this.minBytes ? this.forceComplete() : false;
-  }
-
-  protected onComplete(): void {
-    this.done();
   }
 }
