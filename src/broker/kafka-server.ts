@@ -1,10 +1,13 @@
 /**
  * KafkaServer: one broker's lifecycle (Kafka's KafkaServer/BrokerServer). Startup order:
- *   metadata store → metadata table → logs (ReplicaManager) → handlers → one socket server per
- *   listener (`listeners`) → control plane → register this broker (every advertised listener) →
- *   metrics/ready HTTP.
- * Shutdown reverses it: stop accepting and finish in-flight requests, answer waiting operations,
- * flush and close logs (writing the clean-shutdown marker), close the store.
+ *   metadata store → metadata table → metrics → control-plane client (cluster mode) → logs
+ *   (ReplicaManager, given its AlterPartition and metrics at construction) → handlers → one socket
+ *   server per listener (`listeners`) → controller and control-plane server → register this broker
+ *   (every advertised listener) → metrics/ready HTTP.
+ * Shutdown reverses it: controlled shutdown (cluster mode), stop accepting and finish in-flight
+ * requests, then the ReplicaManager's ordered shutdown (replica fetchers stopped and awaited, waiting
+ * operations answered, producer state snapshotted, logs flushed and closed with the clean-shutdown
+ * marker), then the controller and control plane, the registration and the store.
  *
  * Without --etcd the broker runs alone with the embedded store in <first log dir>/__metadata.json,
  * and is its own controller.
@@ -154,9 +157,41 @@ export class KafkaServer {
     }
 
     const registry = createRegistry({ labels: { node_id: String(this.nodeId) } });
-    const replicaManager = new ReplicaManager(this.nodeId, this.config, table, this.#log);
-    this.#replicaManager = replicaManager;
     const socketServers = this.#socketServers;
+    // Gauges read the parts built below at scrape time (never before startup ends).
+    const metrics: BrokerMetrics = new BrokerMetrics(registry, {
+      partitions: () => replicaManager.allPartitions().length,
+      logSizes: () =>
+        replicaManager.allPartitions().map((p) => ({
+          topic: p.topic,
+          partition: p.index,
+          bytes: p.sizeInBytes,
+          segments: p.numberOfSegments,
+        })),
+      purgatorySizes: () => ({
+        Produce: replicaManager.producePurgatory.size,
+        Fetch: replicaManager.fetchPurgatory.size,
+      }),
+      connections: () => [...socketServers].map(([listener, s]) => ({ listener, count: s.connectionCount })),
+    });
+    // Cluster mode: the client of the active controller's control plane exists before the
+    // ReplicaManager, whose leaders send their ISR changes through it (AlterPartition).
+    const controlClient = cluster
+      ? new (await import('../controller/grpc/control-plane-client.js')).ControlPlaneClient(
+          table,
+          this.#listeners.interBrokerListenerName,
+        )
+      : null;
+    this.#controlClient = controlClient;
+    const replicaManager = new ReplicaManager({
+      nodeId: this.nodeId,
+      config: this.config,
+      table,
+      log: this.#log,
+      alterPartition: controlClient ? (req) => controlClient.call('alterPartition', req, 5000) : null,
+      metrics: metrics.replicaMetrics(),
+    });
+    this.#replicaManager = replicaManager;
     const connectionCount = (): number =>
       [...socketServers.values()].reduce((n, s) => n + s.connectionCount, 0);
     for (const l of this.#listeners.listeners) {
@@ -179,30 +214,6 @@ export class KafkaServer {
         ),
       );
     }
-    const metrics: BrokerMetrics = new BrokerMetrics(registry, {
-      partitions: () => replicaManager.allPartitions().length,
-      logSizes: () =>
-        replicaManager.allPartitions().map((p) => ({
-          topic: p.topic,
-          partition: p.index,
-          bytes: p.log.size,
-          segments: p.log.numberOfSegments,
-        })),
-      purgatorySizes: () => ({
-        Produce: replicaManager.producePurgatory.size,
-        Fetch: replicaManager.fetchPurgatory.size,
-      }),
-      connections: () => [...socketServers].map(([listener, s]) => ({ listener, count: s.connectionCount })),
-    });
-    replicaManager.onBytesIn = (topic, bytes, records) => {
-      metrics.bytesIn.inc({ topic }, bytes);
-      metrics.messagesIn.inc({ topic }, records);
-    };
-    replicaManager.onBytesOut = (topic, bytes) => metrics.bytesOut.inc({ topic }, bytes);
-    replicaManager.onDuplicate = (topic) => metrics.producerDuplicates.inc({ topic });
-    replicaManager.onIsrChange = (kind) =>
-      kind === 'shrink' ? metrics.isrShrinks.inc() : metrics.isrExpands.inc();
-    replicaManager.onFollowerBytes = (bytes) => metrics.replicationBytesIn.inc(bytes);
     metrics.registerReplicationGauges({
       underReplicated: () =>
         replicaManager.allPartitions().filter((p) => p.isLeader && p.isr.length < p.replicas.length).length,
@@ -265,10 +276,10 @@ export class KafkaServer {
       describeLogDirsHandler(services),
       initProducerIdHandler(services),
       offsetForLeaderEpochHandler(services),
-      // Answered by the active controller (cluster mode; the control-plane client is made below).
-      electLeadersHandler(services, () => this.#controlClient),
-      alterPartitionReassignmentsHandler(services, () => this.#controlClient),
-      listPartitionReassignmentsHandler(services, () => this.#controlClient),
+      // Answered by the active controller (cluster mode; null on a single node).
+      electLeadersHandler(services, () => controlClient),
+      alterPartitionReassignmentsHandler(services, () => controlClient),
+      listPartitionReassignmentsHandler(services, () => controlClient),
       ...groupHandlers(services),
     ]) {
       apis.register(h);
@@ -299,7 +310,6 @@ export class KafkaServer {
     if (cluster) {
       const { Controller } = await import('../controller/controller.js');
       const { ControlPlaneServer } = await import('../controller/grpc/control-plane-server.js');
-      const { ControlPlaneClient } = await import('../controller/grpc/control-plane-client.js');
       const controller = new Controller({
         nodeId: this.nodeId,
         store,
@@ -316,10 +326,6 @@ export class KafkaServer {
       );
       const cl = this.#opts.controlListen ?? { host: interBroker.host || '0.0.0.0', port: 0 };
       controlPort = await this.#controlServer.start(cl.host, cl.port);
-      const controlClient = new ControlPlaneClient(table, this.#listeners.interBrokerListenerName);
-      this.#controlClient = controlClient;
-      // Leaders send ISR changes (shrink on lag, expand on catch-up) to the active controller.
-      replicaManager.alterPartition = (req) => controlClient.call('alterPartition', req, 5000);
     }
 
     // Register after the listeners are bound, so advertised port 0 becomes the real port.
@@ -478,7 +484,9 @@ export class KafkaServer {
     // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so the drain below ends.
     this.#groups?.shutdown();
     await Promise.all([...this.#socketServers.values()].map((s) => s.stop()));
-    this.#replicaManager?.shutdown();
+    // Fetchers stopped and awaited, waiting operations answered, producer state snapshotted, logs
+    // flushed and closed: all before the metadata store goes.
+    await this.#replicaManager?.shutdown();
     this.#controller?.stop();
     await this.#controlServer?.stop();
     this.#controlClient?.close();

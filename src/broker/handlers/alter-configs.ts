@@ -15,7 +15,8 @@ import {
   type IncrementalAlterConfigsRequest,
   type IncrementalAlterConfigsResponse,
 } from '../../protocol/messages/incremental-alter-configs.js';
-import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { errorCodeOf } from '../error-mapping.js';
 import { TOPIC_CONFIG } from '../../common/topic-config.js';
 import { BROKER_CONFIG } from '../../common/broker-config.js';
 import { TopicOperationError } from '../../controller/topic-frontend.js';
@@ -61,7 +62,7 @@ async function alterResource(
   } catch (err) {
     return {
       ...base,
-      errorCode: KafkaError.codeOf(err),
+      errorCode: errorCodeOf(err),
       errorMessage: err instanceof Error ? err.message : String(err),
     };
   }

@@ -21,6 +21,8 @@ export class ReplicaFetcherManager {
   readonly #fetchers = new Map<number, ReplicaFetcher>();
   /** partition key → source broker */
   readonly #source = new Map<string, number>();
+  /** Fetchers left without partitions, still ending their loop; shutdown waits for them too. */
+  readonly #stopping = new Set<Promise<void>>();
   #stopped = false;
 
   constructor(o: FetcherManagerOptions) {
@@ -64,7 +66,8 @@ export class ReplicaFetcherManager {
     f.removePartition(key);
     if (f.size === 0) {
       this.#fetchers.delete(source);
-      void f.stop();
+      const stopping = f.stop().finally(() => this.#stopping.delete(stopping));
+      this.#stopping.add(stopping);
     }
   }
 
@@ -81,11 +84,12 @@ export class ReplicaFetcherManager {
     return [...this.#fetchers.values()].map((f) => ({ sourceBroker: f.sourceBroker, maxLag: f.maxLag() }));
   }
 
+  /** Stop every fetcher and wait until none is running (including those stopped earlier). */
   async shutdown(): Promise<void> {
     this.#stopped = true;
     const all = [...this.#fetchers.values()];
     this.#fetchers.clear();
     this.#source.clear();
-    await Promise.all(all.map((f) => f.stop()));
+    await Promise.all([...all.map((f) => f.stop()), ...this.#stopping]);
   }
 }
