@@ -61,10 +61,16 @@ interface InFlight {
   /** performance.now() after which the request has timed out. */
   deadline: number;
   timeoutMs: number;
-  /** For error messages: "Fetch v12". */
-  what: string;
+  /** For error messages ("Fetch v12"), named only when one is needed. */
+  apiKey: number;
+  version: number;
   resolve: (frame: Buffer) => void;
   reject: (err: Error) => void;
+}
+
+/** "Fetch v12". */
+function describeRequest(apiKey: number, version: number): string {
+  return `${apiByKey(apiKey)?.name ?? `API ${apiKey}`} v${version}`;
 }
 
 export class KafkaConnection {
@@ -159,12 +165,11 @@ export class KafkaConnection {
     timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   ): Promise<ApiMessages[K]['response']> {
     const response = await this.requestFrame(apiKey, version, body, timeoutMs);
-    const what = `${apiByKey(apiKey)?.name ?? `API ${apiKey}`} v${version}`;
     try {
       return decodeResponse(response, apiKey, version).body;
     } catch (err) {
       throw new MalformedResponseError(
-        `${what} response from ${this.describe()} does not decode: ${err instanceof Error ? err.message : String(err)}`,
+        `${describeRequest(apiKey, version)} response from ${this.describe()} does not decode: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
       );
     }
@@ -186,12 +191,7 @@ export class KafkaConnection {
       // A body this version cannot carry (EncodeError): the caller's mistake, the connection is fine.
       return Promise.reject(err as Error);
     }
-    return this.#send(
-      frame,
-      correlationId,
-      timeoutMs,
-      `${apiByKey(apiKey)?.name ?? `API ${apiKey}`} v${version}`,
-    );
+    return this.#send(frame, correlationId, timeoutMs);
   }
 
   /**
@@ -204,7 +204,7 @@ export class KafkaConnection {
   sendFrame(frame: Buffer, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<Buffer> {
     const correlationId = this.#takeCorrelationId();
     frame.writeInt32BE(correlationId, CORRELATION_OFFSET);
-    return this.#send(frame, correlationId, timeoutMs, `API ${frame.readInt16BE(4)}`);
+    return this.#send(frame, correlationId, timeoutMs);
   }
 
   /** Writes bytes as they are: no framing, no correlation, nothing waits for an answer. */
@@ -246,11 +246,14 @@ export class KafkaConnection {
     return id;
   }
 
-  #send(frame: Buffer, correlationId: number, timeoutMs: number, what: string): Promise<Buffer> {
+  #send(frame: Buffer, correlationId: number, timeoutMs: number): Promise<Buffer> {
     if (this.#closeReason) return Promise.reject(this.#closeReason);
     return new Promise<Buffer>((resolve, reject) => {
       const deadline = performance.now() + timeoutMs;
-      this.#inFlight.push({ correlationId, deadline, timeoutMs, what, resolve, reject });
+      // The frame's own header names the API and version, for a timeout's message.
+      const apiKey = frame.readInt16BE(4);
+      const version = frame.readInt16BE(6);
+      this.#inFlight.push({ correlationId, deadline, timeoutMs, apiKey, version, resolve, reject });
       if (deadline < this.#timerAt) this.#arm(deadline);
       this.#socket.write(frame);
     });
@@ -310,7 +313,7 @@ export class KafkaConnection {
     }
     if (expired) {
       const timeout = new RequestTimeoutError(
-        `${expired.what} to ${this.describe()} timed out after ${expired.timeoutMs} ms`,
+        `${describeRequest(expired.apiKey, expired.version)} to ${this.describe()} timed out after ${expired.timeoutMs} ms`,
       );
       this.#fail(timeout, expired);
       return;
