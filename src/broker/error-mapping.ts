@@ -36,11 +36,20 @@ import {
 } from '../storage/errors.js';
 import { CorruptIndexError } from '../storage/abstract-index.js';
 import { CorruptCheckpointError } from '../storage/checkpoint-file.js';
+import { CorruptSnapshotError } from '../storage/producer-snapshot-file.js';
 import { InvalidConfigError } from '../common/config-def.js';
 import { AssignmentError, TopicOperationError } from '../controller/topic-frontend.js';
 import { NotControllerError } from '../controller/controller.js';
 import { MetadataStoreError } from '../controller/metadata-store.js';
-import { BrokerClientError } from './replication/broker-client.js';
+import {
+  ClientClosedError,
+  ConnectionError,
+  KafkaClientError,
+  MalformedResponseError,
+  RequestTimeoutError,
+  ResponseError,
+  UnsupportedVersionError,
+} from '../client/errors.js';
 import { IllegalStateTransition } from './group/group-metadata.js';
 import {
   BrokerError,
@@ -90,6 +99,7 @@ row(KafkaStorageError, 'KAFKA_STORAGE_ERROR');
 row(LogDirError, 'KAFKA_STORAGE_ERROR');
 row(CorruptIndexError, 'KAFKA_STORAGE_ERROR');
 row(CorruptCheckpointError, 'KAFKA_STORAGE_ERROR');
+row(CorruptSnapshotError, 'KAFKA_STORAGE_ERROR');
 row(RecordTooLargeError, 'MESSAGE_TOO_LARGE');
 // Internal to replication (the fetcher truncates); a client never causes it.
 row(UnexpectedAppendOffsetError, 'UNKNOWN_SERVER_ERROR');
@@ -116,7 +126,17 @@ row(OutOfOrderSequenceError, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
 row(InvalidProducerEpochError, 'INVALID_PRODUCER_EPOCH');
 row(InvalidRequestError, 'INVALID_REQUEST');
 // Inter-broker requests (the replica fetcher's); never answered to a client.
-row(BrokerClientError, 'NETWORK_EXCEPTION');
+// The project's Kafka client (inter-broker calls): each error carries the Kafka code it stands for.
+for (const cls of [
+  KafkaClientError,
+  ConnectionError,
+  RequestTimeoutError,
+  UnsupportedVersionError,
+  ClientClosedError,
+  ResponseError,
+  MalformedResponseError,
+])
+  row(cls, (e) => (e as KafkaClientError).code as ErrorCodeValue);
 // The group state machine refused a transition: a coordinator bug (Kafka's IllegalStateException).
 row(IllegalStateTransition, 'UNKNOWN_SERVER_ERROR');
 

@@ -29,11 +29,12 @@ import {
 } from '../../src/storage/errors.js';
 import { CorruptIndexError } from '../../src/storage/abstract-index.js';
 import { CorruptCheckpointError } from '../../src/storage/checkpoint-file.js';
+import { CorruptSnapshotError } from '../../src/storage/producer-snapshot-file.js';
 import { InvalidConfigError } from '../../src/common/config-def.js';
 import { AssignmentError, TopicOperationError } from '../../src/controller/topic-frontend.js';
 import { NotControllerError } from '../../src/controller/controller.js';
 import { MetadataStoreError } from '../../src/controller/metadata-store.js';
-import { BrokerClientError } from '../../src/broker/replication/broker-client.js';
+import { ConnectionError, RequestTimeoutError, ResponseError } from '../../src/client/errors.js';
 import { IllegalStateTransition } from '../../src/broker/group/group-metadata.js';
 import {
   BrokerError,
@@ -48,7 +49,7 @@ import {
 } from '../../src/broker/errors.js';
 
 const SRC = resolve(import.meta.dirname, '../../src');
-const AREAS = ['protocol', 'storage', 'broker', 'controller', 'common'];
+const AREAS = ['protocol', 'storage', 'broker', 'controller', 'common', 'client'];
 
 type AnyErrorClass = abstract new (...args: never[]) => Error;
 
@@ -94,6 +95,7 @@ const SAMPLES: [AnyErrorClass, Error, number][] = [
   [LogDirError, new LogDirError('no dir'), ErrorCode.KAFKA_STORAGE_ERROR],
   [CorruptIndexError, new CorruptIndexError('index'), ErrorCode.KAFKA_STORAGE_ERROR],
   [CorruptCheckpointError, new CorruptCheckpointError('checkpoint'), ErrorCode.KAFKA_STORAGE_ERROR],
+  [CorruptSnapshotError, new CorruptSnapshotError('snapshot'), ErrorCode.KAFKA_STORAGE_ERROR],
   [RecordTooLargeError, new RecordTooLargeError('big'), ErrorCode.MESSAGE_TOO_LARGE],
   [
     UnexpectedAppendOffsetError,
@@ -115,7 +117,9 @@ const SAMPLES: [AnyErrorClass, Error, number][] = [
   [OutOfOrderSequenceError, new OutOfOrderSequenceError('seq'), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER],
   [InvalidProducerEpochError, new InvalidProducerEpochError('epoch'), ErrorCode.INVALID_PRODUCER_EPOCH],
   [InvalidRequestError, new InvalidRequestError('key'), ErrorCode.INVALID_REQUEST],
-  [BrokerClientError, new BrokerClientError('conn'), ErrorCode.NETWORK_EXCEPTION],
+  [ConnectionError, new ConnectionError('conn'), ErrorCode.NETWORK_EXCEPTION],
+  [RequestTimeoutError, new RequestTimeoutError('slow'), ErrorCode.REQUEST_TIMED_OUT],
+  [ResponseError, new ResponseError(ErrorCode.NOT_CONTROLLER), ErrorCode.NOT_CONTROLLER],
   [IllegalStateTransition, new IllegalStateTransition('Dead → Stable'), ErrorCode.UNKNOWN_SERVER_ERROR],
 ];
 
