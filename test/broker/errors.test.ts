@@ -34,7 +34,15 @@ import { InvalidConfigError } from '../../src/common/config-def.js';
 import { AssignmentError, TopicOperationError } from '../../src/controller/topic-frontend.js';
 import { NotControllerError } from '../../src/controller/controller.js';
 import { MetadataStoreError } from '../../src/controller/metadata-store.js';
-import { ConnectionError, RequestTimeoutError, ResponseError } from '../../src/client/errors.js';
+import {
+  ClientClosedError,
+  ConnectionError,
+  KafkaClientError,
+  MalformedResponseError,
+  RequestTimeoutError,
+  ResponseError,
+  UnsupportedVersionError,
+} from '../../src/client/errors.js';
 import { IllegalStateTransition } from '../../src/broker/group/group-metadata.js';
 import {
   BrokerError,
@@ -120,6 +128,14 @@ const SAMPLES: [AnyErrorClass, Error, number][] = [
   [ConnectionError, new ConnectionError('conn'), ErrorCode.NETWORK_EXCEPTION],
   [RequestTimeoutError, new RequestTimeoutError('slow'), ErrorCode.REQUEST_TIMED_OUT],
   [ResponseError, new ResponseError(ErrorCode.NOT_CONTROLLER), ErrorCode.NOT_CONTROLLER],
+  [
+    KafkaClientError,
+    new KafkaClientError('COORDINATOR_NOT_AVAILABLE', 'x'),
+    ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ],
+  [UnsupportedVersionError, new UnsupportedVersionError('v'), ErrorCode.UNSUPPORTED_VERSION],
+  [ClientClosedError, new ClientClosedError(), ErrorCode.NETWORK_EXCEPTION],
+  [MalformedResponseError, new MalformedResponseError('body'), ErrorCode.UNKNOWN_SERVER_ERROR],
   [IllegalStateTransition, new IllegalStateTransition('Dead → Stable'), ErrorCode.UNKNOWN_SERVER_ERROR],
 ];
 
