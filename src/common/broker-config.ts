@@ -300,10 +300,11 @@ export class BrokerConfig {
 
   /** The raw layers (static includes broker.id copied from node.id, as Kafka's KafkaConfig does). */
   get layers(): BrokerConfigLayers {
+    const nodeId = this.#effective().get('node.id') ?? BROKER_CONFIG.get('node.id')?.default ?? null;
     const stat =
-      'broker.id' in this.#static || !('node.id' in this.#static)
+      'broker.id' in this.#static || nodeId === null
         ? this.#static
-        : { ...this.#static, 'broker.id': this.#static['node.id']! };
+        : { ...this.#static, 'broker.id': nodeId };
     return { dynamic: this.#dynamic, dynamicDefault: this.#dynamicDefault, static: stat };
   }
 

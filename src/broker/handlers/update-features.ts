@@ -22,6 +22,11 @@ import {
 import type { FeaturesTable } from '../../controller/features-table.js';
 import { defineHandler } from './api-handler.js';
 
+function sameLevels(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
 export function updateFeaturesHandler(nodeId: number, features: FeaturesTable) {
   return defineHandler<UpdateFeaturesRequest, UpdateFeaturesResponse>({
     apiKey: 57,
@@ -71,6 +76,8 @@ export function updateFeaturesHandler(nodeId: number, features: FeaturesTable) {
           };
         }
         if (req.validateOnly === true || updates.length === 0) return ok();
+        // Nothing changes (a no-op upgrade, disabling what is not finalized): nothing to write.
+        if (sameLevels(features.levels, next)) return ok();
         if (await features.update(epoch, next)) return ok();
       }
       return {
