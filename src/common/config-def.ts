@@ -213,16 +213,19 @@ const OPAQUE_VALIDATORS: Record<string, Check> = {
 };
 
 /** A validator of Kafka's ConfigDef, from its description in the generated table. */
-export function kafkaCheck(v: KafkaValidator): Check | undefined {
+export function kafkaCheck(v: KafkaValidator, type?: ConfigType): Check | undefined {
   switch (v.kind) {
     case 'range': {
       const min = v.min === null ? null : Number(v.min);
       const max = v.max === null ? null : Number(v.max);
+      // The value as Java prints the parsed Number: a Double always has a decimal point.
+      const shown = (x: number) => (type === 'double' ? javaDouble(x) : String(x));
       return (name, x) => {
         if (x === null) return invalidValue(name, null, 'Value must be non-null');
         if (typeof x !== 'number') return undefined;
-        if (min !== null && x < min) return invalidValue(name, x, `Value must be at least ${v.min}`);
-        if (max !== null && x > max) return invalidValue(name, x, `Value must be no more than ${v.max}`);
+        if (min !== null && x < min) return invalidValue(name, shown(x), `Value must be at least ${v.min}`);
+        if (max !== null && x > max)
+          return invalidValue(name, shown(x), `Value must be no more than ${v.max}`);
         return undefined;
       };
     }
@@ -276,7 +279,7 @@ export function kafkaCheck(v: KafkaValidator): Check | undefined {
           ? invalidValue(name, x, `exceeds maximum list size of [${v.max}].`)
           : undefined;
     case 'all': {
-      const parts = v.of.map(kafkaCheck).filter((c): c is Check => c !== undefined);
+      const parts = v.of.map((p) => kafkaCheck(p, type)).filter((c): c is Check => c !== undefined);
       return (name, x) => {
         for (const c of parts) {
           const m = c(name, x);
@@ -292,7 +295,7 @@ export function kafkaCheck(v: KafkaValidator): Check | undefined {
 
 /** A ConfigKey with Kafka's type, default, documentation and validator. */
 export function fromKafka(k: KafkaConfigDefinition, extra: Partial<ConfigKey> = {}): ConfigKey {
-  const check = k.validator ? kafkaCheck(k.validator) : undefined;
+  const check = k.validator ? kafkaCheck(k.validator, k.type) : undefined;
   return {
     name: k.name,
     type: k.type,
