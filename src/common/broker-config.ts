@@ -21,7 +21,12 @@ import {
   fromKafka,
 } from './config-def.js';
 import { KAFKA_BROKER_CONFIGS, KAFKA_LISTENER_ONLY_SECURITY_CONFIGS } from './kafka-configs.generated.js';
-import { TOPIC_CONFIG, TOPIC_TO_BROKER_SYNONYMS, SYNONYM_SCALE } from './topic-config.js';
+import {
+  TOPIC_CONFIG,
+  TOPIC_TO_BROKER_SYNONYMS,
+  SYNONYM_SCALE,
+  SEGMENT_BYTES_DIVERGENCE,
+} from './topic-config.js';
 import { resolveListeners, type ListenerConfig } from './listener-config.js';
 
 /** Keys of Sluice's own (not in Kafka 4.4). */
@@ -112,6 +117,7 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'group.max.size': '',
   'controlled.shutdown.max.retries': '',
   'controlled.shutdown.retry.backoff.ms': '',
+  'log.flush.scheduler.interval.ms': 'only as the default of flush.ms (the flush check runs every second)',
 };
 
 function brokerKeys(): ConfigDef {
@@ -133,6 +139,14 @@ function brokerKeys(): ConfigDef {
         ...(note ? { note } : {}),
         ...(sluiceDefault ? { default: sluiceDefault.value, hasDefault: true, kafkaDefault: k.default } : {}),
         ...(k.inConfigDef ? {} : { internal: true }),
+        // Sluice keeps small segments possible (topic-config.ts says why).
+        ...(k.name === 'log.segment.bytes'
+          ? {
+              check: TOPIC_CONFIG.get('segment.bytes')!.check!,
+              validValues: TOPIC_CONFIG.get('segment.bytes')!.validValues!,
+              note: SEGMENT_BYTES_DIVERGENCE,
+            }
+          : {}),
       }),
     );
   }

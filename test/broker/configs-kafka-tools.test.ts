@@ -210,10 +210,10 @@ describe('broker and topic configs with kafka-configs (Kafka 4.4.0 ConfigCommand
       '--entity-name',
       'refusals',
       '--add-config',
-      'segment.bytes=1000',
+      'segment.index.bytes=2',
     );
     expect(small.stdout + small.stderr).toContain(
-      'InvalidConfigurationException: Invalid value 1000 for configuration segment.bytes: Value must be at least 1048576',
+      'InvalidConfigurationException: Invalid value 2 for configuration segment.index.bytes: Value must be at least 4',
     );
   }, 240_000);
 

@@ -28,31 +28,43 @@ describe('cluster-wide broker defaults and features on 3 brokers', () => {
 
   it('--entity-default shows every cluster-wide default, also one broker 2 overrides for itself', async () => {
     const b2 = cluster.broker(2).bootstrap;
-    const setDefault = await tool(
-      'kafka-configs',
-      b2,
-      '--alter',
-      '--entity-type',
-      'brokers',
-      '--entity-default',
-      '--add-config',
-      'log.retention.ms=3600000,log.cleaner.threads=2',
-    );
+    const alter = (...args: string[]) =>
+      tool('kafka-configs', b2, '--alter', '--entity-type', 'brokers', ...args);
+    const setDefault = await alter('--entity-default', '--add-config', 'log.retention.ms=3600000');
     expect(setDefault.stdout + setDefault.stderr).toContain(
       'Completed updating default config for brokers in the cluster.',
     );
-    const setOwn = await tool(
-      'kafka-configs',
-      b2,
-      '--alter',
-      '--entity-type',
-      'brokers',
-      '--entity-name',
-      '2',
-      '--add-config',
-      'log.retention.ms=7200000',
-    );
+    const setOwn = await alter('--entity-name', '2', '--add-config', 'log.retention.ms=7200000');
     expect(setOwn.stdout + setOwn.stderr).toContain('Completed updating config for broker 2.');
+    // Broker 2 itself, asked for the cluster default, names it although it overrides it.
+    const defaultsAt = async (id: number, n: number) => {
+      const c = await RawClient.connect(cluster.broker(id).port);
+      try {
+        return await cluster.waitFor(
+          `broker ${id} knows the defaults`,
+          async () => {
+            const r = await c.request(ApiKeys.DescribeConfigs, 4, {
+              resources: [{ resourceType: 4, resourceName: '', configurationKeys: null }],
+              includeSynonyms: true,
+              includeDocumentation: false,
+            });
+            const cs = r.results[0]!.configs.filter((x) => x.configSource === 3);
+            return cs.length === n ? r.results[0]!.configs : undefined;
+          },
+          30_000,
+        );
+      } finally {
+        c.close();
+      }
+    };
+    const atTwo = await defaultsAt(2, 1);
+    expect(
+      atTwo.map((x) => [x.name, x.value, x.configSource, (x.synonyms ?? []).map((s) => s.source)]),
+    ).toEqual([['log.retention.ms', '3600000', 3, [3]]]);
+    const more = await alter('--entity-default', '--add-config', 'log.cleaner.threads=2');
+    expect(more.stdout + more.stderr).toContain(
+      'Completed updating default config for brokers in the cluster.',
+    );
 
     const expectedDefaults = [
       'Default configs for brokers in the cluster are:',
@@ -76,30 +88,13 @@ describe('cluster-wide broker defaults and features on 3 brokers', () => {
       expect(r.stdout).toBe(expectedDefaults);
     }
     for (const id of [1, 2, 3]) {
-      const c = await RawClient.connect(cluster.broker(id).port);
-      try {
-        const res = await cluster.waitFor(`broker ${id} knows the defaults`, async () => {
-          const r = await c.request(ApiKeys.DescribeConfigs, 4, {
-            resources: [{ resourceType: 4, resourceName: '', configurationKeys: null }],
-            includeSynonyms: true,
-            includeDocumentation: false,
-          });
-          return r.results[0]!.configs.length === 2 ? r : undefined;
-        });
-        expect(
-          res.results[0]!.configs.map((x) => [
-            x.name,
-            x.value,
-            x.configSource,
-            (x.synonyms ?? []).map((s) => s.source),
-          ]),
-        ).toEqual([
-          ['log.cleaner.threads', '2', 3, [3]],
-          ['log.retention.ms', '3600000', 3, [3]],
-        ]);
-      } finally {
-        c.close();
-      }
+      const configs = await defaultsAt(id, 2);
+      expect(
+        configs.map((x) => [x.name, x.value, x.configSource, (x.synonyms ?? []).map((s) => s.source)]),
+      ).toEqual([
+        ['log.cleaner.threads', '2', 3, [3]],
+        ['log.retention.ms', '3600000', 3, [3]],
+      ]);
     }
     const own = await tool(
       'kafka-configs',

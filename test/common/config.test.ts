@@ -83,7 +83,7 @@ describe('topic configs and names', () => {
     );
     expect(() => validateTopicConfigs({ 'no.such': '1' })).toThrow(/Unknown topic config name: no.such/);
     expect(() => validateTopicConfigs({ 'segment.bytes': '10' })).toThrow(
-      'Invalid value 10 for configuration segment.bytes: Value must be at least 1048576',
+      'Invalid value 10 for configuration segment.bytes: Value must be at least 14',
     );
   });
 

@@ -11,7 +11,7 @@ import { format, resolveConfig } from 'prettier';
 import { BROKER_CONFIG, SLUICE_DEFAULTS, SLUICE_READ_ONLY } from '../../src/common/broker-config.js';
 import type { ConfigKey } from '../../src/common/config-def.js';
 import { KAFKA_VERSION } from '../../src/common/kafka-configs.generated.js';
-import { TOPIC_CONFIG } from '../../src/common/topic-config.js';
+import { SEGMENT_BYTES_DIVERGENCE, TOPIC_CONFIG } from '../../src/common/topic-config.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DOCS_PATH = join(repoRoot, 'docs', 'configuration.md');
@@ -82,6 +82,8 @@ ${Object.entries(SLUICE_DEFAULTS)
 ${Object.entries(SLUICE_READ_ONLY)
   .map(([k, why]) => `- \`${k}\` is read-only (Kafka: per-broker dynamic): ${why}.`)
   .join('\n')}
+- \`segment.bytes\` and \`log.segment.bytes\`: ${SEGMENT_BYTES_DIVERGENCE}; Sluice's log does not read
+  \`internal.segment.bytes\` yet, and its tests need small segments.
 - A topic with \`remote.storage.enable=true\` is refused as Kafka refuses it on a broker without tiered
   storage.
 
