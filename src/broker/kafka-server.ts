@@ -285,10 +285,12 @@ export class KafkaServer {
     // Dynamic broker configs follow the table.
     const applyDynamic = () => {
       try {
-        this.config.setDynamic(
+        const ignored = this.config.setDynamic(
           table.brokerConfigs.get(this.nodeId) ?? {},
           table.brokerConfigs.get('default') ?? {},
         );
+        if (ignored.length > 0)
+          this.#log.warn({ keys: ignored }, 'ignoring stored dynamic configs Kafka does not allow');
       } catch (err) {
         this.#log.error({ err }, 'ignoring invalid dynamic broker config');
       }

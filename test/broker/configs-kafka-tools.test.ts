@@ -106,7 +106,7 @@ describe('broker and topic configs with kafka-configs (Kafka 4.4.0 ConfigCommand
     expect(lines.get('broker.id')).toBe(
       'broker.id=1 sensitive=false synonyms={STATIC_BROKER_CONFIG:broker.id=1, DEFAULT_CONFIG:broker.id=-1}',
     );
-  }, 120_000);
+  }, 300_000);
 
   it('answers DescribeConfigs v4 with Kafka config types, read-only flags and documentation', async () => {
     const c = await RawClient.connect(broker.port);
@@ -163,7 +163,7 @@ describe('broker and topic configs with kafka-configs (Kafka 4.4.0 ConfigCommand
     expect(r.stdout).toContain(
       'Dynamic configs for broker 1 are:\n  num.io.threads=4 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:num.io.threads=4, DEFAULT_CONFIG:num.io.threads=8}\n',
     );
-  }, 180_000);
+  }, 400_000);
 
   it("refuses what Kafka refuses, with Kafka's error and message", async () => {
     const alterDefault = (kv: string) =>
@@ -215,7 +215,7 @@ describe('broker and topic configs with kafka-configs (Kafka 4.4.0 ConfigCommand
     expect(small.stdout + small.stderr).toContain(
       'InvalidConfigurationException: Invalid value 2 for configuration segment.index.bytes: Value must be at least 4',
     );
-  }, 240_000);
+  }, 600_000);
 
   it('accepts an unknown broker key as Kafka 4.4 does and describes it as sensitive', async () => {
     const set = await configs(
@@ -239,7 +239,7 @@ describe('broker and topic configs with kafka-configs (Kafka 4.4.0 ConfigCommand
         '',
       ].join('\n'),
     );
-  }, 120_000);
+  }, 300_000);
 
   it('describes every topic key Kafka 4.4 defines, as a Kafka broker does, and follows dynamic broker defaults', async () => {
     const create = await runKafkaTool('kafka-topics', [
@@ -263,7 +263,7 @@ describe('broker and topic configs with kafka-configs (Kafka 4.4.0 ConfigCommand
       'retention.ms=123456789 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=123456789, DEFAULT_CONFIG:log.retention.hours=168}',
     );
     expect(r.stdout).toBe(`All configs for topic t1 are:${expected}`);
-  }, 120_000);
+  }, 600_000);
 });
 
 describe('features with kafka-features (Kafka 4.4.0 FeatureCommand)', () => {
@@ -340,5 +340,5 @@ describe('features with kafka-features (Kafka 4.4.0 FeatureCommand)', () => {
 
     const after = await features('describe');
     expect(after.stdout.trim()).toBe(line.replace(/Epoch: \d+/, `Epoch: ${epoch}`));
-  }, 300_000);
+  }, 600_000);
 });
