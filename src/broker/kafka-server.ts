@@ -30,6 +30,7 @@ import type { MetadataStore } from '../controller/metadata-store.js';
 import { MetadataTable } from '../controller/metadata-table.js';
 import { TopicFrontend } from '../controller/topic-frontend.js';
 import { ConfigFrontend } from '../controller/config-frontend.js';
+import { FeaturesTable } from '../controller/features-table.js';
 import { encodeBrokerRegistration, type BrokerRegistration } from '../controller/records.js';
 import type { ListenerConfig } from '../common/listener-config.js';
 import { KafkaApis } from './kafka-apis.js';
@@ -39,6 +40,7 @@ import { ProducerIdManager } from './producer-id-manager.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import type { BrokerServices } from './broker-services.js';
 import { apiVersionsHandler } from './handlers/api-versions.js';
+import { updateFeaturesHandler } from './handlers/update-features.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
 import { fetchHandler } from './handlers/fetch.js';
@@ -84,6 +86,7 @@ export class KafkaServer {
   readonly #log: Logger;
   #store: MetadataStore | null = null;
   #table: MetadataTable | null = null;
+  #features: FeaturesTable | null = null;
   #replicaManager: ReplicaManager | null = null;
   #groups: GroupService | null = null;
   readonly #listeners: ListenerConfig;
@@ -155,6 +158,10 @@ export class KafkaServer {
       );
       await table.waitForRevision(r.revision);
     }
+    // The finalized features (kafka-features.sh): written once per cluster, then read by every broker.
+    const features = (this.#features = new FeaturesTable(store, this.#root));
+    await features.start();
+    await features.bootstrap();
 
     const registry = createRegistry({ labels: { node_id: String(this.nodeId) } });
     const socketServers = this.#socketServers;
@@ -260,7 +267,8 @@ export class KafkaServer {
     };
     const apis: KafkaApis = new KafkaApis(metrics);
     for (const h of [
-      apiVersionsHandler(() => apis.handlers()),
+      apiVersionsHandler(() => apis.handlers(), features),
+      updateFeaturesHandler(this.nodeId, features),
       metadataHandler(services),
       produceHandler(services),
       fetchHandler(services),
@@ -288,10 +296,12 @@ export class KafkaServer {
     // Dynamic broker configs follow the table.
     const applyDynamic = () => {
       try {
-        this.config.setDynamic(
+        const ignored = this.config.setDynamic(
           table.brokerConfigs.get(this.nodeId) ?? {},
           table.brokerConfigs.get('default') ?? {},
         );
+        if (ignored.length > 0)
+          this.#log.warn({ keys: ignored }, 'ignoring stored dynamic configs Kafka does not allow');
       } catch (err) {
         this.#log.error({ err }, 'ignoring invalid dynamic broker config');
       }
@@ -494,6 +504,7 @@ export class KafkaServer {
       // A single node keeps its registration (it is the cluster). In cluster mode revoking the lease
       // removes the registration (and the controller key, if held) at once instead of after the TTL.
       await this.#lease?.revoke();
+      await this.#features?.stop();
       await this.#table.stop();
       await this.#store.close();
     }

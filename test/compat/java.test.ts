@@ -116,7 +116,9 @@ describe('Java client 3.9.1', { timeout: 180_000 }, () => {
       'readCommitted=250 end=400',
       'badConfig=InvalidConfigurationException',
       'append=delete,compact',
-      'retention.synonyms=604800000 log.retention.hours/DEFAULT_CONFIG;',
+      // As a Kafka 4.4 broker answers: the synonym group of retention.ms starts at log.retention.ms,
+      // which is unset, so the default of log.retention.hours is not listed (ConfigHelper.configSynonyms).
+      'retention.synonyms=604800000 ',
       'describeMissing=UnknownTopicOrPartitionException',
       'topicAfterBrokerDefault=123456789 DYNAMIC_DEFAULT_BROKER_CONFIG',
       'logDirSize=true',
