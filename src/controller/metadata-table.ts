@@ -123,6 +123,7 @@ export class MetadataTable extends EventEmitter<MetadataTableEvents> {
 
   /** Apply a full read as the events that turn the current view into it. */
   #applySnapshot(kvs: KeyValue[], revision: number): void {
+    const applied = this.#revision;
     const present = new Set(kvs.map((kv) => kv.key));
     const events: WatchEvent[] = [];
     for (const key of this.#keysHeld())
@@ -131,7 +132,7 @@ export class MetadataTable extends EventEmitter<MetadataTableEvents> {
     // Keys changed after what this table had applied; each keeps its create revision (the
     // controller epoch is the controller key's).
     for (const kv of kvs) {
-      if (kv.modRevision <= this.#revision) continue;
+      if (kv.modRevision <= applied) continue;
       this.#apply(
         { type: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision },
         kv.createRevision,
