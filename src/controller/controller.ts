@@ -24,7 +24,7 @@ import type { Compare, MetadataStore, Op } from './metadata-store.js';
 import type { MetadataTable } from './metadata-table.js';
 import type { ControllerRecord, PartitionState, TopicRecord } from './records.js';
 import type { RegistrationLease } from './broker-session.js';
-import { controllerEpochFence, type WriteFence } from './write-fence.js';
+import { controllerEpochFence, fenceHolds, type WriteFence } from './write-fence.js';
 import {
   TopicFrontend,
   TopicOperationError,
@@ -225,8 +225,23 @@ export class Controller {
     if (!this.#active) throw new NotControllerError(this.#o.table.controller?.nodeId ?? -1);
   }
 
-  /** Write partition states, fenced by the controller epoch and the topics' existence. */
-  async #writeStates(changes: { topic: string; index: number; state: PartitionState }[]): Promise<void> {
+  /**
+   * A write failed a compare. When it was the fence (read from the store: this controller's own view
+   * may lag, which is exactly when it is deposed without knowing), step down and throw
+   * NotControllerError; otherwise return and let the caller handle its other compares.
+   */
+  async #throwIfFenced(): Promise<void> {
+    if (await fenceHolds(this.#o.store, this.#fence)) return;
+    this.#deactivate('fenced: the controller key changed');
+    throw new NotControllerError(this.#o.table.controller?.nodeId ?? -1);
+  }
+
+  /**
+   * Write partition states, fenced by the controller epoch and the topics' existence. Returns false
+   * when some were not written because their topic was deleted meanwhile.
+   */
+  async #writeStates(changes: { topic: string; index: number; state: PartitionState }[]): Promise<boolean> {
+    let all = true;
     const { store, table } = this.#o;
     for (let i = 0; i < changes.length; i += MAX_PARTITIONS_PER_TXN) {
       const chunk = changes.slice(i, i + MAX_PARTITIONS_PER_TXN);
@@ -242,16 +257,15 @@ export class Controller {
       }));
       const res = await store.txn(compares, ops);
       if (!res.succeeded) {
-        if (table.controller?.epoch !== this.#epoch) {
-          this.#deactivate('fenced: the controller key changed');
-          throw new NotControllerError(table.controller?.nodeId ?? -1);
-        }
+        await this.#throwIfFenced();
         // A topic was deleted under us; the next reconcile sees the table without it.
         this.#scheduleReconcile();
+        all = false;
         continue;
       }
       await table.waitForRevision(res.revision);
     }
+    return all;
   }
 
   #live(): Set<number> {
@@ -360,7 +374,9 @@ export class Controller {
         { topic: req.topic, partition: req.partition, from: state.isr, to: r.state.isr },
         'ISR changed',
       );
-      await this.#writeStates([{ topic: req.topic, index: req.partition, state: r.state }]);
+      // Not written: the topic was deleted meanwhile.
+      if (!(await this.#writeStates([{ topic: req.topic, index: req.partition, state: r.state }])))
+        return unknownPartition(req.topic, req.partition);
       // An added replica joining the ISR may finish a reassignment.
       if (isReassigning(r.state))
         await this.#checkReassignments().catch((err: unknown) =>
@@ -555,10 +571,7 @@ export class Controller {
       ops,
     );
     if (!res.succeeded) {
-      if (table.controller?.epoch !== this.#epoch) {
-        this.#deactivate('fenced: the controller key changed');
-        throw new NotControllerError(table.controller?.nodeId ?? -1);
-      }
+      await this.#throwIfFenced();
       return false;
     }
     await table.waitForRevision(res.revision);

@@ -1,7 +1,8 @@
 /**
- * A deposed controller cannot change metadata: each admin write it makes (CreateTopics,
- * CreatePartitions, DeleteTopics, AlterConfigs on a topic and on brokers) reaches etcd and is
- * refused there, by the controller-epoch compare, while the new controller's same write succeeds.
+ * A deposed controller cannot change metadata: each write it makes (CreateTopics, CreatePartitions,
+ * DeleteTopics, AlterConfigs on a topic and on brokers, and its own partition-state writes:
+ * AlterPartition, reassignment) reaches etcd and is refused there, by the controller-epoch compare,
+ * while the new controller's same write succeeds.
  *
  * Two controllers run in process on one real etcd. A is elected first. Its view is then frozen (its
  * watch deliveries are held back, as for a controller that is paused or slow to hear), the
@@ -73,6 +74,32 @@ const writes: {
     write: (c) => c.alterTopicConfigs('base', { 'retention.ms': '60000' }, false),
     applied: (keys, root) =>
       keys.some((k) => k.startsWith(`${root}/topics/base@`) && k.includes('"retention.ms":"60000"')),
+  },
+  {
+    // Partition state, written by the controller itself (an ISR shrink its leader asked for).
+    name: 'AlterPartition',
+    write: async (c) => {
+      const r = await c.alterPartition({
+        brokerId: 1,
+        topic: 'base',
+        partition: 0,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+        newIsr: [1],
+      });
+      if (r.error !== 'NONE') throw new Error(`AlterPartition answered ${r.error}`);
+    },
+    applied: (keys, root) =>
+      keys.some((k) => k.startsWith(`${root}/partitions/base/0@`) && k.includes('"isr":[1]')),
+  },
+  {
+    name: 'AlterPartitionReassignments',
+    write: async (c) => {
+      const [r] = await c.alterReassignments([{ topic: 'base', partition: 0, replicas: [2] }]);
+      if (r!.error !== 'NONE') throw new Error(`AlterPartitionReassignments answered ${r!.error}`);
+    },
+    applied: (keys, root) =>
+      keys.some((k) => k.startsWith(`${root}/topics/base@`) && k.includes('"replicas":[[2]]')),
   },
   {
     name: 'AlterConfigs (broker default)',
