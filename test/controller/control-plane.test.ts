@@ -18,6 +18,7 @@ import {
 import { ConfigFrontend } from '../../src/controller/config-frontend.js';
 import { EmbeddedMetadataStore } from '../../src/controller/embedded-store.js';
 import { ControlPlaneClient } from '../../src/controller/grpc/control-plane-client.js';
+import { callUnary, controlPlaneChannel } from '../../src/controller/grpc/methods.js';
 import { ForwardingConfigAdmin, ForwardingTopicAdmin } from '../../src/controller/grpc/forwarding-admin.js';
 import { TopicFrontend, TopicOperationError } from '../../src/controller/topic-frontend.js';
 import { controllerEpochFence } from '../../src/controller/write-fence.js';
@@ -271,5 +272,117 @@ describe('admin writes forwarded to the controller over gRPC', () => {
       partitions: 1,
       underReplicatedPartitions: 1,
     });
+  });
+
+  it('serves the other Controller and Admin methods to a typed client', async () => {
+    const s = await setup();
+    await s.topics.create(
+      {
+        name: 't',
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignment: [
+          [1, 2],
+          [2, 1],
+        ],
+      },
+      DEFAULTS,
+    );
+    await s.topics.create(
+      { name: 'solo', numPartitions: -1, replicationFactor: -1, assignment: [[1]] },
+      DEFAULTS,
+    );
+
+    expect(await s.client.call('safeToRestart', { brokerId: 1 })).toMatchObject({
+      error: 'NONE',
+      safe: false,
+      reasons: ['solo-0: ISR [1] would fall below min.insync.replicas=1'],
+    });
+    const drained = await s.client.call('drainBroker', { brokerId: 1 });
+    expect(drained).toMatchObject({
+      error: 'NONE',
+      message: '1 partition(s) have no other in-sync replica',
+      remainingPartitions: ['solo-0'],
+    });
+    expect(s.ctl.table.partitionState('t', 0)).toMatchObject({ leader: 2, isr: [2] });
+    const shutdown = await s.client.call('controlledShutdown', { brokerId: 2 });
+    expect(shutdown).toMatchObject({ error: 'NONE', remainingPartitions: ['t-0', 't-1'] });
+
+    const elect = await s.client.call('electLeaders', {
+      electionType: 0,
+      allPartitions: false,
+      topicPartitions: [{ topic: 't', partitions: [0, 7] }],
+    });
+    expect(elect.results.map((r) => [r.partition, r.error])).toEqual([
+      [0, 'PREFERRED_LEADER_NOT_AVAILABLE'],
+      [7, 'UNKNOWN_TOPIC_OR_PARTITION'],
+    ]);
+
+    const moved = await s.client.call('alterPartitionReassignments', {
+      reassignments: [{ topic: 'solo', partition: 0, cancel: false, replicas: [2] }],
+    });
+    expect(moved.results).toEqual([{ topic: 'solo', partition: 0, error: 'NONE', message: '' }]);
+    const listed = await s.client.call('listPartitionReassignments', {
+      allPartitions: true,
+      topicPartitions: [],
+    });
+    expect(listed.reassignments).toEqual([
+      { topic: 'solo', partition: 0, replicas: [2, 1], addingReplicas: [2], removingReplicas: [1] },
+    ]);
+    const cancelled = await s.client.call('alterPartitionReassignments', {
+      reassignments: [{ topic: 'solo', partition: 0, cancel: true }],
+    });
+    expect(cancelled.results[0]!.error).toBe('NONE');
+    const none = await s.client.call('listPartitionReassignments', {
+      allPartitions: false,
+      topicPartitions: [{ topic: 'solo', partitions: [0] }],
+    });
+    expect(none.reassignments).toEqual([]);
+  });
+
+  it('a broker that is not the controller answers NOT_CONTROLLER with the controller id', async () => {
+    const s = await setup();
+    const standby = await ControllerNode.start({ id: 8, store: s.store, root: ROOT, controlPlane: true });
+    cleanups.push(() => standby.close());
+    await waitFor('the standby to see the controller', () =>
+      standby.table.controller?.nodeId === 9 ? true : undefined,
+    );
+    const port = standby.table.brokers.get(8)!.controlPort!;
+    const channel = controlPlaneChannel(`127.0.0.1:${port}`);
+    cleanups.push(() => channel.close());
+    for (const answer of [
+      await callUnary(channel, 'describeClusterHealth', {}, Date.now() + 5000),
+      await callUnary(channel, 'safeToRestart', { brokerId: 1 }, Date.now() + 5000),
+      await callUnary(
+        channel,
+        'createTopic',
+        { name: 'x', numPartitions: 1, replicationFactor: 1 },
+        Date.now() + 5000,
+      ),
+      await callUnary(channel, 'alterPartition', { brokerId: 1, topic: 'x', newIsr: [1] }, Date.now() + 5000),
+    ])
+      expect(answer).toMatchObject({ error: 'NOT_CONTROLLER', controllerId: 9 });
+  });
+});
+
+describe('single-node admin writes', () => {
+  it('LocalTopicAdmin and LocalConfigAdmin write through the frontends and hide the revisions', async () => {
+    const s = await setup();
+    const fence = controllerEpochFence(s.ctl.table, () => s.ctl.c.epoch);
+    const topics = new LocalTopicAdmin(new TopicFrontend(s.store, s.ctl.table, fence));
+    const configs = new LocalConfigAdmin(new ConfigFrontend(s.store, s.ctl.table, fence));
+    expect(
+      topics.plan({ name: 'p', numPartitions: 2, replicationFactor: 1 }, DEFAULTS).replicas,
+    ).toHaveLength(2);
+    const r = await topics.create({ name: 'p', numPartitions: 2, replicationFactor: 1 }, DEFAULTS);
+    expect(s.ctl.table.topics.get('p')).toEqual(r);
+    await topics.createPartitions('p', 3, null, false);
+    await topics.alterConfigs('p', { 'retention.ms': '9' }, false);
+    expect(s.ctl.table.topics.get('p')).toMatchObject({ configs: { 'retention.ms': '9' } });
+    expect(s.ctl.table.topics.get('p')!.replicas).toHaveLength(3);
+    await topics.delete('p');
+    expect(s.ctl.table.topics.has('p')).toBe(false);
+    await configs.setBrokerConfigs(1, { 'log.retention.ms': '3' }, false);
+    expect(configs.current(1)).toEqual({ 'log.retention.ms': '3' });
   });
 });
