@@ -340,6 +340,19 @@ describe('admin writes forwarded to the controller over gRPC', () => {
     expect(none.reassignments).toEqual([]);
   });
 
+  it('answers a write the store failed with UNKNOWN_SERVER_ERROR at once, without sending it again', async () => {
+    const s = await setup();
+    await s.store.close(); // every store call fails from now on
+    const started = Date.now();
+    expect(
+      await outcome(s.topics.create({ name: 'x', numPartitions: 1, replicationFactor: 1 }, DEFAULTS)),
+    ).toEqual({
+      errorName: 'UNKNOWN_SERVER_ERROR',
+      message: 'metadata store is closed',
+    });
+    expect(Date.now() - started).toBeLessThan(5000); // not retried until the 30 s timeout
+  });
+
   it('a broker that is not the controller answers NOT_CONTROLLER with the controller id', async () => {
     const s = await setup();
     const standby = await ControllerNode.start({ id: 8, store: s.store, root: ROOT, controlPlane: true });

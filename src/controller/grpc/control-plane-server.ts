@@ -43,12 +43,15 @@ interface ErrorAnswer {
 /**
  * A unary handler around `fn`. NotControllerError (this broker is not, or no longer, the
  * controller) and TopicOperationError (a Kafka error for the client) become answers; other
- * failures are logged and become gRPC INTERNAL.
+ * failures are logged and become gRPC INTERNAL (the caller tries again, or another broker) or, for
+ * writes (`write`), an UNKNOWN_SERVER_ERROR answer: a write is not sent again blindly, and the
+ * client hears at once, as it did when brokers wrote themselves.
  */
 function unary<Req, Res extends object>(
   controllerId: () => number,
   log: Logger,
   fn: (req: Req) => Promise<Res> | Res,
+  write = false,
 ): grpc.handleUnaryCall<Req, Res | ErrorAnswer> {
   return (call, cb) => {
     Promise.resolve()
@@ -65,7 +68,10 @@ function unary<Req, Res extends object>(
           if (err instanceof TopicOperationError)
             return cb(null, { error: err.errorName, message: err.message, controllerId: controllerId() });
           log.error({ err }, 'control-plane request failed');
-          cb({ code: grpc.status.INTERNAL, message: err instanceof Error ? err.message : String(err) });
+          const message = err instanceof Error ? err.message : String(err);
+          if (write)
+            return cb(null, { error: 'UNKNOWN_SERVER_ERROR', message, controllerId: controllerId() });
+          cb({ code: grpc.status.INTERNAL, message });
         },
       );
   };
@@ -79,6 +85,8 @@ export class ControlPlaneServer {
     const { Controller: ControllerSvc, Admin } = controlPlaneServices();
     const u = <Req, Res extends object>(fn: (req: Req) => Promise<Res> | Res) =>
       unary<Req, Res>(controllerId, log, fn);
+    const w = <Req, Res extends object>(fn: (req: Req) => Promise<Res> | Res) =>
+      unary<Req, Res>(controllerId, log, fn, true);
     const controllerHandlers: ControllerHandlers = {
       AlterPartition: u(async (req) => {
         const r = await controller.alterPartition(req);
@@ -113,7 +121,7 @@ export class ControlPlaneServer {
         message: '',
         reassignments: controller.listReassignments(req.allPartitions ? null : flatten(req.topicPartitions)),
       })),
-      CreateTopic: u(async (req) => {
+      CreateTopic: w(async (req) => {
         const w = await controller.createTopic(
           {
             name: req.name,
@@ -127,11 +135,11 @@ export class ControlPlaneServer {
         );
         return { error: 'NONE', message: '', topic: topicMessage(w.record), revision: w.revision };
       }),
-      DeleteTopic: u(async (req) => {
+      DeleteTopic: w(async (req) => {
         const revision = await controller.deleteTopic(req.name);
         return { error: 'NONE', message: '', revision };
       }),
-      CreatePartitions: u(async (req) => {
+      CreatePartitions: w(async (req) => {
         const revision = await controller.createPartitions(
           req.name,
           req.count,
@@ -140,11 +148,11 @@ export class ControlPlaneServer {
         );
         return { error: 'NONE', message: '', revision };
       }),
-      AlterTopicConfigs: u(async (req) => {
+      AlterTopicConfigs: w(async (req) => {
         const revision = await controller.alterTopicConfigs(req.name, req.configs, req.validateOnly);
         return { error: 'NONE', message: '', revision };
       }),
-      AlterBrokerConfigs: u(async (req) => {
+      AlterBrokerConfigs: w(async (req) => {
         const revision = await controller.alterBrokerConfigs(
           req.clusterDefault ? 'default' : req.brokerId,
           req.configs,
