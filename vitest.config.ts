@@ -14,6 +14,8 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['src/broker/**/*.ts', 'src/controller/**/*.ts'],
+      // Generated gRPC types: declarations only, nothing to run.
+      exclude: ['src/controller/grpc/generated/**'],
       reporter: ['text-summary', 'text', 'json-summary'],
       reportsDirectory: 'coverage',
     },

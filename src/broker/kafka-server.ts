@@ -25,13 +25,20 @@ import { EmbeddedMetadataStore } from '../controller/embedded-store.js';
 import type { Controller } from '../controller/controller.js';
 import type { ControlPlaneServer } from '../controller/grpc/control-plane-server.js';
 import type { ControlPlaneClient } from '../controller/grpc/control-plane-client.js';
-import type { Lease } from '../controller/metadata-store.js';
 import type { MetadataStore } from '../controller/metadata-store.js';
 import { MetadataTable } from '../controller/metadata-table.js';
 import { TopicFrontend } from '../controller/topic-frontend.js';
 import { ConfigFrontend } from '../controller/config-frontend.js';
 import { FeaturesTable } from '../controller/features-table.js';
-import { encodeBrokerRegistration, type BrokerRegistration } from '../controller/records.js';
+import {
+  LocalConfigAdmin,
+  LocalTopicAdmin,
+  type BrokerConfigAdmin,
+  type TopicAdmin,
+} from '../controller/admin-writes.js';
+import { claimSingleNodeController } from '../controller/write-fence.js';
+import { BrokerSession } from '../controller/broker-session.js';
+import type { BrokerRegistration } from '../controller/records.js';
 import type { ListenerConfig } from '../common/listener-config.js';
 import { KafkaApis } from './kafka-apis.js';
 import { SocketServer } from './network/socket-server.js';
@@ -96,7 +103,7 @@ export class KafkaServer {
   #ready = false;
   #metricsPort = 0;
   #root = METADATA_ROOT;
-  #lease: Lease | null = null;
+  #session: BrokerSession | null = null;
   #controller: Controller | null = null;
   #controlServer: ControlPlaneServer | null = null;
   #controlClient: ControlPlaneClient | null = null;
@@ -163,6 +170,28 @@ export class KafkaServer {
     await features.start();
     await features.bootstrap();
 
+    // The registration (and, in cluster mode, its lease) is written once the listeners are bound.
+    const session = new BrokerSession({
+      store,
+      table,
+      ttlSeconds: cluster
+        ? Math.max(1, Math.ceil(this.config.int('broker.session.timeout.ms') / 1000))
+        : null,
+      interBrokerListener: this.#listeners.interBrokerListenerName,
+      log: this.#log,
+    });
+    this.#session = session;
+    // Cluster mode: the client of the active controller's control plane (found through the table).
+    // Admin writes, ISR changes, elections and reassignments go to the controller through it.
+    const controlClient = cluster
+      ? new (await import('../controller/grpc/control-plane-client.js')).ControlPlaneClient(
+          table,
+          this.#listeners.interBrokerListenerName,
+        )
+      : null;
+    this.#controlClient = controlClient;
+    const admin = await this.#adminWrites(store, table, controlClient);
+
     const registry = createRegistry({ labels: { node_id: String(this.nodeId) } });
     const socketServers = this.#socketServers;
     // Gauges read the parts built below at scrape time (never before startup ends).
@@ -181,21 +210,18 @@ export class KafkaServer {
       }),
       connections: () => [...socketServers].map(([listener, s]) => ({ listener, count: s.connectionCount })),
     });
-    // Cluster mode: the client of the active controller's control plane exists before the
-    // ReplicaManager, whose leaders send their ISR changes through it (AlterPartition).
-    const controlClient = cluster
-      ? new (await import('../controller/grpc/control-plane-client.js')).ControlPlaneClient(
-          table,
-          this.#listeners.interBrokerListenerName,
-        )
-      : null;
-    this.#controlClient = controlClient;
     const replicaManager = new ReplicaManager({
       nodeId: this.nodeId,
       config: this.config,
       table,
       log: this.#log,
-      alterPartition: controlClient ? (req) => controlClient.call('alterPartition', req, 5000) : null,
+      // Leaders send ISR changes (shrink on lag, expand on catch-up) to the active controller.
+      alterPartition: controlClient
+        ? async (req) => {
+            const r = await controlClient.call('alterPartition', req, 5000);
+            return { error: r.error, message: r.message, ...(r.state ? { state: r.state } : {}) };
+          }
+        : null,
       metrics: metrics.replicaMetrics(),
     });
     this.#replicaManager = replicaManager;
@@ -231,7 +257,7 @@ export class KafkaServer {
       fetcherLag: () => replicaManager.fetcherManager.lags(),
     });
 
-    const topics = new TopicFrontend(store, table);
+    const topics = admin.topics;
     const groups = createGroupService({
       nodeId: this.nodeId,
       config: this.config,
@@ -247,7 +273,7 @@ export class KafkaServer {
       config: this.config,
       table,
       topics,
-      brokerConfigs: new ConfigFrontend(store, table),
+      brokerConfigs: admin.brokerConfigs,
       replicaManager,
       producerIds: new ProducerIdManager(store, this.#root),
       metrics,
@@ -317,14 +343,15 @@ export class KafkaServer {
     )!;
 
     let controlPort = 0;
-    if (cluster) {
+    if (controlClient) {
       const { Controller } = await import('../controller/controller.js');
       const { ControlPlaneServer } = await import('../controller/grpc/control-plane-server.js');
+      // Campaigns from start() below, once registered, under the session's lease.
       const controller = new Controller({
         nodeId: this.nodeId,
         store,
         table,
-        lease: null as unknown as Lease,
+        session,
         config: this.config,
         log: this.#log,
       });
@@ -351,11 +378,8 @@ export class KafkaServer {
       incarnationId: randomUUID(),
       controlPort,
     };
-    await this.#register();
-    if (this.#controller) {
-      this.#controller.setLease(this.#lease!);
-      this.#controller.start();
-    }
+    await session.register(this.#registration);
+    this.#controller?.start();
 
     if (this.#opts.metricsListen) await this.#startHttp(this.#opts.metricsListen, registry);
     this.#ready = true;
@@ -374,41 +398,28 @@ export class KafkaServer {
   }
 
   /**
-   * Write this broker's registration. In cluster mode it is bound to a lease of
-   * broker.session.timeout.ms: when the broker dies or is paused that long, etcd deletes it and the
-   * controller moves its leaderships. A lease lost while running (a long pause) is replaced and the
-   * registration written again, as a restarted broker would.
+   * The admin writes the handlers use (admin-writes.ts). Cluster mode: forwarded to the active
+   * controller, which writes them fenced by its epoch. Single node: this broker is its own
+   * controller and writes them itself, fenced by the controller key it claims here.
    */
-  async #register(): Promise<void> {
-    const store = this.#store!;
-    const table = this.#table!;
-    let lease: Lease | undefined;
-    if (this.#opts.etcd !== undefined) {
-      lease = await store.grantLease(
-        Math.max(1, Math.ceil(this.config.int('broker.session.timeout.ms') / 1000)),
-      );
-      this.#lease = lease;
-      lease.onLost((err) => {
-        if (!this.#ready) return;
-        this.#log.warn({ err }, 'registration lease lost; registering again');
-        this.#register().then(
-          () => this.#controller?.setLease(this.#lease!),
-          (e: unknown) => this.#log.error({ err: e }, 'could not register again'),
-        );
-      });
+  async #adminWrites(
+    store: MetadataStore,
+    table: MetadataTable,
+    controlClient: ControlPlaneClient | null,
+  ): Promise<{ topics: TopicAdmin; brokerConfigs: BrokerConfigAdmin }> {
+    if (controlClient) {
+      const { ForwardingTopicAdmin, ForwardingConfigAdmin } =
+        await import('../controller/grpc/forwarding-admin.js');
+      return {
+        topics: new ForwardingTopicAdmin(controlClient, table),
+        brokerConfigs: new ForwardingConfigAdmin(controlClient, table),
+      };
     }
-    const r = await store.txn(
-      [],
-      [
-        {
-          type: 'put',
-          key: table.keys.broker(this.nodeId),
-          value: encodeBrokerRegistration(this.#registration!, this.#listeners.interBrokerListenerName),
-          ...(lease ? { lease: lease.id } : {}),
-        },
-      ],
-    );
-    await table.waitForRevision(r.revision);
+    const fence = await claimSingleNodeController(store, table, this.nodeId);
+    return {
+      topics: new LocalTopicAdmin(new TopicFrontend(store, table, fence)),
+      brokerConfigs: new LocalConfigAdmin(new ConfigFrontend(store, table, fence)),
+    };
   }
 
   /**
@@ -422,11 +433,7 @@ export class KafkaServer {
     const retries = this.config.int('controlled.shutdown.max.retries');
     for (let attempt = 1; attempt <= retries; attempt++) {
       try {
-        const res = await client.call<{ error: string; remainingPartitions: string[] }>(
-          'controlledShutdown',
-          { brokerId: this.nodeId },
-          10_000,
-        );
+        const res = await client.call('controlledShutdown', { brokerId: this.nodeId }, 10_000);
         if (res.error === 'NONE' && res.remainingPartitions.length === 0) {
           // Wait until this broker's own view shows it leads nothing, so no request lands here after.
           const deadline = Date.now() + 5000;
@@ -503,7 +510,7 @@ export class KafkaServer {
     if (this.#table && this.#store) {
       // A single node keeps its registration (it is the cluster). In cluster mode revoking the lease
       // removes the registration (and the controller key, if held) at once instead of after the TTL.
-      await this.#lease?.revoke();
+      await this.#session?.close();
       await this.#features?.stop();
       await this.#table.stop();
       await this.#store.close();

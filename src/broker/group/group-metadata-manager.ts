@@ -16,7 +16,7 @@
 import type { BrokerConfig } from '../../common/broker-config.js';
 import type { Logger } from '../../common/logger.js';
 import type { MetadataTable } from '../../controller/metadata-table.js';
-import type { TopicFrontend } from '../../controller/topic-frontend.js';
+import type { TopicAdmin } from '../../controller/admin-writes.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { errorCodeOf } from '../error-mapping.js';
 import { decodeRecordBatch, encodeRecordBatchSync, scanRecordBatches } from '../../protocol/records/batch.js';
@@ -82,7 +82,7 @@ function optInt(config: BrokerConfig, name: string, def: number): number {
 export class GroupMetadataManager implements GroupStore {
   readonly #rm: ReplicaManager;
   readonly #table: MetadataTable;
-  readonly #topics: TopicFrontend;
+  readonly #topics: TopicAdmin;
   readonly #config: BrokerConfig;
   readonly #log: Logger;
   readonly #now: () => number;
@@ -97,7 +97,7 @@ export class GroupMetadataManager implements GroupStore {
   constructor(opts: {
     replicaManager: ReplicaManager;
     table: MetadataTable;
-    topics: TopicFrontend;
+    topics: TopicAdmin;
     config: BrokerConfig;
     log: Logger;
     now?: () => number;
