@@ -37,6 +37,7 @@ import {
 import { CorruptIndexError } from '../storage/abstract-index.js';
 import { CorruptCheckpointError } from '../storage/checkpoint-file.js';
 import { CorruptSnapshotError } from '../storage/producer-snapshot-file.js';
+import { FeatureUpdateError } from '../controller/features.js';
 import { InvalidConfigError } from '../common/config-def.js';
 import { AssignmentError, TopicOperationError } from '../controller/topic-frontend.js';
 import { NotControllerError } from '../controller/controller.js';
@@ -100,6 +101,8 @@ row(LogDirError, 'KAFKA_STORAGE_ERROR');
 row(CorruptIndexError, 'KAFKA_STORAGE_ERROR');
 row(CorruptCheckpointError, 'KAFKA_STORAGE_ERROR');
 row(CorruptSnapshotError, 'KAFKA_STORAGE_ERROR');
+// UpdateFeatures refused by Kafka's rules (FeatureControlManager).
+row(FeatureUpdateError, 'INVALID_UPDATE_VERSION');
 row(RecordTooLargeError, 'MESSAGE_TOO_LARGE');
 // Internal to replication (the fetcher truncates); a client never causes it.
 row(UnexpectedAppendOffsetError, 'UNKNOWN_SERVER_ERROR');

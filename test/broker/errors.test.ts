@@ -30,6 +30,7 @@ import {
 import { CorruptIndexError } from '../../src/storage/abstract-index.js';
 import { CorruptCheckpointError } from '../../src/storage/checkpoint-file.js';
 import { CorruptSnapshotError } from '../../src/storage/producer-snapshot-file.js';
+import { FeatureUpdateError } from '../../src/controller/features.js';
 import { InvalidConfigError } from '../../src/common/config-def.js';
 import { AssignmentError, TopicOperationError } from '../../src/controller/topic-frontend.js';
 import { NotControllerError } from '../../src/controller/controller.js';
@@ -104,6 +105,7 @@ const SAMPLES: [AnyErrorClass, Error, number][] = [
   [CorruptIndexError, new CorruptIndexError('index'), ErrorCode.KAFKA_STORAGE_ERROR],
   [CorruptCheckpointError, new CorruptCheckpointError('checkpoint'), ErrorCode.KAFKA_STORAGE_ERROR],
   [CorruptSnapshotError, new CorruptSnapshotError('snapshot'), ErrorCode.KAFKA_STORAGE_ERROR],
+  [FeatureUpdateError, new FeatureUpdateError('downgrade'), ErrorCode.INVALID_UPDATE_VERSION],
   [RecordTooLargeError, new RecordTooLargeError('big'), ErrorCode.MESSAGE_TOO_LARGE],
   [
     UnexpectedAppendOffsetError,

@@ -175,7 +175,7 @@ describe('admin requests on a broker that is not the controller', { timeout: 180
     expect((expected.create as unknown[][])[0]).toEqual([
       'bad-config',
       40, // INVALID_CONFIG
-      'Invalid value shred for configuration cleanup.policy: String must be one of: delete, compact',
+      'Invalid value shred for configuration cleanup.policy: String must be one of: compact, delete',
       -1,
       undefined,
     ]);

@@ -401,7 +401,7 @@ describe('Controller: only the active controller acts', () => {
           false,
         ),
         'INVALID_CONFIG',
-        'Invalid value shred for configuration cleanup.policy: String must be one of: delete, compact',
+        'Invalid value shred for configuration cleanup.policy: String must be one of: compact, delete',
       ],
       [c.ctl.c.deleteTopic('nope'), 'UNKNOWN_TOPIC_OR_PARTITION', "Topic 'nope' does not exist."],
       [
