@@ -84,13 +84,20 @@ async function kgo(seeds: string, args: string[], env: Record<string, string>, t
   return parse(r, Math.round((Date.now() - start) / 1000));
 }
 
-/** The output of one top-level test (its === RUN … --- lines and log lines), for failure messages. */
+/**
+ * What `go test -v` printed for a failed test: its "--- FAIL" line and the indented lines below it
+ * (its subtests and t.Log/t.Error output); for a test that never finished, the lines naming it.
+ */
 function excerpt(out: string, test: string): string {
-  return out
-    .split('\n')
-    .filter((l) => l.includes(test) || /^\s+\S+_test\.go:\d+:/.test(l))
-    .slice(0, 60)
-    .join('\n');
+  const ls = out.split('\n');
+  const i = ls.findIndex((l) => l.startsWith(`--- FAIL: ${test} `));
+  if (i < 0)
+    return ls
+      .filter((l) => l.includes(test))
+      .slice(-40)
+      .join('\n');
+  const end = ls.findIndex((l, j) => j > i && !/^\s/.test(l));
+  return ls.slice(i, end < 0 ? undefined : Math.min(end, i + 80)).join('\n');
 }
 
 const topologies = [
