@@ -69,11 +69,14 @@ export class E2ENode {
   readonly #children = new Set<ChildProcess>();
   #up = false;
   readonly #onExit = () => {
-    // The runner is exiting without down(): stop the node synchronously, best effort (CI's exit
-    // trap and the next `up` remove whatever is left).
-    if (this.#up) spawnSync(NODE_SH, ['down'], { stdio: 'inherit' });
+    // The runner is exiting without down(): stop what it started and the node, synchronously and
+    // best effort (CI's exit trap and the next `up` remove whatever is left).
+    for (const c of [...running, ...this.#children]) c.kill('SIGKILL');
+    if (this.#up) spawnSync(NODE_SH, ['down'], { stdio: 'inherit', env: this.#env });
     this.#up = false;
   };
+  /** node.sh stops only the node this process owns. */
+  readonly #env = { ...process.env, SLUICE_NODE_OWNER: String(process.pid) };
   readonly #onSignal = (signal: NodeJS.Signals) => {
     this.#onExit();
     process.exit(signal === 'SIGINT' ? 130 : 143);
@@ -84,10 +87,7 @@ export class E2ENode {
     process.once('SIGINT', this.#onSignal);
     process.once('SIGTERM', this.#onSignal);
     this.#up = true;
-    const r = await run(NODE_SH, ['up'], {
-      env: { ...process.env, SLUICE_NODE_OWNER: String(process.pid) },
-      echo: true,
-    });
+    const r = await run(NODE_SH, ['up'], { env: this.#env, echo: true });
     if (r.code !== 0) throw new Error(`node.sh up failed (${r.code}):\n${r.stderr.slice(-6000)}`);
     // The relay: this test's only way into the namespace (besides nsenter for commands).
     const sock = join(RUN, 'relay.sock');
@@ -120,12 +120,14 @@ export class E2ENode {
     this.client = KubeClient.load(this.kubeconfigPath);
   }
 
-  async down(): Promise<void> {
+  /** down(keepLogsIn): the node's logs are copied there before everything is removed. */
+  async down(keepLogsIn?: string): Promise<void> {
     for (const s of this.#sockets) s.destroy();
     for (const s of this.#servers) s.close();
     for (const c of this.#children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     if (this.#up) {
-      const r = await run(NODE_SH, ['down'], { echo: true });
+      const env = keepLogsIn ? { ...this.#env, SLUICE_NODE_KEEP_LOGS: keepLogsIn } : this.#env;
+      const r = await run(NODE_SH, ['down'], { env, echo: true });
       if (r.code !== 0) throw new Error(`node.sh down failed (${r.code}):\n${r.stderr.slice(-4000)}`);
     }
     this.#up = false;
@@ -194,6 +196,9 @@ export class E2ENode {
   }
 }
 
+/** Every command run() has going: killed if the test runner is stopped. */
+const running = new Set<ChildProcess>();
+
 /** Spawns a command and collects its output (optionally echoing stderr lines as they come). */
 export function run(
   cmd: string,
@@ -202,6 +207,7 @@ export function run(
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: REPO, env: o.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    running.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -217,6 +223,7 @@ export function run(
         : null;
     child.on('error', reject);
     child.on('close', (code) => {
+      running.delete(child);
       if (timer) clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
