@@ -164,6 +164,7 @@ start() {
   echo $! >"$RUN/pids/$name.pid"
 }
 
+# Nothing needs a graceful stop (the data is thrown away): a short grace, then SIGKILL.
 stop() {
   local name="$1" f="$RUN/pids/$1.pid" pid
   [[ -f "$f" ]] || return 0
@@ -171,12 +172,12 @@ stop() {
   if kill -0 "$pid" 2>/dev/null; then
     local t=$SECONDS
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do
+    for _ in $(seq 1 12); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.25
     done
     if kill -0 "$pid" 2>/dev/null; then
-      say "$name (pid $pid) did not stop in 10s; killing it"
+      say "$name (pid $pid) did not stop in 3s; killing it"
       kill -KILL "$pid" 2>/dev/null || true
     elif ((SECONDS - t > 2)); then
       say "$name stopped in $((SECONDS - t))s"
