@@ -61,7 +61,8 @@ export async function timed<T>(phase: string, f: () => Promise<T>): Promise<T> {
 }
 
 export class E2ENode {
-  readonly dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-node-'));
+  /** This process' files (the kubeconfig for the forwarded API address); made by up(). */
+  dir = '';
   client!: KubeClient;
   kubeconfigPath = '';
   readonly #servers: Server[] = [];
@@ -74,6 +75,7 @@ export class E2ENode {
     for (const c of [...running, ...this.#children]) c.kill('SIGKILL');
     if (this.#up) spawnSync(NODE_SH, ['down'], { stdio: 'inherit', env: this.#env });
     this.#up = false;
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   };
   /** node.sh stops only the node this process owns. */
   readonly #env = { ...process.env, SLUICE_NODE_OWNER: String(process.pid) };
@@ -83,6 +85,7 @@ export class E2ENode {
   };
 
   async up(): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-node-'));
     process.once('exit', this.#onExit);
     process.once('SIGINT', this.#onSignal);
     process.once('SIGTERM', this.#onSignal);
@@ -134,7 +137,7 @@ export class E2ENode {
     process.off('exit', this.#onExit);
     process.off('SIGINT', this.#onSignal);
     process.off('SIGTERM', this.#onSignal);
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 
   /**

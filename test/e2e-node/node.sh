@@ -47,7 +47,8 @@ SERVICE_CIDR=10.96.0.0/16
 API_SERVICE_IP=10.96.0.1
 DNS_IP=10.96.0.10
 # The Sluice image: built by Docker from the project's Dockerfile (tools/check-docker-image.sh, the
-# same tag CI builds in the background), imported as localhost/sluice:e2e.
+# same tag CI builds in the background; SLUICE_DOCKER_CONTEXT: another build context), imported as
+# localhost/sluice:e2e.
 DOCKER_IMAGE="${SLUICE_DOCKER_IMAGE:-sluice:dev}"
 SLUICE_IMAGE=localhost/sluice:e2e
 FIXED_DIRS=(/run/containerd /var/lib/cni /var/log/containers)
@@ -82,6 +83,8 @@ why_not() {
   [[ -d /sys/fs/cgroup/memory || -f /sys/fs/cgroup/cgroup.controllers ]] || { echo "no cgroup filesystem"; return; }
   if ! built; then command -v go >/dev/null || { echo "Kubernetes is not built and go is not installed"; return; }; fi
   command -v docker >/dev/null || { echo "no docker CLI to build the Sluice image (apt-get install docker.io)"; return; }
+  command -v dockerd >/dev/null || timeout 10 docker info >/dev/null 2>&1 ||
+    { echo "no Docker engine to build the Sluice image (apt-get install docker.io)"; return; }
 }
 
 built() {
@@ -142,7 +145,7 @@ sluice_image() {
     "$REPO/tools/docker-engine.sh" start "$engine_dir" || die "no Docker engine to build the Sluice image"
   fi
   say "building $DOCKER_IMAGE from the Dockerfile (a cache hit when CI built it already)"
-  if ! IMAGE="$DOCKER_IMAGE" "$REPO/tools/check-docker-image.sh" --build-only >"$DATA-image-build.log" 2>&1; then
+  if ! IMAGE="$DOCKER_IMAGE" CONTEXT="${SLUICE_DOCKER_CONTEXT:-$REPO}" "$REPO/tools/check-docker-image.sh" --build-only >"$DATA-image-build.log" 2>&1; then
     tail -n 30 "$DATA-image-build.log" >&2
     [[ -n "$engine_dir" ]] && "$REPO/tools/docker-engine.sh" stop "$engine_dir"
     die "building the Sluice image failed (log: $DATA-image-build.log)"
@@ -353,9 +356,10 @@ up() {
   wait "$import_pid" || die "importing the images failed (log: $DATA/logs/import.log)"
 
   say "waiting for the node to be Ready, then CoreDNS"
-  in_ns node --import tsx "$HERE/node-ready.ts" --kubeconfig "$DATA/kubeconfig" --node "$NODE_NAME" \
-    --apply "$(fill "$HERE/manifests/coredns.yaml" >"$DATA/coredns.yaml" && echo "$DATA/coredns.yaml")" \
-    --dns "$DNS_IP" || { status >&2; die "the node did not become Ready (logs: $DATA/logs)"; }
+  fill "$HERE/manifests/coredns.yaml" >"$DATA/coredns.yaml"
+  (cd "$REPO" && in_ns node --import tsx "$HERE/node-ready.ts" --kubeconfig "$DATA/kubeconfig" \
+    --node "$NODE_NAME" --apply "$DATA/coredns.yaml" --dns "$DNS_IP") ||
+    { status >&2; die "the node did not become Ready (logs: $DATA/logs)"; }
   say "node up: KUBECONFIG=$DATA/kubeconfig (inside the namespace: $HERE/in-node.sh CMD)"
 }
 

@@ -233,7 +233,12 @@ describe.skipIf(skip !== null)('the operator on a real Kubernetes node', () => {
   }
 
   beforeAll(async () => {
-    await timed('node up (build cached, images imported, Ready, DNS)', () => node.up());
+    try {
+      await timed('node up (build cached, images imported, Ready, DNS)', () => node.up());
+    } catch (err) {
+      failed = true; // afterAll keeps the node's logs in CI
+      throw err;
+    }
   }, 60 * MIN);
 
   afterEach(async (ctx) => {
@@ -244,6 +249,7 @@ describe.skipIf(skip !== null)('the operator on a real Kubernetes node', () => {
   });
 
   afterAll(async () => {
+    prom?.stop();
     try {
       // After a failure in CI, the node's logs (kubelet, apiserver, containerd …) stay in .ci/logs.
       const keep = failed && existsSync(join(REPO, '.ci/logs')) ? join(REPO, '.ci/logs/e2e-node') : undefined;
@@ -1157,6 +1163,9 @@ describe.skipIf(skip !== null)('the operator on a real Kubernetes node', () => {
       const leases = (await api().list<Any>(R.lease, OP_NS)).items;
       expect(leases.map((l) => l.metadata.name)).toEqual(['sluice-operator-leader']);
       console.log(`[e2e-node] Lease left by the operator: holder "${leases[0]!.spec.holderIdentity ?? ''}"`);
+      // What the operator said while it stopped (its container log stays on the node until down).
+      const logs = await run('sh', ['-c', `tail -q -n 8 ${DATA}/pod-logs/${OP_NS}_sluice-*/operator/*.log`]);
+      console.log(`[e2e-node] the operator's last words:\n${logs.stdout}`);
     },
     15 * MIN,
   );
