@@ -51,7 +51,7 @@ DNS_IP=10.96.0.10
 # localhost/sluice:e2e.
 DOCKER_IMAGE="${SLUICE_DOCKER_IMAGE:-sluice:dev}"
 SLUICE_IMAGE=localhost/sluice:e2e
-FIXED_DIRS=(/run/containerd /var/lib/cni /var/log/containers)
+FIXED_DIRS=(/run/containerd /var/lib/cni /var/log/containers /run/netns)
 SYSCTLS=(vm/overcommit_memory vm/panic_on_oom kernel/panic kernel/panic_on_oops kernel/keys/root_maxkeys kernel/keys/root_maxbytes)
 KUBE_BIN="$CACHE/kube-node-$KUBE_VERSION"
 APISERVER_BIN="$CACHE/kube-apiserver-$KUBE_VERSION/kube-apiserver"
@@ -420,16 +420,21 @@ down_all() {
   if [[ -e "$NETNS_PATH" ]]; then ip netns delete "$NETNS" 2>/dev/null || true; fi
   # Cgroups, deepest first (rmdir removes only empty ones; every process in them is gone).
   for ctl in /sys/fs/cgroup/*/; do
-    [[ -d "$ctl$CGROUP_ROOT" ]] && find "$ctl$CGROUP_ROOT" -depth -type d -exec rmdir {} \; 2>/dev/null
+    if [[ -d "$ctl$CGROUP_ROOT" ]]; then find "$ctl$CGROUP_ROOT" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
   done
   # kubelet's links to container logs, the CNI plugins' results for our pods (they name our
   # namespaces), and those fixed directories if this node made them.
   find /var/log/containers -maxdepth 1 -type l -lname "$DATA/*" -delete 2>/dev/null || true
-  grep -l -s -r -F "$RUN/" /var/lib/cni/results 2>/dev/null | xargs -r rm -f
+  { grep -l -s -r -F "$RUN/" /var/lib/cni/results 2>/dev/null || true; } | xargs -r rm -f
   if [[ -f "$RUN/preexisting" ]]; then
     for d in "${FIXED_DIRS[@]}"; do
       # Only what is empty now: another containerd (dockerd's) shares /run/containerd/s.
-      grep -qxF "$d" "$RUN/preexisting" || find "$d" -depth -type d -empty -delete 2>/dev/null || true
+      grep -qxF "$d" "$RUN/preexisting" && continue
+      # `ip netns add` bind-mounts /run/netns onto itself.
+      if [[ "$d" == /run/netns && -z "$(ls -A /run/netns 2>/dev/null)" ]] && mountpoint -q /run/netns; then
+        umount /run/netns 2>/dev/null || true
+      fi
+      find "$d" -depth -type d -empty -delete 2>/dev/null || true
     done
   fi
   if [[ -f "$RUN/sysctls.saved" ]]; then
