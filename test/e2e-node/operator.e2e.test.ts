@@ -584,7 +584,10 @@ describe.skipIf(skip !== null)('the operator on a real Kubernetes node', () => {
       await patchCluster({
         config: {
           'min.insync.replicas': '2',
+          // Dynamic in Kafka (cluster-wide): applied live, no restart.
           'num.network.threads': '4',
+          // Read-only in Kafka: only a restart applies it, so this is what rolls the brokers.
+          'queued.max.requests': '1000',
           'replica.lag.time.max.ms': '10000',
         },
       });
