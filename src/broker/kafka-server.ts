@@ -56,6 +56,7 @@ import {
   listPartitionReassignmentsHandler,
 } from './handlers/partition-reassignments.js';
 import { createGroupService, groupHandlers, type GroupService } from './group/group-service.js';
+import { BrokerSecurity, type ScramBootstrapUser } from './security/broker-security.js';
 
 /**
  * Where the broker serves Kafka clients comes from its config (`listeners`, `advertised.listeners`,
@@ -70,6 +71,8 @@ export interface ServerOptions {
   controlListen?: { host: string; port: number };
   etcd?: string;
   clusterId?: string;
+  /** SCRAM users to create when absent (`--add-scram`, as `kafka-storage format --add-scram`). */
+  addScram?: ScramBootstrapUser[];
 }
 
 export const METADATA_ROOT = '/sluice';
@@ -95,6 +98,7 @@ export class KafkaServer {
   #controlServer: ControlPlaneServer | null = null;
   #controlClient: ControlPlaneClient | null = null;
   #registration: BrokerRegistration | null = null;
+  #security: BrokerSecurity | null = null;
 
   constructor(config: BrokerConfig, opts: ServerOptions) {
     this.config = config;
@@ -154,6 +158,17 @@ export class KafkaServer {
     }
 
     const registry = createRegistry({ labels: { node_id: String(this.nodeId) } });
+    // Listener TLS/SASL settings, SCRAM credentials, inter-broker client security (src/broker/security).
+    const security = new BrokerSecurity({
+      config: this.config,
+      listeners: this.#listeners,
+      store,
+      root: this.#root,
+      registry,
+      log: this.#log,
+      ...(this.#opts.addScram ? { addScram: this.#opts.addScram } : {}),
+    });
+    this.#security = security;
     const replicaManager = new ReplicaManager(this.nodeId, this.config, table, this.#log);
     this.#replicaManager = replicaManager;
     const socketServers = this.#socketServers;
@@ -173,6 +188,7 @@ export class KafkaServer {
             maxFrameSize: this.config.int('socket.request.max.bytes'),
             idleTimeoutMs: this.config.int('connections.max.idle.ms'),
             maxQueuedFrames: 8,
+            security: security.listener(l.name),
           },
           (frame, conn): Promise<Buffer | null> => apis.handle(frame, conn),
           this.#log.child({ component: 'network', listener: l.name }),
@@ -270,6 +286,7 @@ export class KafkaServer {
       alterPartitionReassignmentsHandler(services, () => this.#controlClient),
       listPartitionReassignmentsHandler(services, () => this.#controlClient),
       ...groupHandlers(services),
+      ...security.handlers(),
     ]) {
       apis.register(h);
     }
@@ -286,8 +303,13 @@ export class KafkaServer {
       }
     };
     applyDynamic();
-    table.on('brokerConfig', applyDynamic);
+    table.on('brokerConfig', () => {
+      applyDynamic();
+      security.reloadTls();
+    });
 
+    replicaManager.fetcherManager.setClientSecurity(security.interBrokerClient);
+    await security.start();
     replicaManager.start();
     await groups.start();
     for (const s of socketServers.values()) await s.start();
@@ -309,14 +331,20 @@ export class KafkaServer {
         log: this.#log,
       });
       this.#controller = controller;
+      const controlAuth = await security.controlPlaneAuth();
       this.#controlServer = new ControlPlaneServer(
         controller,
         () => table.controller?.nodeId ?? -1,
         this.#log,
+        controlAuth,
       );
       const cl = this.#opts.controlListen ?? { host: interBroker.host || '0.0.0.0', port: 0 };
       controlPort = await this.#controlServer.start(cl.host, cl.port);
-      const controlClient = new ControlPlaneClient(table, this.#listeners.interBrokerListenerName);
+      const controlClient = new ControlPlaneClient(
+        table,
+        this.#listeners.interBrokerListenerName,
+        controlAuth,
+      );
       this.#controlClient = controlClient;
       // Leaders send ISR changes (shrink on lag, expand on catch-up) to the active controller.
       replicaManager.alterPartition = (req) => controlClient.call('alterPartition', req, 5000);
@@ -482,6 +510,7 @@ export class KafkaServer {
     this.#controller?.stop();
     await this.#controlServer?.stop();
     this.#controlClient?.close();
+    await this.#security?.stop();
     if (this.#table && this.#store) {
       // A single node keeps its registration (it is the cluster). In cluster mode revoking the lease
       // removes the registration (and the controller key, if held) at once instead of after the TTL.

@@ -7,6 +7,7 @@
 import { ConfigDef, InvalidConfigError, type ConfigValue, atLeast, oneOf, LONG_MAX } from './config-def.js';
 import { SYNONYM_SCALE, TOPIC_CONFIG, TOPIC_TO_BROKER_SYNONYMS } from './topic-config.js';
 import { DEFAULT_SECURITY_PROTOCOL_MAP, resolveListeners, type ListenerConfig } from './listener-config.js';
+import { SECURITY_CONFIG_KEYS } from './security-config.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -39,7 +40,7 @@ export const BROKER_CONFIG = new ConfigDef()
     name: 'listener.security.protocol.map',
     type: 'string',
     default: DEFAULT_SECURITY_PROTOCOL_MAP,
-    doc: 'NAME:PROTOCOL per listener (only PLAINTEXT is supported yet)',
+    doc: 'NAME:PROTOCOL per listener (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)',
     readOnly: true,
   })
   .define({
@@ -220,6 +221,9 @@ export const BROKER_CONFIG = new ConfigDef()
   })
   .define({ name: 'transaction.state.log.min.isr', type: 'int', default: '2', doc: '' })
   .define({ name: 'transaction.max.timeout.ms', type: 'int', default: '900000', doc: '' });
+
+// The security keys, in their own block (src/common/security-config.ts).
+for (const k of SECURITY_CONFIG_KEYS) if (!BROKER_CONFIG.has(k.name)) BROKER_CONFIG.define(k);
 
 /** Parse Java .properties text (what server.properties is): comments, `=`/`:`/space separators, continuations, escapes. */
 export function parseProperties(text: string): Record<string, string> {

@@ -4,8 +4,13 @@
  * connection, opened on first use and again after any failure; requests may be pipelined and are
  * matched to responses by correlation id. Every request has a timeout; a timeout or a socket error
  * closes the connection and fails what is in flight, so the caller backs off and simply retries.
+ *
+ * Security (the inter-broker listener's): the connection is opened with TLS when it says so and
+ * authenticates with SASL before the first request; when the broker grants a session lifetime
+ * (KIP-368) it re-authenticates on the same connection before the session ends (src/broker/security/
+ * client-security.ts does both; this class only calls it).
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { FrameDecoder } from '../../protocol/frame-decoder.js';
 import {
   decodeResponse,
@@ -13,6 +18,12 @@ import {
   type ApiKey,
   type ApiMessages,
 } from '../../protocol/messages/index.js';
+import {
+  openSocket,
+  PLAINTEXT_CLIENT,
+  saslAuthenticate,
+  type ClientSecurity,
+} from '../security/client-security.js';
 
 export interface Endpoint {
   host: string;
@@ -40,11 +51,18 @@ export class BrokerClient {
   readonly #inFlight = new Map<number, InFlight>();
   #nextCorrelation = 1;
   #closed = false;
+  readonly #security: ClientSecurity;
+  /** When to re-authenticate (KIP-368), 0 = never. */
+  #reauthAt = 0;
 
-  constructor(endpoint: Endpoint, opts: { clientId: string; connectTimeoutMs?: number }) {
+  constructor(
+    endpoint: Endpoint,
+    opts: { clientId: string; connectTimeoutMs?: number; security?: ClientSecurity },
+  ) {
     this.#endpoint = endpoint;
     this.#clientId = opts.clientId;
     this.#connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
+    this.#security = opts.security ?? PLAINTEXT_CLIENT;
   }
 
   get endpoint(): Endpoint {
@@ -70,6 +88,25 @@ export class BrokerClient {
   ): Promise<ApiMessages[K]['response']> {
     if (this.#closed) throw new BrokerClientError('client closed');
     const socket = await this.#connect();
+    if (this.#reauthAt > 0 && Date.now() >= this.#reauthAt && this.#inFlight.size === 0) {
+      this.#reauthAt = 0;
+      try {
+        await this.#authenticate(socket);
+      } catch (err) {
+        this.#disconnect(new BrokerClientError(`re-authentication failed: ${(err as Error).message}`));
+        throw err;
+      }
+    }
+    return this.#send(socket, apiKey, version, body, timeoutMs);
+  }
+
+  async #send<K extends ApiKey>(
+    socket: Socket,
+    apiKey: K,
+    version: number,
+    body: ApiMessages[K]['request'],
+    timeoutMs: number,
+  ): Promise<ApiMessages[K]['response']> {
     const correlationId = this.#nextCorrelation++;
     if (this.#nextCorrelation > 0x7fffffff) this.#nextCorrelation = 1;
     const frame = encodeRequestFrame(apiKey, version, correlationId, this.#clientId, body);
@@ -93,35 +130,52 @@ export class BrokerClient {
   }
 
   #connect(): Promise<Socket> {
-    if (this.#socket) return Promise.resolve(this.#socket);
+    // While connecting (and authenticating) callers wait for that, even once the socket is attached.
     if (this.#connecting) return this.#connecting;
-    const { host, port } = this.#endpoint;
-    this.#connecting = new Promise<Socket>((resolve, reject) => {
-      const s = connect({ host, port });
-      s.setNoDelay(true);
-      const timer = setTimeout(() => {
+    if (this.#socket) return Promise.resolve(this.#socket);
+    const endpoint = this.#endpoint;
+    this.#connecting = (async () => {
+      let s: Socket;
+      try {
+        s = await openSocket(endpoint, this.#security, this.#connectTimeoutMs);
+      } catch (err) {
+        throw new BrokerClientError((err as Error).message);
+      }
+      if (this.#closed) {
         s.destroy();
-        reject(new BrokerClientError(`connecting to ${host}:${port} timed out`));
-      }, this.#connectTimeoutMs);
-      s.once('error', (err) => {
-        clearTimeout(timer);
-        reject(new BrokerClientError(`connecting to ${host}:${port} failed: ${err.message}`));
-      });
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.removeAllListeners('error');
-        if (this.#closed) {
-          s.destroy();
-          reject(new BrokerClientError('client closed'));
-          return;
+        throw new BrokerClientError('client closed');
+      }
+      this.#attach(s);
+      if (this.#security.sasl) {
+        try {
+          await this.#authenticate(s);
+        } catch (err) {
+          this.#disconnect(new BrokerClientError(`authentication failed: ${(err as Error).message}`));
+          throw new BrokerClientError(
+            `SASL authentication to ${endpoint.host}:${endpoint.port} failed: ${(err as Error).message}`,
+          );
         }
-        this.#attach(s);
-        resolve(s);
-      });
-    }).finally(() => {
+      }
+      return s;
+    })().finally(() => {
       this.#connecting = null;
     });
     return this.#connecting;
+  }
+
+  /** SaslHandshake + SaslAuthenticate on `s` (login or KIP-368 re-login); schedules the next one. */
+  async #authenticate(s: Socket): Promise<void> {
+    const sasl = this.#security.sasl!;
+    const timeout = this.#connectTimeoutMs;
+    const lifetime = await saslAuthenticate(
+      {
+        handshake: (mechanism) => this.#send(s, 17, 1, { mechanism }, timeout),
+        authenticate: (authBytes) => this.#send(s, 36, 2, { authBytes }, timeout),
+      },
+      sasl,
+    );
+    // Re-authenticate at 85-95% of the session, as Kafka's clients do.
+    this.#reauthAt = lifetime > 0 ? Date.now() + Math.floor(lifetime * (0.85 + Math.random() * 0.1)) : 0;
   }
 
   #attach(s: Socket): void {

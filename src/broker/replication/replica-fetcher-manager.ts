@@ -8,6 +8,7 @@ import type { MetadataTable } from '../../controller/metadata-table.js';
 import { endpointFor } from '../../controller/records.js';
 import type { Partition } from '../partition.js';
 import { ReplicaFetcher, type FetcherOptions } from './replica-fetcher.js';
+import type { ClientSecurity } from '../security/client-security.js';
 
 /** A fetcher's settings, shared by all; the manager supplies each one's source and endpoint. */
 export interface FetcherManagerOptions extends Omit<FetcherOptions, 'sourceBroker' | 'endpoint'> {
@@ -22,9 +23,20 @@ export class ReplicaFetcherManager {
   /** partition key → source broker */
   readonly #source = new Map<string, number>();
   #stopped = false;
+  #security: ClientSecurity | undefined;
 
   constructor(o: FetcherManagerOptions) {
     this.#o = o;
+    this.#security = o.security;
+  }
+
+  /**
+   * The inter-broker listener's TLS/SASL for fetchers started from now on. Set by KafkaServer before
+   * ReplicaManager starts (the ReplicaManager builds this manager without it); once the
+   * ReplicaManager passes `security` in the options, this goes.
+   */
+  setClientSecurity(security: ClientSecurity): void {
+    this.#security = security;
   }
 
   /** Fetch `p` from its current leader (a follower partition); moves it off its previous source. */
@@ -41,6 +53,7 @@ export class ReplicaFetcherManager {
       const { table, interBrokerListenerName, ...shared } = this.#o;
       f = new ReplicaFetcher({
         ...shared,
+        ...(this.#security ? { security: this.#security } : {}),
         sourceBroker: source,
         endpoint: () => {
           const b = table.brokers.get(source);

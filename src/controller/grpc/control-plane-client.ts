@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { MetadataTable } from '../metadata-table.js';
 import { endpointFor } from '../records.js';
 import { controlPlaneServices } from './proto.js';
+import { OPEN_CONTROL_PLANE, type ControlPlaneAuth } from './control-plane-auth.js';
 
 type Method =
   | 'alterPartition'
@@ -32,11 +33,16 @@ export class ControlPlaneClient {
   readonly #clients = new Map<string, grpc.Client>();
 
   readonly #listener: string;
+  readonly #auth: ControlPlaneAuth;
 
-  /** `listener`: this broker's inter.broker.listener.name; the controller is reached on its host. */
-  constructor(table: MetadataTable, listener: string) {
+  /**
+   * `listener`: this broker's inter.broker.listener.name; the controller is reached on its host.
+   * `auth`: the channel credentials and call metadata the control plane requires.
+   */
+  constructor(table: MetadataTable, listener: string, auth: ControlPlaneAuth = OPEN_CONTROL_PLANE) {
     this.#table = table;
     this.#listener = listener;
+    this.#auth = auth;
   }
 
   #client(service: 'Controller' | 'Admin', address: string): grpc.Client {
@@ -44,7 +50,7 @@ export class ControlPlaneClient {
     let c = this.#clients.get(key);
     if (!c) {
       const svc = controlPlaneServices()[service];
-      c = new svc(address, grpc.credentials.createInsecure());
+      c = new svc(address, this.#auth.channelCredentials());
       this.#clients.set(key, c);
     }
     return c;
@@ -76,6 +82,7 @@ export class ControlPlaneClient {
             Method,
             (
               req: object,
+              metadata: grpc.Metadata,
               opts: grpc.CallOptions,
               cb: (err: grpc.ServiceError | null, res: Res) => void,
             ) => void
@@ -84,6 +91,7 @@ export class ControlPlaneClient {
             client[method].call(
               client,
               request,
+              this.#auth.callMetadata() ?? new grpc.Metadata(),
               { deadline: Math.min(deadline, Date.now() + 5000) },
               (err, r) => (err ? reject(err) : resolve(r)),
             ),

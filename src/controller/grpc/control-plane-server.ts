@@ -1,12 +1,15 @@
 /**
  * The gRPC control plane every broker serves (Controller and Admin services). Only the active
- * controller acts; other brokers answer NOT_CONTROLLER with the controller's id.
+ * controller acts; other brokers answer NOT_CONTROLLER with the controller's id. Callers are
+ * authenticated as ControlPlaneAuth says (TLS/mTLS credentials, a secret in the call metadata):
+ * an unauthenticated call gets UNAUTHENTICATED and changes nothing.
  */
 import type { AlterPartitionRequest } from '../partition-state-machine.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
 import { Controller, NotControllerError } from '../controller.js';
 import { controlPlaneServices } from './proto.js';
+import { OPEN_CONTROL_PLANE, type ControlPlaneAuth } from './control-plane-auth.js';
 
 interface TopicPartitionsMessage {
   topic: string;
@@ -29,9 +32,15 @@ function unary<Req, Res extends object>(
   controller: Controller,
   controllerId: () => number,
   log: Logger,
+  auth: ControlPlaneAuth,
   fn: (req: Req) => Promise<Res> | Res,
 ): Unary<Req, Res> {
   return (call, cb) => {
+    if (!auth.allows(call.metadata)) {
+      log.warn({ peer: call.getPeer() }, 'refused an unauthenticated control-plane call');
+      cb({ code: grpc.status.UNAUTHENTICATED, message: 'control-plane call without valid credentials' });
+      return;
+    }
     Promise.resolve()
       .then(() => fn(call.request))
       .then(
@@ -53,11 +62,18 @@ function unary<Req, Res extends object>(
 export class ControlPlaneServer {
   readonly #server = new grpc.Server();
   #port = 0;
+  readonly #auth: ControlPlaneAuth;
 
-  constructor(controller: Controller, controllerId: () => number, log: Logger) {
+  constructor(
+    controller: Controller,
+    controllerId: () => number,
+    log: Logger,
+    auth: ControlPlaneAuth = OPEN_CONTROL_PLANE,
+  ) {
+    this.#auth = auth;
     const { Controller: ControllerSvc, Admin } = controlPlaneServices();
     const u = <Req, Res extends object>(fn: (req: Req) => Promise<Res> | Res) =>
-      unary<Req, Res>(controller, controllerId, log, fn);
+      unary<Req, Res>(controller, controllerId, log, auth, fn);
     this.#server.addService(ControllerSvc.service, {
       alterPartition: u(async (req: AlterPartitionRequest) => {
         const r = await controller.alterPartition(req);
@@ -141,7 +157,7 @@ export class ControlPlaneServer {
     return new Promise((resolve, reject) => {
       this.#server.bindAsync(
         `${host.includes(':') ? `[${host}]` : host}:${port}`,
-        grpc.ServerCredentials.createInsecure(),
+        this.#auth.serverCredentials(),
         (err, bound) => {
           if (err) return reject(err);
           this.#port = bound;
