@@ -199,10 +199,18 @@ export class ScramSaslServer implements SaslServer {
   #nonce = '';
   #username = '';
 
-  constructor(mechanism: ScramMechanismName, lookup: ScramCredentialLookup) {
+  readonly #serverNonce: () => string;
+
+  /** `serverNonce`: for tests with fixed vectors (RFC 7677); random by default. */
+  constructor(
+    mechanism: ScramMechanismName,
+    lookup: ScramCredentialLookup,
+    serverNonce: () => string = nonce,
+  ) {
     this.mechanism = mechanism;
     this.#m = SCRAM_MECHANISMS[mechanism];
     this.#lookup = lookup;
+    this.#serverNonce = serverNonce;
   }
 
   get complete(): boolean {
@@ -264,7 +272,7 @@ export class ScramSaslServer implements SaslServer {
     this.#username = username;
     this.#credential = cred;
     this.#clientFirstBare = g.bare!;
-    this.#nonce = g.nonce! + nonce();
+    this.#nonce = g.nonce! + this.#serverNonce();
     this.#serverFirst = `r=${this.#nonce},s=${cred.salt.toString('base64')},i=${cred.iterations}`;
     this.#state = 'final';
     return Buffer.from(this.#serverFirst, 'utf8');
