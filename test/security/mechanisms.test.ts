@@ -31,7 +31,11 @@ import {
   unsecuredToken,
 } from '../../src/broker/security/oauthbearer.js';
 import { parseJaasConfig, JaasConfigError } from '../../src/broker/security/jaas.js';
-import { SslPrincipalMapper, InvalidRuleError, NoMatchingRuleError } from '../../src/broker/security/ssl-principal-mapper.js';
+import {
+  SslPrincipalMapper,
+  InvalidRuleError,
+  NoMatchingRuleError,
+} from '../../src/broker/security/ssl-principal-mapper.js';
 import { subjectDn } from '../../src/broker/security/x500-name.js';
 import { SaslFailure } from '../../src/broker/security/sasl-mechanism.js';
 import { TestCerts } from './certs.js';
@@ -41,11 +45,19 @@ describe('SCRAM', () => {
     const m = SCRAM_MECHANISMS['SCRAM-SHA-256'];
     const salt = Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64');
     const cred = credentialFromSaltedPassword(m, salt, await saltedPassword(m, 'pencil', salt, 4096), 4096);
-    const server = new ScramSaslServer('SCRAM-SHA-256', (u) => (u === 'user' ? cred : undefined), () => '%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0');
+    const server = new ScramSaslServer(
+      'SCRAM-SHA-256',
+      (u) => (u === 'user' ? cred : undefined),
+      () => '%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0',
+    );
     const first = server.evaluate(Buffer.from('n,,n=user,r=rOprNGfwEbeRWgbNEkqO'));
-    expect(first.toString()).toBe('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096');
+    expect(first.toString()).toBe(
+      'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096',
+    );
     const final = server.evaluate(
-      Buffer.from('c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ='),
+      Buffer.from(
+        'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
+      ),
     );
     expect(final.toString()).toBe('v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=');
     expect(server.complete).toBe(true);
@@ -100,8 +112,12 @@ describe('SCRAM', () => {
     expect(fail(['p=tls-unique,,n=bob,r=abc']).reason).toMatch(/Invalid SCRAM client first message format/);
     expect(fail(['n,,n=b=ob,r=abc']).reason).toMatch(/Invalid SCRAM client first message format|Credentials/);
     expect(fail(['n,,n=bob,r=abc,tokenauth=true']).reason).toMatch(/Token Authentication failed/);
-    expect(fail(['n,,n=bob,r=abc', 'c=biws,r=abcWRONG,p=AAAA']).reason).toMatch(/Invalid client nonce|format/);
-    expect(fail(['n,,n=bob,r=abc', 'not a final message']).reason).toMatch(/Invalid SCRAM client final message/);
+    expect(fail(['n,,n=bob,r=abc', 'c=biws,r=abcWRONG,p=AAAA']).reason).toMatch(
+      /Invalid client nonce|format/,
+    );
+    expect(fail(['n,,n=bob,r=abc', 'not a final message']).reason).toMatch(
+      /Invalid SCRAM client final message/,
+    );
     expect(toSaslName('a,b=c')).toBe('a=2Cb=3Dc');
     expect(fromSaslName('a=2Cb=3Dc')).toBe('a,b=c');
     expect(() => fromSaslName('a=b')).toThrow();
@@ -137,7 +153,7 @@ describe('OAUTHBEARER', () => {
   const now = Date.now();
   const s = Math.floor(now / 1000);
 
-  it('unsecured JWS: valid token authenticates with its sub and lifetime; Kafka\'s error flow for a bad one', () => {
+  it("unsecured JWS: valid token authenticates with its sub and lifetime; Kafka's error flow for a bad one", () => {
     const server = new OAuthBearerSaslServer(new UnsecuredJwsValidator());
     const out = server.evaluate(clientInitialResponse(unsecuredToken({ sub: 'alice', exp: s + 60, iat: s })));
     expect(out.length).toBe(0);
@@ -169,7 +185,9 @@ describe('OAUTHBEARER', () => {
     expect(reason(unsecuredToken({ sub: 'a', scope: 'kafka' }))).toMatch(/No expiration time in JWT/);
     expect(reason(unsecuredToken({ exp: s + 60, scope: 'kafka' }))).toMatch(/Required claim missing: sub/);
     expect(reason(`${enc({ alg: 'HS256' })}.${enc({ sub: 'a', exp: s + 60 })}.`)).toMatch(/must have 'none'/);
-    expect(reason(`${enc({ alg: 'none' })}.${enc({ sub: 'a', exp: s + 60 })}.sig`)).toMatch(/must not contain a digital signature/);
+    expect(reason(`${enc({ alg: 'none' })}.${enc({ sub: 'a', exp: s + 60 })}.sig`)).toMatch(
+      /must not contain a digital signature/,
+    );
     expect(reason('a..b')).toMatch(/contains '\.\.'/);
     expect(reason('x.y')).toMatch(/3 dot-separated/);
     expect(reason(`${enc({ alg: 'none' })}.!!!.`)).toMatch(/malformed/);
@@ -191,7 +209,11 @@ describe('OAUTHBEARER', () => {
         : createSign('RSA-SHA256').update(data).sign(key);
       return `${data}.${sig.toString('base64url')}`;
     };
-    const v = new JwtValidator({ keys: () => jwks as never, expectedAudience: ['kafka'], expectedIssuer: 'https://issuer' });
+    const v = new JwtValidator({
+      keys: () => jwks as never,
+      expectedAudience: ['kafka'],
+      expectedIssuer: 'https://issuer',
+    });
     const good = { sub: 'svc', aud: 'kafka', iss: 'https://issuer', iat: s, exp: s + 600 };
     const check = (t: string) => {
       const r = v.validate(t, now);
@@ -200,10 +222,16 @@ describe('OAUTHBEARER', () => {
     expect(check(jwt({ alg: 'RS256', kid: 'r1' }, good, rsa.privateKey))).toBe('ok:svc');
     expect(check(jwt({ alg: 'ES256', kid: 'e1' }, good, ec.privateKey, true))).toBe('ok:svc');
     expect(check(jwt({ alg: 'RS256', kid: 'r1' }, good, other.privateKey))).toMatch(/signature is invalid/);
-    expect(check(jwt({ alg: 'RS256', kid: 'r1' }, { ...good, exp: s - 120 }, rsa.privateKey))).toMatch(/no longer valid/);
-    expect(check(jwt({ alg: 'RS256', kid: 'r1' }, { ...good, aud: 'other' }, rsa.privateKey))).toMatch(/Audience/);
+    expect(check(jwt({ alg: 'RS256', kid: 'r1' }, { ...good, exp: s - 120 }, rsa.privateKey))).toMatch(
+      /no longer valid/,
+    );
+    expect(check(jwt({ alg: 'RS256', kid: 'r1' }, { ...good, aud: 'other' }, rsa.privateKey))).toMatch(
+      /Audience/,
+    );
     expect(check(jwt({ alg: 'RS256', kid: 'r1' }, { ...good, iss: 'x' }, rsa.privateKey))).toMatch(/Issuer/);
-    expect(check(jwt({ alg: 'RS256', kid: 'r1' }, { ...good, iat: undefined }, rsa.privateKey))).toMatch(/Issued At/);
+    expect(check(jwt({ alg: 'RS256', kid: 'r1' }, { ...good, iat: undefined }, rsa.privateKey))).toMatch(
+      /Issued At/,
+    );
     expect(check(jwt({ alg: 'RS256', kid: 'nope' }, good, rsa.privateKey))).toMatch(/verification key/);
     expect(check(unsecuredToken(good))).toMatch(/not a permitted algorithm/);
   });
@@ -216,8 +244,15 @@ describe('JAAS config', () => {
     );
     expect(e.loginModule).toBe('org.apache.kafka.common.security.plain.PlainLoginModule');
     expect(e.controlFlag).toBe('required');
-    expect(e.options).toEqual({ username: 'admin', password: 'a"b', user_admin: 'admin-secret', user_alice: 'alice-secret' });
-    expect(parseJaasConfig('org.apache.kafka.common.security.scram.ScramLoginModule required;').options).toEqual({});
+    expect(e.options).toEqual({
+      username: 'admin',
+      password: 'a"b',
+      user_admin: 'admin-secret',
+      user_alice: 'alice-secret',
+    });
+    expect(
+      parseJaasConfig('org.apache.kafka.common.security.scram.ScramLoginModule required;').options,
+    ).toEqual({});
     expect(() => parseJaasConfig('A required; B required;')).toThrow(/contains 2 login modules, should be 1/);
     expect(() => parseJaasConfig('A mandatory;')).toThrow(JaasConfigError);
     expect(() => parseJaasConfig('A required x="1"')).toThrow(/must end with/);
@@ -235,8 +270,16 @@ describe('ssl.principal.mapping.rules', () => {
     expect(m.getName('OU=JavaSoft,O=Sun Microsystems,C=US')).toBe('OU=JavaSoft,O=Sun Microsystems,C=US');
     expect(new SslPrincipalMapper(null).getName('CN=x')).toBe('CN=x');
     expect(new SslPrincipalMapper('RULE:^CN=([^,]*),.*$/$1-$2/').getName('CN=a,O=b')).toBe('a-$2');
-    expect(() => new SslPrincipalMapper('RULE:^CN=(.*),.*$/$1/').getName('OU=x')).toThrow(NoMatchingRuleError);
-    for (const bad of ['DEFAULT, DEFAULTX', 'RULE:/', 'RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/LU', 'RULE:^CN=(.*?)/$1/U/', 'blah'])
+    expect(() => new SslPrincipalMapper('RULE:^CN=(.*),.*$/$1/').getName('OU=x')).toThrow(
+      NoMatchingRuleError,
+    );
+    for (const bad of [
+      'DEFAULT, DEFAULTX',
+      'RULE:/',
+      'RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/LU',
+      'RULE:^CN=(.*?)/$1/U/',
+      'blah',
+    ])
       expect(() => new SslPrincipalMapper(bad), bad).toThrow(InvalidRuleError);
   });
 });
