@@ -25,6 +25,7 @@ import type { ApiHandler } from '../handlers/api-handler.js';
 import { saslHandshakeHandler } from '../handlers/sasl-handshake.js';
 import { saslAuthenticateHandler } from '../handlers/sasl-authenticate.js';
 import { scramCredentialHandlers } from '../handlers/scram-credentials.js';
+import { describeClientQuotasHandler } from '../handlers/describe-client-quotas.js';
 import { interBrokerClientSecurity, PLAINTEXT_CLIENT, type ClientSecurity } from './client-security.js';
 import { ListenerConfigView } from './listener-config-view.js';
 import { saslServerSettings } from './sasl-config.js';
@@ -179,9 +180,13 @@ export class BrokerSecurity {
     return [...this.#listeners.values()].some((l) => l.securityProtocol !== 'PLAINTEXT');
   }
 
-  /** SaslHandshake/SaslAuthenticate (their KafkaApis answers) and the SCRAM credential APIs. */
+  /**
+   * SaslHandshake/SaslAuthenticate (their KafkaApis answers), the SCRAM credential APIs, and an
+   * empty DescribeClientQuotas (kafka-configs.sh --describe --entity-type users needs it).
+   */
   handlers(): ApiHandler[] {
     return [
+      describeClientQuotasHandler() as ApiHandler,
       saslHandshakeHandler() as ApiHandler,
       saslAuthenticateHandler() as ApiHandler,
       ...scramCredentialHandlers(this.scramFrontend),
