@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'src/protocol/messages/', 'data/', 'bench/results/', '.ci/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'src/protocol/messages/',
+      'src/controller/grpc/generated/',
+      'data/',
+      'bench/results/',
+      '.ci/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,103 +1,52 @@
 /**
- * A small Kafka protocol client for the bench, built on Sluice's generated codecs: topic admin
- * (create, grow, wait for leaders), the start-to-first-ack probe, and a many-connections produce load.
- * It speaks to Sluice and to Apache Kafka alike (the same bytes to both), with fixed request versions
- * both support (Produce v7, Metadata v9, CreateTopics v5, CreatePartitions v2).
+ * The bench's Kafka calls, on the project's Kafka client (src/client): topic admin (create, grow,
+ * wait for leaders, delete), the start-to-first-ack probe, and a many-connections produce load.
+ * Every connection starts with ApiVersions and each request goes out at the highest version of its
+ * range that the broker serves, so the same code speaks to Sluice and to Apache Kafka 3.9 and 4.x
+ * (which dropped the oldest versions). Sluice and Kafka both serve the top of every range here, so
+ * they get the same bytes.
  */
-import { connect, type Socket } from 'node:net';
-import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
-import {
-  ApiKeys,
-  decodeResponse,
-  encodeRequestFrame,
-  type ApiKey,
-  type ApiMessages,
-} from '../../src/protocol/messages/index.js';
+import { admin, KafkaClient, type KafkaConnection } from '../../src/client/index.js';
+import { ApiKeys, decodeResponse, encodeRequestFrame } from '../../src/protocol/messages/index.js';
 import { buildRecordBatch } from '../../src/protocol/records/build.js';
 import { sleep } from './proc.js';
 
-const V = { produce: 7, metadata: 9, createTopics: 5, createPartitions: 2 } as const;
+/** Produce v3 is the first with RecordBatch v2 (and transactionalId). */
+const PRODUCE = { min: 3, max: 11 } as const;
 
-export class WireClient {
-  readonly #socket: Socket;
-  readonly #decoder = new FrameDecoder({ maxFrameSize: 1 << 30 });
-  #waiters: { resolve: (f: Buffer) => void; reject: (e: Error) => void }[] = [];
-  #next = 1;
-  closed = false;
+/**
+ * A client for one broker on loopback, patient like the bench always was: a broker under a
+ * thousand-connection load may take long to accept and answer ApiVersions.
+ */
+function benchClient(port: number, host = '127.0.0.1'): KafkaClient {
+  return new KafkaClient({
+    bootstrap: [{ host, port }],
+    clientId: 'sluice-bench',
+    connectTimeoutMs: 180_000,
+    requestTimeoutMs: 180_000,
+    clientSoftwareName: 'sluice-bench',
+  });
+}
 
-  private constructor(socket: Socket) {
-    this.#socket = socket;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      for (const f of this.#decoder.push(chunk)) this.#waiters.shift()?.resolve(f);
-    });
-    const fail = () => {
-      this.closed = true;
-      for (const w of this.#waiters.splice(0)) w.reject(new Error('connection closed'));
-    };
-    socket.on('close', fail);
-    socket.on('error', () => {});
-  }
-
-  static connect(port: number, host = '127.0.0.1'): Promise<WireClient> {
-    return new Promise((resolve, reject) => {
-      const s = connect({ port, host }, () => {
-        s.off('error', reject);
-        resolve(new WireClient(s));
-      });
-      s.once('error', reject);
-    });
-  }
-
-  request<K extends ApiKey>(
-    apiKey: K,
-    version: number,
-    body: ApiMessages[K]['request'],
-    timeoutMs = 180_000,
-  ): Promise<ApiMessages[K]['response']> {
-    const correlationId = this.#next++;
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(
-        () => reject(new Error(`no response to api ${apiKey} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.#waiters.push({
-        resolve: (frame) => {
-          clearTimeout(t);
-          try {
-            resolve(decodeResponse(frame, apiKey, version).body);
-          } catch (e) {
-            reject(e as Error);
-          }
-        },
-        reject: (e) => {
-          clearTimeout(t);
-          reject(e);
-        },
-      });
-      this.#socket.write(encodeRequestFrame(apiKey, version, correlationId, 'sluice-bench', body));
-    });
-  }
-
-  close(): void {
-    this.#socket.destroy();
+async function withClient<T>(port: number, fn: (c: KafkaClient) => Promise<T>): Promise<T> {
+  const c = benchClient(port);
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
   }
 }
 
 /** Partitions of `topic` that have a leader, or -1 while the topic is unknown. */
-export async function leaderCount(c: WireClient, topic: string, autoCreate = false): Promise<number> {
-  const md = await c.request(ApiKeys.Metadata, V.metadata, {
-    topics: [{ name: topic }],
-    allowAutoTopicCreation: autoCreate,
-    includeTopicAuthorizedOperations: false,
-  });
+export async function leaderCount(c: KafkaClient, topic: string, autoCreate = false): Promise<number> {
+  const md = await admin.metadata(c, [topic], { allowAutoTopicCreation: autoCreate });
   const t = md.topics.find((x) => x.name === topic);
   if (!t || t.errorCode !== 0) return -1;
   return t.partitions.filter((p) => p.errorCode === 0 && p.leaderId >= 0).length;
 }
 
 async function waitForLeaders(
-  c: WireClient,
+  c: KafkaClient,
   topic: string,
   partitions: number,
   timeoutMs: number,
@@ -121,33 +70,14 @@ export async function createTopic(
   timeoutMs = 300_000,
   replicationFactor = 1,
 ): Promise<void> {
-  const c = await WireClient.connect(port);
-  try {
-    const res = await c.request(
-      ApiKeys.CreateTopics,
-      V.createTopics,
-      {
-        topics: [
-          {
-            name: topic,
-            numPartitions: partitions,
-            replicationFactor,
-            assignments: [],
-            configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
-          },
-        ],
-        timeoutMs,
-        validateOnly: false,
-      },
-      timeoutMs + 10_000,
+  await withClient(port, async (c) => {
+    await admin.createTopic(
+      c,
+      { name: topic, partitions, replicationFactor, configs },
+      { serverTimeoutMs: timeoutMs },
     );
-    const r = res.topics[0];
-    if (r && r.errorCode !== 0)
-      throw new Error(`CreateTopics ${topic}: error ${r.errorCode} ${r.errorMessage ?? ''}`);
     await waitForLeaders(c, topic, partitions, timeoutMs);
-  } finally {
-    c.close();
-  }
+  });
 }
 
 /** Grows a topic to `count` partitions and waits until every partition has a leader. */
@@ -157,21 +87,10 @@ export async function growTopic(
   count: number,
   timeoutMs = 300_000,
 ): Promise<void> {
-  const c = await WireClient.connect(port);
-  try {
-    const res = await c.request(
-      ApiKeys.CreatePartitions,
-      V.createPartitions,
-      { topics: [{ name: topic, count, assignments: null }], timeoutMs, validateOnly: false },
-      timeoutMs + 10_000,
-    );
-    const r = res.results[0];
-    if (r && r.errorCode !== 0)
-      throw new Error(`CreatePartitions ${topic}: error ${r.errorCode} ${r.errorMessage ?? ''}`);
+  await withClient(port, async (c) => {
+    await admin.createPartitions(c, topic, count, { serverTimeoutMs: timeoutMs });
     await waitForLeaders(c, topic, count, timeoutMs);
-  } finally {
-    c.close();
-  }
+  });
 }
 
 /**
@@ -182,15 +101,15 @@ export async function growTopic(
 export async function firstAck(port: number, topic: string, timeoutMs = 120_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   const batch = buildRecordBatch([{ key: null, value: Buffer.from('hello') }]);
-  let c: WireClient | null = null;
+  let c: KafkaClient | null = null;
   while (Date.now() < deadline) {
     try {
-      c ??= await WireClient.connect(port);
+      c ??= benchClient(port);
       if ((await leaderCount(c, topic, true)) < 1) {
         await sleep(10);
         continue;
       }
-      const res = await c.request(ApiKeys.Produce, V.produce, {
+      const res = await c.request(ApiKeys.Produce, PRODUCE, {
         transactionalId: null,
         acks: 1,
         timeoutMs: 30_000,
@@ -222,10 +141,11 @@ export interface ConnectionLoadResult {
 }
 
 /**
- * `connections` sockets, each sending Produce requests (acks=1, one `recordsPerRequest` x `recordSize`
- * batch) one at a time as fast as responses come back, spread over `partitions`. The frame is built
- * once per connection; only its correlation id changes. Counts acknowledgements after `warmupMs`
- * for `measureMs`.
+ * `connections` connections, each sending Produce requests (acks=1, one `recordsPerRequest` x
+ * `recordSize` batch) one at a time as fast as responses come back, spread over `partitions`. Each
+ * connection negotiates its Produce version once and builds its frame once; after that a request
+ * is `sendFrame` (only the correlation id changes) and a response one decode. Counts
+ * acknowledgements after `warmupMs` for `measureMs`.
  */
 export async function connectionLoad(opts: {
   port: number;
@@ -248,49 +168,47 @@ export async function connectionLoad(opts: {
   let errors = 0;
   let rttSum = 0;
   let rttCount = 0;
-  const sockets: Socket[] = [];
+  const clients: KafkaClient[] = [];
 
-  const openOne = (i: number): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const frame = encodeRequestFrame(ApiKeys.Produce, V.produce, 0, 'sluice-bench', {
-        transactionalId: null,
-        acks: 1,
-        timeoutMs: 30_000,
-        topicData: [{ name: opts.topic, partitionData: [{ index: i % opts.partitions, records: batch }] }],
-      });
-      const s = connect({ port: opts.port, host: '127.0.0.1' });
-      s.setNoDelay(true);
-      sockets.push(s);
-      const decoder = new FrameDecoder({ maxFrameSize: 1 << 24 });
-      let corr = 0;
-      let sentAt = 0;
-      const send = () => {
-        if (stopped) return;
-        frame.writeInt32BE(++corr, 8);
-        sentAt = performance.now();
-        s.write(frame);
-      };
-      s.on('data', (chunk: Buffer) => {
-        for (const f of decoder.push(chunk)) {
-          const res = decodeResponse(f, ApiKeys.Produce, V.produce).body;
-          const ok = res.responses[0]?.partitionResponses[0]?.errorCode === 0;
-          if (measuring) {
-            if (ok) acked += opts.recordsPerRequest;
-            else errors++;
-            rttSum += performance.now() - sentAt;
-            rttCount++;
-          }
-          send();
-        }
-      });
-      s.once('connect', () => {
-        s.off('error', reject);
-        s.on('error', () => errors++);
-        resolve();
-      });
-      s.once('error', reject);
-      s.once('ready', send);
+  const openOne = async (i: number): Promise<void> => {
+    const c = benchClient(opts.port);
+    clients.push(c);
+    const conn: KafkaConnection = await c.connection();
+    const version = await c.versionFor(ApiKeys.Produce, PRODUCE);
+    const frame = encodeRequestFrame(ApiKeys.Produce, version, 0, c.clientId, {
+      transactionalId: null,
+      acks: 1,
+      timeoutMs: 30_000,
+      topicData: [{ name: opts.topic, partitionData: [{ index: i % opts.partitions, records: batch }] }],
     });
+    let sentAt = 0;
+    const onResponse = (f: Buffer) => {
+      let ok = false;
+      try {
+        ok =
+          decodeResponse(f, ApiKeys.Produce, version).body.responses[0]?.partitionResponses[0]?.errorCode ===
+          0;
+      } catch {
+        /* counted as an error below */
+      }
+      if (measuring) {
+        if (ok) acked += opts.recordsPerRequest;
+        else errors++;
+        rttSum += performance.now() - sentAt;
+        rttCount++;
+      }
+      send();
+    };
+    const onError = () => {
+      if (!stopped) errors++;
+    };
+    const send = () => {
+      if (stopped) return;
+      sentAt = performance.now();
+      conn.sendFrame(frame, 180_000).then(onResponse, onError);
+    };
+    send();
+  };
 
   // Open in waves so a thousand connects do not all hit the accept queue at once.
   for (let i = 0; i < opts.connections; i += 100) {
@@ -303,7 +221,7 @@ export async function connectionLoad(opts: {
   measuring = false;
   const secs = (performance.now() - t0) / 1000;
   stopped = true;
-  for (const s of sockets) s.destroy();
+  for (const c of clients) c.close();
   return {
     connections: opts.connections,
     recordsPerSec: acked / secs,
@@ -315,14 +233,13 @@ export async function connectionLoad(opts: {
 
 /** Deletes a topic (to keep the disk from filling between runs); errors are ignored. */
 export async function deleteTopic(port: number, topic: string): Promise<void> {
-  const c = await WireClient.connect(port);
-  try {
-    await c.request(ApiKeys.DeleteTopics, 4, { topicNames: [topic], timeoutMs: 60_000 }, 70_000);
-  } catch {
-    /* best effort */
-  } finally {
-    c.close();
-  }
+  await withClient(port, async (c) => {
+    try {
+      await admin.deleteTopic(c, topic, { serverTimeoutMs: 60_000 });
+    } catch {
+      /* best effort */
+    }
+  }).catch(() => undefined);
 }
 
 /**
@@ -339,12 +256,12 @@ export async function waitWritable(
   const batch = buildRecordBatch([{ key: null, value: Buffer.from('ready') }]);
   let pending = Array.from({ length: partitions }, (_, i) => i);
   const deadline = Date.now() + timeoutMs;
-  const c = await WireClient.connect(port);
+  const c = benchClient(port);
   try {
     while (pending.length > 0) {
       if (Date.now() > deadline)
         throw new Error(`${pending.length} of ${partitions} partitions not writable after ${timeoutMs} ms`);
-      const res = await c.request(ApiKeys.Produce, V.produce, {
+      const res = await c.request(ApiKeys.Produce, PRODUCE, {
         transactionalId: null,
         acks: 1,
         timeoutMs: 30_000,

@@ -4,6 +4,7 @@
  * computed at scrape time through `collect` so the hot path only bumps counters.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ReplicaMetrics } from './partition.js';
 
 export interface LiveStateSource {
   partitions(): number;
@@ -263,5 +264,19 @@ export class BrokerMetrics {
           this.set({ group: l.group, topic: l.topic, partition: String(l.partition) }, l.lag);
       },
     });
+  }
+
+  /** The counters partitions bump (handed to the ReplicaManager at construction). */
+  replicaMetrics(): ReplicaMetrics {
+    return {
+      bytesIn: (topic, bytes, records) => {
+        this.bytesIn.inc({ topic }, bytes);
+        this.messagesIn.inc({ topic }, records);
+      },
+      bytesOut: (topic, bytes) => this.bytesOut.inc({ topic }, bytes),
+      duplicateBatch: (topic) => this.producerDuplicates.inc({ topic }),
+      replicationBytesIn: (bytes) => this.replicationBytesIn.inc(bytes),
+      isrChange: (kind) => (kind === 'shrink' ? this.isrShrinks.inc() : this.isrExpands.inc()),
+    };
   }
 }

@@ -5,8 +5,7 @@
 import type { BrokerConfig } from '../common/broker-config.js';
 import type { Logger } from '../common/logger.js';
 import type { MetadataTable } from '../controller/metadata-table.js';
-import type { TopicFrontend } from '../controller/topic-frontend.js';
-import type { ConfigFrontend } from '../controller/config-frontend.js';
+import type { BrokerConfigAdmin, TopicAdmin } from '../controller/admin-writes.js';
 import type { ReplicaManager } from './replica-manager.js';
 import type { ProducerIdManager } from './producer-id-manager.js';
 import type { BrokerMetrics } from './broker-metrics.js';
@@ -17,8 +16,12 @@ export interface BrokerServices {
   readonly nodeId: number;
   readonly config: BrokerConfig;
   readonly table: MetadataTable;
-  readonly topics: TopicFrontend;
-  readonly brokerConfigs: ConfigFrontend;
+  /**
+   * Admin writes: written by this broker on a single node (it is the controller), forwarded to the
+   * active controller in cluster mode. See admin-writes.ts.
+   */
+  readonly topics: TopicAdmin;
+  readonly brokerConfigs: BrokerConfigAdmin;
   readonly replicaManager: ReplicaManager;
   readonly producerIds: ProducerIdManager;
   readonly metrics: BrokerMetrics;

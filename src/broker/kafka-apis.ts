@@ -19,10 +19,9 @@ import type { ApiHandler, RequestContext } from './handlers/api-handler.js';
 import { API_VERSIONS_KEY, unsupportedApiVersionsResponse } from './handlers/api-versions.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import { errorName } from '../protocol/error-codes.js';
+import { InvalidRequestError } from './errors.js';
 
-export class InvalidRequestError extends Error {
-  override readonly name = 'InvalidRequestError';
-}
+export { InvalidRequestError };
 
 export class KafkaApis {
   readonly #handlers = new Map<number, ApiHandler>();

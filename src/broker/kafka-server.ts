@@ -1,10 +1,13 @@
 /**
  * KafkaServer: one broker's lifecycle (Kafka's KafkaServer/BrokerServer). Startup order:
- *   metadata store → metadata table → logs (ReplicaManager) → handlers → one socket server per
- *   listener (`listeners`) → control plane → register this broker (every advertised listener) →
- *   metrics/ready HTTP.
- * Shutdown reverses it: stop accepting and finish in-flight requests, answer waiting operations,
- * flush and close logs (writing the clean-shutdown marker), close the store.
+ *   metadata store → metadata table → metrics → control-plane client (cluster mode) → logs
+ *   (ReplicaManager, given its AlterPartition and metrics at construction) → handlers → one socket
+ *   server per listener (`listeners`) → controller and control-plane server → register this broker
+ *   (every advertised listener) → metrics/ready HTTP.
+ * Shutdown reverses it: controlled shutdown (cluster mode), stop accepting and finish in-flight
+ * requests, then the ReplicaManager's ordered shutdown (replica fetchers stopped and awaited, waiting
+ * operations answered, producer state snapshotted, logs flushed and closed with the clean-shutdown
+ * marker), then the controller and control plane, the registration and the store.
  *
  * Without --etcd the broker runs alone with the embedded store in <first log dir>/__metadata.json,
  * and is its own controller.
@@ -22,12 +25,20 @@ import { EmbeddedMetadataStore } from '../controller/embedded-store.js';
 import type { Controller } from '../controller/controller.js';
 import type { ControlPlaneServer } from '../controller/grpc/control-plane-server.js';
 import type { ControlPlaneClient } from '../controller/grpc/control-plane-client.js';
-import type { Lease } from '../controller/metadata-store.js';
 import type { MetadataStore } from '../controller/metadata-store.js';
 import { MetadataTable } from '../controller/metadata-table.js';
 import { TopicFrontend } from '../controller/topic-frontend.js';
 import { ConfigFrontend } from '../controller/config-frontend.js';
-import { encodeBrokerRegistration, type BrokerRegistration } from '../controller/records.js';
+import { FeaturesTable } from '../controller/features-table.js';
+import {
+  LocalConfigAdmin,
+  LocalTopicAdmin,
+  type BrokerConfigAdmin,
+  type TopicAdmin,
+} from '../controller/admin-writes.js';
+import { claimSingleNodeController } from '../controller/write-fence.js';
+import { BrokerSession } from '../controller/broker-session.js';
+import type { BrokerRegistration } from '../controller/records.js';
 import type { ListenerConfig } from '../common/listener-config.js';
 import { KafkaApis } from './kafka-apis.js';
 import { SocketServer } from './network/socket-server.js';
@@ -36,6 +47,7 @@ import { ProducerIdManager } from './producer-id-manager.js';
 import { BrokerMetrics } from './broker-metrics.js';
 import type { BrokerServices } from './broker-services.js';
 import { apiVersionsHandler } from './handlers/api-versions.js';
+import { updateFeaturesHandler } from './handlers/update-features.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
 import { fetchHandler } from './handlers/fetch.js';
@@ -84,6 +96,7 @@ export class KafkaServer {
   readonly #log: Logger;
   #store: MetadataStore | null = null;
   #table: MetadataTable | null = null;
+  #features: FeaturesTable | null = null;
   #replicaManager: ReplicaManager | null = null;
   #groups: GroupService | null = null;
   readonly #listeners: ListenerConfig;
@@ -93,7 +106,7 @@ export class KafkaServer {
   #ready = false;
   #metricsPort = 0;
   #root = METADATA_ROOT;
-  #lease: Lease | null = null;
+  #session: BrokerSession | null = null;
   #controller: Controller | null = null;
   #controlServer: ControlPlaneServer | null = null;
   #controlClient: ControlPlaneClient | null = null;
@@ -156,7 +169,22 @@ export class KafkaServer {
       );
       await table.waitForRevision(r.revision);
     }
+    // The finalized features (kafka-features.sh): written once per cluster, then read by every broker.
+    const features = (this.#features = new FeaturesTable(store, this.#root));
+    await features.start();
+    await features.bootstrap();
 
+    // The registration (and, in cluster mode, its lease) is written once the listeners are bound.
+    const session = new BrokerSession({
+      store,
+      table,
+      ttlSeconds: cluster
+        ? Math.max(1, Math.ceil(this.config.int('broker.session.timeout.ms') / 1000))
+        : null,
+      interBrokerListener: this.#listeners.interBrokerListenerName,
+      log: this.#log,
+    });
+    this.#session = session;
     const registry = createRegistry({ labels: { node_id: String(this.nodeId) } });
     // Listener TLS/SASL settings, SCRAM credentials, inter-broker client security (src/broker/security).
     const security = new BrokerSecurity({
@@ -169,9 +197,53 @@ export class KafkaServer {
       ...(this.#opts.addScram ? { addScram: this.#opts.addScram } : {}),
     });
     this.#security = security;
-    const replicaManager = new ReplicaManager(this.nodeId, this.config, table, this.#log);
-    this.#replicaManager = replicaManager;
+    // Cluster mode: the client of the active controller's control plane (found through the table),
+    // authenticated as the inter-broker listener's security says (the server side uses the same).
+    // Admin writes, ISR changes, elections and reassignments go to the controller through it.
+    const controlAuth = cluster ? await security.controlPlaneAuth() : null;
+    const controlClient = controlAuth
+      ? new (await import('../controller/grpc/control-plane-client.js')).ControlPlaneClient(
+          table,
+          this.#listeners.interBrokerListenerName,
+          controlAuth,
+        )
+      : null;
+    this.#controlClient = controlClient;
+    const admin = await this.#adminWrites(store, table, controlClient);
+
     const socketServers = this.#socketServers;
+    // Gauges read the parts built below at scrape time (never before startup ends).
+    const metrics: BrokerMetrics = new BrokerMetrics(registry, {
+      partitions: () => replicaManager.allPartitions().length,
+      logSizes: () =>
+        replicaManager.allPartitions().map((p) => ({
+          topic: p.topic,
+          partition: p.index,
+          bytes: p.sizeInBytes,
+          segments: p.numberOfSegments,
+        })),
+      purgatorySizes: () => ({
+        Produce: replicaManager.producePurgatory.size,
+        Fetch: replicaManager.fetchPurgatory.size,
+      }),
+      connections: () => [...socketServers].map(([listener, s]) => ({ listener, count: s.connectionCount })),
+    });
+    const replicaManager = new ReplicaManager({
+      nodeId: this.nodeId,
+      config: this.config,
+      table,
+      log: this.#log,
+      // Leaders send ISR changes (shrink on lag, expand on catch-up) to the active controller.
+      alterPartition: controlClient
+        ? async (req) => {
+            const r = await controlClient.call('alterPartition', req, 5000);
+            return { error: r.error, message: r.message, ...(r.state ? { state: r.state } : {}) };
+          }
+        : null,
+      metrics: metrics.replicaMetrics(),
+      clientSecurity: security.interBrokerClient,
+    });
+    this.#replicaManager = replicaManager;
     const connectionCount = (): number =>
       [...socketServers.values()].reduce((n, s) => n + s.connectionCount, 0);
     for (const l of this.#listeners.listeners) {
@@ -195,30 +267,6 @@ export class KafkaServer {
         ),
       );
     }
-    const metrics: BrokerMetrics = new BrokerMetrics(registry, {
-      partitions: () => replicaManager.allPartitions().length,
-      logSizes: () =>
-        replicaManager.allPartitions().map((p) => ({
-          topic: p.topic,
-          partition: p.index,
-          bytes: p.log.size,
-          segments: p.log.numberOfSegments,
-        })),
-      purgatorySizes: () => ({
-        Produce: replicaManager.producePurgatory.size,
-        Fetch: replicaManager.fetchPurgatory.size,
-      }),
-      connections: () => [...socketServers].map(([listener, s]) => ({ listener, count: s.connectionCount })),
-    });
-    replicaManager.onBytesIn = (topic, bytes, records) => {
-      metrics.bytesIn.inc({ topic }, bytes);
-      metrics.messagesIn.inc({ topic }, records);
-    };
-    replicaManager.onBytesOut = (topic, bytes) => metrics.bytesOut.inc({ topic }, bytes);
-    replicaManager.onDuplicate = (topic) => metrics.producerDuplicates.inc({ topic });
-    replicaManager.onIsrChange = (kind) =>
-      kind === 'shrink' ? metrics.isrShrinks.inc() : metrics.isrExpands.inc();
-    replicaManager.onFollowerBytes = (bytes) => metrics.replicationBytesIn.inc(bytes);
     metrics.registerReplicationGauges({
       underReplicated: () =>
         replicaManager.allPartitions().filter((p) => p.isLeader && p.isr.length < p.replicas.length).length,
@@ -229,7 +277,7 @@ export class KafkaServer {
       fetcherLag: () => replicaManager.fetcherManager.lags(),
     });
 
-    const topics = new TopicFrontend(store, table);
+    const topics = admin.topics;
     const groups = createGroupService({
       nodeId: this.nodeId,
       config: this.config,
@@ -245,7 +293,7 @@ export class KafkaServer {
       config: this.config,
       table,
       topics,
-      brokerConfigs: new ConfigFrontend(store, table),
+      brokerConfigs: admin.brokerConfigs,
       replicaManager,
       producerIds: new ProducerIdManager(store, this.#root),
       metrics,
@@ -265,7 +313,8 @@ export class KafkaServer {
     };
     const apis: KafkaApis = new KafkaApis(metrics);
     for (const h of [
-      apiVersionsHandler(() => apis.handlers()),
+      apiVersionsHandler(() => apis.handlers(), features),
+      updateFeaturesHandler(this.nodeId, features),
       metadataHandler(services),
       produceHandler(services),
       fetchHandler(services),
@@ -281,10 +330,10 @@ export class KafkaServer {
       describeLogDirsHandler(services),
       initProducerIdHandler(services),
       offsetForLeaderEpochHandler(services),
-      // Answered by the active controller (cluster mode; the control-plane client is made below).
-      electLeadersHandler(services, () => this.#controlClient),
-      alterPartitionReassignmentsHandler(services, () => this.#controlClient),
-      listPartitionReassignmentsHandler(services, () => this.#controlClient),
+      // Answered by the active controller (cluster mode; null on a single node).
+      electLeadersHandler(services, () => controlClient),
+      alterPartitionReassignmentsHandler(services, () => controlClient),
+      listPartitionReassignmentsHandler(services, () => controlClient),
       ...groupHandlers(services),
       ...security.handlers(),
     ]) {
@@ -294,10 +343,12 @@ export class KafkaServer {
     // Dynamic broker configs follow the table.
     const applyDynamic = () => {
       try {
-        this.config.setDynamic(
+        const ignored = this.config.setDynamic(
           table.brokerConfigs.get(this.nodeId) ?? {},
           table.brokerConfigs.get('default') ?? {},
         );
+        if (ignored.length > 0)
+          this.#log.warn({ keys: ignored }, 'ignoring stored dynamic configs Kafka does not allow');
       } catch (err) {
         this.#log.error({ err }, 'ignoring invalid dynamic broker config');
       }
@@ -308,7 +359,6 @@ export class KafkaServer {
       security.reloadTls();
     });
 
-    replicaManager.fetcherManager.setClientSecurity(security.interBrokerClient);
     await security.start();
     replicaManager.start();
     await groups.start();
@@ -318,20 +368,19 @@ export class KafkaServer {
     )!;
 
     let controlPort = 0;
-    if (cluster) {
+    if (controlClient && controlAuth) {
       const { Controller } = await import('../controller/controller.js');
       const { ControlPlaneServer } = await import('../controller/grpc/control-plane-server.js');
-      const { ControlPlaneClient } = await import('../controller/grpc/control-plane-client.js');
+      // Campaigns from start() below, once registered, under the session's lease.
       const controller = new Controller({
         nodeId: this.nodeId,
         store,
         table,
-        lease: null as unknown as Lease,
+        session,
         config: this.config,
         log: this.#log,
       });
       this.#controller = controller;
-      const controlAuth = await security.controlPlaneAuth();
       this.#controlServer = new ControlPlaneServer(
         controller,
         () => table.controller?.nodeId ?? -1,
@@ -340,14 +389,6 @@ export class KafkaServer {
       );
       const cl = this.#opts.controlListen ?? { host: interBroker.host || '0.0.0.0', port: 0 };
       controlPort = await this.#controlServer.start(cl.host, cl.port);
-      const controlClient = new ControlPlaneClient(
-        table,
-        this.#listeners.interBrokerListenerName,
-        controlAuth,
-      );
-      this.#controlClient = controlClient;
-      // Leaders send ISR changes (shrink on lag, expand on catch-up) to the active controller.
-      replicaManager.alterPartition = (req) => controlClient.call('alterPartition', req, 5000);
     }
 
     // Register after the listeners are bound, so advertised port 0 becomes the real port.
@@ -363,11 +404,8 @@ export class KafkaServer {
       incarnationId: randomUUID(),
       controlPort,
     };
-    await this.#register();
-    if (this.#controller) {
-      this.#controller.setLease(this.#lease!);
-      this.#controller.start();
-    }
+    await session.register(this.#registration);
+    this.#controller?.start();
 
     if (this.#opts.metricsListen) await this.#startHttp(this.#opts.metricsListen, registry);
     this.#ready = true;
@@ -386,41 +424,28 @@ export class KafkaServer {
   }
 
   /**
-   * Write this broker's registration. In cluster mode it is bound to a lease of
-   * broker.session.timeout.ms: when the broker dies or is paused that long, etcd deletes it and the
-   * controller moves its leaderships. A lease lost while running (a long pause) is replaced and the
-   * registration written again, as a restarted broker would.
+   * The admin writes the handlers use (admin-writes.ts). Cluster mode: forwarded to the active
+   * controller, which writes them fenced by its epoch. Single node: this broker is its own
+   * controller and writes them itself, fenced by the controller key it claims here.
    */
-  async #register(): Promise<void> {
-    const store = this.#store!;
-    const table = this.#table!;
-    let lease: Lease | undefined;
-    if (this.#opts.etcd !== undefined) {
-      lease = await store.grantLease(
-        Math.max(1, Math.ceil(this.config.int('broker.session.timeout.ms') / 1000)),
-      );
-      this.#lease = lease;
-      lease.onLost((err) => {
-        if (!this.#ready) return;
-        this.#log.warn({ err }, 'registration lease lost; registering again');
-        this.#register().then(
-          () => this.#controller?.setLease(this.#lease!),
-          (e: unknown) => this.#log.error({ err: e }, 'could not register again'),
-        );
-      });
+  async #adminWrites(
+    store: MetadataStore,
+    table: MetadataTable,
+    controlClient: ControlPlaneClient | null,
+  ): Promise<{ topics: TopicAdmin; brokerConfigs: BrokerConfigAdmin }> {
+    if (controlClient) {
+      const { ForwardingTopicAdmin, ForwardingConfigAdmin } =
+        await import('../controller/grpc/forwarding-admin.js');
+      return {
+        topics: new ForwardingTopicAdmin(controlClient, table),
+        brokerConfigs: new ForwardingConfigAdmin(controlClient, table),
+      };
     }
-    const r = await store.txn(
-      [],
-      [
-        {
-          type: 'put',
-          key: table.keys.broker(this.nodeId),
-          value: encodeBrokerRegistration(this.#registration!, this.#listeners.interBrokerListenerName),
-          ...(lease ? { lease: lease.id } : {}),
-        },
-      ],
-    );
-    await table.waitForRevision(r.revision);
+    const fence = await claimSingleNodeController(store, table, this.nodeId);
+    return {
+      topics: new LocalTopicAdmin(new TopicFrontend(store, table, fence)),
+      brokerConfigs: new LocalConfigAdmin(new ConfigFrontend(store, table, fence)),
+    };
   }
 
   /**
@@ -434,11 +459,7 @@ export class KafkaServer {
     const retries = this.config.int('controlled.shutdown.max.retries');
     for (let attempt = 1; attempt <= retries; attempt++) {
       try {
-        const res = await client.call<{ error: string; remainingPartitions: string[] }>(
-          'controlledShutdown',
-          { brokerId: this.nodeId },
-          10_000,
-        );
+        const res = await client.call('controlledShutdown', { brokerId: this.nodeId }, 10_000);
         if (res.error === 'NONE' && res.remainingPartitions.length === 0) {
           // Wait until this broker's own view shows it leads nothing, so no request lands here after.
           const deadline = Date.now() + 5000;
@@ -506,7 +527,9 @@ export class KafkaServer {
     // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so the drain below ends.
     this.#groups?.shutdown();
     await Promise.all([...this.#socketServers.values()].map((s) => s.stop()));
-    this.#replicaManager?.shutdown();
+    // Fetchers stopped and awaited, waiting operations answered, producer state snapshotted, logs
+    // flushed and closed: all before the metadata store goes.
+    await this.#replicaManager?.shutdown();
     this.#controller?.stop();
     await this.#controlServer?.stop();
     this.#controlClient?.close();
@@ -514,7 +537,8 @@ export class KafkaServer {
     if (this.#table && this.#store) {
       // A single node keeps its registration (it is the cluster). In cluster mode revoking the lease
       // removes the registration (and the controller key, if held) at once instead of after the TTL.
-      await this.#lease?.revoke();
+      await this.#session?.close();
+      await this.#features?.stop();
       await this.#table.stop();
       await this.#store.close();
     }

@@ -1,22 +1,139 @@
 /**
- * Partition: one topic-partition replica on this broker (Kafka's Partition). Owns the UnifiedLog,
- * the leader state (epoch, ISR, followers' log end offsets, high watermark) and the idempotent
- * producer state. The ReplicaManager creates it and switches it between leader and follower as the
- * metadata table says; handlers reach it through the ReplicaManager.
+ * Partition: one topic-partition replica on this broker (Kafka's Partition), and the only code that
+ * reads or writes it. It owns
+ *  - the UnifiedLog (private: nothing else calls it), so every append, read, truncation and offset
+ *    lookup goes through a method here;
+ *  - the leader state: leader epoch, partition epoch, ISR, the followers' fetch state, the high
+ *    watermark and the last stable offset, and the fencing of requests by leader epoch (KIP-320);
+ *  - the ISR decisions (expand on catch-up, shrink on lag) and the AlterPartition request that
+ *    carries them to the controller, with the answer applied here;
+ *  - the idempotent producer state, rebuilt from snapshot + log on load;
+ *  - its byte counters (appended, and below the high watermark), which waiting fetches watch.
+ *
+ * The ReplicaManager creates a Partition per hosted replica, applies the controller's state to it,
+ * routes requests to it and runs the purgatories; it learns of changes the Partition makes on its
+ * own (an AlterPartition answer) through `PartitionContext.onStateChanged`. Everything runs on the
+ * one event loop: a method runs to its end without interleaving, except across the awaits of
+ * `appendRecordsToLeader` (batch validation), after which leadership is checked again.
+ *
+ * Extension points for what comes next: reads return a `PartitionReadResult` carrying the high
+ * watermark, last stable offset and log start (transactions add aborted transactions there), the
+ * read bound is chosen by `FetchIsolation` (`txn-committed` reads to the LSO, which is the high
+ * watermark until transactions exist), and appends return a `LeaderAppendResult`.
  */
+import type { Logger } from '../common/logger.js';
 import type { UnifiedLog } from '../storage/unified-log.js';
-import { scanRecordBatches } from '../protocol/records/batch.js';
-import { readBatchHeader, NO_PRODUCER_ID, type RecordBatchHeader } from '../protocol/records/batch-header.js';
-import { ProducerStateManager, type BatchMetadata } from './producer-state.js';
+import type { LogConfig } from '../storage/log-config.js';
+import { KafkaStorageError } from '../storage/errors.js';
+import { scanRecordBatches, type BatchSpan } from '../protocol/records/batch.js';
+import {
+  readBatchHeader,
+  NO_PRODUCER_ID,
+  TimestampType,
+  type RecordBatchHeader,
+} from '../protocol/records/batch-header.js';
+import { CorruptRecordError, InvalidRecordError } from '../protocol/records/errors.js';
+import { validateRecordBatchForAppend, type AppendValidationOptions } from '../protocol/records/validate.js';
 import type { PartitionState } from '../controller/records.js';
+import type { AlterPartitionRequest } from '../controller/partition-state-machine.js';
+import { ProducerStateManager, type BatchMetadata } from './producer-state.js';
+import {
+  FencedLeaderEpochError,
+  InvalidProducerEpochError,
+  NotEnoughReplicasError,
+  NotLeaderOrFollowerError,
+  OutOfOrderSequenceError,
+  UnknownLeaderEpochError,
+} from './errors.js';
+import { isMappedError } from './error-mapping.js';
+
+/** The controller's AlterPartition (cluster mode). */
+export type AlterPartitionFn = (
+  req: AlterPartitionRequest,
+) => Promise<{ error: string; message: string; state?: PartitionState }>;
+
+/** Counters a partition reports (the broker's Prometheus metrics implement it). */
+export interface ReplicaMetrics {
+  /** A leader append: the request's bytes and records for this partition. */
+  bytesIn(topic: string, bytes: number, records: number): void;
+  /** Bytes returned to consumers (not to followers). */
+  bytesOut(topic: string, bytes: number): void;
+  /** An idempotent producer's retry answered from the producer state. */
+  duplicateBatch(topic: string): void;
+  /** Bytes a follower appended from its leader. */
+  replicationBytesIn(bytes: number): void;
+  /** The controller accepted an ISR change this leader asked for. */
+  isrChange(kind: 'shrink' | 'expand', topic: string): void;
+}
+
+export const NO_REPLICA_METRICS: ReplicaMetrics = {
+  bytesIn() {},
+  bytesOut() {},
+  duplicateBatch() {},
+  replicationBytesIn() {},
+  isrChange() {},
+};
+
+/**
+ * What the hosting broker gives every Partition at construction (one object shared by all of them).
+ */
+export interface PartitionContext {
+  readonly nodeId: number;
+  /** Sends an ISR change to the controller; null when there is none (a single node: the ISR is fixed). */
+  readonly alterPartition: AlterPartitionFn | null;
+  /** Only registered brokers may join an ISR. */
+  isBrokerAlive(id: number): boolean;
+  /** replica.lag.time.max.ms (dynamic, so read when needed). */
+  replicaLagTimeMaxMs(): number;
+  readonly metrics: ReplicaMetrics;
+  /**
+   * The partition changed on its own (an AlterPartition answer or failure): its high watermark or
+   * ISR may have moved, so operations waiting on it may complete.
+   */
+  onStateChanged(p: Partition): void;
+  readonly log: Logger;
+  /** Clock (ms); Date.now by default. */
+  readonly time?: () => number;
+}
+
+/**
+ * How far a read may go (Kafka's FetchIsolation): followers to the log end, read_uncommitted
+ * consumers to the high watermark, read_committed consumers to the last stable offset.
+ */
+export type FetchIsolation = 'log-end' | 'high-watermark' | 'txn-committed';
+
+export interface PartitionFetchParams {
+  fetchOffset: bigint;
+  /** The fetcher's view of the leader epoch (KIP-320); -1 when it sent none (not checked). */
+  currentLeaderEpoch: number;
+  /** The epoch of the fetcher's last batch (Fetch v12+); -1 when unknown (no divergence check). */
+  lastFetchedEpoch: number;
+  maxBytes: number;
+  /** Return the whole first batch even when it exceeds maxBytes (the response's first partition). */
+  minOneMessage: boolean;
+  isolation: FetchIsolation;
+}
+
+export interface PartitionReadResult {
+  /** Raw batches from the segment file (empty when there is nothing to read, or on divergence). */
+  records: Buffer;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  /** The fetcher's log diverges from this one (KIP-320): it truncates, then fetches again. */
+  divergingEpoch?: { epoch: number; endOffset: bigint };
+}
 
 export interface LeaderAppendResult {
+  /** Offset of the first batch (for a retried duplicate: where it was written the first time). */
   baseOffset: bigint;
+  /** Offset of the last record; acks=all waits for the high watermark to pass it. */
   lastOffset: bigint;
+  /** Broker time stamped into the batches under LogAppendTime, else -1. */
   logAppendTime: bigint;
   logStartOffset: bigint;
   recordCount: number;
-  /** The batch was a retry of one already in the log: nothing appended, original offsets returned. */
+  /** Every batch was a retry already in the log: nothing was written. */
   duplicate: boolean;
 }
 
@@ -33,59 +150,165 @@ export interface FollowerState {
 
 export type StateChange = 'became-leader' | 'became-follower' | 'leader-changed' | 'none' | 'stale';
 
-export class PartitionError extends Error {
-  override readonly name = 'PartitionError';
-  constructor(
-    readonly errorName: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/** ListOffsets' special timestamps. */
+const LATEST_TIMESTAMP = -1n;
+const EARLIEST_TIMESTAMP = -2n;
+const EARLIEST_LOCAL_TIMESTAMP = -4n;
+const LATEST_TIERED_TIMESTAMP = -5n;
+/** DeleteRecords' "up to the high watermark". */
+const DELETE_TO_HIGH_WATERMARK = -1n;
+/** A refused or failed AlterPartition is not sent again sooner than this. */
+const ALTER_PARTITION_RETRY_MS = 1000;
+/** Reads that rebuild state from the log (producer state, coordinators) go in chunks this large. */
+const REPLAY_CHUNK_BYTES = 4 * 1024 * 1024;
+
+function newFollowerState(lastCaughtUpMs: number): FollowerState {
+  return { logEndOffset: -1n, lastCaughtUpMs, lastFetchMs: 0, lastFetchLeaderLogEndOffset: -1n };
 }
 
 export class Partition {
   readonly topic: string;
   readonly index: number;
-  readonly log: UnifiedLog;
-  readonly producerState: ProducerStateManager;
-  readonly nodeId: number;
-  leaderEpoch = -1;
-  partitionEpoch = -1;
-  leaderId = -1;
-  isr: number[] = [];
-  replicas: number[] = [];
-  /** Followers' fetch state as reported by their fetches (leader only). */
-  readonly followerStates = new Map<number, FollowerState>();
-  /** Where this leader's epoch starts in the log (a follower joins the ISR only past it). */
-  leaderEpochStartOffset = -1n;
-  /** The ISR asked of the controller and not answered yet (leader only); null when none in flight. */
-  pendingIsr: number[] | null = null;
+  /** `<topic>-<index>`: the partition's key in the ReplicaManager and the purgatories. */
+  readonly key: string;
+  readonly #log: UnifiedLog;
+  readonly #ctx: PartitionContext;
+  readonly #time: () => number;
+  readonly #producerState: ProducerStateManager;
 
-  constructor(topic: string, index: number, log: UnifiedLog, nodeId: number) {
+  #leaderEpoch = -1;
+  #partitionEpoch = -1;
+  #leaderId = -1;
+  #isr: readonly number[] = [];
+  #replicas: readonly number[] = [];
+  /** Followers' fetch state as reported by their fetches (leader only). */
+  readonly #followers = new Map<number, FollowerState>();
+  /** Where this leader's epoch starts in the log (a follower joins the ISR only past it). */
+  #leaderEpochStartOffset = -1n;
+  /** The ISR asked of the controller and not answered yet (leader only); null when none in flight. */
+  #pendingIsr: readonly number[] | null = null;
+  /** No AlterPartition before this time (after a refusal or failure). */
+  #isrRetryAt = 0;
+
+  /** Bytes appended, monotonic: how waiting follower fetches tell that enough data arrived. */
+  #appendedBytes = 0;
+  /**
+   * Bytes below the high watermark, monotonic (what consumers can read). Leader appends wait in
+   * #uncommitted (end offset → #appendedBytes after it) until the high watermark passes them.
+   */
+  #committedBytes = 0;
+  #uncommitted: { end: bigint; bytes: number }[] = [];
+
+  constructor(topic: string, index: number, log: UnifiedLog, ctx: PartitionContext) {
     this.topic = topic;
     this.index = index;
-    this.log = log;
-    this.nodeId = nodeId;
-    this.producerState = new ProducerStateManager(log.dir);
+    this.key = `${topic}-${index}`;
+    this.#log = log;
+    this.#ctx = ctx;
+    this.#time = ctx.time ?? Date.now;
+    this.#producerState = new ProducerStateManager(log.dir);
     this.#rebuildProducerState();
   }
 
-  get key(): string {
-    return `${this.topic}-${this.index}`;
+  // ---- state, read-only from outside ----
+
+  get nodeId(): number {
+    return this.#ctx.nodeId;
   }
 
   get isLeader(): boolean {
-    return this.leaderId === this.nodeId;
+    return this.#leaderId === this.#ctx.nodeId;
+  }
+
+  get leaderId(): number {
+    return this.#leaderId;
+  }
+
+  get leaderEpoch(): number {
+    return this.#leaderEpoch;
+  }
+
+  get partitionEpoch(): number {
+    return this.#partitionEpoch;
+  }
+
+  get isr(): readonly number[] {
+    return this.#isr;
+  }
+
+  get replicas(): readonly number[] {
+    return this.#replicas;
+  }
+
+  /** The ISR asked of the controller and not answered yet; null when none is in flight. */
+  get pendingIsr(): readonly number[] | null {
+    return this.#pendingIsr;
   }
 
   get highWatermark(): bigint {
-    return this.log.highWatermark;
+    return this.#log.highWatermark;
   }
 
   /** The last stable offset: no transactions yet, so it is the high watermark. */
   get lastStableOffset(): bigint {
-    return this.log.highWatermark;
+    return this.#log.highWatermark;
   }
+
+  get logStartOffset(): bigint {
+    return this.#log.logStartOffset;
+  }
+
+  get logEndOffset(): bigint {
+    return this.#log.logEndOffset;
+  }
+
+  /** The epoch of the last batch in this replica's log (-1 when none): a follower's lastFetchedEpoch. */
+  get latestEpoch(): number {
+    return this.#log.latestEpoch;
+  }
+
+  /** The log was closed: the partition was deleted or moved away, or the broker is stopping. */
+  get isClosed(): boolean {
+    return this.#log.isClosed;
+  }
+
+  get config(): Readonly<LogConfig> {
+    return this.#log.config;
+  }
+
+  /** The partition's directory (`<log dir>/<topic>-<index>`). */
+  get dir(): string {
+    return this.#log.dir;
+  }
+
+  get sizeInBytes(): number {
+    return this.#log.size;
+  }
+
+  get numberOfSegments(): number {
+    return this.#log.numberOfSegments;
+  }
+
+  /** Bytes appended to this replica so far (monotonic while it is hosted here). */
+  get appendedBytes(): number {
+    return this.#appendedBytes;
+  }
+
+  /** Bytes below the high watermark so far (monotonic; counted while leading). */
+  get committedBytes(): number {
+    return this.#committedBytes;
+  }
+
+  /** What this leader knows of a follower (tests, diagnostics). */
+  followerState(replicaId: number): Readonly<FollowerState> | undefined {
+    return this.#followers.get(replicaId);
+  }
+
+  updateConfig(config: Readonly<LogConfig>): void {
+    this.#log.updateConfig(config);
+  }
+
+  // ---- the controller's state ----
 
   /**
    * Apply the controller's state for this partition. Returns what changed for this broker: it
@@ -93,93 +316,155 @@ export class Partition {
    * older than one already applied (the controller's AlterPartition answer can arrive before the
    * table's watch event) is ignored.
    */
-  applyState(state: PartitionState, replicas: number[], now = Date.now()): StateChange {
-    if (state.partitionEpoch < this.partitionEpoch && state.leaderEpoch <= this.leaderEpoch) return 'stale';
+  applyState(state: PartitionState, replicas: readonly number[], now = this.#time()): StateChange {
+    if (state.partitionEpoch < this.#partitionEpoch && state.leaderEpoch <= this.#leaderEpoch) return 'stale';
     const wasLeader = this.isLeader;
-    const oldLeader = this.leaderId;
-    this.replicas = replicas;
-    this.isr = state.isr;
-    this.partitionEpoch = state.partitionEpoch;
-    const epochChanged = state.leaderEpoch !== this.leaderEpoch;
-    this.leaderEpoch = state.leaderEpoch;
-    this.leaderId = state.leader;
-    if (this.pendingIsr && (epochChanged || !this.isLeader)) this.pendingIsr = null;
+    const oldLeader = this.#leaderId;
+    this.#replicas = replicas;
+    this.#isr = state.isr;
+    this.#partitionEpoch = state.partitionEpoch;
+    const epochChanged = state.leaderEpoch !== this.#leaderEpoch;
+    this.#leaderEpoch = state.leaderEpoch;
+    this.#leaderId = state.leader;
+    if (this.#pendingIsr && (epochChanged || !this.isLeader)) this.#pendingIsr = null;
     if (this.isLeader && (!wasLeader || epochChanged)) {
       // Kafka's makeLeader: the new epoch starts at the log end; in-sync followers count as caught
       // up now, their log end offsets are unknown until they fetch.
-      this.followerStates.clear();
+      this.#followers.clear();
       for (const r of replicas) {
-        if (r === this.nodeId) continue;
-        this.followerStates.set(r, {
-          logEndOffset: -1n,
-          lastCaughtUpMs: this.isr.includes(r) ? now : 0,
-          lastFetchMs: 0,
-          lastFetchLeaderLogEndOffset: -1n,
-        });
+        if (r !== this.nodeId) this.#followers.set(r, newFollowerState(this.#isr.includes(r) ? now : 0));
       }
-      this.leaderEpochStartOffset = this.log.logEndOffset;
-      this.log.leaderEpochCache.assign(this.leaderEpoch, this.log.logEndOffset);
-      this.maybeIncrementHighWatermark();
+      this.#leaderEpochStartOffset = this.#log.logEndOffset;
+      this.#log.leaderEpochCache.assign(this.#leaderEpoch, this.#log.logEndOffset);
+      // Appends from an earlier leadership are either committed or gone; consumers count from here.
+      this.#uncommitted = [];
+      this.#committedBytes = this.#appendedBytes;
+      this.#maybeIncrementHighWatermark();
       return 'became-leader';
     }
     if (this.isLeader) {
       for (const r of replicas) {
-        if (r !== this.nodeId && !this.followerStates.has(r))
-          this.followerStates.set(r, {
-            logEndOffset: -1n,
-            lastCaughtUpMs: 0,
-            lastFetchMs: 0,
-            lastFetchLeaderLogEndOffset: -1n,
-          });
+        if (r !== this.nodeId && !this.#followers.has(r)) this.#followers.set(r, newFollowerState(0));
       }
       // The ISR may have shrunk: the high watermark can move.
-      this.maybeIncrementHighWatermark();
+      this.#maybeIncrementHighWatermark();
       return 'none';
     }
     if (wasLeader) {
-      this.followerStates.clear();
-      this.leaderEpochStartOffset = -1n;
+      this.#followers.clear();
+      this.#leaderEpochStartOffset = -1n;
       return 'became-follower';
     }
-    return oldLeader !== this.leaderId || epochChanged ? 'leader-changed' : 'none';
+    return oldLeader !== this.#leaderId || epochChanged ? 'leader-changed' : 'none';
   }
 
+  // ---- leader: appends ----
+
   /**
-   * Leader append of one client batch (already validated). Idempotent producers are checked against
-   * the producer state first; a retried batch returns its original offsets without being written.
+   * Produce: validate every batch of one partition's records, then append them all (a request is
+   * all or nothing per partition as far as validation goes). Idempotent producers are checked
+   * against the producer state; a retried batch is answered with its original offsets and not
+   * written again. Throws the typed errors of src/broker/errors.ts, the record validation errors,
+   * and KafkaStorageError for a failed write.
    */
-  appendAsLeader(
-    batch: Buffer,
-    producerId: bigint,
-    producerEpoch: number,
-    baseSequence: number,
-    recordCount: number,
-  ): LeaderAppendResult {
-    if (!this.isLeader) {
-      throw new PartitionError(
-        'NOT_LEADER_OR_FOLLOWER',
-        `Broker ${this.nodeId} is not the leader of ${this.key}`,
+  async appendRecordsToLeader(
+    records: Buffer | null,
+    requiredAcks: number,
+    minInsyncReplicas: number,
+  ): Promise<LeaderAppendResult> {
+    this.#checkLeader();
+    if (!records || records.length === 0)
+      throw new InvalidRecordError('INVALID_RECORD', 'Produce request carries no records');
+    if (requiredAcks === -1 && this.#isr.length < minInsyncReplicas) {
+      throw new NotEnoughReplicasError(
+        `The size of the current ISR ${this.#isr.length} is insufficient to satisfy the min.isr requirement of ${minInsyncReplicas} for partition ${this.key}`,
       );
     }
-    if (producerId !== NO_PRODUCER_ID) {
-      const check = this.producerState.check(producerId, producerEpoch, baseSequence, recordCount);
-      if (check.kind === 'error') throw new PartitionError(check.errorName, check.message);
-      if (check.kind === 'duplicate') return this.#duplicate(check.batch, recordCount);
+    let batches: BatchSpan[];
+    try {
+      const scan = scanRecordBatches(records);
+      if (scan.partial) batches = [];
+      else batches = scan.batches;
+    } catch {
+      batches = [];
     }
-    const info = this.log.append(batch, { leaderEpoch: this.leaderEpoch, alreadyValidated: true });
-    if (producerId !== NO_PRODUCER_ID) {
-      const lastSeq = (baseSequence + recordCount - 1) % 0x80000000;
-      this.producerState.update(
-        producerId,
-        producerEpoch,
-        baseSequence,
-        lastSeq,
+    if (batches.length === 0) throw new CorruptRecordError('Produce request has a truncated record batch');
+    const cfg = this.#log.config;
+    const validation: AppendValidationOptions = {
+      fromClient: true,
+      compacted: cfg.cleanupPolicy.includes('compact'),
+      timestampType:
+        cfg.messageTimestampType === 'LogAppendTime' ? TimestampType.LogAppendTime : TimestampType.CreateTime,
+      maxBatchSize: cfg.maxMessageBytes,
+    };
+    let recordCount = 0;
+    const headers: RecordBatchHeader[] = [];
+    for (const s of batches) {
+      const v = await validateRecordBatchForAppend(records, s.position, validation);
+      if (!v.ok) throw v.error;
+      recordCount += v.batch.header.recordCount;
+      headers.push(v.batch.header);
+    }
+    // Validation awaited: leadership may have moved meanwhile.
+    this.#checkLeader();
+    let first: LeaderAppendResult | null = null;
+    let lastOffset = -1n;
+    let duplicates = 0;
+    for (const [i, s] of batches.entries()) {
+      const r = this.#appendBatchAsLeader(records.subarray(s.position, s.position + s.size), headers[i]!);
+      first ??= r;
+      lastOffset = r.lastOffset;
+      if (r.duplicate) {
+        duplicates++;
+        this.#ctx.metrics.duplicateBatch(this.topic);
+      } else {
+        this.#appendedBytes += s.size;
+        this.#uncommitted.push({ end: r.lastOffset + 1n, bytes: this.#appendedBytes });
+      }
+    }
+    this.#ctx.metrics.bytesIn(this.topic, records.length, recordCount);
+    // With no other replica in the ISR the high watermark moved with the append.
+    this.#advanceCommittedBytes();
+    return {
+      baseOffset: first!.baseOffset,
+      lastOffset,
+      logAppendTime: first!.logAppendTime,
+      logStartOffset: this.#log.logStartOffset,
+      recordCount,
+      duplicate: duplicates === batches.length,
+    };
+  }
+
+  /** One validated batch: producer-state check, append with this leader's epoch, HW. */
+  #appendBatchAsLeader(batch: Buffer, h: RecordBatchHeader): LeaderAppendResult {
+    const idempotent = h.producerId !== NO_PRODUCER_ID;
+    if (idempotent) {
+      const check = this.#producerState.check(h.producerId, h.producerEpoch, h.baseSequence, h.recordCount);
+      if (check.kind === 'error') {
+        throw check.errorName === 'INVALID_PRODUCER_EPOCH'
+          ? new InvalidProducerEpochError(check.message)
+          : new OutOfOrderSequenceError(check.message);
+      }
+      if (check.kind === 'duplicate') return this.#duplicate(check.batch, h.recordCount);
+    }
+    let info;
+    try {
+      info = this.#log.append(batch, { leaderEpoch: this.#leaderEpoch, alreadyValidated: true });
+    } catch (err) {
+      throw this.#storageError(err, 'append');
+    }
+    if (idempotent) {
+      this.#producerState.update(
+        h.producerId,
+        h.producerEpoch,
+        h.baseSequence,
+        (h.baseSequence + h.recordCount - 1) % 0x80000000,
         info.firstOffset,
         info.lastOffset,
         info.maxTimestamp,
       );
     }
-    this.maybeIncrementHighWatermark();
+    this.#maybeIncrementHighWatermark();
     return {
       baseOffset: info.firstOffset,
       lastOffset: info.lastOffset,
@@ -195,84 +480,345 @@ export class Partition {
       baseOffset: b.firstOffset,
       lastOffset: b.lastOffset,
       logAppendTime: -1n,
-      logStartOffset: this.log.logStartOffset,
+      logStartOffset: this.#log.logStartOffset,
       recordCount,
       duplicate: true,
     };
   }
 
+  // ---- leader: reads and offset lookups ----
+
+  /**
+   * Fetch (consumers and followers): fenced by leader epoch, checked for divergence (KIP-320), then
+   * raw batches from `fetchOffset` up to the bound of `isolation`. Throws NotLeaderOrFollowerError,
+   * FencedLeaderEpochError, UnknownLeaderEpochError, OffsetOutOfRangeError, KafkaStorageError.
+   */
+  fetchRecords(f: PartitionFetchParams): PartitionReadResult {
+    this.#checkLeaderEpoch(f.currentLeaderEpoch);
+    const hw = this.#log.highWatermark;
+    const lso = this.lastStableOffset;
+    const logStartOffset = this.#log.logStartOffset;
+    // KIP-320: the fetcher's last epoch ends earlier here (or is unknown): tell it where to truncate.
+    if (f.lastFetchedEpoch >= 0) {
+      const end = this.#log.endOffsetForEpoch(f.lastFetchedEpoch);
+      if (end.epoch >= 0 && (end.epoch < f.lastFetchedEpoch || end.endOffset < f.fetchOffset)) {
+        return {
+          records: Buffer.alloc(0),
+          highWatermark: hw,
+          lastStableOffset: lso,
+          logStartOffset,
+          divergingEpoch: end,
+        };
+      }
+    }
+    const upper =
+      f.isolation === 'log-end' ? this.#log.logEndOffset : f.isolation === 'high-watermark' ? hw : lso;
+    let records: Buffer;
+    try {
+      records = this.#log.read(f.fetchOffset, {
+        maxBytes: f.maxBytes,
+        maxOffset: upper,
+        minOneMessage: f.minOneMessage || f.maxBytes > 0,
+      }).records;
+    } catch (err) {
+      throw this.#storageError(err, 'read');
+    }
+    if (records.length > f.maxBytes && !f.minOneMessage) records = Buffer.alloc(0);
+    if (records.length > 0 && f.isolation !== 'log-end')
+      this.#ctx.metrics.bytesOut(this.topic, records.length);
+    return { records, highWatermark: hw, lastStableOffset: lso, logStartOffset };
+  }
+
+  /**
+   * ListOffsets: the offset for a timestamp, or for the special timestamps (-1 latest: the read
+   * bound of `isolation`; -2 earliest and -4 earliest local: the log start; -5 latest tiered: none
+   * here). Null when no record qualifies, or the one found is past what the reader may see.
+   */
+  fetchOffsetForTimestamp(
+    timestamp: bigint,
+    isolation: FetchIsolation,
+    currentLeaderEpoch: number,
+  ): { offset: bigint; timestamp: bigint; leaderEpoch: number } | null {
+    this.#checkLeaderEpoch(currentLeaderEpoch);
+    try {
+      const upper =
+        isolation === 'log-end'
+          ? this.#log.logEndOffset
+          : isolation === 'high-watermark'
+            ? this.highWatermark
+            : this.lastStableOffset;
+      if (timestamp === LATEST_TIMESTAMP)
+        return { offset: upper, timestamp: -1n, leaderEpoch: this.#leaderEpoch };
+      if (timestamp === EARLIEST_TIMESTAMP || timestamp === EARLIEST_LOCAL_TIMESTAMP) {
+        const r = this.#log.fetchOffsetByTimestamp(EARLIEST_TIMESTAMP);
+        return { offset: this.#log.logStartOffset, timestamp: -1n, leaderEpoch: r?.leaderEpoch ?? -1 };
+      }
+      if (timestamp === LATEST_TIERED_TIMESTAMP) return { offset: -1n, timestamp: -1n, leaderEpoch: -1 };
+      const r = this.#log.fetchOffsetByTimestamp(timestamp);
+      // Consumers must not learn of offsets past what they may read.
+      if (!r || (isolation !== 'log-end' && r.offset >= upper)) return null;
+      return r;
+    } catch (err) {
+      throw this.#storageError(err, 'offset lookup');
+    }
+  }
+
+  /**
+   * OffsetForLeaderEpoch (leader): the largest epoch at or below `leaderEpoch` this log knows and
+   * where the next one starts; (-1, -1) when it knows none. Fenced by `currentLeaderEpoch`.
+   */
+  lastOffsetForLeaderEpoch(
+    currentLeaderEpoch: number,
+    leaderEpoch: number,
+  ): { epoch: number; endOffset: bigint } {
+    this.#checkLeaderEpoch(currentLeaderEpoch);
+    return this.#log.endOffsetForEpoch(leaderEpoch);
+  }
+
+  /** This replica's own answer for an epoch, unfenced (a follower's truncation, the divergence check). */
+  endOffsetForEpoch(leaderEpoch: number): { epoch: number; endOffset: bigint } {
+    return this.#log.endOffsetForEpoch(leaderEpoch);
+  }
+
+  /**
+   * DeleteRecords (leader): move the log start offset to `offset` (-1: the high watermark). Returns
+   * the new log start offset (the low watermark). OffsetOutOfRangeError past the high watermark.
+   */
+  deleteRecordsOnLeader(offset: bigint): bigint {
+    this.#checkLeader();
+    const target = offset === DELETE_TO_HIGH_WATERMARK ? this.#log.highWatermark : offset;
+    try {
+      return this.#log.deleteRecordsBefore(target);
+    } catch (err) {
+      throw this.#storageError(err, 'delete records');
+    }
+  }
+
+  /**
+   * Raw batches of this replica's log from `startOffset`, up to `maxBytes` (at least one batch) and
+   * below `upTo` (default: the log end), with no leader or epoch check: for readers inside the
+   * broker that rebuild state from a partition they lead (the group coordinator's load).
+   */
+  readLocal(startOffset: bigint, maxBytes: number, upTo?: bigint): Buffer {
+    try {
+      return this.#log.read(startOffset, { maxBytes, maxOffset: upTo, minOneMessage: true }).records;
+    } catch (err) {
+      throw this.#storageError(err, 'read');
+    }
+  }
+
+  #checkLeader(): void {
+    if (!this.isLeader)
+      throw new NotLeaderOrFollowerError(`Broker ${this.nodeId} is not the leader of ${this.key}`);
+  }
+
+  /** Leader only; KIP-320: an older epoch is fenced, a newer one is not known here yet. */
+  #checkLeaderEpoch(current: number): void {
+    this.#checkLeader();
+    if (current < 0 || current === this.#leaderEpoch) return;
+    if (current < this.#leaderEpoch)
+      throw new FencedLeaderEpochError(
+        `Leader epoch ${current} is older than the current epoch ${this.#leaderEpoch} of ${this.key}`,
+      );
+    throw new UnknownLeaderEpochError(
+      `Leader epoch ${current} is newer than the current epoch ${this.#leaderEpoch} of ${this.key}`,
+    );
+  }
+
+  /** Typed errors pass through; anything else from the log is an I/O failure (Kafka's KafkaStorageException). */
+  #storageError(err: unknown, what: string): Error {
+    if (isMappedError(err)) return err;
+    return new KafkaStorageError(
+      `${what} on ${this.key} failed: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+
+  // ---- leader: high watermark and ISR ----
+
   /**
    * The high watermark is the smallest log end offset among the ISR (the leader's own included).
    * While an ISR change is in flight the larger of the two ISRs counts (Kafka's "maximal ISR"), so
    * the high watermark never passes what a replica that may still be in the ISR has.
-   * Returns true when it moved, so waiting fetches and acks=all produces can be completed.
+   * Returns true when it moved.
    */
-  maybeIncrementHighWatermark(): boolean {
+  #maybeIncrementHighWatermark(): boolean {
     if (!this.isLeader) return false;
-    let hw = this.log.logEndOffset;
+    let hw = this.#log.logEndOffset;
     for (const id of this.maximalIsr()) {
       if (id === this.nodeId) continue;
-      const leo = this.followerStates.get(id)?.logEndOffset ?? -1n;
+      const leo = this.#followers.get(id)?.logEndOffset ?? -1n;
       if (leo < 0n) return false; // not fetched since this broker became leader
       if (leo < hw) hw = leo;
     }
-    return this.log.maybeIncrementHighWatermark(hw);
+    if (!this.#log.maybeIncrementHighWatermark(hw)) return false;
+    this.#advanceCommittedBytes();
+    return true;
   }
 
-  maximalIsr(): number[] {
-    if (!this.pendingIsr) return this.isr;
-    return [...new Set([...this.isr, ...this.pendingIsr])];
+  /** Move appended bytes the high watermark passed into the consumer-visible count. */
+  #advanceCommittedBytes(): void {
+    const q = this.#uncommitted;
+    if (q.length === 0) return;
+    const hw = this.#log.highWatermark;
+    let n = 0;
+    while (n < q.length && q[n]!.end <= hw) n++;
+    if (n === 0) return;
+    this.#committedBytes = q[n - 1]!.bytes;
+    q.splice(0, n);
+  }
+
+  /** The ISR, or while a change is in flight the union of the current and the requested one. */
+  maximalIsr(): readonly number[] {
+    if (!this.#pendingIsr) return this.#isr;
+    return [...new Set([...this.#isr, ...this.#pendingIsr])];
   }
 
   /**
    * Leader: a follower fetched from `fetchOffset`, which is its log end offset. It is caught up when
    * that reaches the leader's log end now, or the leader's log end at its previous fetch (then it was
-   * caught up as of that fetch). Returns whether the high watermark moved.
+   * caught up as of that fetch). May ask the controller to add it to the ISR. Returns whether the
+   * high watermark moved (waiting produces and fetches may complete).
    */
-  updateFollowerFetchState(replicaId: number, fetchOffset: bigint, now = Date.now()): boolean {
+  updateFollowerFetchState(replicaId: number, fetchOffset: bigint, now = this.#time()): boolean {
     if (!this.isLeader) return false;
-    let st = this.followerStates.get(replicaId);
+    let st = this.#followers.get(replicaId);
     if (!st) {
-      if (!this.replicas.includes(replicaId)) return false;
-      st = { logEndOffset: -1n, lastCaughtUpMs: 0, lastFetchMs: 0, lastFetchLeaderLogEndOffset: -1n };
-      this.followerStates.set(replicaId, st);
+      if (!this.#replicas.includes(replicaId)) return false;
+      st = newFollowerState(0);
+      this.#followers.set(replicaId, st);
     }
-    const leo = this.log.logEndOffset;
+    const leo = this.#log.logEndOffset;
     if (fetchOffset >= leo) st.lastCaughtUpMs = Math.max(st.lastCaughtUpMs, now);
     else if (st.lastFetchLeaderLogEndOffset >= 0n && fetchOffset >= st.lastFetchLeaderLogEndOffset)
       st.lastCaughtUpMs = Math.max(st.lastCaughtUpMs, st.lastFetchMs);
     st.logEndOffset = fetchOffset;
     st.lastFetchLeaderLogEndOffset = leo;
     st.lastFetchMs = now;
-    return this.maybeIncrementHighWatermark();
+    const moved = this.#maybeIncrementHighWatermark();
+    this.#maybeExpandIsr(now);
+    return moved;
   }
 
   /**
    * Followers outside the ISR that have caught up to the high watermark in this leader's epoch, and
    * are fetching (fetched within `maxLagMs`: a dead follower's last state does not count).
    */
-  followersToAdd(maxLagMs: number, now = Date.now()): number[] {
+  followersToAdd(maxLagMs: number, now = this.#time()): number[] {
     if (!this.isLeader) return [];
     const out: number[] = [];
-    for (const [id, st] of this.followerStates) {
-      if (this.isr.includes(id) || !this.replicas.includes(id)) continue;
+    const hw = this.highWatermark;
+    for (const [id, st] of this.#followers) {
+      if (this.#isr.includes(id) || !this.#replicas.includes(id)) continue;
       if (st.lastFetchMs <= 0 || now - st.lastFetchMs > maxLagMs) continue;
-      if (st.logEndOffset >= this.highWatermark && st.logEndOffset >= this.leaderEpochStartOffset)
-        out.push(id);
+      if (st.logEndOffset >= hw && st.logEndOffset >= this.#leaderEpochStartOffset) out.push(id);
     }
     return out;
   }
 
   /** ISR followers that have not been caught up within `maxLagMs`. */
-  outOfSyncFollowers(maxLagMs: number, now = Date.now()): number[] {
+  outOfSyncFollowers(maxLagMs: number, now = this.#time()): number[] {
     if (!this.isLeader) return [];
     const out: number[] = [];
-    for (const id of this.isr) {
+    for (const id of this.#isr) {
       if (id === this.nodeId) continue;
-      const st = this.followerStates.get(id);
+      const st = this.#followers.get(id);
       if (!st || now - st.lastCaughtUpMs > maxLagMs) out.push(id);
     }
     return out;
+  }
+
+  /** Expand: followers caught up and alive join the ISR, through the controller. */
+  #maybeExpandIsr(now: number): void {
+    if (!this.#ctx.alterPartition || this.#pendingIsr) return;
+    const add = this.followersToAdd(this.#ctx.replicaLagTimeMaxMs(), now).filter((id) =>
+      this.#ctx.isBrokerAlive(id),
+    );
+    if (add.length === 0) return;
+    this.#submitAlterPartition([...this.#isr, ...add], 'expand', now);
+  }
+
+  /**
+   * Shrink: ISR followers not caught up within replica.lag.time.max.ms leave the ISR, through the
+   * controller. The ReplicaManager's timer calls this for every partition. Returns whether a
+   * request was sent.
+   */
+  maybeShrinkIsr(now = this.#time()): boolean {
+    if (!this.#ctx.alterPartition || !this.isLeader || this.#pendingIsr || this.isClosed) return false;
+    if (now < this.#isrRetryAt) return false;
+    const lagMs = this.#ctx.replicaLagTimeMaxMs();
+    const out = this.outOfSyncFollowers(lagMs, now);
+    if (out.length === 0) return false;
+    this.#ctx.log.info(
+      { topic: this.topic, partition: this.index, outOfSync: out, lagMs },
+      'followers fell behind; shrinking the ISR',
+    );
+    return this.#submitAlterPartition(
+      this.#isr.filter((r) => !out.includes(r)),
+      'shrink',
+      now,
+    );
+  }
+
+  /**
+   * Send an ISR change. Until it is answered the high watermark counts the maximal ISR; the answer
+   * (the controller's new state) is applied here, a refusal or failure waits for the metadata and
+   * retries no sooner than a second later.
+   */
+  #submitAlterPartition(newIsr: readonly number[], kind: 'shrink' | 'expand', now: number): boolean {
+    const alter = this.#ctx.alterPartition;
+    if (!alter || now < this.#isrRetryAt) return false;
+    this.#pendingIsr = newIsr;
+    const sentEpoch = this.#leaderEpoch;
+    alter({
+      brokerId: this.nodeId,
+      topic: this.topic,
+      partition: this.index,
+      leaderEpoch: this.#leaderEpoch,
+      partitionEpoch: this.#partitionEpoch,
+      newIsr: [...newIsr],
+    }).then(
+      (res) => {
+        if (this.#pendingIsr !== newIsr) return; // superseded by a newer state
+        this.#pendingIsr = null;
+        if (this.isClosed) return;
+        if (res.error === 'NONE' && res.state && this.#leaderEpoch === sentEpoch) {
+          this.#isrRetryAt = 0;
+          this.#ctx.metrics.isrChange(kind, this.topic);
+          this.#ctx.log.info(
+            { topic: this.topic, partition: this.index, isr: res.state.isr, kind },
+            'ISR updated',
+          );
+          this.applyState(res.state, this.#replicas);
+        } else {
+          this.#ctx.log.info(
+            { topic: this.topic, partition: this.index, error: res.error, message: res.message, kind },
+            'ISR change refused; waiting for the metadata',
+          );
+          this.#isrRetryAt = this.#time() + ALTER_PARTITION_RETRY_MS;
+          // A refused change (stale epochs) is followed by the table's newer state; recompute then.
+          this.#maybeIncrementHighWatermark();
+        }
+        this.#ctx.onStateChanged(this);
+      },
+      (err: unknown) => {
+        if (this.#pendingIsr === newIsr) this.#pendingIsr = null;
+        this.#isrRetryAt = this.#time() + ALTER_PARTITION_RETRY_MS;
+        this.#ctx.log.warn(
+          {
+            err: err instanceof Error ? err.message : String(err),
+            topic: this.topic,
+            partition: this.index,
+            kind,
+          },
+          'AlterPartition failed; will retry',
+        );
+        if (this.isClosed) return;
+        this.#maybeIncrementHighWatermark();
+        this.#ctx.onStateChanged(this);
+      },
+    );
+    return true;
   }
 
   // ---- follower side ----
@@ -284,12 +830,11 @@ export class Partition {
    */
   appendRecordsAsFollower(records: Buffer): number {
     if (this.isLeader)
-      throw new PartitionError(
-        'NOT_LEADER_OR_FOLLOWER',
+      throw new NotLeaderOrFollowerError(
         `Broker ${this.nodeId} leads ${this.key}; it does not append as a follower`,
       );
     const { batches } = scanRecordBatches(records);
-    const end = this.log.logEndOffset;
+    const end = this.#log.logEndOffset;
     // One pass over the headers: which batches are new, and (after the append) their producers.
     let first = -1;
     let last = 0;
@@ -303,15 +848,48 @@ export class Partition {
     }
     if (first < 0) return 0;
     const data = records.subarray(first, last);
-    this.log.appendAsFollower(data);
+    this.#log.appendAsFollower(data);
     for (const h of appended) this.#recordProducerBatch(h);
+    this.#appendedBytes += data.length;
+    this.#ctx.metrics.replicationBytesIn(data.length);
     return data.length;
   }
+
+  /** Follower: the high watermark is the leader's, bounded by what this replica has. */
+  updateFollowerHighWatermark(leaderHw: bigint): boolean {
+    const leo = this.#log.logEndOffset;
+    return this.#log.maybeIncrementHighWatermark(leaderHw < leo ? leaderHw : leo);
+  }
+
+  /** Follower: follow the leader's log start (DeleteRecords, retention) once it is below our high watermark. */
+  maybeIncrementLogStartOffset(leaderLogStartOffset: bigint): void {
+    if (leaderLogStartOffset > this.#log.logStartOffset && leaderLogStartOffset <= this.#log.highWatermark)
+      this.#log.deleteRecordsBefore(leaderLogStartOffset);
+  }
+
+  /**
+   * Remove everything at or after `offset` (divergence from the leader). The epoch cache loses
+   * entries starting at or past the new end even when no data went (an epoch this broker started as
+   * leader but never wrote in), and producer state is rebuilt from the log that remains.
+   */
+  truncateTo(offset: bigint): void {
+    this.#log.truncateTo(offset);
+    this.#log.leaderEpochCache.truncateFromEnd(this.#log.logEndOffset);
+    this.#reloadProducerState();
+  }
+
+  /** Follower far behind the leader's log start: start over empty there. */
+  truncateFullyAndStartAt(offset: bigint): void {
+    this.#log.truncateFullyAndStartAt(offset);
+    this.#reloadProducerState();
+  }
+
+  // ---- producer state ----
 
   /** An idempotent producer's batch, read from its header (follower appends, rebuilds on load). */
   #recordProducerBatch(h: RecordBatchHeader): void {
     if (h.producerId === NO_PRODUCER_ID || h.baseSequence < 0) return;
-    this.producerState.update(
+    this.#producerState.update(
       h.producerId,
       h.producerEpoch,
       h.baseSequence,
@@ -322,40 +900,17 @@ export class Partition {
     );
   }
 
-  /** Follower: the high watermark is the leader's, bounded by what this replica has. */
-  updateFollowerHighWatermark(leaderHw: bigint): boolean {
-    const hw = leaderHw < this.log.logEndOffset ? leaderHw : this.log.logEndOffset;
-    return this.log.maybeIncrementHighWatermark(hw);
-  }
-
-  /**
-   * Remove everything at or after `offset` (divergence from the leader). The epoch cache loses
-   * entries starting at or past the new end even when no data went (an epoch this broker started as
-   * leader but never wrote in), and producer state is rebuilt from the log that remains.
-   */
-  truncateTo(offset: bigint): void {
-    this.log.truncateTo(offset);
-    this.log.leaderEpochCache.truncateFromEnd(this.log.logEndOffset);
-    this.reloadProducerState();
-  }
-
-  /** Follower far behind the leader's log start: start over empty there. */
-  truncateFullyAndStartAt(offset: bigint): void {
-    this.log.truncateFullyAndStartAt(offset);
-    this.reloadProducerState();
-  }
-
-  reloadProducerState(): void {
-    this.producerState.truncateAndReload(this.log.logEndOffset);
+  #reloadProducerState(): void {
+    this.#producerState.truncateAndReload(this.#log.logEndOffset);
     this.#rebuildProducerState();
   }
 
   /** Replay batch headers after the latest producer snapshot, so deduplication survives restarts. */
   #rebuildProducerState(): void {
-    let from = this.producerState.loadSnapshot(this.log.logEndOffset, this.log.logStartOffset);
-    const end = this.log.logEndOffset;
+    let from = this.#producerState.loadSnapshot(this.#log.logEndOffset, this.#log.logStartOffset);
+    const end = this.#log.logEndOffset;
     while (from < end) {
-      const data = this.log.read(from, { maxBytes: 4 * 1024 * 1024, minOneMessage: true });
+      const data = this.#log.read(from, { maxBytes: REPLAY_CHUNK_BYTES, minOneMessage: true });
       if (data.records.length === 0) break;
       const { batches } = scanRecordBatches(data.records);
       if (batches.length === 0) break;
@@ -374,7 +929,7 @@ export class Partition {
 
   /** Persist producer state at the log end (clean shutdown, periodic checkpoint). */
   snapshotProducerState(): void {
-    if (this.log.isClosed) return;
-    this.producerState.takeSnapshot(this.log.logEndOffset);
+    if (this.#log.isClosed) return;
+    this.#producerState.takeSnapshot(this.#log.logEndOffset);
   }
 }

@@ -1,229 +1,215 @@
 /**
- * Broker configuration with Kafka's key names (KafkaConfig). Sources, lowest precedence first:
- * defaults, a server.properties file (--config), --override key=value, and dynamic broker configs
- * from the metadata store. Unknown keys are kept (and reported by DescribeConfigs as such) because
- * users paste whole Kafka property files; keys we define are validated.
+ * Broker configuration with Kafka's key names (KafkaConfig). Every key Kafka 4.4 defines is known
+ * (the generated table, kafka-configs.generated.ts), with Kafka's type, default, validator,
+ * documentation and dynamic-update mode; a few keys are Sluice's own (SLUICE_ONLY_KEYS), a few
+ * defaults differ for a reason (SLUICE_DEFAULTS), and BROKER_ENFORCED says which keys Sluice acts on
+ * (the rest are accepted, validated and stored, and have no effect).
+ *
+ * Sources, lowest precedence first: defaults, a server.properties file (--config), --override
+ * key=value, the cluster-wide dynamic default and this broker's own dynamic configs from the metadata
+ * store. As in Kafka (DynamicBrokerConfig.overrideProps), a key set at a higher level also hides its
+ * synonyms set lower (dynamic log.retention.ms hides a static log.retention.hours). Unknown keys are
+ * kept (users paste whole Kafka property files; Kafka accepts unknown dynamic keys too) and
+ * DescribeConfigs reports them as Kafka does: sensitive, without a value.
  */
-import { ConfigDef, InvalidConfigError, type ConfigValue, atLeast, oneOf, LONG_MAX } from './config-def.js';
-import { SYNONYM_SCALE, TOPIC_CONFIG, TOPIC_TO_BROKER_SYNONYMS } from './topic-config.js';
-import { DEFAULT_SECURITY_PROTOCOL_MAP, resolveListeners, type ListenerConfig } from './listener-config.js';
-import { SECURITY_CONFIG_KEYS } from './security-config.js';
+import {
+  ConfigDef,
+  InvalidConfigError,
+  type ConfigKey,
+  type ConfigValue,
+  atLeast,
+  fromKafka,
+} from './config-def.js';
+import { KAFKA_BROKER_CONFIGS, KAFKA_LISTENER_ONLY_SECURITY_CONFIGS } from './kafka-configs.generated.js';
+import {
+  TOPIC_CONFIG,
+  TOPIC_TO_BROKER_SYNONYMS,
+  SYNONYM_SCALE,
+  SEGMENT_BYTES_DIVERGENCE,
+} from './topic-config.js';
+import { resolveListeners, type ListenerConfig } from './listener-config.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-export const BROKER_CONFIG = new ConfigDef()
-  .define({
-    name: 'node.id',
-    type: 'int',
-    default: '1',
-    doc: "this broker's id",
-    readOnly: true,
-    validate: atLeast(0),
-  })
-  .define({ name: 'broker.id', type: 'int', default: '-1', doc: 'alias of node.id', readOnly: true })
-  // Named listeners; validated together by resolveListeners (listener-config.ts).
-  .define({
-    name: 'listeners',
-    type: 'string',
-    default: 'PLAINTEXT://127.0.0.1:9092',
-    doc: 'NAME://HOST:PORT, comma separated: one socket server each',
-    readOnly: true,
-  })
-  .define({
-    name: 'advertised.listeners',
+/** Keys of Sluice's own (not in Kafka 4.4). */
+const SLUICE_ONLY_KEYS: ConfigKey[] = [
+  {
+    name: 'cluster.id',
     type: 'string',
     default: null,
-    doc: "NAME://HOST:PORT clients and brokers are told per listener (default: the listener's own)",
+    doc: "The cluster's id. Kafka keeps it in meta.properties (kafka-storage format); Sluice reads it from here or --cluster-id, and in cluster mode it names the cluster's prefix in etcd.",
     readOnly: true,
-  })
-  .define({
-    name: 'listener.security.protocol.map',
-    type: 'string',
-    default: DEFAULT_SECURITY_PROTOCOL_MAP,
-    doc: 'NAME:PROTOCOL per listener (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)',
-    readOnly: true,
-  })
-  .define({
-    name: 'inter.broker.listener.name',
-    type: 'string',
-    default: null,
-    doc: 'the listener brokers use to reach each other (default: the first of listeners)',
-    readOnly: true,
-  })
-  .define({ name: 'log.dirs', type: 'list', default: null, doc: 'data directories', readOnly: true })
-  .define({ name: 'log.dir', type: 'string', default: './data', doc: '', readOnly: true })
-  .define({ name: 'broker.rack', type: 'string', default: null, doc: '', readOnly: true })
-  .define({ name: 'cluster.id', type: 'string', default: null, doc: '', readOnly: true })
-  .define({ name: 'num.partitions', type: 'int', default: '1', doc: '', validate: atLeast(1) })
-  .define({ name: 'default.replication.factor', type: 'int', default: '1', doc: '', validate: atLeast(1) })
-  .define({ name: 'auto.create.topics.enable', type: 'boolean', default: 'true', doc: '' })
-  .define({ name: 'delete.topic.enable', type: 'boolean', default: 'true', doc: '' })
-  .define({
-    name: 'socket.request.max.bytes',
-    type: 'int',
-    default: '104857600',
-    doc: '',
-    validate: atLeast(1),
-  })
-  .define({ name: 'connections.max.idle.ms', type: 'long', default: '600000', doc: '' })
-  .define({ name: 'max.connections', type: 'int', default: '2147483647', doc: '', validate: atLeast(0) })
-  .define({ name: 'queued.max.requests', type: 'int', default: '500', doc: '', validate: atLeast(1) })
-  .define({ name: 'message.max.bytes', type: 'int', default: '1048588', doc: '', validate: atLeast(0) })
-  .define({
-    name: 'log.segment.bytes',
-    type: 'int',
-    default: String(1024 * 1024 * 1024),
-    doc: '',
-    validate: atLeast(14),
-  })
-  .define({ name: 'log.roll.ms', type: 'long', default: null, doc: '' })
-  .define({ name: 'log.roll.hours', type: 'int', default: '168', doc: '', validate: atLeast(1) })
-  .define({ name: 'log.roll.jitter.ms', type: 'long', default: null, doc: '' })
-  .define({ name: 'log.roll.jitter.hours', type: 'int', default: '0', doc: '' })
-  .define({ name: 'log.retention.ms', type: 'long', default: null, doc: '' })
-  .define({ name: 'log.retention.minutes', type: 'int', default: null, doc: '' })
-  .define({ name: 'log.retention.hours', type: 'int', default: '168', doc: '' })
-  .define({ name: 'log.retention.bytes', type: 'long', default: '-1', doc: '' })
-  .define({
-    name: 'log.retention.check.interval.ms',
-    type: 'long',
-    default: '300000',
-    doc: '',
-    validate: atLeast(1),
-  })
-  .define({
-    name: 'log.flush.interval.messages',
-    type: 'long',
-    default: LONG_MAX,
-    doc: '',
-    validate: atLeast(1),
-  })
-  .define({ name: 'log.flush.interval.ms', type: 'long', default: null, doc: '' })
-  .define({ name: 'log.flush.scheduler.interval.ms', type: 'long', default: LONG_MAX, doc: '' })
-  .define({ name: 'log.index.interval.bytes', type: 'int', default: '4096', doc: '', validate: atLeast(0) })
-  .define({
-    name: 'log.index.size.max.bytes',
-    type: 'int',
-    default: String(10 * 1024 * 1024),
-    doc: '',
-    validate: atLeast(4),
-  })
-  .define({
-    name: 'log.cleanup.policy',
-    type: 'list',
-    default: 'delete',
-    doc: '',
-    validate: oneOf('delete', 'compact'),
-  })
-  .define({ name: 'log.cleaner.delete.retention.ms', type: 'long', default: String(DAY_MS), doc: '' })
-  .define({ name: 'log.cleaner.min.compaction.lag.ms', type: 'long', default: '0', doc: '' })
-  .define({ name: 'log.cleaner.max.compaction.lag.ms', type: 'long', default: LONG_MAX, doc: '' })
-  .define({ name: 'log.cleaner.min.cleanable.ratio', type: 'double', default: '0.5', doc: '' })
-  .define({ name: 'log.segment.delete.delay.ms', type: 'long', default: '60000', doc: '' })
-  .define({ name: 'log.preallocate', type: 'boolean', default: 'false', doc: '' })
-  .define({
-    name: 'log.message.timestamp.type',
-    type: 'string',
-    default: 'CreateTime',
-    doc: '',
-    validate: oneOf('CreateTime', 'LogAppendTime'),
-  })
-  .define({ name: 'log.message.timestamp.difference.max.ms', type: 'long', default: LONG_MAX, doc: '' })
-  .define({ name: 'log.message.timestamp.before.max.ms', type: 'long', default: LONG_MAX, doc: '' })
-  .define({ name: 'log.message.timestamp.after.max.ms', type: 'long', default: LONG_MAX, doc: '' })
-  .define({ name: 'log.message.downconversion.enable', type: 'boolean', default: 'true', doc: '' })
-  .define({
-    name: 'compression.type',
-    type: 'string',
-    default: 'producer',
-    doc: '',
-    validate: oneOf('producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'),
-  })
-  .define({ name: 'min.insync.replicas', type: 'int', default: '1', doc: '', validate: atLeast(1) })
-  .define({ name: 'unclean.leader.election.enable', type: 'boolean', default: 'false', doc: '' })
-  .define({ name: 'replica.lag.time.max.ms', type: 'long', default: '30000', doc: '' })
-  .define({ name: 'replica.fetch.max.bytes', type: 'int', default: '1048576', doc: '' })
-  .define({ name: 'replica.fetch.wait.max.ms', type: 'int', default: '500', doc: '' })
-  .define({ name: 'auto.leader.rebalance.enable', type: 'boolean', default: 'true', doc: '' })
-  .define({
+    dynamic: 'read-only',
+  },
+  {
     name: 'controlled.shutdown.max.retries',
     type: 'int',
     default: '3',
-    doc: '',
+    doc: 'How many times a broker asks the controller to move its leaderships away before it shuts down anyway (Kafka before 4.0 had this key).',
     validate: atLeast(1),
-  })
-  .define({
+    dynamic: 'cluster-wide',
+  },
+  {
     name: 'controlled.shutdown.retry.backoff.ms',
     type: 'long',
     default: '5000',
-    doc: '',
+    doc: 'How long a broker waits between controlled-shutdown attempts (Kafka before 4.0 had this key).',
     validate: atLeast(0),
-  })
-  .define({
-    name: 'leader.imbalance.check.interval.seconds',
-    type: 'long',
-    default: '300',
-    doc: 'how often the controller runs preferred leader election',
-    validate: atLeast(1),
-  })
-  .define({
-    name: 'broker.session.timeout.ms',
-    type: 'int',
-    default: '9000',
-    doc: 'how long a broker may go silent before its registration lease ends',
-    validate: atLeast(1000),
-  })
-  .define({
-    name: 'fetch.max.bytes',
-    type: 'int',
-    default: String(55 * 1024 * 1024),
-    doc: '',
-    validate: atLeast(1024),
-  })
-  .define({
-    name: 'offsets.topic.num.partitions',
-    type: 'int',
-    default: '50',
-    doc: '',
-    validate: atLeast(1),
+    dynamic: 'cluster-wide',
+  },
+  {
+    name: 'sluice.control.plane.secret',
+    type: 'password',
+    default: null,
+    doc: "A secret every call to the control plane (gRPC, between brokers) must carry. Unset: one derived from the inter-broker SASL credentials, or mTLS with the inter-broker listener's keystore and truststore when that listener speaks TLS; a PLAINTEXT inter-broker listener without either leaves the control plane open.",
+    sensitive: true,
     readOnly: true,
-  })
-  .define({
-    name: 'offsets.topic.replication.factor',
-    type: 'int',
-    default: '3',
-    doc: '',
-    validate: atLeast(1),
-    readOnly: true,
-  })
-  .define({ name: 'offsets.topic.segment.bytes', type: 'int', default: String(100 * 1024 * 1024), doc: '' })
-  .define({ name: 'offsets.retention.minutes', type: 'int', default: '10080', doc: '', validate: atLeast(1) })
-  .define({ name: 'offsets.retention.check.interval.ms', type: 'long', default: '600000', doc: '' })
-  .define({ name: 'group.initial.rebalance.delay.ms', type: 'int', default: '3000', doc: '' })
-  .define({ name: 'group.min.session.timeout.ms', type: 'int', default: '6000', doc: '' })
-  .define({ name: 'group.max.session.timeout.ms', type: 'int', default: '1800000', doc: '' })
-  .define({ name: 'group.max.size', type: 'int', default: '2147483647', doc: '', validate: atLeast(1) })
-  .define({ name: 'producer.id.expiration.ms', type: 'int', default: String(DAY_MS), doc: '' })
-  .define({ name: 'transactional.id.expiration.ms', type: 'int', default: String(7 * DAY_MS), doc: '' })
-  .define({
-    name: 'transaction.state.log.num.partitions',
-    type: 'int',
-    default: '50',
-    doc: '',
-    readOnly: true,
-  })
-  .define({
-    name: 'transaction.state.log.replication.factor',
-    type: 'int',
-    default: '3',
-    doc: '',
-    readOnly: true,
-  })
-  .define({ name: 'transaction.state.log.min.isr', type: 'int', default: '2', doc: '' })
-  .define({ name: 'transaction.max.timeout.ms', type: 'int', default: '900000', doc: '' });
+    dynamic: 'read-only',
+  },
+];
 
-// The security keys, in their own block (src/common/security-config.ts).
-for (const k of SECURITY_CONFIG_KEYS) if (!BROKER_CONFIG.has(k.name)) BROKER_CONFIG.define(k);
+/** Defaults that differ from Kafka's, and why. */
+export const SLUICE_DEFAULTS: Readonly<Record<string, { value: string; why: string }>> = {
+  'node.id': { value: '1', why: 'a broker started with no config runs as node 1 (Kafka requires node.id)' },
+  listeners: {
+    value: 'PLAINTEXT://127.0.0.1:9092',
+    why: 'a broker started with no config listens on loopback only',
+  },
+  'log.dir': { value: './data', why: 'data goes under the working directory, not /tmp' },
+};
+
+/**
+ * Keys Kafka can change at runtime that Sluice cannot: it binds its listeners at startup. They are
+ * read-only (DescribeConfigs says so, and a dynamic update gets Kafka's "Cannot update these configs
+ * dynamically" answer) instead of being accepted with no effect.
+ */
+export const SLUICE_READ_ONLY: Readonly<Record<string, string>> = {
+  listeners: 'listeners are bound at startup',
+  'listener.security.protocol.map': 'listeners are bound at startup',
+};
+
+/** Broker keys Sluice acts on, and how, where that needs saying. Broker synonyms of enforced topic keys are enforced too. */
+export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
+  'node.id': '',
+  'broker.id': 'used when node.id is not set',
+  listeners: '',
+  'advertised.listeners': '',
+  'listener.security.protocol.map': 'PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL are served',
+  'inter.broker.listener.name': '',
+  // Security (src/broker/security/): each may be set per listener (listener.name.<l>.<key>), the SASL
+  // keys also per mechanism (listener.name.<l>.<mechanism>.<key>).
+  'ssl.keystore.type':
+    'PEM or PKCS12; a JKS file is refused (a PKCS12 file works under the default JKS type, as in Java)',
+  'ssl.keystore.location':
+    'read at startup per listener (listener.name.<l>. prefix first); the key and certificate files are re-read when they change',
+  'ssl.keystore.password': '',
+  'ssl.key.password': '',
+  'ssl.keystore.key': '',
+  'ssl.keystore.certificate.chain': '',
+  'ssl.truststore.type': 'PEM (a PEM file works under the default JKS type); JKS is refused',
+  'ssl.truststore.location':
+    'read at startup per listener (listener.name.<l>. prefix first); the key and certificate files are re-read when they change',
+  'ssl.truststore.password': '',
+  'ssl.truststore.certificates': '',
+  'ssl.client.auth': 'on SASL_SSL listeners only the listener-prefixed key is read, as in Kafka',
+  'ssl.protocol': '',
+  'ssl.enabled.protocols': 'TLSv1.2 and TLSv1.3',
+  'ssl.cipher.suites': '',
+  'ssl.endpoint.identification.algorithm': 'for connections this broker makes to other brokers',
+  'ssl.principal.mapping.rules': '',
+  'ssl.allow.dn.changes': '',
+  'ssl.allow.san.changes': '',
+  'sasl.enabled.mechanisms': 'PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER (GSSAPI is not supported)',
+  'sasl.mechanism.inter.broker.protocol': '',
+  'sasl.jaas.config': '',
+  'sasl.server.max.receive.size': '',
+  'connections.max.reauth.ms': '',
+  'connection.failed.authentication.delay.ms': '',
+  'sasl.oauthbearer.jwks.endpoint.url': '',
+  'sasl.oauthbearer.jwks.endpoint.refresh.ms': '',
+  'sasl.oauthbearer.expected.audience': '',
+  'sasl.oauthbearer.expected.issuer': '',
+  'sasl.oauthbearer.sub.claim.name': '',
+  'sasl.oauthbearer.scope.claim.name': '',
+  'sasl.oauthbearer.clock.skew.seconds': '',
+  'sluice.control.plane.secret': '',
+  'log.dirs': '',
+  'log.dir': '',
+  'broker.rack': '',
+  'cluster.id': '',
+  'num.partitions': '',
+  'default.replication.factor': '',
+  'auto.create.topics.enable': '',
+  'delete.topic.enable': '',
+  'socket.request.max.bytes': 'read at startup',
+  'connections.max.idle.ms': 'read at startup',
+  'max.connections': 'read at startup: a dynamic change applies after a restart',
+  'log.retention.check.interval.ms': '',
+  'replica.lag.time.max.ms': '',
+  'replica.fetch.max.bytes': '',
+  'replica.fetch.wait.max.ms': '',
+  'auto.leader.rebalance.enable': '',
+  'leader.imbalance.check.interval.seconds': '',
+  'broker.session.timeout.ms': 'the lease of the broker registration in etcd',
+  'fetch.max.bytes': '',
+  'offsets.topic.num.partitions': '',
+  'offsets.topic.replication.factor': '',
+  'offsets.topic.segment.bytes': '',
+  'offsets.retention.minutes': '',
+  'offsets.retention.check.interval.ms': '',
+  'offsets.commit.timeout.ms': '',
+  'offset.metadata.max.bytes': '',
+  'group.initial.rebalance.delay.ms': '',
+  'group.min.session.timeout.ms': '',
+  'group.max.session.timeout.ms': '',
+  'group.max.size': '',
+  'controlled.shutdown.max.retries': '',
+  'controlled.shutdown.retry.backoff.ms': '',
+  'log.flush.scheduler.interval.ms': 'only as the default of flush.ms (the flush check runs every second)',
+};
+
+function brokerKeys(): ConfigDef {
+  const def = new ConfigDef();
+  const enforcedBySynonym = new Set<string>();
+  for (const t of TOPIC_CONFIG.keys()) {
+    if (!t.enforced) continue;
+    for (const s of TOPIC_TO_BROKER_SYNONYMS[t.name] ?? []) enforcedBySynonym.add(s);
+  }
+  for (const k of KAFKA_BROKER_CONFIGS) {
+    const sluiceDefault = SLUICE_DEFAULTS[k.name];
+    const readOnly = k.dynamic === 'read-only' || k.name in SLUICE_READ_ONLY;
+    const note = BROKER_ENFORCED[k.name];
+    def.define(
+      fromKafka(k, {
+        readOnly,
+        dynamic: k.name in SLUICE_READ_ONLY ? 'read-only' : k.dynamic,
+        enforced: note !== undefined || enforcedBySynonym.has(k.name),
+        ...(note ? { note } : {}),
+        ...(sluiceDefault ? { default: sluiceDefault.value, hasDefault: true, kafkaDefault: k.default } : {}),
+        ...(k.inConfigDef ? {} : { internal: true }),
+        // Sluice keeps small segments possible (topic-config.ts says why).
+        ...(k.name === 'log.segment.bytes'
+          ? {
+              check: TOPIC_CONFIG.get('segment.bytes')!.check!,
+              validValues: TOPIC_CONFIG.get('segment.bytes')!.validValues!,
+              note: SEGMENT_BYTES_DIVERGENCE,
+            }
+          : {}),
+      }),
+    );
+  }
+  for (const k of SLUICE_ONLY_KEYS) {
+    const note = BROKER_ENFORCED[k.name];
+    def.define({ ...k, sluiceOnly: true, enforced: note !== undefined, ...(note ? { note } : {}) });
+  }
+  return def;
+}
+
+export const BROKER_CONFIG = brokerKeys();
+
+/** Kafka's DynamicBrokerConfig.brokerConfigSynonyms(name, false): the keys that set the same value. */
+export function brokerSynonyms(name: string): string[] {
+  return SYNONYMS.get(name) ?? [name];
+}
+const SYNONYMS = new Map(KAFKA_BROKER_CONFIGS.map((k) => [k.name, k.synonyms]));
 
 /** Parse Java .properties text (what server.properties is): comments, `=`/`:`/space separators, continuations, escapes. */
 export function parseProperties(text: string): Record<string, string> {
@@ -249,10 +235,79 @@ export function parseProperties(text: string): Record<string, string> {
   return out;
 }
 
+/** Broker keys that may only be set per listener (listener.name.<l>.<key>), as in Kafka. */
+const LISTENER_ONLY = new Set(KAFKA_LISTENER_ONLY_SECURITY_CONFIGS);
+const LISTENER_PREFIX = /^listener\.name\.[^.]*\.(.*)$/;
+/** Kafka's DynamicBrokerConfig: listener configs that are cluster-wide even under a listener prefix. */
+const CLUSTER_LEVEL_LISTENER_CONFIGS = new Set([
+  'max.connections',
+  'max.connection.creation.rate',
+  'num.network.threads',
+]);
+
+/** Java's HashSet.toString for the key sets in Kafka's messages (sorted here, so the text is stable). */
+function javaSet(names: Iterable<string>): string {
+  return `[${[...names].sort().join(', ')}]`;
+}
+
+/**
+ * Why a set of dynamic broker configs may not be stored, as Kafka's DynamicBrokerConfig.validateConfigs
+ * words it (ConfigAdminManager answers INVALID_REQUEST with it), or undefined when it may. Unknown keys
+ * are allowed, as in Kafka (custom reporters and plugins read their own keys).
+ */
+export function dynamicConfigProblem(
+  props: Record<string, string | null>,
+  perBroker: boolean,
+): { key: string; message: string } | undefined {
+  const names = Object.keys(props);
+  const readOnly = names.filter((k) => BROKER_CONFIG.get(k)?.readOnly === true);
+  if (readOnly.length > 0)
+    return { key: readOnly[0]!, message: `Cannot update these configs dynamically: ${javaSet(readOnly)}` };
+  const listenerOnly = names.filter((k) => LISTENER_ONLY.has(k));
+  if (listenerOnly.length > 0)
+    return {
+      key: listenerOnly[0]!,
+      message: `These security configs can be dynamically updated only per-listener using the listener prefix: ${javaSet(listenerOnly)}`,
+    };
+  for (const [name, raw] of Object.entries(props)) {
+    if (raw === null) continue;
+    const base = LISTENER_PREFIX.exec(name)?.[1] ?? name;
+    const key = BROKER_CONFIG.get(base);
+    // Kafka validates the types of the dynamic keys only (DynamicConfig.Broker); others pass as strings.
+    if (!key || key.dynamic === 'read-only') continue;
+    try {
+      BROKER_CONFIG.validate(base, raw);
+    } catch (err) {
+      if (err instanceof InvalidConfigError) return { key: name, message: err.message };
+      throw err;
+    }
+  }
+  if (!perBroker) {
+    const perBrokerOnly = names.filter((k) => {
+      const base = LISTENER_PREFIX.exec(k)?.[1];
+      if (base !== undefined) return !CLUSTER_LEVEL_LISTENER_CONFIGS.has(base);
+      return BROKER_CONFIG.get(k)?.dynamic === 'per-broker';
+    });
+    if (perBrokerOnly.length > 0)
+      return {
+        key: perBrokerOnly[0]!,
+        message: `Cannot update these configs at default cluster level, broker id must be specified: ${javaSet(perBrokerOnly)}`,
+      };
+  }
+  return undefined;
+}
+
 export interface ConfigEntrySource {
   value: string | null;
   source:
     'DEFAULT_CONFIG' | 'STATIC_BROKER_CONFIG' | 'DYNAMIC_BROKER_CONFIG' | 'DYNAMIC_DEFAULT_BROKER_CONFIG';
+}
+
+/** The layers a broker config value can come from, highest precedence first. */
+export interface BrokerConfigLayers {
+  dynamic: Readonly<Record<string, string>>;
+  dynamicDefault: Readonly<Record<string, string>>;
+  static: Readonly<Record<string, string>>;
 }
 
 /**
@@ -263,6 +318,7 @@ export class BrokerConfig {
   readonly #static: Record<string, string>;
   #dynamic: Record<string, string> = {};
   #dynamicDefault: Record<string, string> = {};
+  #merged: Map<string, string> | null = null;
 
   constructor(props: Record<string, string> = {}) {
     for (const [k, v] of Object.entries(props)) {
@@ -273,40 +329,81 @@ export class BrokerConfig {
 
   /**
    * Replace the dynamic overrides: this broker's own and the cluster-wide default (per-broker wins).
-   * Validated first, all or nothing.
+   * As Kafka's DynamicBrokerConfig.fromPersistentProps: keys that may not be dynamic at that level or
+   * whose value is invalid are ignored, one by one; returns them (the caller logs them).
    */
-  setDynamic(perBroker: Record<string, string>, clusterDefault: Record<string, string> = {}): void {
-    BrokerConfig.validateDynamic(perBroker);
-    BrokerConfig.validateDynamic(clusterDefault);
-    this.#dynamic = { ...perBroker };
-    this.#dynamicDefault = { ...clusterDefault };
+  setDynamic(perBroker: Record<string, string>, clusterDefault: Record<string, string> = {}): string[] {
+    const ignored: string[] = [];
+    const keep = (props: Record<string, string>, level: boolean) =>
+      Object.fromEntries(
+        Object.entries(props).filter(([k, v]) => {
+          const bad = dynamicConfigProblem({ [k]: v }, level) !== undefined;
+          if (bad) ignored.push(k);
+          return !bad;
+        }),
+      );
+    this.#dynamic = keep(perBroker, true);
+    this.#dynamicDefault = keep(clusterDefault, false);
+    this.#merged = null;
+    return ignored;
   }
 
-  /** Throws InvalidConfigError when a dynamic broker config change is not allowed. */
-  static validateDynamic(props: Record<string, string | null>): void {
-    for (const [k, v] of Object.entries(props)) {
-      const key = BROKER_CONFIG.get(k);
-      if (!key) throw new InvalidConfigError(k, `Unknown broker config name: ${k}`);
-      if (key.readOnly) throw new InvalidConfigError(k, `Cannot update these configs dynamically: ${k}`);
-      if (v !== null) BROKER_CONFIG.validate(k, v);
-    }
+  /** Throws InvalidConfigError when a dynamic broker config change is not allowed (see dynamicConfigProblem). */
+  static validateDynamic(props: Record<string, string | null>, perBroker = true): void {
+    const p = dynamicConfigProblem(props, perBroker);
+    if (p) throw new InvalidConfigError(p.key, p.message);
   }
 
   get dynamic(): Readonly<Record<string, string>> {
     return this.#dynamic;
   }
 
+  /** The raw layers (static includes broker.id copied from node.id, as Kafka's KafkaConfig does). */
+  get layers(): BrokerConfigLayers {
+    const nodeId = this.#effective().get('node.id') ?? BROKER_CONFIG.get('node.id')?.default ?? null;
+    const stat =
+      'broker.id' in this.#static || nodeId === null
+        ? this.#static
+        : { ...this.#static, 'broker.id': nodeId };
+    return { dynamic: this.#dynamic, dynamicDefault: this.#dynamicDefault, static: stat };
+  }
+
+  /** Static, then the dynamic default, then this broker's dynamic configs, each hiding the synonyms it overrides. */
+  #effective(): Map<string, string> {
+    if (this.#merged) return this.#merged;
+    const m = new Map(Object.entries(this.#static));
+    for (const layer of [this.#dynamicDefault, this.#dynamic]) {
+      for (const [k, v] of Object.entries(layer)) {
+        for (const s of brokerSynonyms(k)) m.delete(s);
+        m.set(k, v);
+      }
+    }
+    this.#merged = m;
+    return m;
+  }
+
   /** The raw value and where it came from; null value when unset with no default. */
   source(name: string): ConfigEntrySource {
-    if (name in this.#dynamic) return { value: this.#dynamic[name]!, source: 'DYNAMIC_BROKER_CONFIG' };
-    if (name in this.#dynamicDefault)
-      return { value: this.#dynamicDefault[name]!, source: 'DYNAMIC_DEFAULT_BROKER_CONFIG' };
-    if (name in this.#static) return { value: this.#static[name]!, source: 'STATIC_BROKER_CONFIG' };
-    return { value: BROKER_CONFIG.get(name)?.default ?? null, source: 'DEFAULT_CONFIG' };
+    const m = this.#effective();
+    const v = m.get(name);
+    if (v === undefined) return { value: BROKER_CONFIG.get(name)?.default ?? null, source: 'DEFAULT_CONFIG' };
+    if (this.#dynamic[name] === v && name in this.#dynamic)
+      return { value: v, source: 'DYNAMIC_BROKER_CONFIG' };
+    if (name in this.#dynamicDefault && this.#dynamicDefault[name] === v)
+      return { value: v, source: 'DYNAMIC_DEFAULT_BROKER_CONFIG' };
+    return { value: v, source: 'STATIC_BROKER_CONFIG' };
   }
 
   isSet(name: string): boolean {
-    return name in this.#dynamic || name in this.#dynamicDefault || name in this.#static;
+    return this.#effective().has(name);
+  }
+
+  /** Keys set at some level that no ConfigDef defines (or Kafka's internal ones). */
+  undefinedKeys(): string[] {
+    return [...this.#effective().keys()].filter((k) => {
+      const d = BROKER_CONFIG.get(k);
+      return !d || d.internal === true;
+    });
   }
 
   raw(name: string): string | null {
@@ -332,7 +429,8 @@ export class BrokerConfig {
 
   str(name: string): string | null {
     const v = this.value(name);
-    return v === null ? null : String(v);
+    if (v === null) return null;
+    return Array.isArray(v) ? v.join(',') : String(v);
   }
 
   get nodeId(): number {
@@ -353,29 +451,35 @@ export class BrokerConfig {
   get logDirs(): string[] {
     const dirs = this.value('log.dirs');
     if (Array.isArray(dirs) && dirs.length > 0) return dirs;
-    return [this.str('log.dir') ?? './data'];
+    const dir = this.value('log.dir');
+    return Array.isArray(dir) && dir.length > 0 ? dir : ['./data'];
   }
 
   /**
-   * The broker's default for a topic config: the first set broker synonym, scaled to the topic key's
-   * unit, else the topic key's own default. Returns the value and the broker key it came from.
+   * The broker's default for a topic config, as Kafka's KafkaConfig.extractLogConfigMap computes it:
+   * the first broker synonym that is set, scaled to the topic key's unit, else the first synonym's
+   * default, else the topic key's own default. Returns the value and the broker key it came from.
    */
   topicDefault(topicKey: string): { value: string | null; brokerKey: string | null } {
     const synonyms = TOPIC_TO_BROKER_SYNONYMS[topicKey] ?? [];
+    const m = this.#effective();
     for (const b of synonyms) {
-      if (this.isSet(b)) return { value: scaleSynonym(b, this.raw(b)), brokerKey: b };
+      const v = m.get(b);
+      if (v !== undefined) return { value: scaleSynonym(topicKey, b, v), brokerKey: b };
     }
-    // Defaults of the synonyms themselves (log.retention.hours=168, log.roll.hours=168 …).
     for (const b of synonyms) {
       const d = BROKER_CONFIG.get(b)?.default ?? null;
-      if (d !== null) return { value: scaleSynonym(b, d), brokerKey: null };
+      if (d !== null) return { value: scaleSynonym(topicKey, b, d), brokerKey: null };
     }
     return { value: TOPIC_CONFIG.get(topicKey)?.default ?? null, brokerKey: null };
   }
 }
 
-function scaleSynonym(brokerKey: string, raw: string | null): string | null {
-  if (raw === null) return null;
+function scaleSynonym(topicKey: string, brokerKey: string, raw: string): string {
   const scale = SYNONYM_SCALE[brokerKey];
-  return scale ? String(Number(raw) * scale) : raw;
+  const t = raw.trim();
+  if (!scale || !/^[+-]?\d+$/.test(t)) return raw;
+  const n = BigInt(t) * BigInt(scale);
+  // KafkaConfig.logRetentionTimeMillis: any negative retention is -1 (forever).
+  return topicKey === 'retention.ms' && n < 0n ? '-1' : n.toString();
 }

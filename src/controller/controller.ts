@@ -13,13 +13,25 @@
  *  - preferred leader election every leader.imbalance.check.interval.seconds;
  *  - ElectLeaders (preferred / unclean) on demand;
  *  - partition reassignments (KIP-455): started by AlterPartitionReassignments, finished when every
- *    added replica has joined the ISR (checked after each AlterPartition and every second).
+ *    added replica has joined the ISR (checked after each AlterPartition and every second);
+ *  - admin writes forwarded by the brokers (CreateTopics, DeleteTopics, CreatePartitions, topic and
+ *    broker configs): validated and written by its TopicFrontend and ConfigFrontend, whose fence is
+ *    this controller's epoch, as every other write it makes.
  */
 import type { Logger } from '../common/logger.js';
 import type { BrokerConfig } from '../common/broker-config.js';
-import type { Compare, Lease, MetadataStore, Op } from './metadata-store.js';
+import type { Compare, MetadataStore, Op } from './metadata-store.js';
 import type { MetadataTable } from './metadata-table.js';
 import type { ControllerRecord, PartitionState, TopicRecord } from './records.js';
+import type { RegistrationLease } from './broker-session.js';
+import { controllerEpochFence, fenceHolds, type WriteFence } from './write-fence.js';
+import {
+  TopicFrontend,
+  TopicOperationError,
+  type CreateTopicRequest,
+  type TopicDefaults,
+} from './topic-frontend.js';
+import { ConfigFrontend } from './config-frontend.js';
 import {
   isReassigning,
   maybeCompleteReassignment,
@@ -76,8 +88,11 @@ export interface ControllerOptions {
   nodeId: number;
   store: MetadataStore;
   table: MetadataTable;
-  /** The broker's registration lease; the controller key lives and dies with it. Set before start(). */
-  lease: Lease;
+  /**
+   * The broker's registration lease: the controller key is put under it, so it lives and dies with
+   * the registration. A new lease after a lost one is an event the controller campaigns on.
+   */
+  session: RegistrationLease;
   config: BrokerConfig;
   log: Logger;
 }
@@ -92,8 +107,11 @@ export interface ClusterHealth {
 }
 
 export class Controller {
-  readonly #o: ControllerOptions & { lease: Lease };
+  readonly #o: ControllerOptions;
   readonly #log: Logger;
+  readonly #fence: WriteFence;
+  readonly #topics: TopicFrontend;
+  readonly #configs: ConfigFrontend;
   #active = false;
   #epoch = -1;
   #stopped = false;
@@ -104,18 +122,20 @@ export class Controller {
   /** Counters for metrics. */
   leaderElections = 0;
   uncleanElections = 0;
-  onActiveChange: (active: boolean) => void = () => {};
 
   constructor(o: ControllerOptions) {
     this.#o = o;
     this.#log = o.log.child({ component: 'controller' });
-  }
-
-  /** The broker replaced its lease (the old one was lost): campaign with the new one. */
-  setLease(lease: Lease): void {
-    this.#o.lease = lease;
-    if (this.#active && this.#o.table.controller === null) this.#deactivate('lease replaced');
-    void this.#campaign();
+    // Every write compares the controller key's create revision with the epoch this controller won;
+    // -1 (never active) matches no key, so an inactive controller's writes all fail.
+    this.#fence = controllerEpochFence(o.table, () => this.#epoch);
+    this.#topics = new TopicFrontend(o.store, o.table, this.#fence);
+    this.#configs = new ConfigFrontend(o.store, o.table, this.#fence);
+    // The broker registered again under a new lease (the old one was lost): campaign with it.
+    o.session.onRenewed(() => {
+      if (this.#active && this.#o.table.controller === null) this.#deactivate('lease replaced');
+      void this.#campaign();
+    });
   }
 
   get isActive(): boolean {
@@ -143,10 +163,11 @@ export class Controller {
   }
 
   async #campaign(): Promise<void> {
-    const { table, store, lease, nodeId } = this.#o;
-    if (this.#stopped || this.#active || table.controller !== null || !lease) return;
+    const { table, store, session, nodeId } = this.#o;
+    if (this.#stopped || this.#active || table.controller !== null) return;
     const record: ControllerRecord = { nodeId };
     try {
+      const lease = session.lease;
       const res = await store.txn(
         [{ key: table.keys.controller, target: 'exists', value: false }],
         [{ type: 'put', key: table.keys.controller, value: JSON.stringify(record), lease: lease.id }],
@@ -167,7 +188,6 @@ export class Controller {
     this.#active = true;
     this.#epoch = epoch;
     this.#log.info({ epoch }, 'became the active controller');
-    this.onActiveChange(true);
     this.#scheduleReconcile();
     const every = Math.max(1, this.#o.config.int('leader.imbalance.check.interval.seconds')) * 1000;
     this.#preferredTimer = setInterval(() => {
@@ -192,7 +212,6 @@ export class Controller {
     if (this.#reassignmentTimer) clearInterval(this.#reassignmentTimer);
     this.#reassignmentTimer = null;
     this.#log.warn({ epoch: this.#epoch, reason }, 'no longer the active controller');
-    this.onActiveChange(false);
   }
 
   /** Run `fn` after everything queued before it; the controller's single-writer discipline. */
@@ -202,22 +221,33 @@ export class Controller {
     return next;
   }
 
-  #fence(): Compare[] {
-    return [{ key: this.#o.table.keys.controller, target: 'createRevision', op: '=', value: this.#epoch }];
-  }
-
   #requireActive(): void {
     if (!this.#active) throw new NotControllerError(this.#o.table.controller?.nodeId ?? -1);
   }
 
-  /** Write partition states, fenced by the controller epoch and the topics' existence. */
-  async #writeStates(changes: { topic: string; index: number; state: PartitionState }[]): Promise<void> {
+  /**
+   * A write failed a compare. When it was the fence (read from the store: this controller's own view
+   * may lag, which is exactly when it is deposed without knowing), step down and throw
+   * NotControllerError; otherwise return and let the caller handle its other compares.
+   */
+  async #throwIfFenced(): Promise<void> {
+    if (await fenceHolds(this.#o.store, this.#fence)) return;
+    this.#deactivate('fenced: the controller key changed');
+    throw new NotControllerError(this.#o.table.controller?.nodeId ?? -1);
+  }
+
+  /**
+   * Write partition states, fenced by the controller epoch and the topics' existence. Returns false
+   * when some were not written because their topic was deleted meanwhile.
+   */
+  async #writeStates(changes: { topic: string; index: number; state: PartitionState }[]): Promise<boolean> {
+    let all = true;
     const { store, table } = this.#o;
     for (let i = 0; i < changes.length; i += MAX_PARTITIONS_PER_TXN) {
       const chunk = changes.slice(i, i + MAX_PARTITIONS_PER_TXN);
       const topics = [...new Set(chunk.map((c) => c.topic))];
       const compares: Compare[] = [
-        ...this.#fence(),
+        ...this.#fence.compares(),
         ...topics.map((t): Compare => ({ key: table.keys.topic(t), target: 'exists', value: true })),
       ];
       const ops: Op[] = chunk.map((c) => ({
@@ -227,16 +257,15 @@ export class Controller {
       }));
       const res = await store.txn(compares, ops);
       if (!res.succeeded) {
-        if (table.controller?.epoch !== this.#epoch) {
-          this.#deactivate('fenced: the controller key changed');
-          throw new NotControllerError(table.controller?.nodeId ?? -1);
-        }
+        await this.#throwIfFenced();
         // A topic was deleted under us; the next reconcile sees the table without it.
         this.#scheduleReconcile();
+        all = false;
         continue;
       }
       await table.waitForRevision(res.revision);
     }
+    return all;
   }
 
   #live(): Set<number> {
@@ -345,7 +374,9 @@ export class Controller {
         { topic: req.topic, partition: req.partition, from: state.isr, to: r.state.isr },
         'ISR changed',
       );
-      await this.#writeStates([{ topic: req.topic, index: req.partition, state: r.state }]);
+      // Not written: the topic was deleted meanwhile.
+      if (!(await this.#writeStates([{ topic: req.topic, index: req.partition, state: r.state }])))
+        return unknownPartition(req.topic, req.partition);
       // An added replica joining the ISR may finish a reassignment.
       if (isReassigning(r.state))
         await this.#checkReassignments().catch((err: unknown) =>
@@ -534,20 +565,73 @@ export class Controller {
       ops.push({ type: 'put', key: table.keys.partition(topic, c.index), value: JSON.stringify(c.state) });
     const res = await store.txn(
       [
-        ...this.#fence(),
+        ...this.#fence.compares(),
         { key: table.keys.topic(topic), target: 'value', op: '=', value: JSON.stringify(t) },
       ],
       ops,
     );
     if (!res.succeeded) {
-      if (table.controller?.epoch !== this.#epoch) {
-        this.#deactivate('fenced: the controller key changed');
-        throw new NotControllerError(table.controller?.nodeId ?? -1);
-      }
+      await this.#throwIfFenced();
       return false;
     }
     await table.waitForRevision(res.revision);
     return true;
+  }
+
+  /**
+   * An admin write forwarded by a broker, in the queue like every other write. Validation failures
+   * are TopicOperationErrors with Kafka's error name and message, passed on as they are; a write
+   * the fence refused means another controller was elected: step down and say NOT_CONTROLLER.
+   * The writes answer the store revision they were made at (0: nothing written), for the
+   * forwarding broker to wait for before it answers its client.
+   */
+  #adminWrite<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#enqueue(async () => {
+      this.#requireActive();
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof TopicOperationError && err.errorName === 'NOT_CONTROLLER') {
+          this.#deactivate('fenced: the controller key changed');
+          throw new NotControllerError(this.#o.table.controller?.nodeId ?? -1);
+        }
+        throw err;
+      }
+    });
+  }
+
+  /** CreateTopics (and automatic creation): `defaults` are the forwarding broker's. */
+  createTopic(
+    req: CreateTopicRequest,
+    defaults: TopicDefaults,
+    allowInternal: boolean,
+  ): Promise<{ record: TopicRecord; revision: number }> {
+    return this.#adminWrite(() => this.#topics.create(req, defaults, allowInternal));
+  }
+
+  deleteTopic(name: string): Promise<number> {
+    return this.#adminWrite(() => this.#topics.delete(name));
+  }
+
+  createPartitions(
+    name: string,
+    count: number,
+    assignment: number[][] | null,
+    validateOnly: boolean,
+  ): Promise<number> {
+    return this.#adminWrite(() => this.#topics.createPartitions(name, count, assignment, validateOnly));
+  }
+
+  alterTopicConfigs(name: string, configs: Record<string, string>, validateOnly: boolean): Promise<number> {
+    return this.#adminWrite(() => this.#topics.alterConfigs(name, configs, validateOnly));
+  }
+
+  alterBrokerConfigs(
+    id: number | 'default',
+    configs: Record<string, string>,
+    validateOnly: boolean,
+  ): Promise<number> {
+    return this.#adminWrite(() => this.#configs.setBrokerConfigs(id, configs, validateOnly));
   }
 
   /** Move every leadership off `broker` and take it out of ISRs; returns partitions it still leads. */

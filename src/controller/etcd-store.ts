@@ -136,8 +136,14 @@ export class EtcdMetadataStore implements MetadataStore {
       }
       if (batch.length > 0) onEvents(batch);
     });
-    w.on('error', (err) => onError?.(err));
-    return { close: () => w.cancel() };
+    // etcd cancelled the watch (its start revision was compacted): there is nothing to cancel, and
+    // etcd3's cancel() of such a watcher would wait for a reconnection that never comes.
+    let cancelled = false;
+    w.on('error', (err) => {
+      cancelled = true;
+      onError?.(err);
+    });
+    return { close: async () => (cancelled ? undefined : w.cancel()) };
   }
 
   async grantLease(ttlSeconds: number): Promise<Lease> {

@@ -2,7 +2,12 @@
  * MetadataTable: every broker's in-memory view of cluster metadata, built from one range read and an
  * ordered watch of the store. Readers (Metadata requests, the ReplicaManager) read it synchronously;
  * listeners hear about each applied change in revision order. It never writes: writes go through
- * the frontends (TopicFrontend) or the controller.
+ * the controller (its TopicFrontend, ConfigFrontend and partition-state writes).
+ *
+ * A watch that cannot go on (etcd compacted the revision it had to resume from, after a long cut
+ * from etcd) is replaced: the table reads everything again, applies the difference as ordinary
+ * events (deletes for keys that are gone, puts for keys changed since its revision), and watches on
+ * from the new read. Listeners cannot tell a resync from a burst of changes.
  */
 import { EventEmitter } from 'node:events';
 import type { KeyValue, MetadataStore, WatchEvent, Watcher } from './metadata-store.js';
@@ -42,6 +47,10 @@ export class MetadataTable extends EventEmitter<MetadataTableEvents> {
   #revision = 0;
   #watcher: Watcher | null = null;
   #waiters: { revision: number; resolve: () => void }[] = [];
+  #stopped = false;
+  #resyncing = false;
+  /** How many times the watch was replaced after an error (for tests and logs). */
+  resyncs = 0;
 
   constructor(store: MetadataStore, root: string) {
     super();
@@ -61,12 +70,93 @@ export class MetadataTable extends EventEmitter<MetadataTableEvents> {
         kv.createRevision,
       );
     this.#revision = revision;
-    this.#watcher = await this.#store.watch(`${this.keys.root}/`, revision, (events) =>
-      this.#onEvents(events),
+    this.#watcher = await this.#watch(revision);
+  }
+
+  #watch(afterRevision: number): Promise<Watcher> {
+    return this.#store.watch(
+      `${this.keys.root}/`,
+      afterRevision,
+      (events) => this.#onEvents(events),
+      (err) => this.#onWatchError(err),
     );
   }
 
+  #onWatchError(err: Error): void {
+    if (this.#stopped || this.#resyncing) return;
+    this.#log.warn({ err, revision: this.#revision }, 'metadata watch failed; reading everything again');
+    this.#resyncing = true;
+    void this.#resync(250);
+  }
+
+  /** Replace a failed watch: read everything, apply the difference, watch on. Retries until stopped. */
+  async #resync(delayMs: number): Promise<void> {
+    const old = this.#watcher;
+    this.#watcher = null;
+    await old?.close().catch(() => {});
+    while (!this.#stopped) {
+      try {
+        const { kvs, revision } = await this.#store.range(`${this.keys.root}/`);
+        if (this.#isStopped()) return;
+        this.#applySnapshot(kvs, revision);
+        const watcher = await this.#watch(revision);
+        if (this.#isStopped()) {
+          await watcher.close();
+          return;
+        }
+        this.#watcher = watcher;
+        this.resyncs++;
+        this.#resyncing = false;
+        return;
+      } catch (err) {
+        this.#log.warn({ err }, 'metadata resync failed; retrying');
+        await new Promise((r) => setTimeout(r, delayMs));
+        delayMs = Math.min(delayMs * 2, 5000);
+      }
+    }
+  }
+
+  /** Read through a call so that checks after an await are not taken for the one before it. */
+  #isStopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Apply a full read as the events that turn the current view into it. */
+  #applySnapshot(kvs: KeyValue[], revision: number): void {
+    const applied = this.#revision;
+    const present = new Set(kvs.map((kv) => kv.key));
+    const events: WatchEvent[] = [];
+    for (const key of this.#keysHeld())
+      if (!present.has(key)) events.push({ type: 'delete', key, modRevision: revision });
+    if (events.length > 0) this.#onEvents(events);
+    // Keys changed after what this table had applied; each keeps its create revision (the
+    // controller epoch is the controller key's).
+    for (const kv of kvs) {
+      if (kv.modRevision <= applied) continue;
+      this.#apply(
+        { type: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision },
+        kv.createRevision,
+      );
+    }
+    this.#advance(revision);
+  }
+
+  /** Every key this table holds a value for. */
+  #keysHeld(): string[] {
+    const k = this.keys;
+    const out: string[] = [];
+    if (this.clusterId !== null) out.push(k.cluster);
+    if (this.controller !== null) out.push(k.controller);
+    for (const id of this.brokers.keys()) out.push(k.broker(id));
+    for (const name of this.topics.keys()) out.push(k.topic(name));
+    for (const [topic, m] of this.partitions)
+      for (const index of m.keys()) out.push(k.partition(topic, index));
+    for (const id of this.brokerConfigs.keys()) out.push(k.brokerConfig(id));
+    return out;
+  }
+
   async stop(): Promise<void> {
+    this.#stopped = true;
     await this.#watcher?.close();
     this.#watcher = null;
   }
@@ -79,7 +169,10 @@ export class MetadataTable extends EventEmitter<MetadataTableEvents> {
 
   #onEvents(events: WatchEvent[]): void {
     for (const e of events) this.#apply(e);
-    const rev = events[events.length - 1]!.modRevision;
+    this.#advance(events[events.length - 1]!.modRevision);
+  }
+
+  #advance(rev: number): void {
     if (rev > this.#revision) this.#revision = rev;
     this.emit('revision', this.#revision);
     const ready = this.#waiters.filter((w) => w.revision <= this.#revision);

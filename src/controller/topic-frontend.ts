@@ -2,10 +2,14 @@
  * TopicFrontend: validates topic admin operations and writes them to the metadata store as one
  * transaction each. It checks what Kafka's controller checks (names, collisions, partition counts,
  * replication factor against registered brokers, configs) and reports failures with the Kafka error
- * name the handler returns to the client. In cluster mode the controller adds its epoch to `fence`.
+ * name the handler returns to the client.
+ *
+ * Its owner is the controller: in cluster mode the active Controller (brokers forward admin writes
+ * to it, see admin-writes.ts), on a single node the broker itself. Every write carries the owner's
+ * fence (write-fence.ts), given at construction; a write refused by the fence is NOT_CONTROLLER.
  */
 import { randomUUID } from 'node:crypto';
-import type { Compare, MetadataStore, Op } from './metadata-store.js';
+import type { MetadataStore, Op } from './metadata-store.js';
 import type { MetadataTable } from './metadata-table.js';
 import type { PartitionState, TopicRecord } from './records.js';
 import {
@@ -16,6 +20,7 @@ import {
 } from '../common/topic-config.js';
 import { InvalidConfigError } from '../common/config-def.js';
 import { targetReplicas } from './partition-state-machine.js';
+import { fenceHolds, type WriteFence } from './write-fence.js';
 
 /** A failure with the Kafka error name (error-codes.ts) the client should see. */
 export class TopicOperationError extends Error {
@@ -47,114 +52,139 @@ export interface TopicDefaults {
 /** Kafka's topic id for "no id": all zeros (Uuid.ZERO_UUID). */
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
+/**
+ * Validate a CreateTopics entry against `table` without writing; returns the record that would be
+ * created (with a fresh topic id). Shared by the frontend and by brokers answering validateOnly.
+ */
+export function planTopic(
+  table: MetadataTable,
+  req: CreateTopicRequest,
+  defaults: TopicDefaults,
+  allowInternal = false,
+): TopicRecord {
+  const problem = topicNameProblem(req.name);
+  if (problem) throw new TopicOperationError('INVALID_TOPIC_EXCEPTION', problem);
+  if (INTERNAL_TOPICS.has(req.name) && !allowInternal) {
+    throw new TopicOperationError('INVALID_REQUEST', `Creation of internal topic ${req.name} is prohibited.`);
+  }
+  if (table.topics.has(req.name)) {
+    throw new TopicOperationError('TOPIC_ALREADY_EXISTS', `Topic '${req.name}' already exists.`);
+  }
+  for (const existing of table.topics.keys()) {
+    if (topicsCollide(existing, req.name)) {
+      throw new TopicOperationError(
+        'INVALID_TOPIC_EXCEPTION',
+        `Topic '${req.name}' collides with existing topic: ${existing}`,
+      );
+    }
+  }
+  const configs: Record<string, string> = {};
+  try {
+    validateTopicConfigs(req.configs ?? {});
+  } catch (err) {
+    if (err instanceof InvalidConfigError) throw new TopicOperationError('INVALID_CONFIG', err.message);
+    throw err;
+  }
+  for (const [k, v] of Object.entries(req.configs ?? {})) if (v !== null) configs[k] = v;
+
+  const brokers = [...table.brokers.keys()].sort((a, b) => a - b);
+  let replicas: number[][];
+  if (req.assignment && req.assignment.length > 0) {
+    if (req.numPartitions !== -1 || req.replicationFactor !== -1) {
+      throw new TopicOperationError(
+        'INVALID_REQUEST',
+        'Both numPartitions or replicationFactor and replicasAssignment were specified.',
+      );
+    }
+    replicas = req.assignment.map((r) => [...r]);
+    checkAssignment(replicas, brokers);
+  } else {
+    const n = req.numPartitions === -1 ? defaults.numPartitions : req.numPartitions;
+    const rf = req.replicationFactor === -1 ? defaults.replicationFactor : req.replicationFactor;
+    if (n <= 0)
+      throw new TopicOperationError('INVALID_PARTITIONS', 'Number of partitions must be larger than 0.');
+    if (rf <= 0)
+      throw new TopicOperationError(
+        'INVALID_REPLICATION_FACTOR',
+        'Replication factor must be larger than 0.',
+      );
+    if (rf > brokers.length) {
+      throw new TopicOperationError(
+        'INVALID_REPLICATION_FACTOR',
+        `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${brokers.length} broker(s) are registered.`,
+      );
+    }
+    replicas = assign(table, n, rf, 0);
+  }
+  return { name: req.name, topicId: randomUUID(), replicas, configs };
+}
+
+/** Assign `n` partitions from partition `startPartition` on over the registered brokers, by rack when they have racks. */
+function assign(table: MetadataTable, n: number, rf: number, startPartition: number): number[][] {
+  const brokers = [...table.brokers.values()].map((b) => ({ id: b.nodeId, rack: b.rack ?? null }));
+  try {
+    return assignReplicasToBrokers(brokers, n, rf, 0, startPartition);
+  } catch (err) {
+    if (err instanceof AssignmentError)
+      throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', err.message);
+    throw err;
+  }
+}
+
+function checkAssignment(replicas: number[][], brokers: number[]): void {
+  const rf = replicas[0]?.length ?? 0;
+  replicas.forEach((r, p) => {
+    if (r.length === 0 || r.length !== rf) {
+      throw new TopicOperationError(
+        'INVALID_REPLICA_ASSIGNMENT',
+        `Partition ${p} has an inconsistent replica count.`,
+      );
+    }
+    if (new Set(r).size !== r.length) {
+      throw new TopicOperationError(
+        'INVALID_REPLICA_ASSIGNMENT',
+        `Partition ${p} lists a broker more than once.`,
+      );
+    }
+    const unknown = r.find((b) => !brokers.includes(b));
+    if (unknown !== undefined) {
+      throw new TopicOperationError(
+        'INVALID_REPLICA_ASSIGNMENT',
+        `Partition ${p} names unknown broker ${unknown}.`,
+      );
+    }
+  });
+}
+
+/**
+ * The writes answer the store revision they were made at (0 when nothing was written), which the
+ * controller passes back to a forwarding broker to wait for; this frontend has already waited for
+ * its own table.
+ */
 export class TopicFrontend {
   readonly #store: MetadataStore;
   readonly #table: MetadataTable;
-  /** Extra compares on every write (the controller's epoch in cluster mode). */
-  fence: () => Compare[] = () => [];
+  readonly #fence: WriteFence;
 
-  constructor(store: MetadataStore, table: MetadataTable) {
+  /** `fence`: the writer's condition on every write (the controller epoch); see write-fence.ts. */
+  constructor(store: MetadataStore, table: MetadataTable, fence: WriteFence) {
     this.#store = store;
     this.#table = table;
+    this.#fence = fence;
   }
 
   /** Validate without writing; returns the record that would be created. */
   plan(req: CreateTopicRequest, defaults: TopicDefaults, allowInternal = false): TopicRecord {
-    const problem = topicNameProblem(req.name);
-    if (problem) throw new TopicOperationError('INVALID_TOPIC_EXCEPTION', problem);
-    if (INTERNAL_TOPICS.has(req.name) && !allowInternal) {
-      throw new TopicOperationError(
-        'INVALID_REQUEST',
-        `Creation of internal topic ${req.name} is prohibited.`,
-      );
-    }
-    if (this.#table.topics.has(req.name)) {
-      throw new TopicOperationError('TOPIC_ALREADY_EXISTS', `Topic '${req.name}' already exists.`);
-    }
-    for (const existing of this.#table.topics.keys()) {
-      if (topicsCollide(existing, req.name)) {
-        throw new TopicOperationError(
-          'INVALID_TOPIC_EXCEPTION',
-          `Topic '${req.name}' collides with existing topic: ${existing}`,
-        );
-      }
-    }
-    const configs: Record<string, string> = {};
-    try {
-      validateTopicConfigs(req.configs ?? {});
-    } catch (err) {
-      if (err instanceof InvalidConfigError) throw new TopicOperationError('INVALID_CONFIG', err.message);
-      throw err;
-    }
-    for (const [k, v] of Object.entries(req.configs ?? {})) if (v !== null) configs[k] = v;
-
-    const brokers = [...this.#table.brokers.keys()].sort((a, b) => a - b);
-    let replicas: number[][];
-    if (req.assignment && req.assignment.length > 0) {
-      if (req.numPartitions !== -1 || req.replicationFactor !== -1) {
-        throw new TopicOperationError(
-          'INVALID_REQUEST',
-          'Both numPartitions or replicationFactor and replicasAssignment were specified.',
-        );
-      }
-      replicas = req.assignment.map((r) => [...r]);
-      this.#checkAssignment(replicas, brokers);
-    } else {
-      const n = req.numPartitions === -1 ? defaults.numPartitions : req.numPartitions;
-      const rf = req.replicationFactor === -1 ? defaults.replicationFactor : req.replicationFactor;
-      if (n <= 0)
-        throw new TopicOperationError('INVALID_PARTITIONS', 'Number of partitions must be larger than 0.');
-      if (rf <= 0)
-        throw new TopicOperationError(
-          'INVALID_REPLICATION_FACTOR',
-          'Replication factor must be larger than 0.',
-        );
-      if (rf > brokers.length) {
-        throw new TopicOperationError(
-          'INVALID_REPLICATION_FACTOR',
-          `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} cannot be reached because only ${brokers.length} broker(s) are registered.`,
-        );
-      }
-      replicas = this.#assign(n, rf, 0);
-    }
-    return { name: req.name, topicId: randomUUID(), replicas, configs };
+    return planTopic(this.#table, req, defaults, allowInternal);
   }
 
-  /** Assign `n` partitions from partition `startPartition` on over the registered brokers, by rack when they have racks. */
-  #assign(n: number, rf: number, startPartition: number): number[][] {
-    const brokers = [...this.#table.brokers.values()].map((b) => ({ id: b.nodeId, rack: b.rack ?? null }));
-    try {
-      return assignReplicasToBrokers(brokers, n, rf, 0, startPartition);
-    } catch (err) {
-      if (err instanceof AssignmentError)
-        throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', err.message);
-      throw err;
-    }
-  }
-
-  #checkAssignment(replicas: number[][], brokers: number[]): void {
-    const rf = replicas[0]?.length ?? 0;
-    replicas.forEach((r, p) => {
-      if (r.length === 0 || r.length !== rf) {
-        throw new TopicOperationError(
-          'INVALID_REPLICA_ASSIGNMENT',
-          `Partition ${p} has an inconsistent replica count.`,
-        );
-      }
-      if (new Set(r).size !== r.length) {
-        throw new TopicOperationError(
-          'INVALID_REPLICA_ASSIGNMENT',
-          `Partition ${p} lists a broker more than once.`,
-        );
-      }
-      const unknown = r.find((b) => !brokers.includes(b));
-      if (unknown !== undefined) {
-        throw new TopicOperationError(
-          'INVALID_REPLICA_ASSIGNMENT',
-          `Partition ${p} names unknown broker ${unknown}.`,
-        );
-      }
-    });
+  /**
+   * A write failed a compare. When it was the fence, this writer is no longer the controller: say
+   * so rather than blame the request. Otherwise return, and the caller names the other compare.
+   */
+  async #throwIfFenced(): Promise<void> {
+    if (!(await fenceHolds(this.#store, this.#fence)))
+      throw new TopicOperationError('NOT_CONTROLLER', 'This broker is no longer the controller.');
   }
 
   #initialState(replicas: number[]): PartitionState {
@@ -166,7 +196,7 @@ export class TopicFrontend {
     req: CreateTopicRequest,
     defaults: TopicDefaults,
     allowInternal = false,
-  ): Promise<TopicRecord> {
+  ): Promise<{ record: TopicRecord; revision: number }> {
     const record = this.plan(req, defaults, allowInternal);
     const k = this.#table.keys;
     const ops: Op[] = [{ type: 'put', key: k.topic(record.name), value: JSON.stringify(record) }];
@@ -178,16 +208,18 @@ export class TopicFrontend {
       });
     });
     const res = await this.#store.txn(
-      [{ key: k.topic(record.name), target: 'exists', value: false }, ...this.fence()],
+      [{ key: k.topic(record.name), target: 'exists', value: false }, ...this.#fence.compares()],
       ops,
     );
-    if (!res.succeeded)
+    if (!res.succeeded) {
+      await this.#throwIfFenced();
       throw new TopicOperationError('TOPIC_ALREADY_EXISTS', `Topic '${record.name}' already exists.`);
+    }
     await this.#table.waitForRevision(res.revision);
-    return record;
+    return { record, revision: res.revision };
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string): Promise<number> {
     const t = this.#table.topics.get(name);
     if (!t) throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
     if (INTERNAL_TOPICS.has(name)) {
@@ -195,15 +227,18 @@ export class TopicFrontend {
     }
     const k = this.#table.keys;
     const res = await this.#store.txn(
-      [{ key: k.topic(name), target: 'exists', value: true }, ...this.fence()],
+      [{ key: k.topic(name), target: 'exists', value: true }, ...this.#fence.compares()],
       [
         { type: 'delete', key: k.topic(name) },
         { type: 'deletePrefix', prefix: k.partitionsOf(name) },
       ],
     );
-    if (!res.succeeded)
+    if (!res.succeeded) {
+      await this.#throwIfFenced();
       throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
+    }
     await this.#table.waitForRevision(res.revision);
+    return res.revision;
   }
 
   /** Grow a topic to `count` partitions (CreatePartitions). Returns the plan when validateOnly. */
@@ -212,7 +247,7 @@ export class TopicFrontend {
     count: number,
     assignment: number[][] | null,
     validateOnly: boolean,
-  ): Promise<void> {
+  ): Promise<number> {
     const t = this.#table.topics.get(name);
     if (!t)
       throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `The topic '${name}' does not exist.`);
@@ -241,7 +276,7 @@ export class TopicFrontend {
         );
       }
       added = assignment;
-      this.#checkAssignment([firstTarget, ...added], brokers);
+      checkAssignment([firstTarget, ...added], brokers);
     } else {
       if (rf > brokers.length) {
         throw new TopicOperationError(
@@ -249,9 +284,9 @@ export class TopicFrontend {
           `Replication factor ${rf} exceeds the ${brokers.length} registered broker(s).`,
         );
       }
-      added = this.#assign(count - current, rf, current);
+      added = assign(this.#table, count - current, rf, current);
     }
-    if (validateOnly) return;
+    if (validateOnly) return 0;
     const next: TopicRecord = { ...t, replicas: [...t.replicas, ...added] };
     const k = this.#table.keys;
     const ops: Op[] = [{ type: 'put', key: k.topic(name), value: JSON.stringify(next) }];
@@ -263,19 +298,22 @@ export class TopicFrontend {
       }),
     );
     const res = await this.#store.txn(
-      [{ key: k.topic(name), target: 'value', op: '=', value: JSON.stringify(t) }, ...this.fence()],
+      [{ key: k.topic(name), target: 'value', op: '=', value: JSON.stringify(t) }, ...this.#fence.compares()],
       ops,
     );
-    if (!res.succeeded)
+    if (!res.succeeded) {
+      await this.#throwIfFenced();
       throw new TopicOperationError(
         'CONCURRENT_TRANSACTIONS',
         `Topic '${name}' changed concurrently; retry.`,
       );
+    }
     await this.#table.waitForRevision(res.revision);
+    return res.revision;
   }
 
   /** Replace (AlterConfigs) or patch (IncrementalAlterConfigs) a topic's config overrides. */
-  async alterConfigs(name: string, next: Record<string, string>, validateOnly: boolean): Promise<void> {
+  async alterConfigs(name: string, next: Record<string, string>, validateOnly: boolean): Promise<number> {
     const t = this.#table.topics.get(name);
     if (!t) throw new TopicOperationError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist.`);
     try {
@@ -284,19 +322,22 @@ export class TopicFrontend {
       if (err instanceof InvalidConfigError) throw new TopicOperationError('INVALID_CONFIG', err.message);
       throw err;
     }
-    if (validateOnly) return;
+    if (validateOnly) return 0;
     const k = this.#table.keys;
     const updated: TopicRecord = { ...t, configs: { ...next } };
     const res = await this.#store.txn(
-      [{ key: k.topic(name), target: 'value', op: '=', value: JSON.stringify(t) }, ...this.fence()],
+      [{ key: k.topic(name), target: 'value', op: '=', value: JSON.stringify(t) }, ...this.#fence.compares()],
       [{ type: 'put', key: k.topic(name), value: JSON.stringify(updated) }],
     );
-    if (!res.succeeded)
+    if (!res.succeeded) {
+      await this.#throwIfFenced();
       throw new TopicOperationError(
         'CONCURRENT_TRANSACTIONS',
         `Topic '${name}' changed concurrently; retry.`,
       );
+    }
     await this.#table.waitForRevision(res.revision);
+    return res.revision;
   }
 }
 

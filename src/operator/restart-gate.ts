@@ -5,8 +5,14 @@
  * service; only the active controller answers, the others say NOT_CONTROLLER with its id, which
  * this client follows. Addresses come from a resolver so tests can point it at local brokers.
  */
-import * as grpc from '@grpc/grpc-js';
-import { controlPlaneServices } from '../controller/grpc/proto.js';
+import type * as grpc from '@grpc/grpc-js';
+import {
+  callUnary,
+  controlPlaneChannel,
+  type AdminMethod,
+  type RequestOf,
+  type ResponseOf,
+} from '../controller/grpc/methods.js';
 
 /** broker id → "host:port" of its control-plane listener. */
 export type ControlAddresses = () => Map<number, string>;
@@ -25,13 +31,6 @@ export interface RestartVerdict {
   controllerId: number;
 }
 
-type Method = 'describeClusterHealth' | 'safeToRestart' | 'drainBroker';
-type Unary = (
-  req: object,
-  opts: grpc.CallOptions,
-  cb: (err: grpc.ServiceError | null, res: Record<string, unknown>) => void,
-) => void;
-
 export class RestartGate {
   readonly #addresses: ControlAddresses;
   readonly #clients = new Map<string, grpc.Client>();
@@ -46,23 +45,18 @@ export class RestartGate {
   #client(address: string): grpc.Client {
     let c = this.#clients.get(address);
     if (!c) {
-      c = new (controlPlaneServices().Admin)(address, grpc.credentials.createInsecure());
+      c = controlPlaneChannel(address);
       this.#clients.set(address, c);
     }
     return c;
   }
 
-  async #callOne(address: string, method: Method, req: object): Promise<Record<string, unknown>> {
-    const client = this.#client(address) as unknown as Record<Method, Unary>;
-    return new Promise((resolve, reject) =>
-      client[method].call(client, req, { deadline: Date.now() + this.#callTimeoutMs }, (err, res) =>
-        err ? reject(err) : resolve(res),
-      ),
-    );
+  #callOne<M extends AdminMethod>(address: string, method: M, req: RequestOf<M>): Promise<ResponseOf<M>> {
+    return callUnary(this.#client(address), method, req, Date.now() + this.#callTimeoutMs);
   }
 
   /** Calls the active controller: the last one known first, then every broker, following NOT_CONTROLLER. */
-  async #call(method: Method, req: object): Promise<Record<string, unknown>> {
+  async #call<M extends AdminMethod>(method: M, req: RequestOf<M>): Promise<ResponseOf<M>> {
     const addrs = this.#addresses();
     const order = [...addrs.keys()].sort((a, b) =>
       a === this.#lastController ? -1 : b === this.#lastController ? 1 : a - b,
@@ -78,13 +72,15 @@ export class RestartGate {
       if (!address) continue;
       try {
         const res = await this.#callOne(address, method, req);
-        if (res.error === 'NOT_CONTROLLER') {
-          const cid = Number(res.controllerId ?? -1);
+        // Every Admin response carries an error name and the controller's id.
+        const status: { error: string; controllerId: number } = res;
+        if (status.error === 'NOT_CONTROLLER') {
+          const cid = status.controllerId;
           if (cid >= 0 && !tried.has(cid)) queue.unshift(cid);
           errors.push(`broker ${id}: not the controller (controller ${cid})`);
           continue;
         }
-        this.#lastController = Number(res.controllerId ?? id);
+        this.#lastController = status.controllerId;
         return res;
       } catch (err) {
         errors.push(`broker ${id} (${address}): ${err instanceof Error ? err.message : String(err)}`);
@@ -96,27 +92,23 @@ export class RestartGate {
   async health(): Promise<ClusterHealth> {
     const r = await this.#call('describeClusterHealth', {});
     return {
-      controllerId: Number(r.controllerId ?? -1),
-      partitions: Number(r.partitions ?? 0),
-      underReplicatedPartitions: Number(r.underReplicatedPartitions ?? 0),
-      underMinIsrPartitions: Number(r.underMinIsrPartitions ?? 0),
-      offlinePartitions: Number(r.offlinePartitions ?? 0),
+      controllerId: r.controllerId,
+      partitions: r.partitions,
+      underReplicatedPartitions: r.underReplicatedPartitions,
+      underMinIsrPartitions: r.underMinIsrPartitions,
+      offlinePartitions: r.offlinePartitions,
     };
   }
 
   async safeToRestart(brokerId: number): Promise<RestartVerdict> {
     const r = await this.#call('safeToRestart', { brokerId });
-    return {
-      safe: r.safe === true,
-      reasons: (r.reasons as string[] | undefined) ?? [],
-      controllerId: Number(r.controllerId ?? -1),
-    };
+    return { safe: r.safe, reasons: r.reasons, controllerId: r.controllerId };
   }
 
   /** Moves leaderships off the broker; returns the partitions it still leads (no other ISR member). */
   async drain(brokerId: number): Promise<string[]> {
     const r = await this.#call('drainBroker', { brokerId });
-    return (r.remainingPartitions as string[] | undefined) ?? [];
+    return r.remainingPartitions;
   }
 
   close(): void {

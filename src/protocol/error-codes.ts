@@ -1,7 +1,7 @@
 /**
  * Every Kafka protocol error code as data: code, name, whether a client may retry, and the default
- * message brokers send. Handlers write `ErrorCode.UNKNOWN_TOPIC_OR_PARTITION`; the network layer turns a
- * thrown `KafkaError` into its code.
+ * message brokers send. Handlers write `ErrorCode.UNKNOWN_TOPIC_OR_PARTITION`; a thrown `KafkaError` (or any other
+ * internal error) becomes a code through the broker's one error table, src/broker/error-mapping.ts.
  *
  * Source: Apache Kafka's `Errors` enum (clients/.../common/protocol/Errors.java, trunk as of 2024-10,
  * codes -1..128; 99 has never been assigned). "retriable" is whether Kafka's exception class for the
@@ -182,8 +182,9 @@ export function isRetriable(code: number): boolean {
 }
 
 /**
- * An error that maps onto one Kafka error code. Thrown by handlers and lower layers (log, coordinator)
- * and turned into the code in the response; `message` defaults to Kafka's message for the code.
+ * An error that is one Kafka error code, for code that speaks the protocol's terms directly (a
+ * handler refusing a request). Layers with their own terms throw their own named errors instead;
+ * src/broker/error-mapping.ts maps both. `message` defaults to Kafka's message for the code.
  */
 export class KafkaError extends Error {
   override readonly name: ErrorName;
@@ -197,18 +198,5 @@ export class KafkaError extends Error {
     this.name = info.name as ErrorName;
     this.code = info.code as ErrorCodeValue;
     this.retriable = info.retriable;
-  }
-
-  /**
-   * The code to answer with for any thrown value: a KafkaError's own; for other errors that name a
-   * Kafka error in `errorName` (the record validation errors), that one; UNKNOWN_SERVER_ERROR else.
-   */
-  static codeOf(err: unknown): ErrorCodeValue {
-    if (err instanceof KafkaError) return err.code;
-    if (err instanceof Error && 'errorName' in err && typeof err.errorName === 'string') {
-      const info = BY_NAME.get(err.errorName);
-      if (info !== undefined) return info.code as ErrorCodeValue;
-    }
-    return ErrorCode.UNKNOWN_SERVER_ERROR;
   }
 }

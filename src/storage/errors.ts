@@ -1,57 +1,51 @@
 /**
- * Errors raised by the log engine. Each carries the Kafka error name it maps to on the wire
- * (`kafkaError`, as in Kafka's `Errors` enum) and whether a client may retry; the broker turns them
- * into error codes, never into a crashed process.
+ * Errors raised by the log engine. They say what went wrong in storage terms; which Kafka error code
+ * a client sees for each is decided in one place, the broker's error table
+ * (src/broker/error-mapping.ts), never here. Every class takes `cause` so a wrapped I/O error keeps
+ * its errno and stack.
+ *
+ * Record errors (CorruptRecordError, InvalidRecordError) are the protocol layer's
+ * (src/protocol/records/errors.ts): a batch the log refuses is refused for the same reasons a
+ * Produce request is, so there is one class for each, re-exported here for the log's callers.
  */
-import { CorruptRecordError } from '../protocol/records/batch-header.js';
+import { CorruptRecordError, InvalidRecordError } from '../protocol/records/errors.js';
 
-export { CorruptRecordError };
+export { CorruptRecordError, InvalidRecordError };
 
+/** Base class of the log engine's own errors. */
 export abstract class StorageError extends Error {
-  abstract readonly kafkaError: string;
-  readonly retriable: boolean = false;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
 }
 
-/** A fetch or ListOffsets asked for an offset outside [logStartOffset, logEndOffset]. */
+/** A fetch, ListOffsets or DeleteRecords asked for an offset outside what the log holds. */
 export class OffsetOutOfRangeError extends StorageError {
   override readonly name = 'OffsetOutOfRangeError';
-  readonly kafkaError = 'OFFSET_OUT_OF_RANGE';
   constructor(
     readonly offset: bigint,
     readonly logStartOffset: bigint,
     readonly logEndOffset: bigint,
     what = 'offset',
+    options?: { cause?: unknown },
   ) {
-    super(`${what} ${offset} is out of range [${logStartOffset}, ${logEndOffset}]`);
+    super(`${what} ${offset} is out of range [${logStartOffset}, ${logEndOffset}]`, options);
   }
 }
 
-/** An I/O failure in a log directory (Kafka marks the directory offline: KAFKA_STORAGE_ERROR). */
+/** An I/O failure in a log directory (Kafka marks the directory offline). */
 export class KafkaStorageError extends StorageError {
   override readonly name = 'KafkaStorageError';
-  readonly kafkaError = 'KAFKA_STORAGE_ERROR';
-  override readonly retriable = true;
 }
 
 /** No usable log directory, or a partition directory that cannot be parsed or created. */
 export class LogDirError extends StorageError {
   override readonly name = 'LogDirError';
-  readonly kafkaError = 'KAFKA_STORAGE_ERROR';
 }
 
-/** A batch larger than max.message.bytes. */
+/** A batch larger than max.message.bytes (or than a segment can hold). */
 export class RecordTooLargeError extends StorageError {
   override readonly name = 'RecordTooLargeError';
-  readonly kafkaError = 'MESSAGE_TOO_LARGE';
-}
-
-/** A structurally valid batch that the log refuses (no records, bad offsets in a leader append). */
-export class InvalidRecordError extends StorageError {
-  override readonly name = 'InvalidRecordError';
-  readonly kafkaError = 'INVALID_RECORD';
 }
 
 /**
@@ -60,26 +54,17 @@ export class InvalidRecordError extends StorageError {
  */
 export class UnexpectedAppendOffsetError extends StorageError {
   override readonly name = 'UnexpectedAppendOffsetError';
-  readonly kafkaError = 'UNKNOWN_SERVER_ERROR';
   constructor(
     message: string,
     readonly firstOffset: bigint,
     readonly lastOffset: bigint,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
-/** The log was closed or deleted while in use. */
+/** The log was closed (its partition deleted or moved away, or the broker shutting down) while in use. */
 export class LogClosedError extends StorageError {
   override readonly name = 'LogClosedError';
-  readonly kafkaError = 'NOT_LEADER_OR_FOLLOWER';
-  override readonly retriable = true;
-}
-
-/** The Kafka error name for any error thrown by the log engine. */
-export function kafkaErrorOf(err: unknown): string {
-  if (err instanceof StorageError) return err.kafkaError;
-  if (err instanceof CorruptRecordError) return 'CORRUPT_MESSAGE';
-  return 'UNKNOWN_SERVER_ERROR';
 }

@@ -445,7 +445,7 @@ export class UnifiedLog {
         );
       }
       if (leader && records.readInt32BE(pos + RECORD_COUNT_OFFSET) === 0) {
-        throw new InvalidRecordError('record batch has no records');
+        throw new InvalidRecordError('INVALID_RECORD', 'record batch has no records');
       }
       const baseOffset = records.readBigInt64BE(pos);
       batches.push({
@@ -457,7 +457,7 @@ export class UnifiedLog {
       });
       pos += size;
     }
-    if (batches.length === 0) throw new InvalidRecordError('no record batches to append');
+    if (batches.length === 0) throw new InvalidRecordError('INVALID_RECORD', 'no record batches to append');
     return batches;
   }
 

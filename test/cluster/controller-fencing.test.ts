@@ -5,9 +5,8 @@
  * shrink an ISR (a request that is valid in its stale view). It must refuse (its writes are fenced by
  * the controller key's create revision), etcd must not change, and it must step down.
  */
-import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controlPlaneServices } from '../../src/controller/grpc/proto.js';
+import { callUnary, controlPlaneChannel } from '../../src/controller/grpc/methods.js';
 import { TestCluster } from '../helpers/cluster.js';
 
 const TOPIC = 'fenced';
@@ -64,35 +63,23 @@ describe('controller fencing', { timeout: 180_000 }, () => {
       const electedMs = Date.now() - t0;
       const during = await cluster.partitionStates(TOPIC);
 
-      const Controller = controlPlaneServices().Controller;
-      const client = new Controller(
-        `127.0.0.1:${controlPort}`,
-        grpc.credentials.createInsecure(),
-      ) as unknown as {
-        alterPartition: (
-          req: object,
-          opts: grpc.CallOptions,
-          cb: (err: grpc.ServiceError | null, res: { error: string; message: string }) => void,
-        ) => void;
-        close(): void;
-      };
+      const client = controlPlaneChannel(`127.0.0.1:${controlPort}`);
       try {
         cluster.resume(old);
         resumed = true;
-        const res = await new Promise<{ error: string; message: string } | Error>((resolve) =>
-          client.alterPartition(
-            {
-              brokerId: state.leader,
-              topic: TOPIC,
-              partition,
-              leaderEpoch: state.leaderEpoch,
-              partitionEpoch: state.partitionEpoch,
-              newIsr: [state.leader],
-            },
-            { deadline: Date.now() + 20_000 },
-            (err, r) => resolve(err ?? r),
-          ),
-        );
+        const res = await callUnary(
+          client,
+          'alterPartition',
+          {
+            brokerId: state.leader,
+            topic: TOPIC,
+            partition,
+            leaderEpoch: state.leaderEpoch,
+            partitionEpoch: state.partitionEpoch,
+            newIsr: [state.leader],
+          },
+          Date.now() + 20_000,
+        ).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
         expect(res instanceof Error ? 'error' : res.error).not.toBe('NONE');
       } finally {
         client.close();

@@ -33,9 +33,18 @@ describe('BrokerConfig', () => {
     expect(c.source('num.partitions').source).toBe('STATIC_BROKER_CONFIG');
     expect(c.source('message.max.bytes')).toEqual({ value: '1048588', source: 'DEFAULT_CONFIG' });
     expect(c.logDirs).toEqual(['/d1', '/d2']);
-    c.setDynamic({ 'num.partitions': '5' });
-    expect(c.int('num.partitions')).toBe(5);
-    expect(() => c.setDynamic({ 'node.id': '9' })).toThrow(/dynamically/);
+    // log.retention.ms is dynamic in Kafka (cluster-wide); num.partitions and node.id are read-only,
+    // so stored dynamic values of them are ignored, as Kafka's fromPersistentProps does.
+    expect(c.setDynamic({ 'log.retention.ms': '5000', 'num.partitions': '5', 'node.id': '9' })).toEqual([
+      'num.partitions',
+      'node.id',
+    ]);
+    expect(c.int('log.retention.ms')).toBe(5000);
+    expect(c.source('log.retention.ms').source).toBe('DYNAMIC_BROKER_CONFIG');
+    expect(c.int('num.partitions')).toBe(3);
+    expect(() => BrokerConfig.validateDynamic({ 'num.partitions': '5' })).toThrow(
+      'Cannot update these configs dynamically: [num.partitions]',
+    );
   });
 
   it('rejects bad values with Kafka-style sentences', () => {
@@ -69,9 +78,13 @@ describe('topic configs and names', () => {
       'cleanup.policy': ['compact', 'delete'],
     });
     expect(() => validateTopicConfigs({ 'retention.ms': 'soon' })).toThrow(InvalidConfigError);
-    expect(() => validateTopicConfigs({ 'cleanup.policy': 'shred' })).toThrow(/one of: delete, compact/);
+    expect(() => validateTopicConfigs({ 'cleanup.policy': 'shred' })).toThrow(
+      'Invalid value shred for configuration cleanup.policy: String must be one of: compact, delete',
+    );
     expect(() => validateTopicConfigs({ 'no.such': '1' })).toThrow(/Unknown topic config name: no.such/);
-    expect(() => validateTopicConfigs({ 'segment.bytes': '10' })).toThrow(/at least 14/);
+    expect(() => validateTopicConfigs({ 'segment.bytes': '10' })).toThrow(
+      'Invalid value 10 for configuration segment.bytes: Value must be at least 14',
+    );
   });
 
   it('applies Kafka topic name rules', () => {

@@ -44,13 +44,26 @@ export function runPython(source: string, args: string[] = [], timeoutMs = 120_0
   return run(SYSTEM_PYTHON, ['-c', source, ...args], { timeoutMs });
 }
 
-export const JAVA_CLIENT_VERSION = '3.9.1';
-const JAVA_LIB_DIR = join(homedir(), '.cache', 'sluice', `java-clients-${JAVA_CLIENT_VERSION}`);
+/**
+ * The Java client versions the compatibility tests run: 3.9.1 (the last 3.x; it still sends older
+ * API versions, e.g. ListOffsets v8, and has no KIP-848 or KIP-890 code paths) and 4.4.0. Both run
+ * the same programs in test/clients/java; each version's jars (kafka-clients and its runtime
+ * dependencies only, as an application would have them) come from test/clients/java/pom.xml with
+ * -Dkafka.version and are cached in ~/.cache/sluice/java-clients-<version>.
+ */
+export const JAVA_CLIENT_VERSIONS = ['3.9.1', '4.4.0'] as const;
+export type JavaClientVersion = (typeof JAVA_CLIENT_VERSIONS)[number];
+/** The version that tests which are not about client versions use. */
+export const JAVA_CLIENT_VERSION: JavaClientVersion = '3.9.1';
+
+function javaLibDir(version: JavaClientVersion): string {
+  return join(homedir(), '.cache', 'sluice', `java-clients-${version}`);
+}
 
 /** Make sure the Java client jars are in ~/.cache/sluice (Maven Central, once per version). */
-export async function ensureJavaClient(): Promise<string> {
-  if (existsSync(JAVA_LIB_DIR) && readdirSync(JAVA_LIB_DIR).some((f) => f.startsWith('kafka-clients-')))
-    return JAVA_LIB_DIR;
+export async function ensureJavaClient(version: JavaClientVersion = JAVA_CLIENT_VERSION): Promise<string> {
+  const dir = javaLibDir(version);
+  if (existsSync(dir) && readdirSync(dir).includes(`kafka-clients-${version}.jar`)) return dir;
   const r = await run(
     'mvn',
     [
@@ -59,19 +72,28 @@ export async function ensureJavaClient(): Promise<string> {
       '-f',
       join(REPO_ROOT, 'test/clients/java/pom.xml'),
       'dependency:copy-dependencies',
-      `-DoutputDirectory=${JAVA_LIB_DIR}`,
+      `-Dkafka.version=${version}`,
+      `-DoutputDirectory=${dir}`,
     ],
     {
       timeoutMs: 300_000,
     },
   );
-  if (r.code !== 0) throw new Error(`fetching the Java client failed:\n${r.stdout}\n${r.stderr}`);
-  return JAVA_LIB_DIR;
+  if (r.code !== 0) throw new Error(`fetching Java client ${version} failed:\n${r.stdout}\n${r.stderr}`);
+  return dir;
 }
 
-/** Run a single-file Java program from test/clients/java (java launches .java sources directly). */
-export async function runJava(file: string, args: string[], timeoutMs = 180_000): Promise<RunResult> {
-  const lib = await ensureJavaClient();
+/**
+ * Run a single-file Java program from test/clients/java (java launches .java sources directly)
+ * against one version of kafka-clients.
+ */
+export async function runJava(
+  file: string,
+  args: string[],
+  timeoutMs = 180_000,
+  version: JavaClientVersion = JAVA_CLIENT_VERSION,
+): Promise<RunResult> {
+  const lib = await ensureJavaClient(version);
   return run(
     'java',
     [

@@ -63,10 +63,12 @@ export async function runKafkaTool(
     [
       '-cp',
       `${lib}/*`,
-      // As kafka-run-class.sh: quiet logging, small heap, no JMX.
+      // As kafka-run-class.sh: quiet logging, small heap, no JMX. The tools are short-lived: the
+      // C1 compiler alone starts them with about a quarter less CPU.
       '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
       '-Xmx256m',
       '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
       KAFKA_TOOL[tool],
       ...args,
     ],

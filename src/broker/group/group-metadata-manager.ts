@@ -16,8 +16,9 @@
 import type { BrokerConfig } from '../../common/broker-config.js';
 import type { Logger } from '../../common/logger.js';
 import type { MetadataTable } from '../../controller/metadata-table.js';
-import type { TopicFrontend } from '../../controller/topic-frontend.js';
-import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import type { TopicAdmin } from '../../controller/admin-writes.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { errorCodeOf } from '../error-mapping.js';
 import { decodeRecordBatch, encodeRecordBatchSync, scanRecordBatches } from '../../protocol/records/batch.js';
 import type { RecordInput } from '../../protocol/records/record.js';
 import type { ReplicaManager } from '../replica-manager.js';
@@ -81,7 +82,7 @@ function optInt(config: BrokerConfig, name: string, def: number): number {
 export class GroupMetadataManager implements GroupStore {
   readonly #rm: ReplicaManager;
   readonly #table: MetadataTable;
-  readonly #topics: TopicFrontend;
+  readonly #topics: TopicAdmin;
   readonly #config: BrokerConfig;
   readonly #log: Logger;
   readonly #now: () => number;
@@ -96,7 +97,7 @@ export class GroupMetadataManager implements GroupStore {
   constructor(opts: {
     replicaManager: ReplicaManager;
     table: MetadataTable;
-    topics: TopicFrontend;
+    topics: TopicAdmin;
     config: BrokerConfig;
     log: Logger;
     now?: () => number;
@@ -152,11 +153,7 @@ export class GroupMetadataManager implements GroupStore {
         );
         this.#log.info({ partitions: this.numPartitions }, `created ${GROUP_METADATA_TOPIC}`);
       } catch (err) {
-        if (
-          KafkaError.codeOf(err) !== ErrorCode.TOPIC_ALREADY_EXISTS &&
-          !(err instanceof Error && 'errorName' in err && err.errorName === 'TOPIC_ALREADY_EXISTS')
-        )
-          throw err;
+        if (errorCodeOf(err) !== ErrorCode.TOPIC_ALREADY_EXISTS) throw err;
       } finally {
         this.#creating = null;
       }
@@ -238,19 +235,19 @@ export class GroupMetadataManager implements GroupStore {
       if (!e) groups.set(g, (e = { metadata: null, offsets: new Map() }));
       return e;
     };
-    let from = p.log.logStartOffset;
+    let from = p.logStartOffset;
     // To the log end, not the high watermark (as Kafka does): a new leader's high watermark trails
     // the old leader's by a fetch round, and commits acknowledged just before a failover sit there.
-    const end = p.log.logEndOffset;
+    const end = p.logEndOffset;
     let records = 0;
     while (from < end) {
-      const data = p.log.read(from, { maxBytes: 4 * 1024 * 1024, maxOffset: end, minOneMessage: true });
-      if (data.records.length === 0) break;
-      const { batches } = scanRecordBatches(data.records);
+      const data = p.readLocal(from, 4 * 1024 * 1024, end);
+      if (data.length === 0) break;
+      const { batches } = scanRecordBatches(data);
       if (batches.length === 0) break;
       let next = from;
       for (const span of batches) {
-        const b = await decodeRecordBatch(data.records, span.position);
+        const b = await decodeRecordBatch(data, span.position);
         const last = b.header.baseOffset + BigInt(b.header.lastOffsetDelta);
         next = last + 1n;
         if (b.control) continue;

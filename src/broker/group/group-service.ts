@@ -7,7 +7,7 @@
 import type { BrokerConfig } from '../../common/broker-config.js';
 import type { Logger } from '../../common/logger.js';
 import type { MetadataTable } from '../../controller/metadata-table.js';
-import type { TopicFrontend } from '../../controller/topic-frontend.js';
+import type { TopicAdmin } from '../../controller/admin-writes.js';
 import type { BrokerMetrics } from '../broker-metrics.js';
 import type { BrokerServices } from '../broker-services.js';
 import type { ReplicaManager } from '../replica-manager.js';
@@ -38,7 +38,7 @@ export function createGroupService(opts: {
   nodeId: number;
   config: BrokerConfig;
   table: MetadataTable;
-  topics: TopicFrontend;
+  topics: TopicAdmin;
   replicaManager: ReplicaManager;
   metrics: BrokerMetrics;
   log: Logger;

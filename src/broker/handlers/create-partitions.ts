@@ -5,7 +5,8 @@ import {
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
 } from '../../protocol/messages/create-partitions.js';
-import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { errorCodeOf } from '../error-mapping.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -31,7 +32,7 @@ export function createPartitionsHandler(b: BrokerServices) {
         } catch (err) {
           results.push({
             name: t.name,
-            errorCode: KafkaError.codeOf(err),
+            errorCode: errorCodeOf(err),
             errorMessage: err instanceof Error ? err.message : String(err),
           });
         }

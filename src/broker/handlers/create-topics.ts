@@ -9,7 +9,8 @@ import {
   type CreateTopicsRequest,
   type CreateTopicsResponse,
 } from '../../protocol/messages/create-topics.js';
-import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { errorCodeOf } from '../error-mapping.js';
 import { ZERO_UUID, type CreateTopicRequest } from '../../controller/topic-frontend.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
@@ -91,7 +92,7 @@ export function createTopicsHandler(b: BrokerServices) {
           results.push({
             name: t.name,
             topicId: ZERO_UUID,
-            errorCode: KafkaError.codeOf(err),
+            errorCode: errorCodeOf(err),
             errorMessage: err instanceof Error ? err.message : String(err),
             numPartitions: -1,
             replicationFactor: -1,

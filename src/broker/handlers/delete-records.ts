@@ -5,8 +5,8 @@ import {
   type DeleteRecordsRequest,
   type DeleteRecordsResponse,
 } from '../../protocol/messages/delete-records.js';
-import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
-import { OffsetOutOfRangeError } from '../../storage/errors.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { errorCodeOf } from '../error-mapping.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -24,27 +24,16 @@ export function deleteRecordsHandler(b: BrokerServices) {
         topics: req.topics.map((t) => ({
           name: t.name,
           partitions: t.partitions.map((p) => {
-            const part = b.replicaManager.leaderPartition(t.name, p.partitionIndex);
-            if (part instanceof KafkaError)
-              return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: part.code };
-            const target = p.offset === -1n ? part.highWatermark : p.offset;
             try {
-              const low = part.log.deleteRecordsBefore(target);
+              const low = b.replicaManager
+                .leaderPartition(t.name, p.partitionIndex)
+                .deleteRecordsOnLeader(p.offset);
               return { partitionIndex: p.partitionIndex, lowWatermark: low, errorCode: ErrorCode.NONE };
             } catch (err) {
-              if (err instanceof OffsetOutOfRangeError || target < 0n) {
-                return {
-                  partitionIndex: p.partitionIndex,
-                  lowWatermark: -1n,
-                  errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
-                };
-              }
-              b.log.error({ err, topic: t.name, partition: p.partitionIndex }, 'delete records failed');
-              return {
-                partitionIndex: p.partitionIndex,
-                lowWatermark: -1n,
-                errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
-              };
+              const errorCode = errorCodeOf(err);
+              if (errorCode === ErrorCode.KAFKA_STORAGE_ERROR || errorCode === ErrorCode.UNKNOWN_SERVER_ERROR)
+                b.log.error({ err, topic: t.name, partition: p.partitionIndex }, 'delete records failed');
+              return { partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode };
             }
           }),
         })),

@@ -8,7 +8,8 @@ import {
   type DeleteTopicsRequest,
   type DeleteTopicsResponse,
 } from '../../protocol/messages/delete-topics.js';
-import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { errorCodeOf } from '../error-mapping.js';
 import { ZERO_UUID } from '../../controller/topic-frontend.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
@@ -58,7 +59,7 @@ export function deleteTopicsHandler(b: BrokerServices) {
           responses.push({
             name,
             topicId,
-            errorCode: KafkaError.codeOf(err),
+            errorCode: errorCodeOf(err),
             errorMessage: err instanceof Error ? err.message : String(err),
           });
         }

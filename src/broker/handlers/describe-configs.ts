@@ -1,4 +1,7 @@
-/** DescribeConfigs (key 32), versions 0-4: topic and broker configs with sources and synonyms. */
+/**
+ * DescribeConfigs (key 32), versions 0-4: topic and broker configs with sources and synonyms
+ * (config-describer.ts), the cluster-wide broker default under the resource name "".
+ */
 import {
   decodeDescribeConfigsRequest,
   encodeDescribeConfigsResponse,
@@ -8,7 +11,12 @@ import {
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
-import { ResourceType, describeBrokerConfigs, describeTopicConfigs } from './config-describer.js';
+import {
+  ResourceType,
+  describeBrokerConfigs,
+  describeClusterDefaultConfigs,
+  describeTopicConfigs,
+} from './config-describer.js';
 
 export function describeConfigsHandler(b: BrokerServices) {
   return defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
@@ -44,7 +52,30 @@ export function describeConfigsHandler(b: BrokerServices) {
           };
         }
         if (r.resourceType === ResourceType.BROKER) {
-          if (r.resourceName !== '' && r.resourceName !== String(b.nodeId)) {
+          // "" is the cluster-wide default: only what is set there (Kafka's ConfigHelper).
+          if (r.resourceName === '') {
+            return {
+              ...base,
+              errorCode: ErrorCode.NONE,
+              errorMessage: null,
+              configs: describeClusterDefaultConfigs(
+                b.config,
+                b.config.layers.dynamicDefault,
+                r.configurationKeys,
+                req.includeSynonyms ?? false,
+                req.includeDocumentation ?? false,
+              ),
+            };
+          }
+          if (!/^[+-]?\d+$/.test(r.resourceName)) {
+            return {
+              ...base,
+              errorCode: ErrorCode.INVALID_REQUEST,
+              errorMessage: `Broker id must be an integer, but it is: ${r.resourceName}`,
+              configs: [],
+            };
+          }
+          if (Number(r.resourceName) !== b.nodeId) {
             return {
               ...base,
               errorCode: ErrorCode.INVALID_REQUEST,
@@ -57,7 +88,8 @@ export function describeConfigsHandler(b: BrokerServices) {
             errorCode: ErrorCode.NONE,
             errorMessage: null,
             configs: describeBrokerConfigs(
-              b,
+              b.config,
+              b.nodeId,
               r.configurationKeys,
               req.includeSynonyms ?? false,
               req.includeDocumentation ?? false,

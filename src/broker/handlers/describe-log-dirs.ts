@@ -31,12 +31,12 @@ export function describeLogDirsHandler(b: BrokerServices) {
       for (const dir of b.replicaManager.logManager.logDirs) byDir.set(resolve(dir), new Map());
       for (const p of b.replicaManager.allPartitions()) {
         if (wanted && !wanted.has(p.key)) continue;
-        const dir = resolve(p.log.dir, '..');
+        const dir = resolve(p.dir, '..');
         const topics = byDir.get(dir) ?? byDir.set(dir, new Map()).get(dir)!;
         const parts = topics.get(p.topic) ?? topics.set(p.topic, []).get(p.topic)!;
         parts.push({
           partitionIndex: p.index,
-          partitionSize: BigInt(p.log.size),
+          partitionSize: BigInt(p.sizeInBytes),
           offsetLag: 0n,
           isFutureKey: false,
         });

@@ -46,7 +46,7 @@ export function electLeadersHandler(b: BrokerServices, controlPlane: ControlPlan
       const client = controlPlane();
       if (client) {
         try {
-          const res = await client.call<{ error: string; message: string; results: Result[] }>(
+          const res = await client.call(
             'electLeaders',
             {
               electionType,

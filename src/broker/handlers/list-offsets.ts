@@ -11,14 +11,9 @@ import {
   type ListOffsetsResponse,
 } from '../../protocol/messages/list-offsets.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { KafkaError } from '../../protocol/error-codes.js';
+import { errorCodeOf } from '../error-mapping.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
-
-const LATEST = -1n;
-const EARLIEST = -2n;
-const EARLIEST_LOCAL = -4n;
-const LATEST_TIERED = -5n;
 
 export function listOffsetsHandler(b: BrokerServices) {
   return defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
@@ -48,31 +43,21 @@ export function listOffsetsHandler(b: BrokerServices) {
             const key = `${t.name}-${p.partitionIndex}`;
             if (seen.has(key) && v > 0) return out(ErrorCode.INVALID_REQUEST);
             seen.add(key);
-            const part = b.replicaManager.leaderPartition(t.name, p.partitionIndex);
-            if (part instanceof KafkaError) return out(part.code);
-            const cle = p.currentLeaderEpoch ?? -1;
-            if (cle >= 0 && cle !== part.leaderEpoch) {
-              return out(
-                cle < part.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH,
-              );
+            // Consumers read to the high watermark (read_uncommitted) or the last stable offset
+            // (read_committed); a replica (debugging tools) to the log end.
+            const isolation =
+              req.replicaId >= 0
+                ? 'log-end'
+                : (req.isolationLevel ?? 0) === 1
+                  ? 'txn-committed'
+                  : 'high-watermark';
+            try {
+              const part = b.replicaManager.leaderPartition(t.name, p.partitionIndex);
+              const r = part.fetchOffsetForTimestamp(p.timestamp, isolation, p.currentLeaderEpoch ?? -1);
+              return r ? out(ErrorCode.NONE, r.offset, r.timestamp, r.leaderEpoch) : out(ErrorCode.NONE);
+            } catch (err) {
+              return out(errorCodeOf(err));
             }
-            const consumer = req.replicaId < 0;
-            const upper = consumer
-              ? (req.isolationLevel ?? 0) === 1
-                ? part.lastStableOffset
-                : part.highWatermark
-              : part.log.logEndOffset;
-            const ts = p.timestamp;
-            if (ts === LATEST) return out(ErrorCode.NONE, upper, -1n, part.leaderEpoch);
-            if (ts === EARLIEST || ts === EARLIEST_LOCAL) {
-              const r = part.log.fetchOffsetByTimestamp(EARLIEST);
-              return out(ErrorCode.NONE, part.log.logStartOffset, -1n, r?.leaderEpoch ?? -1);
-            }
-            if (ts === LATEST_TIERED) return out(ErrorCode.NONE, -1n, -1n, -1);
-            const r = part.log.fetchOffsetByTimestamp(ts);
-            // Consumers must not learn of offsets past what they may read.
-            if (!r || (consumer && r.offset >= upper)) return out(ErrorCode.NONE);
-            return out(ErrorCode.NONE, r.offset, r.timestamp, r.leaderEpoch);
           }),
         })),
       };

@@ -13,7 +13,8 @@ import {
   type MetadataRequest,
   type MetadataResponse,
 } from '../../protocol/messages/metadata.js';
-import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { errorCodeOf } from '../error-mapping.js';
 import { INTERNAL_TOPICS, topicNameProblem } from '../../common/topic-config.js';
 import { ZERO_UUID } from '../../controller/topic-frontend.js';
 import { endpointFor } from '../../controller/records.js';
@@ -107,7 +108,7 @@ export function metadataHandler(b: BrokerServices) {
               await b.autoCreateTopic(name);
               out = describeTopic(name);
             } catch (err) {
-              const code = KafkaError.codeOf(err);
+              const code = errorCodeOf(err);
               // Someone else created it first: describe theirs.
               out =
                 code === ErrorCode.TOPIC_ALREADY_EXISTS

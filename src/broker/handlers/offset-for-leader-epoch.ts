@@ -12,7 +12,8 @@ import {
   type OffsetForLeaderEpochRequest,
   type OffsetForLeaderEpochResponse,
 } from '../../protocol/messages/offset-for-leader-epoch.js';
-import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { errorCodeOf } from '../error-mapping.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -36,16 +37,14 @@ export function offsetForLeaderEpochHandler(b: BrokerServices) {
               leaderEpoch,
               endOffset,
             });
-            const p = b.replicaManager.leaderPartition(t.topic, q.partition);
-            if (p instanceof KafkaError) return out(p.code);
-            const current = q.currentLeaderEpoch ?? -1;
-            if (current >= 0 && current !== p.leaderEpoch) {
-              return out(
-                current < p.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH,
-              );
+            try {
+              const end = b.replicaManager
+                .leaderPartition(t.topic, q.partition)
+                .lastOffsetForLeaderEpoch(q.currentLeaderEpoch ?? -1, q.leaderEpoch);
+              return out(ErrorCode.NONE, end.epoch, end.endOffset);
+            } catch (err) {
+              return out(errorCodeOf(err));
             }
-            const end = p.log.endOffsetForEpoch(q.leaderEpoch);
-            return out(ErrorCode.NONE, end.epoch, end.endOffset);
           }),
         })),
       };

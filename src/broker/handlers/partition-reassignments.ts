@@ -67,7 +67,7 @@ export function alterPartitionReassignmentsHandler(b: BrokerServices, controlPla
       );
       let results: Result[];
       try {
-        const res = await client.call<{ error: string; message: string; results: Result[] }>(
+        const res = await client.call(
           'alterPartitionReassignments',
           { reassignments },
           forwardTimeout(req.timeoutMs),
@@ -108,7 +108,7 @@ export function listPartitionReassignmentsHandler(b: BrokerServices, controlPlan
       if (!client) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, topics: [] };
       let ongoing: Ongoing[];
       try {
-        const res = await client.call<{ error: string; message: string; reassignments: Ongoing[] }>(
+        const res = await client.call(
           'listPartitionReassignments',
           {
             allPartitions: req.topics === null,

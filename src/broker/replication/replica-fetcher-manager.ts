@@ -8,7 +8,6 @@ import type { MetadataTable } from '../../controller/metadata-table.js';
 import { endpointFor } from '../../controller/records.js';
 import type { Partition } from '../partition.js';
 import { ReplicaFetcher, type FetcherOptions } from './replica-fetcher.js';
-import type { ClientSecurity } from '../security/client-security.js';
 
 /** A fetcher's settings, shared by all; the manager supplies each one's source and endpoint. */
 export interface FetcherManagerOptions extends Omit<FetcherOptions, 'sourceBroker' | 'endpoint'> {
@@ -22,21 +21,12 @@ export class ReplicaFetcherManager {
   readonly #fetchers = new Map<number, ReplicaFetcher>();
   /** partition key → source broker */
   readonly #source = new Map<string, number>();
+  /** Fetchers left without partitions, still ending their loop; shutdown waits for them too. */
+  readonly #stopping = new Set<Promise<void>>();
   #stopped = false;
-  #security: ClientSecurity | undefined;
 
   constructor(o: FetcherManagerOptions) {
     this.#o = o;
-    this.#security = o.security;
-  }
-
-  /**
-   * The inter-broker listener's TLS/SASL for fetchers started from now on. Set by KafkaServer before
-   * ReplicaManager starts (the ReplicaManager builds this manager without it); once the
-   * ReplicaManager passes `security` in the options, this goes.
-   */
-  setClientSecurity(security: ClientSecurity): void {
-    this.#security = security;
   }
 
   /** Fetch `p` from its current leader (a follower partition); moves it off its previous source. */
@@ -53,7 +43,6 @@ export class ReplicaFetcherManager {
       const { table, interBrokerListenerName, ...shared } = this.#o;
       f = new ReplicaFetcher({
         ...shared,
-        ...(this.#security ? { security: this.#security } : {}),
         sourceBroker: source,
         endpoint: () => {
           const b = table.brokers.get(source);
@@ -77,7 +66,8 @@ export class ReplicaFetcherManager {
     f.removePartition(key);
     if (f.size === 0) {
       this.#fetchers.delete(source);
-      void f.stop();
+      const stopping = f.stop().finally(() => this.#stopping.delete(stopping));
+      this.#stopping.add(stopping);
     }
   }
 
@@ -94,11 +84,12 @@ export class ReplicaFetcherManager {
     return [...this.#fetchers.values()].map((f) => ({ sourceBroker: f.sourceBroker, maxLag: f.maxLag() }));
   }
 
+  /** Stop every fetcher and wait until none is running (including those stopped earlier). */
   async shutdown(): Promise<void> {
     this.#stopped = true;
     const all = [...this.#fetchers.values()];
     this.#fetchers.clear();
     this.#source.clear();
-    await Promise.all(all.map((f) => f.stop()));
+    await Promise.all([...all.map((f) => f.stop()), ...this.#stopping]);
   }
 }

@@ -32,8 +32,6 @@ export interface FetcherOptions {
   backoffMs: number;
   requestTimeoutMs: number;
   log: Logger;
-  /** After follower appends/truncation (for metrics and waiters). */
-  onAppended: (p: Partition, bytes: number) => void;
   /** The inter-broker listener's TLS/SASL (default: PLAINTEXT). */
   security?: ClientSecurity;
 }
@@ -146,108 +144,111 @@ export class ReplicaFetcher {
     return this.#clientRef;
   }
 
+  /** The fetch loop: one round after another until stopped. */
   async #run(): Promise<void> {
-    while (this.#running) {
-      const now = Date.now();
-      const ready: FetchState[] = [];
-      let nextDelay = Infinity;
-      for (const s of this.#partitions.values()) {
-        if (s.partition.log.isClosed || s.partition.isLeader) continue;
-        if (s.delayUntil <= now) ready.push(s);
-        else nextDelay = Math.min(nextDelay, s.delayUntil - now);
-      }
-      if (ready.length === 0) {
-        await this.#sleep(Number.isFinite(nextDelay) ? nextDelay : 60_000);
-        continue;
-      }
-      const client = this.#client$();
-      if (!client) {
-        // The leader is not registered (it died); the controller will elect another.
-        await this.#sleep(this.#o.backoffMs);
-        continue;
-      }
-      const sent = new Map(
-        ready.map((s) => [
-          s.partition.key,
-          { state: s, epoch: s.leaderEpoch, fetchOffset: s.partition.log.logEndOffset },
-        ]),
-      );
-      const byTopic = new Map<string, FetchRequest['topics'][number]>();
-      for (const { state, fetchOffset } of sent.values()) {
-        const p = state.partition;
-        let t = byTopic.get(p.topic);
-        if (!t) byTopic.set(p.topic, (t = { topic: p.topic, partitions: [] }));
-        const lastFetchedEpoch = p.log.latestEpoch;
-        t.partitions.push({
-          partition: p.index,
-          currentLeaderEpoch: state.leaderEpoch,
-          fetchOffset,
-          lastFetchedEpoch: lastFetchedEpoch,
-          logStartOffset: p.log.logStartOffset,
-          partitionMaxBytes: this.#o.partitionMaxBytes,
-        });
-      }
-      const req: FetchRequest = {
-        clusterId: null,
-        replicaId: this.#o.nodeId,
-        maxWaitMs: this.#o.maxWaitMs,
-        minBytes: 1,
-        maxBytes: this.#o.maxBytes,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [...byTopic.values()],
-        forgottenTopicsData: [],
-        rackId: '',
-      };
-      let res;
-      try {
-        res = await client.request(
-          1,
-          REPLICA_FETCH_VERSION,
-          req,
-          this.#o.maxWaitMs + this.#o.requestTimeoutMs,
-        );
-      } catch (err) {
-        if (!this.#running) return;
-        this.#log.info({ err: (err as Error).message }, 'fetch from leader failed; backing off');
-        await this.#sleep(this.#o.backoffMs);
-        continue;
-      }
-      if (!this.#running) return;
-      let failed = false;
-      for (const t of res.responses) {
-        for (const pr of t.partitions) {
-          const key = `${t.topic}-${pr.partitionIndex}`;
-          const s = sent.get(key);
-          if (!s) continue;
-          const cur = this.#partitions.get(key);
-          const p = s.state.partition;
-          // Moved on while the fetch was out (new leader/epoch, removed, log closed): drop the answer.
-          if (
-            cur !== s.state ||
-            cur.leaderEpoch !== s.epoch ||
-            p.leaderEpoch !== s.epoch ||
-            p.isLeader ||
-            p.log.isClosed
-          )
-            continue;
-          if (p.log.logEndOffset !== s.fetchOffset) continue;
-          try {
-            if (!this.#processPartition(cur, pr, s.fetchOffset)) failed = true;
-          } catch (err) {
-            failed = true;
-            cur.delayUntil = Date.now() + this.#o.backoffMs;
-            this.#log.warn(
-              { err, partition: key },
-              'could not apply the leader data; retrying after backoff',
-            );
-          }
+    while (this.#running) await this.#fetchRound();
+  }
+
+  /** Whether stop() was called; a method, so a check after an await reads the field anew. */
+  #stopped(): boolean {
+    return !this.#running;
+  }
+
+  /**
+   * One round: fetch every partition that is due from the leader and apply the answer, or sleep
+   * until one is due. Returns early when stopped while the request was out.
+   */
+  async #fetchRound(): Promise<void> {
+    const now = Date.now();
+    const ready: FetchState[] = [];
+    let nextDelay = Infinity;
+    for (const s of this.#partitions.values()) {
+      if (s.partition.isClosed || s.partition.isLeader) continue;
+      if (s.delayUntil <= now) ready.push(s);
+      else nextDelay = Math.min(nextDelay, s.delayUntil - now);
+    }
+    if (ready.length === 0) {
+      await this.#sleep(Number.isFinite(nextDelay) ? nextDelay : 60_000);
+      return;
+    }
+    const client = this.#client$();
+    if (!client) {
+      // The leader is not registered (it died); the controller will elect another.
+      await this.#sleep(this.#o.backoffMs);
+      return;
+    }
+    const sent = new Map(
+      ready.map((s) => [
+        s.partition.key,
+        { state: s, epoch: s.leaderEpoch, fetchOffset: s.partition.logEndOffset },
+      ]),
+    );
+    const byTopic = new Map<string, FetchRequest['topics'][number]>();
+    for (const { state, fetchOffset } of sent.values()) {
+      const p = state.partition;
+      let t = byTopic.get(p.topic);
+      if (!t) byTopic.set(p.topic, (t = { topic: p.topic, partitions: [] }));
+      t.partitions.push({
+        partition: p.index,
+        currentLeaderEpoch: state.leaderEpoch,
+        fetchOffset,
+        lastFetchedEpoch: p.latestEpoch,
+        logStartOffset: p.logStartOffset,
+        partitionMaxBytes: this.#o.partitionMaxBytes,
+      });
+    }
+    const req: FetchRequest = {
+      clusterId: null,
+      replicaId: this.#o.nodeId,
+      maxWaitMs: this.#o.maxWaitMs,
+      minBytes: 1,
+      maxBytes: this.#o.maxBytes,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [...byTopic.values()],
+      forgottenTopicsData: [],
+      rackId: '',
+    };
+    let res;
+    try {
+      res = await client.request(1, REPLICA_FETCH_VERSION, req, this.#o.maxWaitMs + this.#o.requestTimeoutMs);
+    } catch (err) {
+      if (this.#stopped()) return;
+      this.#log.info({ err: (err as Error).message }, 'fetch from leader failed; backing off');
+      await this.#sleep(this.#o.backoffMs);
+      return;
+    }
+    if (this.#stopped()) return;
+    let failed = false;
+    for (const t of res.responses) {
+      for (const pr of t.partitions) {
+        const key = `${t.topic}-${pr.partitionIndex}`;
+        const s = sent.get(key);
+        if (!s) continue;
+        const cur = this.#partitions.get(key);
+        const p = s.state.partition;
+        // Moved on while the fetch was out (new leader/epoch, removed, log closed): drop the answer.
+        if (
+          cur !== s.state ||
+          cur.leaderEpoch !== s.epoch ||
+          p.leaderEpoch !== s.epoch ||
+          p.isLeader ||
+          p.isClosed
+        )
+          continue;
+        if (p.logEndOffset !== s.fetchOffset) continue;
+        try {
+          if (!this.#processPartition(cur, pr, s.fetchOffset)) failed = true;
+        } catch (err) {
+          failed = true;
+          cur.delayUntil = Date.now() + this.#o.backoffMs;
+          this.#log.warn({ err, partition: key }, 'could not apply the leader data; retrying after backoff');
         }
       }
-      if (failed && ![...this.#partitions.values()].some((s) => s.delayUntil <= Date.now()))
-        await this.#sleep(Math.min(this.#o.backoffMs, 100));
     }
+    if (failed && ![...this.#partitions.values()].some((s) => s.delayUntil <= Date.now()))
+      await this.#sleep(Math.min(this.#o.backoffMs, 100));
   }
 
   /** Returns false when the partition must wait (error). */
@@ -268,18 +269,13 @@ export class ReplicaFetcher {
         const div = pr.divergingEpoch;
         if (div && (div.epoch >= 0 || div.endOffset >= 0n)) {
           this.#truncateOnDivergence(p, div);
-          this.#o.onAppended(p, 0);
           return true;
         }
-        let bytes = 0;
-        if (pr.records && pr.records.length > 0) bytes = p.appendRecordsAsFollower(pr.records);
+        if (pr.records && pr.records.length > 0) p.appendRecordsAsFollower(pr.records);
         p.updateFollowerHighWatermark(pr.highWatermark);
-        const leaderStart = pr.logStartOffset ?? -1n;
-        if (leaderStart > p.log.logStartOffset && leaderStart <= p.log.highWatermark)
-          p.log.deleteRecordsBefore(leaderStart);
-        const lag = pr.highWatermark - p.log.logEndOffset;
+        p.maybeIncrementLogStartOffset(pr.logStartOffset ?? -1n);
+        const lag = pr.highWatermark - p.logEndOffset;
         s.lag = lag > 0n ? lag : 0n;
-        this.#o.onAppended(p, bytes);
         return true;
       }
       case ErrorCode.OFFSET_OUT_OF_RANGE: {
@@ -300,7 +296,6 @@ export class ReplicaFetcher {
           s.delayUntil = Date.now() + this.#o.backoffMs;
           return false;
         }
-        this.#o.onAppended(p, 0);
         return true;
       }
       default:
@@ -313,8 +308,8 @@ export class ReplicaFetcher {
   }
 
   #truncateOnDivergence(p: Partition, div: { epoch: number; endOffset: bigint }): void {
-    const leo = p.log.logEndOffset;
-    const { target, done } = divergenceTruncation(p.log, div);
+    const leo = p.logEndOffset;
+    const { target, done } = divergenceTruncation(p, div);
     this.#log.info(
       {
         partition: p.key,
@@ -336,21 +331,21 @@ export class ReplicaFetcher {
  * the leader's epoch: it truncates to the end of its largest older epoch and asks again.
  */
 export function divergenceTruncation(
-  log: {
+  replica: {
     logEndOffset: bigint;
     highWatermark: bigint;
     endOffsetForEpoch(epoch: number): { epoch: number; endOffset: bigint };
   },
   div: { epoch: number; endOffset: bigint },
 ): { target: bigint; done: boolean } {
-  const leo = log.logEndOffset;
+  const leo = replica.logEndOffset;
   let target: bigint;
   let done = true;
   if (div.epoch === UNDEFINED_EPOCH || div.endOffset < 0n) {
     // The leader knows nothing of our epochs: the high watermark is all that is known to match.
-    target = log.highWatermark;
+    target = replica.highWatermark;
   } else {
-    const local = log.endOffsetForEpoch(div.epoch);
+    const local = replica.endOffsetForEpoch(div.epoch);
     if (local.epoch === UNDEFINED_EPOCH || local.endOffset < 0n) {
       target = div.endOffset;
     } else if (local.epoch === div.epoch) {

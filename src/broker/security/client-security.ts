@@ -10,11 +10,12 @@
  *           reads the same entry); OAUTHBEARER with an unsecured token from
  *           unsecuredLoginStringClaim_sub, as Kafka's OAuthBearerUnsecuredLoginCallbackHandler
  *
- * `openSocket` connects (TLS or not), `saslAuthenticate` runs SaslHandshake v1 + SaslAuthenticate v2
- * over any request function, so it plugs into whichever connection class sends the requests.
+ * The connection is the shared client's (src/client): `clientTlsOptions` are its TLS options and
+ * `clientAuthenticator` its authentication step; `saslAuthenticate` runs SaslHandshake v1 +
+ * SaslAuthenticate v2 over any request function.
  */
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
+import { checkServerIdentity } from 'node:tls';
+import type { ConnectionAuthenticator, TlsOptions } from '../../client/index.js';
 import { InvalidConfigError } from '../../common/config-def.js';
 import type { SecurityProtocol } from '../../common/listener-config.js';
 import { ErrorCode, errorName } from '../../protocol/error-codes.js';
@@ -89,48 +90,40 @@ export function interBrokerClientSecurity(
   return { protocol, tls, sasl };
 }
 
-/** Open a connection with the given security (the TLS handshake done when it resolves). */
-export function openSocket(
-  endpoint: { host: string; port: number },
-  security: ClientSecurity,
-  timeoutMs: number,
-): Promise<Socket> {
-  const { host, port } = endpoint;
-  return new Promise<Socket>((resolve, reject) => {
-    const t = security.tls;
-    const s: Socket = t
-      ? tlsConnect({
-          host,
-          port,
-          ...(isIP(host) ? {} : { servername: host }),
-          ...(t.key !== undefined ? { key: t.key } : {}),
-          ...(t.cert !== undefined ? { cert: t.cert } : {}),
-          ...(t.pfx !== undefined ? { pfx: t.pfx } : {}),
-          ...(t.passphrase !== undefined ? { passphrase: t.passphrase } : {}),
-          ...(t.ca ? { ca: t.ca } : {}),
-          minVersion: t.minVersion,
-          maxVersion: t.maxVersion,
-          ...(t.ciphers ? { ciphers: t.ciphers } : {}),
-          rejectUnauthorized: true,
-          checkServerIdentity: t.verifyHostname ? checkServerIdentity : () => undefined,
-        })
-      : netConnect({ host, port });
-    const ready = t ? 'secureConnect' : 'connect';
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`connecting to ${host}:${port} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    s.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`connecting to ${host}:${port}${t ? ' (TLS)' : ''} failed: ${err.message}`));
-    });
-    s.once(ready, () => {
-      clearTimeout(timer);
-      s.removeAllListeners('error');
-      s.setNoDelay(true);
-      resolve(s);
-    });
-  });
+/**
+ * Node's TLS client options for the shared client's connection (src/client): the truststore
+ * verifies the other broker, the keystore is the client certificate, and with
+ * ssl.endpoint.identification.algorithm=https the other broker's name is checked against its
+ * certificate.
+ */
+export function clientTlsOptions(t: TlsClientSettings): TlsOptions {
+  return {
+    ...(t.key !== undefined ? { key: t.key } : {}),
+    ...(t.cert !== undefined ? { cert: t.cert } : {}),
+    ...(t.pfx !== undefined ? { pfx: t.pfx } : {}),
+    ...(t.passphrase !== undefined ? { passphrase: t.passphrase } : {}),
+    ...(t.ca ? { ca: t.ca } : {}),
+    minVersion: t.minVersion,
+    maxVersion: t.maxVersion,
+    ...(t.ciphers ? { ciphers: t.ciphers } : {}),
+    rejectUnauthorized: true,
+    checkServerIdentity: t.verifyHostname ? checkServerIdentity : () => undefined,
+  };
+}
+
+/**
+ * The shared client's authentication step for `sasl`: SaslHandshake v1 and SaslAuthenticate v2 on
+ * the new connection (and again for KIP-368 re-authentication); resolves with the session lifetime.
+ */
+export function clientAuthenticator(sasl: ClientSasl, timeoutMs: number): ConnectionAuthenticator {
+  return (conn) =>
+    saslAuthenticate(
+      {
+        handshake: (mechanism) => conn.request(17, 1, { mechanism }, timeoutMs),
+        authenticate: (authBytes) => conn.request(36, 2, { authBytes }, timeoutMs),
+      },
+      sasl,
+    );
 }
 
 /** How saslAuthenticate sends a request and waits for its answer. */

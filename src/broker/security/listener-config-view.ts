@@ -7,7 +7,8 @@
  *
  * Listener and mechanism are lower-cased in the prefix, as Kafka's ListenerName.configPrefix does
  * (`listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config`). Values are parsed with the base key's
- * type from the broker's config definitions.
+ * type and validated with its validator from the broker's config definitions (Kafka's, from the
+ * generated table).
  */
 import { InvalidConfigError, parseValue, type ConfigKey, type ConfigValue } from '../../common/config-def.js';
 
@@ -62,6 +63,9 @@ export class ListenerConfigView {
     if (!def) return v.value;
     try {
       const parsed = parseValue({ ...def, name: v.from }, v.value);
+      // Kafka's validator (the generated table's), worded for the key the value came from.
+      const whole = parsed === null ? undefined : def.check?.(v.from, parsed);
+      if (whole !== undefined) throw new InvalidConfigError(v.from, whole);
       const problem = parsed === null ? undefined : def.validate?.(parsed);
       if (problem)
         throw new InvalidConfigError(

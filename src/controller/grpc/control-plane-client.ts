@@ -2,34 +2,27 @@
  * Calls the active controller's control plane, wherever it is: finds it in the metadata table,
  * follows NOT_CONTROLLER, and retries unavailability with backoff until the deadline.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { MetadataTable } from '../metadata-table.js';
 import { endpointFor } from '../records.js';
-import { controlPlaneServices } from './proto.js';
+import { callUnary, controlPlaneChannel, type Method, type RequestOf, type ResponseOf } from './methods.js';
 import { OPEN_CONTROL_PLANE, type ControlPlaneAuth } from './control-plane-auth.js';
 
-type Method =
-  | 'alterPartition'
-  | 'controlledShutdown'
-  | 'electLeaders'
-  | 'alterPartitionReassignments'
-  | 'listPartitionReassignments'
-  | 'describeClusterHealth'
-  | 'safeToRestart'
-  | 'drainBroker';
-const SERVICE: Record<Method, 'Controller' | 'Admin'> = {
-  alterPartition: 'Controller',
-  controlledShutdown: 'Controller',
-  electLeaders: 'Controller',
-  alterPartitionReassignments: 'Controller',
-  listPartitionReassignments: 'Controller',
-  describeClusterHealth: 'Admin',
-  safeToRestart: 'Admin',
-  drainBroker: 'Admin',
-};
+export type { Method } from './methods.js';
+
+export interface CallOptions {
+  /** Give up after this long (default 15 s): the call throws with the last failure. */
+  timeoutMs?: number;
+  /**
+   * The deadline of one attempt (default 5 s). An attempt that times out may still have been
+   * carried out, and is tried again; writes that must not run twice give the whole timeout here.
+   */
+  attemptTimeoutMs?: number;
+}
 
 export class ControlPlaneClient {
   readonly #table: MetadataTable;
+  /** One channel per controller address; any method of either service goes through it. */
   readonly #clients = new Map<string, grpc.Client>();
 
   readonly #listener: string;
@@ -45,13 +38,11 @@ export class ControlPlaneClient {
     this.#auth = auth;
   }
 
-  #client(service: 'Controller' | 'Admin', address: string): grpc.Client {
-    const key = `${service}@${address}`;
-    let c = this.#clients.get(key);
+  #client(address: string): grpc.Client {
+    let c = this.#clients.get(address);
     if (!c) {
-      const svc = controlPlaneServices()[service];
-      c = new svc(address, this.#auth.channelCredentials());
-      this.#clients.set(key, c);
+      c = controlPlaneChannel(address, this.#auth.channelCredentials());
+      this.#clients.set(address, c);
     }
     return c;
   }
@@ -65,38 +56,35 @@ export class ControlPlaneClient {
     return `${ep.host}:${b.controlPort}`;
   }
 
-  /** Call `method` on the active controller, retrying until `timeoutMs` passes. */
-  async call<Res extends { error?: string }>(
-    method: Method,
-    request: object,
-    timeoutMs = 15_000,
-  ): Promise<Res> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * Call `method` on the active controller, retrying until the timeout passes (a number is the
+   * timeout in ms). NOT_CONTROLLER answers and failed attempts are retried against the controller
+   * the table names then; any other answer, an error name included, is returned.
+   */
+  async call<M extends Method>(
+    method: M,
+    request: RequestOf<M>,
+    options: number | CallOptions = {},
+  ): Promise<ResponseOf<M>> {
+    const o = typeof options === 'number' ? { timeoutMs: options } : options;
+    const deadline = Date.now() + (o.timeoutMs ?? 15_000);
+    const attemptMs = o.attemptTimeoutMs ?? 5000;
     let delay = 50;
     let last = 'no active controller';
     while (Date.now() < deadline) {
       const address = this.#controllerAddress();
       if (address) {
         try {
-          const client = this.#client(SERVICE[method], address) as unknown as Record<
-            Method,
-            (
-              req: object,
-              metadata: grpc.Metadata,
-              opts: grpc.CallOptions,
-              cb: (err: grpc.ServiceError | null, res: Res) => void,
-            ) => void
-          >;
-          const res = await new Promise<Res>((resolve, reject) =>
-            client[method].call(
-              client,
-              request,
-              this.#auth.callMetadata() ?? new grpc.Metadata(),
-              { deadline: Math.min(deadline, Date.now() + 5000) },
-              (err, r) => (err ? reject(err) : resolve(r)),
-            ),
+          const res: ResponseOf<M> = await callUnary(
+            this.#client(address),
+            method,
+            request,
+            Math.min(deadline, Date.now() + attemptMs),
+            this.#auth.callMetadata(),
           );
-          if (res.error !== 'NOT_CONTROLLER') return res;
+          // Every response carries an error name.
+          const status: { error: string } = res;
+          if (status.error !== 'NOT_CONTROLLER') return res;
           last = `controller at ${address} says it is not the controller`;
         } catch (err) {
           last = err instanceof Error ? err.message : String(err);

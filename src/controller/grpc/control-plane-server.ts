@@ -1,40 +1,62 @@
 /**
- * The gRPC control plane every broker serves (Controller and Admin services). Only the active
- * controller acts; other brokers answer NOT_CONTROLLER with the controller's id. Callers are
+ * The gRPC control plane every broker serves (Controller and Admin services, typed by the types
+ * generated from the .proto). Only the active controller acts; other brokers answer NOT_CONTROLLER
+ * with the controller's id. Failures a client should see (validation of admin writes) are answers
+ * with a Kafka error name and message; anything else is a gRPC INTERNAL error. Callers are
  * authenticated as ControlPlaneAuth says (TLS/mTLS credentials, a secret in the call metadata):
  * an unauthenticated call gets UNAUTHENTICATED and changes nothing.
  */
-import type { AlterPartitionRequest } from '../partition-state-machine.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
-import { Controller, NotControllerError } from '../controller.js';
+import { type Controller, NotControllerError } from '../controller.js';
+import { TopicOperationError } from '../topic-frontend.js';
+import type { AdminHandlers } from './generated/sluice/controller/v1/Admin.js';
+import type { ControllerHandlers } from './generated/sluice/controller/v1/Controller.js';
+import type { TopicPartitions__Output } from './generated/sluice/controller/v1/TopicPartitions.js';
+import type { Replicas__Output } from './generated/sluice/controller/v1/Replicas.js';
+import type { TopicRecordMessage } from './generated/sluice/controller/v1/TopicRecordMessage.js';
+import type { TopicRecord } from '../records.js';
 import { controlPlaneServices } from './proto.js';
 import { OPEN_CONTROL_PLANE, type ControlPlaneAuth } from './control-plane-auth.js';
 
-interface TopicPartitionsMessage {
-  topic: string;
-  partitions: number[];
-}
-
-interface ElectLeadersMessage {
-  electionType: number;
-  allPartitions: boolean;
-  topicPartitions: TopicPartitionsMessage[];
-}
-
-function flatten(tps: TopicPartitionsMessage[]): { topic: string; partition: number }[] {
+function flatten(tps: TopicPartitions__Output[]): { topic: string; partition: number }[] {
   return tps.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
 }
 
-type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => void;
+function replicasOf(rs: Replicas__Output[]): number[][] {
+  return rs.map((r) => r.brokers);
+}
 
+function topicMessage(t: TopicRecord): TopicRecordMessage {
+  return {
+    name: t.name,
+    topicId: t.topicId,
+    replicas: t.replicas.map((brokers) => ({ brokers })),
+    configs: t.configs,
+  };
+}
+
+/** The answer every method may give instead of its own: an error name (every response has these fields). */
+interface ErrorAnswer {
+  error: string;
+  message: string;
+  controllerId: number;
+}
+
+/**
+ * A unary handler around `fn`. NotControllerError (this broker is not, or no longer, the
+ * controller) and TopicOperationError (a Kafka error for the client) become answers; other
+ * failures are logged and become gRPC INTERNAL (the caller tries again, or another broker) or, for
+ * writes (`write`), an UNKNOWN_SERVER_ERROR answer: a write is not sent again blindly, and the
+ * client hears at once, as it did when brokers wrote themselves.
+ */
 function unary<Req, Res extends object>(
-  controller: Controller,
   controllerId: () => number,
   log: Logger,
   auth: ControlPlaneAuth,
   fn: (req: Req) => Promise<Res> | Res,
-): Unary<Req, Res> {
+  write = false,
+): grpc.handleUnaryCall<Req, Res | ErrorAnswer> {
   return (call, cb) => {
     if (!auth.allows(call.metadata)) {
       log.warn({ peer: call.getPeer() }, 'refused an unauthenticated control-plane call');
@@ -51,9 +73,14 @@ function unary<Req, Res extends object>(
               error: 'NOT_CONTROLLER',
               message: err.message,
               controllerId: err.controllerId,
-            } as unknown as Res);
+            });
+          if (err instanceof TopicOperationError)
+            return cb(null, { error: err.errorName, message: err.message, controllerId: controllerId() });
           log.error({ err }, 'control-plane request failed');
-          cb({ code: grpc.status.INTERNAL, message: err instanceof Error ? err.message : String(err) });
+          const message = err instanceof Error ? err.message : String(err);
+          if (write)
+            return cb(null, { error: 'UNKNOWN_SERVER_ERROR', message, controllerId: controllerId() });
+          cb({ code: grpc.status.INTERNAL, message });
         },
       );
   };
@@ -73,18 +100,20 @@ export class ControlPlaneServer {
     this.#auth = auth;
     const { Controller: ControllerSvc, Admin } = controlPlaneServices();
     const u = <Req, Res extends object>(fn: (req: Req) => Promise<Res> | Res) =>
-      unary<Req, Res>(controller, controllerId, log, auth, fn);
-    this.#server.addService(ControllerSvc.service, {
-      alterPartition: u(async (req: AlterPartitionRequest) => {
+      unary<Req, Res>(controllerId, log, auth, fn);
+    const w = <Req, Res extends object>(fn: (req: Req) => Promise<Res> | Res) =>
+      unary<Req, Res>(controllerId, log, auth, fn, true);
+    const controllerHandlers: ControllerHandlers = {
+      AlterPartition: u(async (req) => {
         const r = await controller.alterPartition(req);
         return { error: r.error, message: r.message, state: r.state ?? null };
       }),
-      controlledShutdown: u(async (req: { brokerId: number }) => ({
+      ControlledShutdown: u(async (req) => ({
         error: 'NONE',
         message: '',
         remainingPartitions: await controller.controlledShutdown(req.brokerId),
       })),
-      electLeaders: u(async (req: ElectLeadersMessage) => ({
+      ElectLeaders: u(async (req) => ({
         error: 'NONE',
         message: '',
         results: await controller.electLeaders(
@@ -92,33 +121,64 @@ export class ControlPlaneServer {
           req.allPartitions ? null : flatten(req.topicPartitions),
         ),
       })),
-      alterPartitionReassignments: u(
-        async (req: {
-          reassignments: { topic: string; partition: number; cancel: boolean; replicas: number[] }[];
-        }) => ({
-          error: 'NONE',
-          message: '',
-          results: await controller.alterReassignments(
-            req.reassignments.map((r) => ({
-              topic: r.topic,
-              partition: r.partition,
-              replicas: r.cancel ? null : r.replicas,
-            })),
-          ),
-        }),
-      ),
-      listPartitionReassignments: u(
-        (req: { allPartitions: boolean; topicPartitions: TopicPartitionsMessage[] }) => ({
-          error: 'NONE',
-          message: '',
-          reassignments: controller.listReassignments(
-            req.allPartitions ? null : flatten(req.topicPartitions),
-          ),
-        }),
-      ),
-    });
-    this.#server.addService(Admin.service, {
-      describeClusterHealth: u(() => {
+      AlterPartitionReassignments: u(async (req) => ({
+        error: 'NONE',
+        message: '',
+        results: await controller.alterReassignments(
+          req.reassignments.map((r) => ({
+            topic: r.topic,
+            partition: r.partition,
+            replicas: r.cancel ? null : r.replicas,
+          })),
+        ),
+      })),
+      ListPartitionReassignments: u((req) => ({
+        error: 'NONE',
+        message: '',
+        reassignments: controller.listReassignments(req.allPartitions ? null : flatten(req.topicPartitions)),
+      })),
+      CreateTopic: w(async (req) => {
+        const w = await controller.createTopic(
+          {
+            name: req.name,
+            numPartitions: req.numPartitions,
+            replicationFactor: req.replicationFactor,
+            assignment: replicasOf(req.assignment),
+            configs: Object.fromEntries(req.configs.map((c) => [c.name, c.value ?? null])),
+          },
+          { numPartitions: req.defaultNumPartitions, replicationFactor: req.defaultReplicationFactor },
+          req.allowInternal,
+        );
+        return { error: 'NONE', message: '', topic: topicMessage(w.record), revision: w.revision };
+      }),
+      DeleteTopic: w(async (req) => {
+        const revision = await controller.deleteTopic(req.name);
+        return { error: 'NONE', message: '', revision };
+      }),
+      CreatePartitions: w(async (req) => {
+        const revision = await controller.createPartitions(
+          req.name,
+          req.count,
+          req.assignment.length > 0 ? replicasOf(req.assignment) : null,
+          req.validateOnly,
+        );
+        return { error: 'NONE', message: '', revision };
+      }),
+      AlterTopicConfigs: w(async (req) => {
+        const revision = await controller.alterTopicConfigs(req.name, req.configs, req.validateOnly);
+        return { error: 'NONE', message: '', revision };
+      }),
+      AlterBrokerConfigs: w(async (req) => {
+        const revision = await controller.alterBrokerConfigs(
+          req.clusterDefault ? 'default' : req.brokerId,
+          req.configs,
+          req.validateOnly,
+        );
+        return { error: 'NONE', message: '', revision };
+      }),
+    };
+    const adminHandlers: AdminHandlers = {
+      DescribeClusterHealth: u(() => {
         if (!controller.isActive) throw new NotControllerError(controllerId());
         const h = controller.health();
         return {
@@ -131,11 +191,8 @@ export class ControlPlaneServer {
           brokers: [],
         };
       }),
-      safeToRestart: u((req: { brokerId: number }) => ({
-        error: 'NONE',
-        ...controller.safeToRestart(req.brokerId),
-      })),
-      drainBroker: u(async (req: { brokerId: number }) => {
+      SafeToRestart: u((req) => ({ error: 'NONE', ...controller.safeToRestart(req.brokerId) })),
+      DrainBroker: u(async (req) => {
         const remaining = await controller.controlledShutdown(req.brokerId);
         return {
           error: 'NONE',
@@ -146,7 +203,9 @@ export class ControlPlaneServer {
           remainingPartitions: remaining,
         };
       }),
-    });
+    };
+    this.#server.addService(ControllerSvc.service, controllerHandlers);
+    this.#server.addService(Admin.service, adminHandlers);
   }
 
   get port(): number {

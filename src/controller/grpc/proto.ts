@@ -1,13 +1,16 @@
 /**
- * Loads proto/sluice/controller/v1/controller.proto at runtime (proto-loader) rather than generating
- * code: the services are small, and the .proto stays the single source. The file is found by walking
- * up from this module, so it works from src/ (tsx), dist/src/ (built) and the container image.
+ * Loads proto/sluice/controller/v1/controller.proto at runtime (proto-loader), typed by the types
+ * `npm run gen:proto` generates from the same file into ./generated (committed; CI checks they are
+ * current). The .proto stays the single source: the loader reads it, the types describe what the
+ * loader builds. The file is found by walking up from this module, so it works from src/ (tsx),
+ * dist/src/ (built) and the container image.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType } from './generated/controller.js';
 
 const REL = 'proto/sluice/controller/v1/controller.proto';
 
@@ -21,15 +24,14 @@ function findProto(): string {
   throw new Error(`cannot find ${REL} above ${fileURLToPath(import.meta.url)}`);
 }
 
-interface ServiceCtor {
-  new (address: string, credentials: grpc.ChannelCredentials): grpc.Client;
-  service: grpc.ServiceDefinition;
-}
+/** The package's services and messages: client constructors with `.service` definitions. */
+export type ControlPlanePackage = ProtoGrpcType['sluice']['controller']['v1'];
 
-let loaded: { Controller: ServiceCtor; Admin: ServiceCtor } | null = null;
+let loaded: ControlPlanePackage | null = null;
 
-export function controlPlaneServices(): { Controller: ServiceCtor; Admin: ServiceCtor } {
+export function controlPlaneServices(): ControlPlanePackage {
   if (loaded) return loaded;
+  // Keep these in step with OPTIONS in tools/proto-gen.ts: the generated types describe exactly them.
   const def = protoLoader.loadSync(findProto(), {
     keepCase: false,
     longs: Number,
@@ -37,16 +39,8 @@ export function controlPlaneServices(): { Controller: ServiceCtor; Admin: Servic
     defaults: true,
     oneofs: true,
   });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    sluice: { controller: { v1: { Controller: ServiceCtor; Admin: ServiceCtor } } };
-  };
+  // The one cast: loadPackageDefinition is untyped by design; ProtoGrpcType is its generated type.
+  const pkg = grpc.loadPackageDefinition(def) as unknown as ProtoGrpcType;
   loaded = pkg.sluice.controller.v1;
   return loaded;
-}
-
-export interface PartitionStateMessage {
-  leader: number;
-  leaderEpoch: number;
-  isr: number[];
-  partitionEpoch: number;
 }

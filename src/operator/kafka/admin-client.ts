@@ -1,20 +1,22 @@
 /**
  * The few Kafka admin calls the operator makes (Metadata, CreateTopics, CreatePartitions,
- * DescribeConfigs, AlterConfigs, DeleteTopics, Alter/ListPartitionReassignments), over one connection to the first bootstrap broker
- * that answers, with Sluice's own generated protocol codecs. Requests are sent one at a time.
+ * DescribeConfigs, AlterConfigs, DeleteTopics, Alter/ListPartitionReassignments), on the project's
+ * Kafka client (src/client): it connects to the first bootstrap broker that answers, negotiates
+ * versions with ApiVersions and reconnects (to the next bootstrap address) after a failure; this
+ * file only builds the requests and reads the answers. Every failure is a KafkaAdminError whose
+ * `code` is Kafka's error name (NETWORK_EXCEPTION when no broker could be reached).
  * AlterConfigs (not Incremental) on purpose: it replaces a topic's whole override set, which is
  * exactly "make the topic's config equal the spec" and so also reverts drift.
  */
-import { connect, type Socket } from 'node:net';
-import { FrameDecoder } from '../../protocol/frame-decoder.js';
-import { errorName } from '../../protocol/error-codes.js';
 import {
-  ApiKeys,
-  decodeResponse,
-  encodeRequestFrame,
-  type ApiKey,
-  type ApiMessages,
-} from '../../protocol/messages/index.js';
+  admin as adminCalls,
+  ConnectionError,
+  KafkaClient,
+  KafkaClientError,
+  type VersionRange,
+} from '../../client/index.js';
+import { errorName } from '../../protocol/error-codes.js';
+import { ApiKeys, type ApiKey, type ApiMessages } from '../../protocol/messages/index.js';
 
 export const RESOURCE_TOPIC = 2;
 export const RESOURCE_BROKER = 4;
@@ -23,13 +25,31 @@ export const SOURCE_DYNAMIC_TOPIC = 1;
 export const SOURCE_DYNAMIC_DEFAULT_BROKER = 3;
 
 export class KafkaAdminError extends Error {
+  /** Kafka's error name, e.g. 'TOPIC_ALREADY_EXISTS', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT'. */
   readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
+  readonly retriable: boolean;
+  constructor(code: string, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'KafkaAdminError';
     this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+
+  /** The client's errors keep their Kafka name; anything else passes unchanged. */
+  static from(err: unknown): unknown {
+    if (err instanceof KafkaClientError)
+      return new KafkaAdminError(err.errorName, err.message, { retriable: err.retriable, cause: err });
+    return err;
   }
 }
+
+/** Version ranges of the calls made here that src/client's admin helpers do not make. */
+const VERSIONS = {
+  /** v1: config sources. */
+  describeConfigs: { min: 1, max: 4 },
+  alterConfigs: { min: 0, max: 2 },
+  partitionReassignments: 0,
+} as const;
 
 export interface TopicDescription {
   name: string;
@@ -54,120 +74,62 @@ export interface ClusterDescription {
   brokers: { nodeId: number; host: string; port: number; rack: string | null }[];
 }
 
-function parseBootstrap(bootstrap: string): { host: string; port: number }[] {
-  return bootstrap
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => {
-      const i = s.lastIndexOf(':');
-      return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
-    });
-}
-
 export class KafkaAdminClient {
-  readonly #socket: Socket;
-  readonly #decoder = new FrameDecoder({ maxFrameSize: 64 << 20 });
-  readonly #frames: Buffer[] = [];
-  #waiter: ((f: Buffer | Error) => void) | null = null;
-  #closedError: Error | null = null;
-  #correlation = 1;
-  #chain: Promise<unknown> = Promise.resolve();
+  readonly #client: KafkaClient;
 
-  private constructor(socket: Socket) {
-    this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      for (const f of this.#decoder.push(chunk)) {
-        const w = this.#waiter;
-        this.#waiter = null;
-        if (w) w(f);
-        else this.#frames.push(f);
-      }
-    });
-    const fail = (err: Error) => {
-      this.#closedError = err;
-      const w = this.#waiter;
-      this.#waiter = null;
-      w?.(err);
-    };
-    socket.on('error', (err) => fail(err));
-    socket.on('close', () => fail(new Error('connection closed')));
+  private constructor(client: KafkaClient) {
+    this.#client = client;
   }
 
-  /** Connects to the first bootstrap address that accepts within `timeoutMs`. */
+  /** Connects to the first bootstrap address that accepts and answers within `timeoutMs`. */
   static async connect(bootstrap: string, timeoutMs = 5000): Promise<KafkaAdminClient> {
-    let last: unknown = new Error(`no bootstrap address in "${bootstrap}"`);
-    for (const { host, port } of parseBootstrap(bootstrap)) {
-      try {
-        const socket = await new Promise<Socket>((resolve, reject) => {
-          const s = connect({ host, port });
-          const t = setTimeout(() => s.destroy(new Error(`connect to ${host}:${port} timed out`)), timeoutMs);
-          s.once('connect', () => {
-            clearTimeout(t);
-            s.off('error', reject);
-            resolve(s);
-          });
-          s.once('error', (e) => {
-            clearTimeout(t);
-            reject(e);
-          });
-        });
-        return new KafkaAdminClient(socket);
-      } catch (err) {
-        last = err;
-      }
+    let client: KafkaClient;
+    try {
+      client = new KafkaClient({ bootstrap, clientId: 'sluice-operator', connectTimeoutMs: timeoutMs });
+    } catch (err) {
+      throw new KafkaAdminError(
+        'NETWORK_EXCEPTION',
+        `bad bootstrap "${bootstrap}": ${(err as Error).message}`,
+      );
     }
-    throw new KafkaAdminError(
-      'NETWORK_EXCEPTION',
-      `cannot reach any bootstrap broker (${bootstrap}): ${last instanceof Error ? last.message : String(last)}`,
-    );
+    try {
+      await client.connection();
+    } catch (err) {
+      client.close();
+      if (!(err instanceof ConnectionError)) throw KafkaAdminError.from(err);
+      throw new KafkaAdminError(
+        'NETWORK_EXCEPTION',
+        `cannot reach any bootstrap broker (${bootstrap}): ${err instanceof Error ? err.message : String(err)}`,
+        { retriable: true, cause: err },
+      );
+    }
+    return new KafkaAdminClient(client);
   }
 
   close(): void {
-    this.#socket.destroy();
+    this.#client.close();
   }
 
-  request<K extends ApiKey>(
+  /** One request at the highest version in `versions` the broker serves; failures are KafkaAdminErrors. */
+  async request<K extends ApiKey>(
     apiKey: K,
-    version: number,
-    body: ApiMessages[K]['request'],
+    versions: VersionRange,
+    body: ApiMessages[K]['request'] | ((version: number) => ApiMessages[K]['request']),
     timeoutMs = 30_000,
   ): Promise<ApiMessages[K]['response']> {
-    const run = async () => {
-      if (this.#closedError) throw this.#closedError;
-      const correlationId = this.#correlation++;
-      this.#socket.write(encodeRequestFrame(apiKey, version, correlationId, 'sluice-operator', body));
-      const frame = await new Promise<Buffer>((resolve, reject) => {
-        const queued = this.#frames.shift();
-        if (queued) return resolve(queued);
-        const t = setTimeout(() => {
-          this.#waiter = null;
-          reject(
-            new KafkaAdminError('REQUEST_TIMED_OUT', `no response to API ${apiKey} within ${timeoutMs} ms`),
-          );
-        }, timeoutMs);
-        this.#waiter = (f) => {
-          clearTimeout(t);
-          if (f instanceof Error) reject(f);
-          else resolve(f);
-        };
-      });
-      const res = decodeResponse(frame, apiKey, version);
-      if (res.correlationId !== correlationId)
-        throw new Error(`correlation id ${res.correlationId}, expected ${correlationId}`);
-      return res.body;
-    };
-    const p = this.#chain.then(run, run);
-    this.#chain = p.catch(() => undefined);
-    return p;
+    return this.#call(() => this.#client.request(apiKey, versions, body, { timeoutMs }));
+  }
+
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw KafkaAdminError.from(err);
+    }
   }
 
   async describeCluster(): Promise<ClusterDescription> {
-    const res = await this.request(ApiKeys.Metadata, 12, {
-      topics: [],
-      allowAutoTopicCreation: false,
-      includeTopicAuthorizedOperations: false,
-    });
+    const res = await this.#call(() => adminCalls.metadata(this.#client, []));
     return {
       clusterId: res.clusterId ?? null,
       controllerId: res.controllerId ?? -1,
@@ -182,11 +144,7 @@ export class KafkaAdminClient {
 
   /** The topic, or null when it does not exist. */
   async describeTopic(name: string): Promise<TopicDescription | null> {
-    const res = await this.request(ApiKeys.Metadata, 12, {
-      topics: [{ name, topicId: ZERO_UUID }],
-      allowAutoTopicCreation: false,
-      includeTopicAuthorizedOperations: false,
-    });
+    const res = await this.#call(() => adminCalls.metadata(this.#client, [name]));
     const t = res.topics.find((x) => x.name === name);
     if (!t) return null;
     const err = errorName(t.errorCode);
@@ -196,7 +154,7 @@ export class KafkaAdminClient {
     for (const p of t.partitions) assignment[p.partitionIndex] = [...p.replicaNodes];
     return {
       name,
-      topicId: t.topicId ?? ZERO_UUID,
+      topicId: t.topicId ?? adminCalls.ZERO_UUID,
       partitions: t.partitions.length,
       replicationFactor: Math.max(0, ...t.partitions.map((p) => p.replicaNodes.length)),
       assignment: Array.from({ length: assignment.length }, (_, i) => assignment[i] ?? []),
@@ -205,11 +163,7 @@ export class KafkaAdminClient {
 
   /** How many partition replicas each broker holds, over every topic. */
   async replicaLoad(): Promise<Map<number, number>> {
-    const res = await this.request(ApiKeys.Metadata, 12, {
-      topics: null,
-      allowAutoTopicCreation: false,
-      includeTopicAuthorizedOperations: false,
-    });
+    const res = await this.#call(() => adminCalls.metadata(this.#client, null));
     const load = new Map<number, number>();
     for (const t of res.topics)
       for (const p of t.partitions) for (const r of p.replicaNodes) load.set(r, (load.get(r) ?? 0) + 1);
@@ -218,7 +172,7 @@ export class KafkaAdminClient {
 
   /** Starts reassignments (KIP-455): partition → its new replica list. */
   async alterPartitionReassignments(topic: string, target: Map<number, number[]>): Promise<void> {
-    const res = await this.request(ApiKeys.AlterPartitionReassignments, 0, {
+    const res = await this.request(ApiKeys.AlterPartitionReassignments, VERSIONS.partitionReassignments, {
       timeoutMs: 30_000,
       topics: [
         {
@@ -243,7 +197,7 @@ export class KafkaAdminClient {
 
   /** The topic's reassignments in progress. */
   async listPartitionReassignments(topic: string, partitions: number[]): Promise<OngoingReassignment[]> {
-    const res = await this.request(ApiKeys.ListPartitionReassignments, 0, {
+    const res = await this.request(ApiKeys.ListPartitionReassignments, VERSIONS.partitionReassignments, {
       timeoutMs: 30_000,
       topics: [{ name: topic, partitionIndexes: partitions }],
     });
@@ -270,46 +224,18 @@ export class KafkaAdminClient {
     replicationFactor: number,
     configs: Record<string, string>,
   ): Promise<string> {
-    const res = await this.request(ApiKeys.CreateTopics, 7, {
-      topics: [
-        {
-          name,
-          numPartitions: partitions,
-          replicationFactor,
-          assignments: [],
-          configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })),
-        },
-      ],
-      timeoutMs: 30_000,
-      validateOnly: false,
-    });
-    const t = res.topics[0];
-    if (!t) throw new KafkaAdminError('UNKNOWN_SERVER_ERROR', `create topic ${name}: empty response`);
-    if (t.errorCode !== 0)
-      throw new KafkaAdminError(
-        errorName(t.errorCode),
-        `create topic ${name}: ${errorName(t.errorCode)}${t.errorMessage ? `: ${t.errorMessage}` : ''}`,
-      );
-    return t.topicId ?? ZERO_UUID;
+    return this.#call(() =>
+      adminCalls.createTopic(this.#client, { name, partitions, replicationFactor, configs }),
+    );
   }
 
   async createPartitions(name: string, count: number): Promise<void> {
-    const res = await this.request(ApiKeys.CreatePartitions, 3, {
-      topics: [{ name, count, assignments: null }],
-      timeoutMs: 30_000,
-      validateOnly: false,
-    });
-    const r = res.results[0];
-    if (r && r.errorCode !== 0)
-      throw new KafkaAdminError(
-        errorName(r.errorCode),
-        `create partitions for ${name}: ${errorName(r.errorCode)}${r.errorMessage ? `: ${r.errorMessage}` : ''}`,
-      );
+    await this.#call(() => adminCalls.createPartitions(this.#client, name, count));
   }
 
   /** The topic's overrides (configs set on the topic itself, not defaults). */
   async topicOverrides(name: string): Promise<Record<string, string>> {
-    const res = await this.request(ApiKeys.DescribeConfigs, 4, {
+    const res = await this.request(ApiKeys.DescribeConfigs, VERSIONS.describeConfigs, {
       resources: [{ resourceType: RESOURCE_TOPIC, resourceName: name, configurationKeys: null }],
       includeSynonyms: false,
       includeDocumentation: false,
@@ -333,7 +259,7 @@ export class KafkaAdminClient {
     resourceName: string,
     configs: Record<string, string>,
   ): Promise<void> {
-    const res = await this.request(ApiKeys.AlterConfigs, 2, {
+    const res = await this.request(ApiKeys.AlterConfigs, VERSIONS.alterConfigs, {
       resources: [
         {
           resourceType,
@@ -353,7 +279,7 @@ export class KafkaAdminClient {
 
   /** Dynamic broker config overrides at the cluster-wide default (resource name ""). */
   async clusterDefaultOverrides(): Promise<Record<string, string>> {
-    const res = await this.request(ApiKeys.DescribeConfigs, 4, {
+    const res = await this.request(ApiKeys.DescribeConfigs, VERSIONS.describeConfigs, {
       resources: [{ resourceType: RESOURCE_BROKER, resourceName: '', configurationKeys: null }],
       includeSynonyms: false,
       includeDocumentation: false,
@@ -372,16 +298,9 @@ export class KafkaAdminClient {
   }
 
   async deleteTopic(name: string): Promise<boolean> {
-    const res = await this.request(ApiKeys.DeleteTopics, 4, { topicNames: [name], timeoutMs: 30_000 });
-    const r = res.responses[0];
-    if (!r || r.errorCode === 0) return true;
-    const err = errorName(r.errorCode);
-    if (err === 'UNKNOWN_TOPIC_OR_PARTITION') return false;
-    throw new KafkaAdminError(err, `delete topic ${name}: ${err}`);
+    return this.#call(() => adminCalls.deleteTopic(this.#client, name));
   }
 }
-
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** Connects, runs `fn`, and always closes. */
 export async function withAdmin<T>(

@@ -1,0 +1,158 @@
+/**
+ * The cluster-mode admin writes (admin-writes.ts): each write goes to the active controller over
+ * the control plane, which validates it and writes it fenced by its epoch. The controller's answer
+ * carries Kafka's error name and message, thrown here as the TopicOperationError the frontend would
+ * have thrown, so the handlers answer exactly as on a single node. Before returning, the broker
+ * waits until its own table has the write (read-your-writes: a Metadata request right after a
+ * CreateTopics on the same connection sees the topic). Reads (plan, current) use the local view.
+ */
+import type { BrokerConfigAdmin, TopicAdmin } from '../admin-writes.js';
+import type { MetadataTable } from '../metadata-table.js';
+import type { TopicRecord } from '../records.js';
+import {
+  planTopic,
+  TopicOperationError,
+  type CreateTopicRequest,
+  type TopicDefaults,
+} from '../topic-frontend.js';
+import type { ControlPlaneClient } from './control-plane-client.js';
+import type { TopicRecordMessage__Output } from './generated/sluice/controller/v1/TopicRecordMessage.js';
+import type { ControllerMethod, RequestOf, ResponseOf } from './methods.js';
+
+type WriteMethod = Extract<
+  ControllerMethod,
+  'createTopic' | 'deleteTopic' | 'createPartitions' | 'alterTopicConfigs' | 'alterBrokerConfigs'
+>;
+
+export interface ForwardingOptions {
+  /** How long to look for a controller that answers (default 30 s, Kafka's default request timeout). */
+  timeoutMs?: number;
+  /**
+   * How long one attempt may take (default 10 s). A write that timed out may have been applied and
+   * is sent again (to whichever broker is the controller then), as a Kafka client would retry it.
+   */
+  attemptTimeoutMs?: number;
+}
+
+/** Sends one write to the controller and turns its answer into a result or a TopicOperationError. */
+class Forwarder {
+  readonly #client: ControlPlaneClient;
+  readonly #table: MetadataTable;
+  readonly #timeoutMs: number;
+  readonly #attemptTimeoutMs: number;
+
+  constructor(client: ControlPlaneClient, table: MetadataTable, o: ForwardingOptions) {
+    this.#client = client;
+    this.#table = table;
+    this.#timeoutMs = o.timeoutMs ?? 30_000;
+    this.#attemptTimeoutMs = o.attemptTimeoutMs ?? 10_000;
+  }
+
+  async forward<M extends WriteMethod>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
+    let res: ResponseOf<M>;
+    try {
+      res = await this.#client.call(method, request, {
+        timeoutMs: this.#timeoutMs,
+        attemptTimeoutMs: this.#attemptTimeoutMs,
+      });
+    } catch (err) {
+      throw new TopicOperationError(
+        'REQUEST_TIMED_OUT',
+        `The controller did not answer in time: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    // Every write method answers an error name, a message and a revision.
+    const status: { error: string; message: string; revision: number } = res;
+    if (status.error !== 'NONE') throw new TopicOperationError(status.error, status.message);
+    await this.#table.waitForRevision(status.revision);
+    return res;
+  }
+}
+
+function topicRecord(m: TopicRecordMessage__Output): TopicRecord {
+  return { name: m.name, topicId: m.topicId, replicas: m.replicas.map((r) => r.brokers), configs: m.configs };
+}
+
+export class ForwardingTopicAdmin implements TopicAdmin {
+  readonly #table: MetadataTable;
+  readonly #f: Forwarder;
+
+  constructor(client: ControlPlaneClient, table: MetadataTable, o: ForwardingOptions = {}) {
+    this.#table = table;
+    this.#f = new Forwarder(client, table, o);
+  }
+
+  plan(req: CreateTopicRequest, defaults: TopicDefaults, allowInternal = false): TopicRecord {
+    return planTopic(this.#table, req, defaults, allowInternal);
+  }
+
+  async create(
+    req: CreateTopicRequest,
+    defaults: TopicDefaults,
+    allowInternal = false,
+  ): Promise<TopicRecord> {
+    const res = await this.#f.forward('createTopic', {
+      name: req.name,
+      numPartitions: req.numPartitions,
+      replicationFactor: req.replicationFactor,
+      assignment: (req.assignment ?? []).map((brokers) => ({ brokers })),
+      configs: Object.entries(req.configs ?? {}).map(([name, value]) =>
+        value === null ? { name } : { name, value },
+      ),
+      defaultNumPartitions: defaults.numPartitions,
+      defaultReplicationFactor: defaults.replicationFactor,
+      allowInternal,
+    });
+    if (!res.topic) throw new TopicOperationError('UNKNOWN_SERVER_ERROR', 'the controller sent no topic');
+    return topicRecord(res.topic);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.#f.forward('deleteTopic', { name });
+  }
+
+  async createPartitions(
+    name: string,
+    count: number,
+    assignment: number[][] | null,
+    validateOnly: boolean,
+  ): Promise<void> {
+    await this.#f.forward('createPartitions', {
+      name,
+      count,
+      assignment: (assignment ?? []).map((brokers) => ({ brokers })),
+      validateOnly,
+    });
+  }
+
+  async alterConfigs(name: string, next: Record<string, string>, validateOnly: boolean): Promise<void> {
+    await this.#f.forward('alterTopicConfigs', { name, configs: next, validateOnly });
+  }
+}
+
+export class ForwardingConfigAdmin implements BrokerConfigAdmin {
+  readonly #table: MetadataTable;
+  readonly #f: Forwarder;
+
+  constructor(client: ControlPlaneClient, table: MetadataTable, o: ForwardingOptions = {}) {
+    this.#table = table;
+    this.#f = new Forwarder(client, table, o);
+  }
+
+  current(id: number | 'default'): Record<string, string> {
+    return { ...(this.#table.brokerConfigs.get(id) ?? {}) };
+  }
+
+  async setBrokerConfigs(
+    id: number | 'default',
+    next: Record<string, string>,
+    validateOnly: boolean,
+  ): Promise<void> {
+    await this.#f.forward('alterBrokerConfigs', {
+      clusterDefault: id === 'default',
+      brokerId: id === 'default' ? 0 : id,
+      configs: next,
+      validateOnly,
+    });
+  }
+}
