@@ -19,6 +19,15 @@ import { customResourceDefinitions, RESOURCES } from '../src/operator/api/crds.j
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIRS = ['crds', join('charts', 'sluice', 'crds')];
 
+/**
+ * A plain scalar with a colon inside a flow collection (`{ pattern: ^https?:// }`) is valid YAML 1.2,
+ * but go-yaml, which helm and kubectl parse CRDs with, refuses it; such values are quoted.
+ */
+function quoteColons(node: unknown): void {
+  if (isScalar(node) && typeof node.value === 'string' && node.value.includes(':'))
+    node.type = 'QUOTE_SINGLE';
+}
+
 async function render(): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const comments = new Map(RESOURCES.map((r) => [r.kind, r.comment]));
@@ -36,10 +45,16 @@ async function render(): Promise<Map<string, string>> {
           node.items.length <= 2 &&
           node.items.every((p) => isScalar(p.value)) &&
           JSON.stringify(node.toJSON()).length <= 60;
-        if (short && !isSeq(path[path.length - 1])) node.flow = true;
+        if (short && !isSeq(path[path.length - 1])) {
+          node.flow = true;
+          for (const p of node.items) quoteColons(p.value);
+        }
       },
       Seq(_, node) {
-        if (node.items.every((i) => isScalar(i))) node.flow = true;
+        if (node.items.every((i) => isScalar(i))) {
+          node.flow = true;
+          for (const i of node.items) quoteColons(i);
+        }
       },
     });
     const body = doc.toString({ lineWidth: 0 });

@@ -97,6 +97,18 @@ describe.each(JAVA_CLIENT_VERSIONS)('Java client %s', { timeout: 180_000 }, (ver
     expect(one('broker.num.partitions')).toBe('3 STATIC_BROKER_CONFIG');
     expect(one('partitions.after')).toBe('4');
     // 10 records in partition 0, timestamps t0 + i*1000.
+    // KIP-430: Kafka's AclEntry.supportedOperations per resource type, only when asked.
+    expect(one('authops.cluster.unasked')).toBe('null');
+    expect(one('authops.cluster')).toBe(
+      'ALTER,ALTER_CONFIGS,CLUSTER_ACTION,CREATE,DESCRIBE,DESCRIBE_CONFIGS,IDEMPOTENT_WRITE',
+    );
+    expect(one('authops.topic.unasked')).toBe('null');
+    expect(one('authops.topic')).toBe(
+      'ALTER,ALTER_CONFIGS,CREATE,DELETE,DESCRIBE,DESCRIBE_CONFIGS,READ,WRITE',
+    );
+    expect(one('authops.group')).toBe(
+      'DELETE,DESCRIBE,DESCRIBE_CONFIGS,ALTER_CONFIGS,READ'.split(',').sort().join(','),
+    );
     expect(one('offsets.earliest')).toBe('0');
     expect(one('offsets.latest')).toBe('10');
     expect(one('offsets.forTimestamp')).toBe('5 ts=5000');

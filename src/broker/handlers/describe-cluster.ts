@@ -13,6 +13,7 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { endpointFor } from '../../controller/records.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { authorizedOperations, OPERATIONS_NOT_REQUESTED } from '../authorized-operations.js';
 
 export function describeClusterHandler(b: BrokerServices) {
   return defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
@@ -33,7 +34,7 @@ export function describeClusterHandler(b: BrokerServices) {
           clusterId: b.table.clusterId ?? '',
           controllerId: -1,
           brokers: [],
-          clusterAuthorizedOperations: -2147483648,
+          clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
         };
       }
       return {
@@ -49,7 +50,10 @@ export function describeClusterHandler(b: BrokerServices) {
             const ep = endpointFor(br, ctx.connection.listenerName);
             return ep ? [{ brokerId: br.nodeId, host: ep.host, port: ep.port, rack: br.rack }] : [];
           }),
-        clusterAuthorizedOperations: -2147483648,
+        // KIP-430: the operations on the cluster, when asked.
+        clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
+          ? authorizedOperations('CLUSTER')
+          : OPERATIONS_NOT_REQUESTED,
       };
     },
   });

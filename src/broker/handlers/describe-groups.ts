@@ -11,6 +11,7 @@ import {
 } from '../../protocol/messages/describe-groups.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { authorizedOperations, OPERATIONS_NOT_REQUESTED } from '../authorized-operations.js';
 
 export function describeGroupsHandler(b: BrokerServices) {
   return defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
@@ -20,7 +21,12 @@ export function describeGroupsHandler(b: BrokerServices) {
     maxVersion: 5,
     decode: decodeDescribeGroupsRequest,
     encode: encodeDescribeGroupsResponse,
-    handle(req) {
+    handle(req, ctx) {
+      // KIP-430 (v3+): the operations on each group, when asked.
+      const groupOps =
+        ctx.apiVersion >= 3 && req.includeAuthorizedOperations
+          ? authorizedOperations('GROUP')
+          : OPERATIONS_NOT_REQUESTED;
       return {
         throttleTimeMs: 0,
         groups: req.groups.map((id) => {
@@ -39,7 +45,7 @@ export function describeGroupsHandler(b: BrokerServices) {
               memberMetadata: m.metadata,
               memberAssignment: m.assignment,
             })),
-            authorizedOperations: -2147483648,
+            authorizedOperations: groupOps,
           };
         }),
       };

@@ -20,6 +20,7 @@ import { ZERO_UUID } from '../../controller/topic-frontend.js';
 import { endpointFor } from '../../controller/records.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { authorizedOperations, OPERATIONS_NOT_REQUESTED } from '../authorized-operations.js';
 
 type TopicOut = MetadataResponse['topics'][number];
 
@@ -51,7 +52,7 @@ export function metadataHandler(b: BrokerServices) {
           offlineReplicas: offline,
         };
       }),
-      topicAuthorizedOperations: -2147483648,
+      topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
     };
   };
 
@@ -61,7 +62,7 @@ export function metadataHandler(b: BrokerServices) {
     topicId,
     isInternal: false,
     partitions: [],
-    topicAuthorizedOperations: -2147483648,
+    topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
   });
 
   return defineHandler<MetadataRequest, MetadataResponse>({
@@ -119,6 +120,15 @@ export function metadataHandler(b: BrokerServices) {
           topics.push(out ?? errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
         }
       }
+      // KIP-430 (v8+): operations on each named topic, and on the cluster up to v10 (v11 moved it
+      // to DescribeCluster), when asked.
+      if (v >= 8 && req.includeTopicAuthorizedOperations)
+        for (const t of topics)
+          if (t.name !== null) t.topicAuthorizedOperations = authorizedOperations('TOPIC');
+      const clusterOps =
+        v >= 8 && v <= 10 && req.includeClusterAuthorizedOperations
+          ? authorizedOperations('CLUSTER')
+          : OPERATIONS_NOT_REQUESTED;
       return {
         throttleTimeMs: 0,
         brokers: [...b.table.brokers.values()]
@@ -130,7 +140,7 @@ export function metadataHandler(b: BrokerServices) {
         clusterId: b.table.clusterId,
         controllerId: b.controllerId(),
         topics,
-        clusterAuthorizedOperations: -2147483648,
+        clusterAuthorizedOperations: clusterOps,
       };
     },
   });

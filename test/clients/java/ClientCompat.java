@@ -36,6 +36,11 @@ public class ClientCompat {
     }
   }
 
+  static String sortedOps(Set<org.apache.kafka.common.acl.AclOperation> ops) {
+    if (ops == null) return "null";
+    return ops.stream().map(Enum::name).sorted().reduce((a, b) -> a + "," + b).orElse("");
+  }
+
   static void out(String s) {
     System.out.println(s);
     System.out.flush();
@@ -117,6 +122,16 @@ public class ClientCompat {
       DeletedRecords dr = admin.deleteRecords(Map.of(tp0, RecordsToDelete.beforeOffset(4))).lowWatermarks().get(tp0).get();
       out("deleteRecords.low=" + dr.lowWatermark());
       out("offsets.earliest.after=" + admin.listOffsets(Map.of(tp0, OffsetSpec.earliest())).partitionResult(tp0).get().offset());
+
+      // KIP-430: authorized operations, only when asked (null otherwise); without an authorizer every
+      // operation the resource type supports.
+      out("authops.cluster.unasked=" + admin.describeCluster().authorizedOperations().get());
+      out("authops.cluster=" + sortedOps(admin.describeCluster(new DescribeClusterOptions().includeAuthorizedOperations(true)).authorizedOperations().get()));
+      out("authops.topic.unasked=" + admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).authorizedOperations());
+      out("authops.topic=" + sortedOps(admin.describeTopics(List.of(topic), new DescribeTopicsOptions().includeAuthorizedOperations(true)).allTopicNames().get().get(topic).authorizedOperations()));
+      String group = topic + "-group";
+      admin.alterConsumerGroupOffsets(group, Map.of(tp0, new OffsetAndMetadata(3))).all().get();
+      out("authops.group=" + sortedOps(admin.describeConsumerGroups(List.of(group), new DescribeConsumerGroupsOptions().includeAuthorizedOperations(true)).describedGroups().get(group).get().authorizedOperations()));
 
       admin.deleteTopics(List.of(topic)).all().get();
       // Deletion is visible in the topic list.
