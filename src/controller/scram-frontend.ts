@@ -14,7 +14,7 @@ import {
   SCRAM_MECHANISMS,
   scramMechanismByType,
   type ScramMechanismInfo,
-} from '../broker/security/scram.js';
+} from '../common/scram-credential.js';
 
 export interface ScramDeletion {
   name: string;

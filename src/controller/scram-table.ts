@@ -11,7 +11,11 @@
  */
 import type { MetadataStore, WatchEvent, Watcher } from './metadata-store.js';
 import { logger } from '../common/logger.js';
-import { isScramMechanism, type ScramCredential, type ScramMechanismName } from '../broker/security/scram.js';
+import {
+  isScramMechanism,
+  type ScramCredential,
+  type ScramMechanismName,
+} from '../common/scram-credential.js';
 
 interface StoredCredential {
   salt: string;

@@ -15,8 +15,24 @@
  */
 import { createHmac, createHash, createPrivateKey, timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { TlsClientSettings } from '../../broker/security/tls-config.js';
-import type { ClientSasl } from '../../broker/security/client-security.js';
+
+/**
+ * What the control plane reads of the inter-broker listener's TLS client settings (the broker's
+ * TlsClientSettings has these fields). Declared here, not imported: the controller does not import
+ * src/broker.
+ */
+export interface ControlPlaneTlsSource {
+  key?: unknown;
+  cert?: unknown;
+  passphrase?: string;
+  ca?: string[];
+  verifyHostname: boolean;
+}
+
+/** The inter-broker SASL login the shared secret is derived from (the broker's ClientSasl). */
+export type ControlPlaneSaslSource =
+  | { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string }
+  | { mechanism: 'OAUTHBEARER' };
 
 export const SECRET_HEADER = 'x-sluice-control-secret';
 
@@ -40,7 +56,7 @@ export const OPEN_CONTROL_PLANE: ControlPlaneAuth = {
 };
 
 /** The secret every broker derives from the inter-broker SASL login (PLAIN/SCRAM), or null. */
-export function derivedSecret(sasl: ClientSasl | null): string | null {
+export function derivedSecret(sasl: ControlPlaneSaslSource | null): string | null {
   if (!sasl || sasl.mechanism === 'OAUTHBEARER') return null;
   return createHmac('sha256', sasl.password)
     .update(`sluice-control-plane\u0000${sasl.username}`)
@@ -60,7 +76,7 @@ function pem(x: unknown): string | null {
  * only PEM keystores can serve gRPC (grpc-js takes PEM).
  */
 export function controlPlaneAuth(opts: {
-  tls: TlsClientSettings | null;
+  tls: ControlPlaneTlsSource | null;
   secret: string | null;
 }): ControlPlaneAuth {
   const secret = opts.secret;
