@@ -52,6 +52,12 @@ import {
   UnsupportedVersionError,
 } from '../client/errors.js';
 import { IllegalStateTransition } from './group/group-metadata.js';
+import { AuthenticationError } from './security/client-security.js';
+import { JaasConfigError } from './security/jaas.js';
+import { SaslFailure } from './security/sasl-mechanism.js';
+import { InvalidRuleError, NoMatchingRuleError } from './security/ssl-principal-mapper.js';
+import { ClientCertificateError } from './security/tls-listener.js';
+import { DerError } from './security/x500-name.js';
 import {
   BrokerError,
   FencedLeaderEpochError,
@@ -109,6 +115,21 @@ row(UnexpectedAppendOffsetError, 'UNKNOWN_SERVER_ERROR');
 // The partition was deleted or moved away (or the broker is stopping) under the request: the client
 // refreshes its metadata and finds the partition where it is now.
 row(LogClosedError, 'NOT_LEADER_OR_FOLLOWER');
+
+// ---- security (src/broker/security) ----
+// A SASL exchange the broker refuses: SaslAuthenticate answers this, then the connection closes.
+row(SaslFailure, 'SASL_AUTHENTICATION_FAILED');
+// The broker's own login to another broker (inter-broker SASL) was refused.
+row(AuthenticationError, 'SASL_AUTHENTICATION_FAILED');
+// A client certificate that fails (untrusted, no subject that decodes, no mapping rule matching):
+// the TLS connection is closed, as Kafka's SslAuthenticationException closes it; Kafka has no code
+// of its own for it, so the table names the authentication failure.
+row(ClientCertificateError, 'SASL_AUTHENTICATION_FAILED');
+row(DerError, 'SASL_AUTHENTICATION_FAILED');
+row(NoMatchingRuleError, 'SASL_AUTHENTICATION_FAILED');
+// sasl.jaas.config and ssl.principal.mapping.rules that do not parse.
+row(JaasConfigError, 'INVALID_CONFIG');
+row(InvalidRuleError, 'INVALID_CONFIG');
 
 // ---- configs and metadata ----
 row(InvalidConfigError, 'INVALID_CONFIG');

@@ -68,6 +68,7 @@ import {
   listPartitionReassignmentsHandler,
 } from './handlers/partition-reassignments.js';
 import { createGroupService, groupHandlers, type GroupService } from './group/group-service.js';
+import { BrokerSecurity, type ScramBootstrapUser } from './security/broker-security.js';
 
 /**
  * Where the broker serves Kafka clients comes from its config (`listeners`, `advertised.listeners`,
@@ -82,6 +83,8 @@ export interface ServerOptions {
   controlListen?: { host: string; port: number };
   etcd?: string;
   clusterId?: string;
+  /** SCRAM users to create when absent (`--add-scram`, as `kafka-storage format --add-scram`). */
+  addScram?: ScramBootstrapUser[];
 }
 
 export const METADATA_ROOT = '/sluice';
@@ -108,6 +111,7 @@ export class KafkaServer {
   #controlServer: ControlPlaneServer | null = null;
   #controlClient: ControlPlaneClient | null = null;
   #registration: BrokerRegistration | null = null;
+  #security: BrokerSecurity | null = null;
 
   constructor(config: BrokerConfig, opts: ServerOptions) {
     this.config = config;
@@ -181,18 +185,32 @@ export class KafkaServer {
       log: this.#log,
     });
     this.#session = session;
-    // Cluster mode: the client of the active controller's control plane (found through the table).
+    const registry = createRegistry({ labels: { node_id: String(this.nodeId) } });
+    // Listener TLS/SASL settings, SCRAM credentials, inter-broker client security (src/broker/security).
+    const security = new BrokerSecurity({
+      config: this.config,
+      listeners: this.#listeners,
+      store,
+      root: this.#root,
+      registry,
+      log: this.#log,
+      ...(this.#opts.addScram ? { addScram: this.#opts.addScram } : {}),
+    });
+    this.#security = security;
+    // Cluster mode: the client of the active controller's control plane (found through the table),
+    // authenticated as the inter-broker listener's security says (the server side uses the same).
     // Admin writes, ISR changes, elections and reassignments go to the controller through it.
-    const controlClient = cluster
+    const controlAuth = cluster ? await security.controlPlaneAuth() : null;
+    const controlClient = controlAuth
       ? new (await import('../controller/grpc/control-plane-client.js')).ControlPlaneClient(
           table,
           this.#listeners.interBrokerListenerName,
+          controlAuth,
         )
       : null;
     this.#controlClient = controlClient;
     const admin = await this.#adminWrites(store, table, controlClient);
 
-    const registry = createRegistry({ labels: { node_id: String(this.nodeId) } });
     const socketServers = this.#socketServers;
     // Gauges read the parts built below at scrape time (never before startup ends).
     const metrics: BrokerMetrics = new BrokerMetrics(registry, {
@@ -223,6 +241,7 @@ export class KafkaServer {
           }
         : null,
       metrics: metrics.replicaMetrics(),
+      clientSecurity: security.interBrokerClient,
     });
     this.#replicaManager = replicaManager;
     const connectionCount = (): number =>
@@ -241,6 +260,7 @@ export class KafkaServer {
             maxFrameSize: this.config.int('socket.request.max.bytes'),
             idleTimeoutMs: this.config.int('connections.max.idle.ms'),
             maxQueuedFrames: 8,
+            security: security.listener(l.name),
           },
           (frame, conn): Promise<Buffer | null> => apis.handle(frame, conn),
           this.#log.child({ component: 'network', listener: l.name }),
@@ -315,6 +335,7 @@ export class KafkaServer {
       alterPartitionReassignmentsHandler(services, () => controlClient),
       listPartitionReassignmentsHandler(services, () => controlClient),
       ...groupHandlers(services),
+      ...security.handlers(),
     ]) {
       apis.register(h);
     }
@@ -333,8 +354,12 @@ export class KafkaServer {
       }
     };
     applyDynamic();
-    table.on('brokerConfig', applyDynamic);
+    table.on('brokerConfig', () => {
+      applyDynamic();
+      security.reloadTls();
+    });
 
+    await security.start();
     replicaManager.start();
     await groups.start();
     for (const s of socketServers.values()) await s.start();
@@ -343,7 +368,7 @@ export class KafkaServer {
     )!;
 
     let controlPort = 0;
-    if (controlClient) {
+    if (controlClient && controlAuth) {
       const { Controller } = await import('../controller/controller.js');
       const { ControlPlaneServer } = await import('../controller/grpc/control-plane-server.js');
       // Campaigns from start() below, once registered, under the session's lease.
@@ -360,6 +385,7 @@ export class KafkaServer {
         controller,
         () => table.controller?.nodeId ?? -1,
         this.#log,
+        controlAuth,
       );
       const cl = this.#opts.controlListen ?? { host: interBroker.host || '0.0.0.0', port: 0 };
       controlPort = await this.#controlServer.start(cl.host, cl.port);
@@ -507,6 +533,7 @@ export class KafkaServer {
     this.#controller?.stop();
     await this.#controlServer?.stop();
     this.#controlClient?.close();
+    await this.#security?.stop();
     if (this.#table && this.#store) {
       // A single node keeps its registration (it is the cluster). In cluster mode revoking the lease
       // removes the registration (and the controller key, if held) at once instead of after the TTL.

@@ -33,6 +33,7 @@ import {
 import { NotLeaderOrFollowerError, UnknownTopicOrPartitionError } from './errors.js';
 import { errorCodeOf } from './error-mapping.js';
 import { ReplicaFetcherManager } from './replication/replica-fetcher-manager.js';
+import type { ClientSecurity } from './security/client-security.js';
 
 export type { AlterPartitionFn, ReplicaMetrics };
 export { DelayedFetch, DelayedProduce };
@@ -112,6 +113,8 @@ export interface ReplicaManagerOptions {
   alterPartition?: AlterPartitionFn | null;
   /** Where partitions count bytes in and out, duplicates, ISR changes. Default: nowhere. */
   metrics?: ReplicaMetrics;
+  /** The inter-broker listener's TLS/SASL, for the replica fetchers' connections. Default: PLAINTEXT. */
+  clientSecurity?: ClientSecurity;
 }
 
 export class ReplicaManager {
@@ -167,6 +170,7 @@ export class ReplicaManager {
       backoffMs: 500,
       requestTimeoutMs: 30_000,
       log: this.#log,
+      ...(o.clientSecurity ? { security: o.clientSecurity } : {}),
     });
   }
 
