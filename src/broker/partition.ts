@@ -604,7 +604,7 @@ export class Partition {
         target,
         this.#log.logStartOffset,
         this.#log.highWatermark,
-        `The offset ${target} for partition ${this.key} is not valid:`,
+        `delete-records offset for partition ${this.key}:`,
       );
     try {
       return this.#log.deleteRecordsBefore(target);
