@@ -111,9 +111,11 @@ async function validateOrThrow(
   if (buf.length - offset >= LOG_OVERHEAD && opts.maxBatchSize !== undefined) {
     const announced = buf.readInt32BE(offset + 8) + LOG_OVERHEAD;
     if (announced > opts.maxBatchSize) {
+      // Kafka's words (UnifiedLog.analyzeAndValidateRecords), which its clients show.
+      const to = opts.topicPartition !== undefined ? ` to ${opts.topicPartition}` : '';
       throw new InvalidRecordError(
         'MESSAGE_TOO_LARGE',
-        `record batch of ${announced} bytes is larger than max.message.bytes ${opts.maxBatchSize}`,
+        `The record batch size in the append${to} is ${announced} bytes which exceeds the maximum configured value of ${opts.maxBatchSize}.`,
       );
     }
   }
