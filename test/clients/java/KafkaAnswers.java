@@ -6,6 +6,8 @@
 //                     "ack <index> <offset>" or "err <index> <exception class> <message>"
 //   timestamp       : one record stamped two hours ahead of the clock (message.timestamp.after.max.ms
 //                     defaults to one hour), then one stamped now; same output
+//   too-large       : one record with a 1000-byte value (the test's topic allows 200-byte batches),
+//                     then one with a 10-byte value; same output
 // Anything unexpected throws (non-zero exit).
 import java.util.*;
 import java.util.concurrent.ExecutionException;
@@ -19,6 +21,7 @@ public class KafkaAnswers {
     switch (mode) {
       case "record-errors" -> recordErrors(bootstrap, topic);
       case "timestamp" -> timestamp(bootstrap, topic);
+      case "too-large" -> tooLarge(bootstrap, topic);
       default -> throw new IllegalArgumentException(mode);
     }
   }
@@ -79,6 +82,18 @@ public class KafkaAnswers {
       sends.add(producer.send(new ProducerRecord<>(topic, 0, now + 2 * 3600_000L, "k", "from the future")));
       producer.flush();
       sends.add(producer.send(new ProducerRecord<>(topic, 0, now, "k", "now")));
+      producer.flush();
+      report(sends);
+    }
+  }
+
+  static void tooLarge(String bootstrap, String topic) throws Exception {
+    try (KafkaProducer<String, String> producer = producer(bootstrap)) {
+      producer.partitionsFor(topic);
+      List<Future<RecordMetadata>> sends = new ArrayList<>();
+      sends.add(producer.send(new ProducerRecord<>(topic, 0, "k", "x".repeat(1000))));
+      producer.flush();
+      sends.add(producer.send(new ProducerRecord<>(topic, 0, "k", "x".repeat(10))));
       producer.flush();
       report(sends);
     }
