@@ -159,6 +159,83 @@ describe("Kafka's error answers", { timeout: 300_000 }, () => {
     });
   });
 
+  describe('Produce and DeleteRecords on the wire', () => {
+    const produce = (c: RawClient, topic: string, records: Buffer) =>
+      c
+        .request(ApiKeys.Produce, 11, {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 5000,
+          topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+        })
+        .then((r) => r.responses[0]!.partitionResponses[0]!);
+    const deleteRecords = (c: RawClient, topic: string, offset: bigint) =>
+      c
+        .request(ApiKeys.DeleteRecords, 2, {
+          topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset }] }],
+          timeoutMs: 5000,
+        })
+        .then((r) => {
+          const p = r.topics[0]!.partitions[0]!;
+          return [errorName(p.errorCode), p.lowWatermark];
+        });
+
+    it('two batches for one partition: INVALID_RECORD with no message, nothing written', async () => {
+      const topic = 'answers-two-batches';
+      await createTopic(topic);
+      const c = await RawClient.connect(broker.port);
+      try {
+        const p = await produce(
+          c,
+          topic,
+          Buffer.concat([buildRecordBatch([{ value: 'a' }]), buildRecordBatch([{ value: 'b' }])]),
+        );
+        // Kafka's ProduceRequest.validateRecords, answered by KafkaApis with the code alone.
+        expect([errorName(p.errorCode), p.errorMessage, p.baseOffset, p.logStartOffset]).toEqual([
+          'INVALID_RECORD',
+          null,
+          -1n,
+          -1n,
+        ]);
+        const ok = await produce(c, topic, buildRecordBatch([{ value: 'c' }]));
+        expect([errorName(ok.errorCode), ok.baseOffset]).toEqual(['NONE', 0n]);
+      } finally {
+        c.close();
+      }
+    });
+
+    it('DeleteRecords: -1 is the high watermark, beyond it and other negatives are OFFSET_OUT_OF_RANGE, internal topics refused', async () => {
+      const topic = 'answers-delete-wire';
+      await createTopic(topic);
+      const c = await RawClient.connect(broker.port);
+      try {
+        const p = await produce(
+          c,
+          topic,
+          buildRecordBatch(Array.from({ length: 10 }, (_, i) => ({ value: `${i}` }))),
+        );
+        expect(errorName(p.errorCode)).toBe('NONE');
+        expect(await deleteRecords(c, topic, 4n)).toEqual(['NONE', 4n]);
+        expect(await deleteRecords(c, topic, 2n)).toEqual(['NONE', 4n]); // below the start: no change
+        expect(await deleteRecords(c, topic, 11n)).toEqual(['OFFSET_OUT_OF_RANGE', -1n]);
+        expect(await deleteRecords(c, topic, -2n)).toEqual(['OFFSET_OUT_OF_RANGE', -1n]);
+        expect(await deleteRecords(c, topic, -1n)).toEqual(['NONE', 10n]);
+        // __consumer_offsets is created by the first FindCoordinator; then DeleteRecords on it is
+        // Kafka's INVALID_TOPIC_EXCEPTION (before that, an unknown partition).
+        expect(await deleteRecords(c, '__consumer_offsets', 0n)).toEqual(['UNKNOWN_TOPIC_OR_PARTITION', -1n]);
+        await c.request(ApiKeys.FindCoordinator, 2, { key: 'answers-group', keyType: 0 });
+        let answer = await deleteRecords(c, '__consumer_offsets', 0n);
+        for (let i = 0; i < 200 && answer[0] === 'UNKNOWN_TOPIC_OR_PARTITION'; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          answer = await deleteRecords(c, '__consumer_offsets', 0n);
+        }
+        expect(answer).toEqual(['INVALID_TOPIC_EXCEPTION', -1n]);
+      } finally {
+        c.close();
+      }
+    });
+  });
+
   describe('kafka-delete-records', () => {
     it('a compacted topic is refused with PolicyViolationException', async () => {
       const topic = 'answers-delete-compacted';

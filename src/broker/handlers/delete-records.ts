@@ -30,7 +30,9 @@ export function deleteRecordsHandler(b: BrokerServices) {
         topics: req.topics.map((t) => ({
           name: t.name,
           partitions: t.partitions.map((p) => {
-            if (INTERNAL_TOPICS.has(t.name))
+            // Kafka's KafkaApis answers a partition it does not know first (the partition does here).
+            const known = (b.table.topics.get(t.name)?.replicas.length ?? 0) > p.partitionIndex;
+            if (known && INTERNAL_TOPICS.has(t.name))
               return {
                 partitionIndex: p.partitionIndex,
                 lowWatermark: -1n,

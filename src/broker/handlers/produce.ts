@@ -27,7 +27,9 @@ import { CorruptRecordError } from '../../protocol/records/errors.js';
 
 /**
  * Kafka's ProduceRequest.validateRecords (v3+), checked before any partition is touched: at least
- * one batch, magic 2, no ZStandard before v7, exactly one batch. Returns the refusal, or null.
+ * one batch, magic 2, no ZStandard before v7, exactly one batch. Returns the refusal, or null. Kafka's
+ * KafkaApis answers these with the error code alone (no error_message), so the message here is only
+ * logged.
  */
 function recordsProblem(records: Buffer | null, version: number): { code: number; message: string } | null {
   if (records === null) return null; // the partition answers it
@@ -115,7 +117,10 @@ export function produceHandler(b: BrokerServices) {
           const exists =
             (b.table.topics.get(i.topic)?.replicas.length ?? 0) > i.partition && i.partition >= 0;
           const problem = exists ? recordsProblem(i.records, ctx.apiVersion) : null;
-          if (problem) results.set(`${i.topic}-${i.partition}`, errorFor(problem.code, problem.message));
+          if (problem) {
+            b.log.debug({ topic: i.topic, partition: i.partition, why: problem.message }, 'produce refused');
+            results.set(`${i.topic}-${i.partition}`, errorFor(problem.code, null));
+          }
           return !problem;
         });
         for (const [key, r] of await b.replicaManager.appendRecords(req.acks, req.timeoutMs, valid))
