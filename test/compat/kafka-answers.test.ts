@@ -5,6 +5,7 @@
  *    Java client (kafka-clients 4.4.0) fails each bad record with the broker's reason for it and the
  *    batch's other records with "part of a batch which had one more more invalid records"; a record
  *    whose timestamp is out of message.timestamp.after.max.ms; a batch over max.message.bytes.
+ *    librdkafka (confluent-kafka-python) reports the batch's error code for each of its messages.
  *  - DeleteRecords (kafka-delete-records): a compacted topic is a POLICY_VIOLATION.
  *  - AlterPartitionReassignments (kafka-reassign-partitions) on one broker: the current replica set
  *    is a no-op that completes; a broker that does not exist is refused.
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess } from '../helpers/broker-process.js';
-import { ensureJavaClient, runJava, type RunResult } from '../helpers/clients.js';
+import { ensureJavaClient, runJava, runPython, type RunResult } from '../helpers/clients.js';
 import { ensureKafkaTools, runKafkaTool, type KafkaToolName } from '../helpers/kafka-tools.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ApiKeys } from '../../src/protocol/messages/index.js';
@@ -116,6 +117,42 @@ describe("Kafka's error answers", { timeout: 300_000 }, () => {
         ),
       );
       expect(out[1]).toBe('ack 1 0');
+    });
+  });
+
+  describe('Produce (confluent-kafka-python, librdkafka)', () => {
+    it('records without a key on a compacted topic: every message of the batch fails with INVALID_RECORD, none written', async () => {
+      const topic = 'answers-compacted-python';
+      await createTopic(topic, 'cleanup.policy=compact');
+      const r = await runPython(
+        `
+import sys
+from confluent_kafka import Producer, Consumer, TopicPartition
+bs, topic = sys.argv[1], sys.argv[2]
+p = Producer({'bootstrap.servers': bs, 'linger.ms': 200, 'enable.idempotence': False, 'retries': 0})
+out = {}
+def cb(i):
+    def f(err, msg):
+        out[i] = 'ok' if err is None else err.name()
+    return f
+for i, key in enumerate([None, b'k', None]):
+    p.produce(topic, key=key, value=b'v%d' % i, partition=0, on_delivery=cb(i))
+p.flush(30)
+for i in sorted(out):
+    print(i, out[i])
+c = Consumer({'bootstrap.servers': bs, 'group.id': 'answers-python'})
+print('watermarks', *c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10))
+c.close()
+`,
+        [broker.bootstrap, topic],
+      );
+      expect(r.code, show(r)).toBe(0);
+      expect(lines(r.stdout)).toEqual([
+        '0 INVALID_RECORD',
+        '1 INVALID_RECORD',
+        '2 INVALID_RECORD',
+        'watermarks 0 0',
+      ]);
     });
   });
 
@@ -220,9 +257,8 @@ describe("Kafka's error answers", { timeout: 300_000 }, () => {
         expect(await deleteRecords(c, topic, 11n)).toEqual(['OFFSET_OUT_OF_RANGE', -1n]);
         expect(await deleteRecords(c, topic, -2n)).toEqual(['OFFSET_OUT_OF_RANGE', -1n]);
         expect(await deleteRecords(c, topic, -1n)).toEqual(['NONE', 10n]);
-        // __consumer_offsets is created by the first FindCoordinator; then DeleteRecords on it is
-        // Kafka's INVALID_TOPIC_EXCEPTION (before that, an unknown partition).
-        expect(await deleteRecords(c, '__consumer_offsets', 0n)).toEqual(['UNKNOWN_TOPIC_OR_PARTITION', -1n]);
+        // __consumer_offsets exists once a FindCoordinator asked for it (an earlier test may have);
+        // DeleteRecords on it is then Kafka's INVALID_TOPIC_EXCEPTION.
         await c.request(ApiKeys.FindCoordinator, 2, { key: 'answers-group', keyType: 0 });
         let answer = await deleteRecords(c, '__consumer_offsets', 0n);
         for (let i = 0; i < 200 && answer[0] === 'UNKNOWN_TOPIC_OR_PARTITION'; i++) {
