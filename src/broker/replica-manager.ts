@@ -397,7 +397,13 @@ export class ReplicaManager {
       const code = errorCodeOf(err);
       if (code === ErrorCode.UNKNOWN_SERVER_ERROR || code === ErrorCode.KAFKA_STORAGE_ERROR)
         this.#log.error({ err, topic: input.topic, partition: input.partition }, 'append failed');
-      const result = producePartitionError(code, err instanceof Error ? err.message : String(err));
+      // As Kafka's ReplicaManager: only a batch refused for its records (KIP-467's record errors)
+      // carries an error_message; every other failure is answered with the code alone, and the
+      // client shows that code's own text.
+      const withRecordErrors = err instanceof InvalidRecordError && err.recordErrors.length > 0;
+      if (!withRecordErrors)
+        this.#log.debug({ err, topic: input.topic, partition: input.partition }, 'append refused');
+      const result = producePartitionError(code, withRecordErrors ? err.message : null);
       // Kafka's ReplicaManager reports the partition's log start offset with a failed append,
       // except for the errors it answers without looking at the log.
       if (!NO_LOG_START_ON_ERROR.has(code))
