@@ -66,6 +66,7 @@ import {
   NotEnoughReplicasError,
   NotLeaderOrFollowerError,
   OutOfOrderSequenceError,
+  PolicyViolationError,
   UnknownLeaderEpochError,
   UnknownTopicOrPartitionError,
 } from './errors.js';
@@ -149,6 +150,7 @@ row(NotEnoughReplicasError, 'NOT_ENOUGH_REPLICAS');
 row(OutOfOrderSequenceError, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
 row(InvalidProducerEpochError, 'INVALID_PRODUCER_EPOCH');
 row(InvalidRequestError, 'INVALID_REQUEST');
+row(PolicyViolationError, 'POLICY_VIOLATION');
 // Inter-broker requests (the replica fetcher's); never answered to a client.
 // The project's Kafka client (inter-broker calls): each error carries the Kafka code it stands for.
 for (const cls of [

@@ -46,6 +46,11 @@ export class InvalidProducerEpochError extends BrokerError {
   override readonly name = 'InvalidProducerEpochError';
 }
 
+/** The topic's configuration forbids the operation (DeleteRecords on a topic without cleanup.policy delete). */
+export class PolicyViolationError extends BrokerError {
+  override readonly name = 'PolicyViolationError';
+}
+
 /**
  * A request that cannot be answered in the layout the client expects (unknown API key, unsupported
  * version, a body that does not decode): KafkaApis closes the connection, as Kafka does.

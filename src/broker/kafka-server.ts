@@ -450,8 +450,9 @@ export class KafkaServer {
 
   /**
    * Controlled shutdown (cluster mode): ask the controller to move this broker's leaderships to other
-   * in-sync replicas before the listener closes, so producers see at most retriable errors. Gives up
-   * after controlled.shutdown.max.retries tries, like Kafka, and shuts down anyway.
+   * in-sync replicas before the listener closes, so producers see at most retriable errors. One answer
+   * from the controller settles it; a failed call is tried again, up to
+   * controlled.shutdown.max.retries tries, like Kafka, then the broker shuts down anyway.
    */
   async #controlledShutdown(): Promise<void> {
     const client = this.#controlClient;
@@ -460,22 +461,32 @@ export class KafkaServer {
     for (let attempt = 1; attempt <= retries; attempt++) {
       try {
         const res = await client.call('controlledShutdown', { brokerId: this.nodeId }, 10_000);
-        if (res.error === 'NONE' && res.remainingPartitions.length === 0) {
-          // Wait until this broker's own view shows it leads nothing, so no request lands here after.
+        if (res.error === 'NONE') {
+          // The controller moved every leadership it could. The rest ('remaining') have no other
+          // in-sync replica to take over, and retrying would not give them one (their followers are
+          // stopping too, or behind): as Kafka's controller, which lets such a broker go at once
+          // (its partitions are offline until it is back), this broker stops now.
+          const remaining = new Set(res.remainingPartitions);
+          // Wait until this broker's own view shows it leads nothing that moved, so no request lands
+          // here after.
           const deadline = Date.now() + 5000;
           while (
             Date.now() < deadline &&
-            this.#replicaManager?.allPartitions().some((p) => p.isLeader && p.isr.length > 1)
+            this.#replicaManager
+              ?.allPartitions()
+              .some((p) => p.isLeader && p.isr.length > 1 && !remaining.has(p.key))
           ) {
             await new Promise((r) => setTimeout(r, 50));
           }
-          this.#log.info({ attempt }, 'controlled shutdown complete');
+          if (remaining.size === 0) this.#log.info({ attempt }, 'controlled shutdown complete');
+          else
+            this.#log.info(
+              { attempt, remaining: res.remainingPartitions },
+              'controlled shutdown complete; partitions with no other in-sync replica are offline until this broker is back',
+            );
           return;
         }
-        this.#log.info(
-          { attempt, remaining: res.remainingPartitions },
-          'controlled shutdown: partitions with no other in-sync replica remain',
-        );
+        this.#log.info({ attempt, error: res.error }, 'controlled shutdown refused by the controller');
       } catch (err) {
         this.#log.warn({ err, attempt }, 'controlled shutdown request failed');
       }

@@ -24,7 +24,7 @@
 import type { Logger } from '../common/logger.js';
 import type { UnifiedLog } from '../storage/unified-log.js';
 import type { LogConfig } from '../storage/log-config.js';
-import { KafkaStorageError } from '../storage/errors.js';
+import { KafkaStorageError, OffsetOutOfRangeError } from '../storage/errors.js';
 import { scanRecordBatches, type BatchSpan } from '../protocol/records/batch.js';
 import {
   readBatchHeader,
@@ -43,6 +43,7 @@ import {
   NotEnoughReplicasError,
   NotLeaderOrFollowerError,
   OutOfOrderSequenceError,
+  PolicyViolationError,
   UnknownLeaderEpochError,
 } from './errors.js';
 import { isMappedError } from './error-mapping.js';
@@ -362,7 +363,8 @@ export class Partition {
 
   /**
    * Produce: validate every batch of one partition's records, then append them all (a request is
-   * all or nothing per partition as far as validation goes). Idempotent producers are checked
+   * all or nothing per partition as far as validation goes; records that break a record-level rule
+   * come back as the InvalidRecordError's `recordErrors`, KIP-467). Idempotent producers are checked
    * against the producer state; a retried batch is answered with its original offsets and not
    * written again. Throws the typed errors of src/broker/errors.ts, the record validation errors,
    * and KafkaStorageError for a failed write.
@@ -392,9 +394,13 @@ export class Partition {
     const cfg = this.#log.config;
     const validation: AppendValidationOptions = {
       fromClient: true,
+      topicPartition: this.key,
       compacted: cfg.cleanupPolicy.includes('compact'),
       timestampType:
         cfg.messageTimestampType === 'LogAppendTime' ? TimestampType.LogAppendTime : TimestampType.CreateTime,
+      timestampBeforeMaxMs: cfg.messageTimestampBeforeMaxMs,
+      timestampAfterMaxMs: cfg.messageTimestampAfterMaxMs,
+      nowMs: this.#time(),
       maxBatchSize: cfg.maxMessageBytes,
     };
     let recordCount = 0;
@@ -582,11 +588,24 @@ export class Partition {
 
   /**
    * DeleteRecords (leader): move the log start offset to `offset` (-1: the high watermark). Returns
-   * the new log start offset (the low watermark). OffsetOutOfRangeError past the high watermark.
+   * the new log start offset (the low watermark); an offset below it changes nothing. As Kafka's
+   * Partition.deleteRecordsOnLeader: PolicyViolationError unless cleanup.policy includes delete,
+   * OffsetOutOfRangeError for any other negative offset and past the high watermark.
    */
   deleteRecordsOnLeader(offset: bigint): bigint {
     this.#checkLeader();
+    if (!this.#log.config.cleanupPolicy.split(',').some((p) => p.trim() === 'delete'))
+      throw new PolicyViolationError(
+        `Records of partition ${this.key} can not be deleted due to the configured policy`,
+      );
     const target = offset === DELETE_TO_HIGH_WATERMARK ? this.#log.highWatermark : offset;
+    if (target < 0n)
+      throw new OffsetOutOfRangeError(
+        target,
+        this.#log.logStartOffset,
+        this.#log.highWatermark,
+        `delete-records offset for partition ${this.key}:`,
+      );
     try {
       return this.#log.deleteRecordsBefore(target);
     } catch (err) {

@@ -18,6 +18,7 @@ import type { PartitionState, TopicRecord } from '../controller/records.js';
 import { LogManager } from '../storage/log-manager.js';
 import { logConfigFromProps, type LogConfig } from '../storage/log-config.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { InvalidRecordError } from '../protocol/records/errors.js';
 import { DelayedOperationPurgatory } from './purgatory/delayed-operation.js';
 import { DelayedProduce } from './purgatory/delayed-produce.js';
 import { DelayedFetch } from './purgatory/delayed-fetch.js';
@@ -44,7 +45,10 @@ export interface ProducePartitionResult {
   baseOffset: bigint;
   logAppendTime: bigint;
   logStartOffset: bigint;
-  /** Per-record errors (v8+): none are produced today. */
+  /**
+   * Per-record errors (Produce v8+, KIP-467): the records of a refused batch that broke a
+   * record-level rule, by index in the batch; `errorMessage` then carries Kafka's summary.
+   */
   recordErrors: { batchIndex: number; batchIndexErrorMessage: string | null }[];
 }
 
@@ -59,6 +63,19 @@ export function producePartitionError(code: number, message: string | null): Pro
     recordErrors: [],
   };
 }
+
+/**
+ * Produce errors Kafka answers with log start offset -1 (ReplicaManager.appendToLocalLog's list of
+ * expected exceptions); every other failed append reports the partition's log start offset.
+ */
+const NO_LOG_START_ON_ERROR: ReadonlySet<number> = new Set([
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.MESSAGE_TOO_LARGE,
+  ErrorCode.RECORD_LIST_TOO_LARGE,
+  ErrorCode.CORRUPT_MESSAGE,
+  ErrorCode.KAFKA_STORAGE_ERROR,
+]);
 
 export interface ProduceInput {
   topic: string;
@@ -384,7 +401,24 @@ export class ReplicaManager {
       const code = errorCodeOf(err);
       if (code === ErrorCode.UNKNOWN_SERVER_ERROR || code === ErrorCode.KAFKA_STORAGE_ERROR)
         this.#log.error({ err, topic: input.topic, partition: input.partition }, 'append failed');
-      return { result: producePartitionError(code, err instanceof Error ? err.message : String(err)) };
+      // As Kafka's ReplicaManager: only a batch refused for its records (KIP-467's record errors)
+      // carries an error_message; every other failure is answered with the code alone, and the
+      // client shows that code's own text.
+      const withRecordErrors = err instanceof InvalidRecordError && err.recordErrors.length > 0;
+      if (!withRecordErrors)
+        this.#log.debug({ err, topic: input.topic, partition: input.partition }, 'append refused');
+      const result = producePartitionError(code, withRecordErrors ? err.message : null);
+      // Kafka's ReplicaManager reports the partition's log start offset with a failed append,
+      // except for the errors it answers without looking at the log.
+      if (!NO_LOG_START_ON_ERROR.has(code))
+        result.logStartOffset =
+          this.#partitions.get(`${input.topic}-${input.partition}`)?.logStartOffset ?? -1n;
+      if (err instanceof InvalidRecordError)
+        result.recordErrors = err.recordErrors.map((e) => ({
+          batchIndex: e.batchIndex,
+          batchIndexErrorMessage: e.message,
+        }));
+      return { result };
     }
   }
 

@@ -15,6 +15,10 @@ export const TOPIC_ENFORCED: Readonly<Record<string, string>> = {
   'flush.ms': '',
   'index.interval.bytes': '',
   'max.message.bytes': '',
+  'message.timestamp.after.max.ms':
+    'per record of a CreateTime batch: INVALID_TIMESTAMP with the record in record_errors',
+  'message.timestamp.before.max.ms':
+    'per record of a CreateTime batch: INVALID_TIMESTAMP with the record in record_errors',
   'message.timestamp.type': '',
   'min.insync.replicas': '',
   'retention.bytes': '',

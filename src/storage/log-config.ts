@@ -29,6 +29,13 @@ export interface LogConfig {
   maxMessageBytes: number;
   /** message.timestamp.type */
   messageTimestampType: TimestampTypeName;
+  /**
+   * message.timestamp.before.max.ms / message.timestamp.after.max.ms: how far before / after the
+   * broker's clock a CreateTime record may be (Kafka longs, so kept exact: Long.MAX_VALUE is "no
+   * limit" and Kafka's messages print the bounds computed from it).
+   */
+  messageTimestampBeforeMaxMs: bigint;
+  messageTimestampAfterMaxMs: bigint;
   /** cleanup.policy: only "delete" is implemented; "compact" alone disables time/size retention. */
   cleanupPolicy: string;
 }
@@ -48,6 +55,8 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   fileDeleteDelayMs: 60_000,
   maxMessageBytes: 1024 * 1024 + 12,
   messageTimestampType: 'CreateTime',
+  messageTimestampBeforeMaxMs: 9223372036854775807n,
+  messageTimestampAfterMaxMs: 3_600_000n,
   cleanupPolicy: 'delete',
 });
 
@@ -75,6 +84,10 @@ const KEYS: Record<string, keyof LogConfig> = {
   'message.max.bytes': 'maxMessageBytes',
   'message.timestamp.type': 'messageTimestampType',
   'log.message.timestamp.type': 'messageTimestampType',
+  'message.timestamp.before.max.ms': 'messageTimestampBeforeMaxMs',
+  'log.message.timestamp.before.max.ms': 'messageTimestampBeforeMaxMs',
+  'message.timestamp.after.max.ms': 'messageTimestampAfterMaxMs',
+  'log.message.timestamp.after.max.ms': 'messageTimestampAfterMaxMs',
   'cleanup.policy': 'cleanupPolicy',
   'log.cleanup.policy': 'cleanupPolicy',
 };
@@ -94,6 +107,14 @@ export function logConfigFromProps(
     if (field === undefined || raw === undefined) continue;
     if (field === 'messageTimestampType' || field === 'cleanupPolicy') {
       (out as unknown as Record<string, unknown>)[field] = String(raw);
+    } else if (field === 'messageTimestampBeforeMaxMs' || field === 'messageTimestampAfterMaxMs') {
+      let v: bigint;
+      try {
+        v = BigInt(raw);
+      } catch {
+        throw new TypeError(`config ${key}=${raw} is not a number`);
+      }
+      out[field] = v;
     } else {
       const n = Number(raw);
       if (!Number.isFinite(n)) throw new TypeError(`config ${key}=${raw} is not a number`);

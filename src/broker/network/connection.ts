@@ -243,12 +243,25 @@ export class Connection implements ConnectionContext {
     if (!this.#busy) this.#pump();
   }
 
-  /** Stop taking requests; finish the one in flight and those already queued, then close. */
+  /**
+   * Stop taking requests; finish the one in flight and those already queued, then close. Done once
+   * the last answer is handed to the kernel (the socket's writable side finished): the peer's own
+   * close is not waited for, as Kafka's SocketServer does not (a client that keeps its half open
+   * would hold a shutdown for the whole grace period).
+   */
   async drain(): Promise<void> {
     this.#closeAfterQueue();
     await this.#inFlight;
-    await Promise.race([this.closed, new Promise((r) => setTimeout(r, 5000).unref())]);
-    this.#socket.destroy();
+    const s = this.#socket;
+    const finished =
+      s.writableFinished || s.destroyed
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            s.once('finish', () => resolve());
+            s.once('close', () => resolve());
+          });
+    await Promise.race([finished, new Promise((r) => setTimeout(r, 5000).unref())]);
+    s.destroy();
   }
 
   destroy(): void {
