@@ -212,6 +212,7 @@ export class KafkaServer {
       uncleanElections: () => this.#controller?.uncleanElections ?? 0,
       fetcherLag: () => replicaManager.fetcherManager.lags(),
     });
+    metrics.registerCleanerGauges(replicaManager.logManager.cleaner);
 
     const topics = new TopicFrontend(store, table);
     const groups = createGroupService({

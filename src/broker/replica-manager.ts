@@ -12,6 +12,7 @@ import type { MetadataTable } from '../controller/metadata-table.js';
 import type { TopicRecord } from '../controller/records.js';
 import { LogManager } from '../storage/log-manager.js';
 import { logConfigFromProps, type LogConfig } from '../storage/log-config.js';
+import { CLEANER_CONFIG_KEYS, cleanerConfigFromProps } from '../storage/cleaner-config.js';
 import { OffsetOutOfRangeError } from '../storage/errors.js';
 import { TimestampType, type RecordBatchHeader } from '../protocol/records/batch-header.js';
 import { scanRecordBatches } from '../protocol/records/batch.js';
@@ -91,6 +92,7 @@ export interface FetchParams {
 }
 
 const READ_UNCOMMITTED = 0;
+const CLEANER_KEYS = Object.values(CLEANER_CONFIG_KEYS);
 
 export class ReplicaManager {
   readonly nodeId: number;
@@ -133,6 +135,14 @@ export class ReplicaManager {
       defaultConfig: this.#logConfigFor(null),
       topicConfig: (topic) => this.#logConfigFor(table.topics.get(topic) ?? null),
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
+      // The log cleaner: its log.cleaner.* settings read on every pick (dynamic configs apply), and
+      // each partition's producer state, whose last batches it keeps.
+      cleanerConfig: () =>
+        cleanerConfigFromProps(Object.fromEntries(CLEANER_KEYS.map((k) => [k, config.raw(k)]))),
+      producerLastRecords: (tp) =>
+        this.#partitions.get(`${tp.topic}-${tp.partition}`)?.producerState.lastRecordsOfActiveProducers() ??
+        null,
+      logger: this.#log.child({ component: 'log-cleaner' }),
     });
     this.fetcherManager = new ReplicaFetcherManager({
       nodeId,

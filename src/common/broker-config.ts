@@ -118,6 +118,25 @@ export const BROKER_CONFIG = new ConfigDef()
   .define({ name: 'log.cleaner.min.compaction.lag.ms', type: 'long', default: '0', doc: '' })
   .define({ name: 'log.cleaner.max.compaction.lag.ms', type: 'long', default: LONG_MAX, doc: '' })
   .define({ name: 'log.cleaner.min.cleanable.ratio', type: 'double', default: '0.5', doc: '' })
+  // The log cleaner's own settings (Kafka's CleanerConfig; src/storage/cleaner-config.ts reads them).
+  .define({ name: 'log.cleaner.enable', type: 'boolean', default: 'true', doc: 'run the log cleaner' })
+  .define({ name: 'log.cleaner.threads', type: 'int', default: '1', doc: '', validate: atLeast(0) })
+  .define({ name: 'log.cleaner.backoff.ms', type: 'long', default: '15000', doc: '', validate: atLeast(0) })
+  .define({
+    name: 'log.cleaner.io.max.bytes.per.second',
+    type: 'double',
+    default: '1.7976931348623157E308',
+    doc: '',
+  })
+  .define({ name: 'log.cleaner.dedupe.buffer.size', type: 'long', default: '134217728', doc: '' })
+  .define({
+    name: 'log.cleaner.io.buffer.size',
+    type: 'int',
+    default: '524288',
+    doc: '',
+    validate: atLeast(0),
+  })
+  .define({ name: 'log.cleaner.io.buffer.load.factor', type: 'double', default: '0.9', doc: '' })
   .define({ name: 'log.segment.delete.delay.ms', type: 'long', default: '60000', doc: '' })
   .define({ name: 'log.preallocate', type: 'boolean', default: 'false', doc: '' })
   .define({
