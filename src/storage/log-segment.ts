@@ -137,7 +137,8 @@ export class LogSegment {
   private constructor(
     readonly dir: string,
     readonly baseOffset: bigint,
-    readonly config: Readonly<LogConfig>,
+    /** The log's config; UnifiedLog.updateConfig replaces it (a changed segment.ms/bytes rolls the active one). */
+    public config: Readonly<LogConfig>,
     pool: FileHandlePool,
     now: number,
     fresh: boolean,

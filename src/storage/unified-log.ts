@@ -389,6 +389,8 @@ export class UnifiedLog {
   /** Topic config changed (IncrementalAlterConfigs); takes effect at the next append/roll/retention. */
   updateConfig(config: Readonly<LogConfig>): void {
     this.#config = config;
+    // The roll check reads the segment's config: Kafka decides a roll with the log's current config.
+    for (const s of this.#segments) s.config = config;
   }
   get logStartOffset(): bigint {
     return this.#logStartOffset;
