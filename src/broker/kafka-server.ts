@@ -276,6 +276,7 @@ export class KafkaServer {
       uncleanElections: () => this.#controller?.uncleanElections ?? 0,
       fetcherLag: () => replicaManager.fetcherManager.lags(),
     });
+    metrics.registerCleanerGauges(replicaManager.logManager.cleaner);
 
     const topics = admin.topics;
     const groups = createGroupService({

@@ -282,6 +282,11 @@ export class Partition {
     return this.#log.dir;
   }
 
+  /** Each producer's last data batch end and epoch: what the log cleaner must keep (producer-state.ts). */
+  lastRecordsOfActiveProducers(): ReturnType<ProducerStateManager['lastRecordsOfActiveProducers']> {
+    return this.#producerState.lastRecordsOfActiveProducers();
+  }
+
   get sizeInBytes(): number {
     return this.#log.size;
   }

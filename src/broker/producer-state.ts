@@ -159,6 +159,23 @@ export class ProducerStateManager {
     e.lastTimestamp = now;
   }
 
+  /**
+   * Each producer's last record, for the log cleaner (Kafka's lastRecordsOfActiveProducers): the
+   * last offset of its last data batch (null when it has none, e.g. only a transaction marker) and
+   * its epoch. The cleaner keeps the batch ending there so the producer's sequence survives.
+   */
+  lastRecordsOfActiveProducers(): {
+    producerId: bigint;
+    lastDataOffset: bigint | null;
+    producerEpoch: number;
+  }[] {
+    return [...this.#producers.values()].map((e) => ({
+      producerId: e.producerId,
+      lastDataOffset: e.batches.length > 0 ? e.batches[e.batches.length - 1]!.lastOffset : null,
+      producerEpoch: e.epoch,
+    }));
+  }
+
   /** Forget state at or past `offset` (log truncation): producers are rebuilt by replay after it. */
   truncateAndReload(offset: bigint): void {
     for (const [pid, e] of this.#producers) {

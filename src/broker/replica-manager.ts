@@ -22,6 +22,7 @@ import { InvalidRecordError } from '../protocol/records/errors.js';
 import { DelayedOperationPurgatory } from './purgatory/delayed-operation.js';
 import { DelayedProduce } from './purgatory/delayed-produce.js';
 import { DelayedFetch } from './purgatory/delayed-fetch.js';
+import { CLEANER_CONFIG_KEYS, cleanerConfigFromProps } from '../storage/cleaner-config.js';
 import { TimingWheelTimer } from './purgatory/timing-wheel.js';
 import {
   NO_REPLICA_METRICS,
@@ -133,6 +134,7 @@ export interface ReplicaManagerOptions {
   /** The inter-broker listener's TLS/SASL, for the replica fetchers' connections. Default: PLAINTEXT. */
   clientSecurity?: ClientSecurity;
 }
+const CLEANER_KEYS = Object.values(CLEANER_CONFIG_KEYS);
 
 export class ReplicaManager {
   readonly nodeId: number;
@@ -165,6 +167,13 @@ export class ReplicaManager {
       defaultConfig: this.#logConfigFor(null),
       topicConfig: (topic) => this.#logConfigFor(table.topics.get(topic) ?? null),
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
+      // The log cleaner: its log.cleaner.* settings read on every pick (dynamic configs apply), and
+      // each partition's producer state, whose last batches it keeps.
+      cleanerConfig: () =>
+        cleanerConfigFromProps(Object.fromEntries(CLEANER_KEYS.map((k) => [k, config.raw(k)]))),
+      producerLastRecords: (tp) =>
+        this.#partitions.get(`${tp.topic}-${tp.partition}`)?.lastRecordsOfActiveProducers() ?? null,
+      logger: this.#log.child({ component: 'log-cleaner' }),
     });
     this.#partitionContext = {
       nodeId,

@@ -164,6 +164,14 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'controlled.shutdown.max.retries': '',
   'controlled.shutdown.retry.backoff.ms': '',
   'log.flush.scheduler.interval.ms': 'only as the default of flush.ms (the flush check runs every second)',
+  // The log cleaner (src/storage/cleaner-config.ts reads them on every pick, so dynamic changes apply).
+  'log.cleaner.enable': '',
+  'log.cleaner.threads': 'worker threads',
+  'log.cleaner.backoff.ms': '',
+  'log.cleaner.io.max.bytes.per.second': '',
+  'log.cleaner.dedupe.buffer.size': 'shared by all cleaner threads, as in Kafka',
+  'log.cleaner.io.buffer.size': '',
+  'log.cleaner.io.buffer.load.factor': '',
 };
 
 function brokerKeys(): ConfigDef {

@@ -9,7 +9,12 @@ import { KAFKA_TOPIC_CONFIGS } from './kafka-configs.generated.js';
 
 /** Topic keys Sluice acts on, and how, where that needs saying. */
 export const TOPIC_ENFORCED: Readonly<Record<string, string>> = {
-  'cleanup.policy': 'delete: time/size retention; compact: records need keys (no log cleaner yet)',
+  'cleanup.policy':
+    'delete: time/size retention; compact: the log cleaner keeps the latest record per key (records need keys); both',
+  'delete.retention.ms': 'tombstones removed by the cleaner after it (KIP-534 horizons)',
+  'min.compaction.lag.ms': '',
+  'max.compaction.lag.ms': 'KIP-354',
+  'min.cleanable.dirty.ratio': '',
   'file.delete.delay.ms': '',
   'flush.messages': '',
   'flush.ms': '',

@@ -36,8 +36,19 @@ export interface LogConfig {
    */
   messageTimestampBeforeMaxMs: bigint;
   messageTimestampAfterMaxMs: bigint;
-  /** cleanup.policy: only "delete" is implemented; "compact" alone disables time/size retention. */
+  /**
+   * cleanup.policy: "delete", "compact" or "compact,delete" (a list). With delete, segments go by
+   * retention.ms / retention.bytes; with compact, the log cleaner keeps the latest record per key.
+   */
   cleanupPolicy: string;
+  /** delete.retention.ms: how long a tombstone survives after the cleaner first sees it (KIP-534). */
+  deleteRetentionMs: number;
+  /** min.compaction.lag.ms: a record stays uncompacted at least this long (by its segment's newest timestamp). */
+  minCompactionLagMs: number;
+  /** max.compaction.lag.ms: a dirty segment older than this is cleaned even below the dirty ratio (KIP-354). */
+  maxCompactionLagMs: number;
+  /** min.cleanable.dirty.ratio: dirty bytes / all bytes above which the cleaner picks the log. */
+  minCleanableDirtyRatio: number;
 }
 
 /** Kafka's Long.MAX_VALUE for "never" when stored in a JS number. */
@@ -58,6 +69,10 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   messageTimestampBeforeMaxMs: 9223372036854775807n,
   messageTimestampAfterMaxMs: 3_600_000n,
   cleanupPolicy: 'delete',
+  deleteRetentionMs: 24 * 60 * 60 * 1000,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: NEVER,
+  minCleanableDirtyRatio: 0.5,
 });
 
 /** Kafka key → field. Topic-level names, and the broker-level `log.*` names for the same setting. */
@@ -90,7 +105,34 @@ const KEYS: Record<string, keyof LogConfig> = {
   'log.message.timestamp.after.max.ms': 'messageTimestampAfterMaxMs',
   'cleanup.policy': 'cleanupPolicy',
   'log.cleanup.policy': 'cleanupPolicy',
+  'delete.retention.ms': 'deleteRetentionMs',
+  'log.cleaner.delete.retention.ms': 'deleteRetentionMs',
+  'min.compaction.lag.ms': 'minCompactionLagMs',
+  'log.cleaner.min.compaction.lag.ms': 'minCompactionLagMs',
+  'max.compaction.lag.ms': 'maxCompactionLagMs',
+  'log.cleaner.max.compaction.lag.ms': 'maxCompactionLagMs',
+  'min.cleanable.dirty.ratio': 'minCleanableDirtyRatio',
+  'log.cleaner.min.cleanable.ratio': 'minCleanableDirtyRatio',
 };
+
+/** The policies in a cleanup.policy list ("compact,delete" → compact and delete), as LogConfig.compact/delete. */
+export function cleanupPolicies(config: Readonly<LogConfig>): { compact: boolean; delete: boolean } {
+  const list = config.cleanupPolicy
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+  return { compact: list.includes('compact'), delete: list.includes('delete') };
+}
+
+/** cleanup.policy includes compact: the log cleaner keeps the latest record per key. */
+export function isCompacted(config: Readonly<LogConfig>): boolean {
+  return cleanupPolicies(config).compact;
+}
+
+/** cleanup.policy includes delete: retention.ms / retention.bytes apply. */
+export function isDeleteRetained(config: Readonly<LogConfig>): boolean {
+  return cleanupPolicies(config).delete;
+}
 
 /** Build a LogConfig from Kafka-named properties over `base`. Unknown keys are ignored. */
 export function logConfigFromProps(

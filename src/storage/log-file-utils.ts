@@ -9,6 +9,12 @@ export const INDEX_FILE_SUFFIX = '.index';
 export const TIME_INDEX_FILE_SUFFIX = '.timeindex';
 /** Segment files waiting for file.delete.delay.ms before they are unlinked. */
 export const DELETED_FILE_SUFFIX = '.deleted';
+/** A segment the log cleaner is writing (LogFileUtils.CLEANED_FILE_SUFFIX); never part of the log. */
+export const CLEANED_FILE_SUFFIX = '.cleaned';
+/** A cleaned segment being swapped in (LogFileUtils.SWAP_FILE_SUFFIX); completed on load after a crash. */
+export const SWAP_FILE_SUFFIX = '.swap';
+/** The aborted-transaction index of a segment (written by the transactions work; named here for recovery). */
+export const TXN_INDEX_FILE_SUFFIX = '.txnindex';
 /** A partition directory renamed away for deletion. */
 export const DELETE_DIR_SUFFIX = '-delete';
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
@@ -16,6 +22,8 @@ export const LEADER_EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint';
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
 export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
 export const REPLICATION_OFFSET_CHECKPOINT_FILE = 'replication-offset-checkpoint';
+/** Per log dir: the first dirty offset of every compacted log (LogCleanerManager). */
+export const CLEANER_OFFSET_CHECKPOINT_FILE = 'cleaner-offset-checkpoint';
 
 export function filenamePrefixFromOffset(offset: bigint): string {
   return offset.toString().padStart(20, '0');

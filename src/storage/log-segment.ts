@@ -34,6 +34,7 @@ import {
 } from '../protocol/records/batch-header.js';
 import { readRecords } from '../protocol/records/record.js';
 import { decompressSync } from '../protocol/records/compression.js';
+import { statSync, utimesSync } from 'node:fs';
 import { CorruptIndexError } from './abstract-index.js';
 import type { FileHandlePool, PooledFile } from './file-handle-pool.js';
 import type { LogConfig } from './log-config.js';
@@ -128,22 +129,30 @@ export class LogSegment {
   #appending = false;
   readonly created: number;
 
+  /** The suffix the three file names carry now ('' in the log; '.cleaned' / '.swap' while cleaning). */
+  #suffix: string;
+  /** The first batch's MaxTimestamp, read once (-1 when none); null until read. */
+  #firstBatchTimestamp: bigint | null = null;
+
   private constructor(
     readonly dir: string,
     readonly baseOffset: bigint,
-    readonly config: Readonly<LogConfig>,
+    /** The log's config; UnifiedLog.updateConfig replaces it (a changed segment.ms/bytes rolls the active one). */
+    public config: Readonly<LogConfig>,
     pool: FileHandlePool,
     now: number,
     fresh: boolean,
+    suffix = '',
   ) {
-    this.log = pool.file(logFile(dir, baseOffset));
+    this.#suffix = suffix;
+    this.log = pool.file(logFile(dir, baseOffset, suffix));
     this.offsetIndex = new OffsetIndex(
-      pool.file(offsetIndexFile(dir, baseOffset)),
+      pool.file(offsetIndexFile(dir, baseOffset, suffix)),
       baseOffset,
       config.segmentIndexBytes,
     );
     this.timeIndex = new TimeIndex(
-      pool.file(timeIndexFile(dir, baseOffset)),
+      pool.file(timeIndexFile(dir, baseOffset, suffix)),
       baseOffset,
       config.segmentIndexBytes,
     );
@@ -167,15 +176,19 @@ export class LogSegment {
     }
   }
 
-  /** A new, empty segment (any leftover files of that name are emptied). */
+  /**
+   * A new, empty segment (any leftover files of that name are emptied). `suffix` names its files
+   * `<base>.log<suffix>` …: the cleaner writes `.cleaned` segments (Kafka's createNewCleanedSegment).
+   */
   static create(
     dir: string,
     baseOffset: bigint,
     config: Readonly<LogConfig>,
     pool: FileHandlePool,
     now: number,
+    suffix = '',
   ): LogSegment {
-    return new LogSegment(dir, baseOffset, config, pool, now, true);
+    return new LogSegment(dir, baseOffset, config, pool, now, true, suffix);
   }
 
   /** An existing segment; nothing is read until needed. */
@@ -185,8 +198,64 @@ export class LogSegment {
     config: Readonly<LogConfig>,
     pool: FileHandlePool,
     now: number,
+    suffix = '',
   ): LogSegment {
-    return new LogSegment(dir, baseOffset, config, pool, now, false);
+    return new LogSegment(dir, baseOffset, config, pool, now, false, suffix);
+  }
+
+  /** The suffix of the segment's file names ('' for a segment of the log). */
+  get suffix(): string {
+    return this.#suffix;
+  }
+
+  /**
+   * Rename the three files from suffix `from` to suffix `to` (Kafka's changeFileSuffixes: `.cleaned`
+   * → `.swap` → '' when a cleaned segment is swapped in). Missing index files are skipped.
+   */
+  changeFileSuffixes(from: string, to: string): void {
+    for (const f of [this.log, this.offsetIndex.file, this.timeIndex.file]) {
+      if (!f.path.endsWith(from)) throw new Error(`${f.path} does not end with ${JSON.stringify(from)}`);
+      try {
+        f.rename(f.path.slice(0, f.path.length - from.length) + to);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        f.path = f.path.slice(0, f.path.length - from.length) + to;
+      }
+    }
+    this.#suffix = to;
+  }
+
+  /** The .log file's modification time (ms), as Kafka's LogSegment.lastModified (no fd needed). */
+  get lastModified(): number {
+    return statSync(this.log.path).mtimeMs;
+  }
+
+  /** Set the modification time of the three files (a cleaned segment keeps its source's). */
+  setLastModified(ms: number): void {
+    const t = ms / 1000;
+    for (const f of [this.log, this.offsetIndex.file, this.timeIndex.file]) {
+      try {
+        utimesSync(f.path, t, t);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+  }
+
+  /**
+   * The first batch's MaxTimestamp (Kafka's getFirstBatchTimestamp, what max.compaction.lag.ms is
+   * measured from), or -1 for an empty segment or one without timestamps. Read once and cached.
+   */
+  get firstBatchTimestamp(): bigint {
+    if (this.#firstBatchTimestamp === null) {
+      let ts = -1n;
+      if (this.#size >= RECORD_BATCH_HEADER_SIZE) {
+        const h = this.log.read(0, RECORD_BATCH_HEADER_SIZE);
+        if (h.length === RECORD_BATCH_HEADER_SIZE) ts = h.readBigInt64BE(MAX_TIMESTAMP_OFFSET);
+      }
+      this.#firstBatchTimestamp = ts;
+    }
+    return this.#firstBatchTimestamp;
   }
 
   get size(): number {
@@ -241,6 +310,7 @@ export class LogSegment {
     this.#ensureTail();
     if (!this.#appending) this.#reopenForAppend();
     const start = this.#size;
+    if (start === 0) this.#firstBatchTimestamp = null;
     this.log.write(buf, start);
     for (const b of batches) this.#indexBatch(b.lastOffset, b.maxTimestamp, start + b.position, b.size);
     this.#size += buf.length;
@@ -414,6 +484,7 @@ export class LogSegment {
     }
     const truncatedBytes = fileSize - pos;
     if (truncatedBytes > 0) this.log.truncate(pos);
+    this.#firstBatchTimestamp = null;
     this.#size = pos;
     this.#scannedSize = pos;
     this.#nextOffset = next;
@@ -538,6 +609,7 @@ export class LogSegment {
     this.#nextOffset = null;
     this.#scannedSize = -1;
     this.#dirty = true;
+    this.#firstBatchTimestamp = null;
     this.#ensureTail();
     return removed;
   }
