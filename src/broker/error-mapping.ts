@@ -56,10 +56,13 @@ import {
   BrokerError,
   FencedLeaderEpochError,
   InvalidProducerEpochError,
+  InvalidProducerIdMappingError,
   InvalidRequestError,
+  InvalidTxnStateError,
   NotEnoughReplicasError,
   NotLeaderOrFollowerError,
   OutOfOrderSequenceError,
+  TransactionCoordinatorFencedError,
   UnknownLeaderEpochError,
   UnknownTopicOrPartitionError,
 } from './errors.js';
@@ -127,6 +130,9 @@ row(UnknownLeaderEpochError, 'UNKNOWN_LEADER_EPOCH');
 row(NotEnoughReplicasError, 'NOT_ENOUGH_REPLICAS');
 row(OutOfOrderSequenceError, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
 row(InvalidProducerEpochError, 'INVALID_PRODUCER_EPOCH');
+row(InvalidTxnStateError, 'INVALID_TXN_STATE');
+row(TransactionCoordinatorFencedError, 'TRANSACTION_COORDINATOR_FENCED');
+row(InvalidProducerIdMappingError, 'INVALID_PRODUCER_ID_MAPPING');
 row(InvalidRequestError, 'INVALID_REQUEST');
 // Inter-broker requests (the replica fetcher's); never answered to a client.
 // The project's Kafka client (inter-broker calls): each error carries the Kafka code it stands for.

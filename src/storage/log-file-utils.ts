@@ -7,6 +7,8 @@ import { join } from 'node:path';
 export const LOG_FILE_SUFFIX = '.log';
 export const INDEX_FILE_SUFFIX = '.index';
 export const TIME_INDEX_FILE_SUFFIX = '.timeindex';
+/** The aborted-transaction index (transaction-index.ts); only segments with an abort have one. */
+export const TXN_INDEX_FILE_SUFFIX = '.txnindex';
 /** Segment files waiting for file.delete.delay.ms before they are unlinked. */
 export const DELETED_FILE_SUFFIX = '.deleted';
 /** A partition directory renamed away for deletion. */
@@ -29,6 +31,10 @@ export function offsetIndexFile(dir: string, baseOffset: bigint, suffix = ''): s
 }
 export function timeIndexFile(dir: string, baseOffset: bigint, suffix = ''): string {
   return join(dir, filenamePrefixFromOffset(baseOffset) + TIME_INDEX_FILE_SUFFIX + suffix);
+}
+
+export function txnIndexFile(dir: string, baseOffset: bigint, suffix = ''): string {
+  return join(dir, filenamePrefixFromOffset(baseOffset) + TXN_INDEX_FILE_SUFFIX + suffix);
 }
 
 /** The base offset of a segment file name ("00000000000000000042.log" → 42n), or null. */
