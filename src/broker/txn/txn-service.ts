@@ -49,7 +49,7 @@ export function createTransactionService(opts: {
   const log = opts.log.child({ component: 'transaction-coordinator' });
   const c = opts.config;
   // The metrics' gauges read the parts built below, at scrape time.
-  const metrics = new TransactionMetrics(opts.metrics.registry, {
+  const metrics: TransactionMetrics = new TransactionMetrics(opts.metrics.registry, {
     transactionsByState: () => {
       const out: Record<string, number> = {};
       for (const md of stateManager.allMetadata()) out[md.state] = (out[md.state] ?? 0) + 1;
@@ -93,18 +93,20 @@ export function createTransactionService(opts: {
 
   /** Partition → the coordinator epoch it was loaded at (or is being loaded at). */
   const owned = new Map<number, number>();
-  let stopped = false;
+  const state = { stopped: false };
+  const stopped = (): boolean => state.stopped;
 
   /** Bring owned partitions in line with what this broker leads now. */
   const sync = async (): Promise<void> => {
-    if (stopped) return;
+    if (stopped()) return;
     const n = opts.table.topics.get(TRANSACTION_STATE_TOPIC)?.replicas.length ?? 0;
     for (const [p] of owned)
-      if (p >= n && !stopped) {
+      if (p >= n) {
         owned.delete(p);
         txn.onResignation(p);
       }
-    for (let i = 0; i < n && !stopped; i++) {
+    for (let i = 0; i < n; i++) {
+      if (stopped()) return;
       const part = opts.replicaManager.getPartition(TRANSACTION_STATE_TOPIC, i);
       const leads = part?.isLeader === true;
       const epoch = part?.leaderEpoch ?? -1;
@@ -159,7 +161,7 @@ export function createTransactionService(opts: {
       await syncing;
     },
     shutdown() {
-      stopped = true;
+      state.stopped = true;
       opts.table.off('partition', onTable);
       opts.table.off('topic', onTable);
       if (abortTimer) clearInterval(abortTimer);
