@@ -295,6 +295,7 @@ export class KafkaServer {
       groupCoordinator: groups.coordinator,
       groupMetadataManager: groups.manager,
       txnCoordinator: txn.coordinator,
+      txnVerifier: txn.verifier,
       log: this.#log,
       controllerId: () => (cluster ? (table.controller?.nodeId ?? -1) : this.nodeId),
       autoCreateTopic: async (name) => {

@@ -605,7 +605,8 @@ export class Partition {
     const db = idempotent ? dataBatchOf(h) : null;
     if (db) {
       const check = this.#producerState.checkDataBatch(db, origin, this.#log.logEndOffset, {
-        enabled: this.#ctx.transactionVerificationEnabled?.() ?? true,
+        // Only client produces are verified (Kafka: the group coordinator's writes are not).
+        enabled: origin === 'client' && (this.#ctx.transactionVerificationEnabled?.() ?? true),
         guard,
       });
       if (check.kind === 'error') throw producerError(check.errorName, check.message);

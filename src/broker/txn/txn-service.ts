@@ -22,14 +22,19 @@ import { addOffsetsToTxnHandler } from '../handlers/add-offsets-to-txn.js';
 import { endTxnHandler } from '../handlers/end-txn.js';
 import { describeTransactionsHandler } from '../handlers/describe-transactions.js';
 import { listTransactionsHandler } from '../handlers/list-transactions.js';
+import { writeTxnMarkersHandler } from '../handlers/write-txn-markers.js';
+import { txnOffsetCommitHandler } from '../handlers/txn-offset-commit.js';
 import { TransactionCoordinator } from './transaction-coordinator.js';
 import { TRANSACTION_STATE_TOPIC, TransactionStateManager } from './transaction-state-manager.js';
 import { ClientMarkerSender, TransactionMarkerChannelManager } from './transaction-marker-channel.js';
 import { toTransactionVersion } from './transaction-metadata.js';
 import { TransactionMetrics } from './txn-metrics.js';
+import { ProduceVerifier } from './produce-verification.js';
 
 export interface TransactionService {
   coordinator: TransactionCoordinator;
+  /** KIP-890 verification of transactional produce (partition leader side). */
+  verifier: ProduceVerifier;
   /** Load the partitions led now and follow leadership changes. Call after ReplicaManager.start(). */
   start(): Promise<void>;
   shutdown(): void;
@@ -137,8 +142,19 @@ export function createTransactionService(opts: {
     if (topic === TRANSACTION_STATE_TOPIC) resync();
   };
 
+  const verifier = new ProduceVerifier({
+    nodeId: opts.nodeId,
+    table: opts.table,
+    replicaManager: opts.replicaManager,
+    coordinator: txn,
+    interBrokerListener: c.listeners.interBrokerListenerName,
+    requestTimeoutMs: () => c.int('request.timeout.ms'),
+    log,
+  });
+
   return {
     coordinator: txn,
+    verifier,
     async start() {
       txn.startup();
       opts.table.on('partition', onTable);
@@ -168,6 +184,7 @@ export function createTransactionService(opts: {
       if (expireTimer) clearInterval(expireTimer);
       txn.shutdown();
       sender.close();
+      verifier.close();
     },
   };
 }
@@ -179,5 +196,7 @@ export function transactionHandlers(b: BrokerServices): ApiHandler[] {
     endTxnHandler(b),
     describeTransactionsHandler(b),
     listTransactionsHandler(b),
+    writeTxnMarkersHandler(b),
+    txnOffsetCommitHandler(b),
   ] as ApiHandler[];
 }
