@@ -1,0 +1,172 @@
+/**
+ * Kafka transactions with the Java client (kafka-clients 4.4.0) against one real broker, through
+ * test/clients/java/TxnCompat.java:
+ *  - a transactional producer commits 20 transactions and aborts 10 (every 3rd, after flushing its
+ *    records into the log); each transaction writes 2 records to each of 2 partitions, so on each
+ *    partition transaction i holds offsets 3i and 3i+1 and its COMMIT/ABORT marker takes 3i+2. A
+ *    read_committed consumer gets exactly the committed records at exactly those offsets; a
+ *    read_uncommitted one gets every record; both see end offset 90 (markers take offsets);
+ *  - zombie fencing: a second producer with the same transactional.id fences the first, whose
+ *    commit fails with ProducerFencedException (or, when it sends once more first, with the
+ *    partition's InvalidProducerEpochException, which Kafka's own tests accept too);
+ *  - consume-transform-produce with sendOffsetsToTransaction: the output holds each committed input
+ *    record once, transformed, and the group's committed offsets are the inputs' last offsets + 1.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrokerProcess } from '../helpers/broker-process.js';
+import { ensureJavaClient, runJava } from '../helpers/clients.js';
+
+const VERSION = '4.4.0';
+
+function txn(args: string[], timeoutMs = 170_000) {
+  return runJava('TxnCompat.java', args, timeoutMs, VERSION);
+}
+
+/** The program's own lines ("rec …", "end …"), without the client's logging. */
+function lines(stdout: string, prefix: string): string[][] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith(prefix + ' '))
+    .map((l) => l.split(' ').slice(1));
+}
+
+describe('transactions with the Java client 4.4.0', { timeout: 400_000 }, () => {
+  let broker: BrokerProcess;
+  const why = (r: { stdout: string; stderr: string }) =>
+    `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}\n${broker.logs.slice(-15).join('\n')}`;
+
+  beforeAll(async () => {
+    await ensureJavaClient(VERSION);
+    broker = await new BrokerProcess().start();
+  }, 300_000);
+
+  afterAll(async () => {
+    await broker?.cleanup();
+  });
+
+  it('commits and aborts: read_committed sees exactly the committed records at their offsets', async () => {
+    const topic = 'txn-commit-abort';
+    const TXNS = 30;
+    let r = await txn(['create', broker.bootstrap, topic, '2']);
+    expect(r.code, why(r)).toBe(0);
+    r = await txn(['produce', broker.bootstrap, topic, 'txn-ca', String(TXNS), '4', '3']);
+    expect(r.code, why(r)).toBe(0);
+    const outcomes = lines(r.stdout, 'commit').length + lines(r.stdout, 'abort').length;
+    expect(outcomes).toBe(TXNS);
+    expect(lines(r.stdout, 'abort').map((l) => Number(l[0]))).toEqual([2, 5, 8, 11, 14, 17, 20, 23, 26, 29]);
+
+    // What each partition must hold: transaction i's records j (j % 2 == partition) at 3i, 3i+1.
+    const expected = (committedOnly: boolean) => {
+      const out: string[] = [];
+      for (let i = 0; i < TXNS; i++) {
+        if (committedOnly && (i + 1) % 3 === 0) continue;
+        for (const p of [0, 1]) {
+          out.push(`${p} ${3 * i} t${i}-r${p}`);
+          out.push(`${p} ${3 * i + 1} t${i}-r${p + 2}`);
+        }
+      }
+      return out.sort();
+    };
+
+    const committed = await txn(['consume', broker.bootstrap, topic, 'read_committed', '80']);
+    expect(committed.code, why(committed)).toBe(0);
+    const got = lines(committed.stdout, 'rec').map((l) => l.join(' '));
+    expect(got.length).toBe(80);
+    expect(got.sort()).toEqual(expected(true));
+    // Offsets strictly increase per partition as consumed (order within a partition kept).
+    for (const p of ['0', '1']) {
+      const offs = lines(committed.stdout, 'rec')
+        .filter((l) => l[0] === p)
+        .map((l) => Number(l[1]));
+      expect(offs).toEqual([...offs].sort((a, b) => a - b));
+    }
+    // The last stable offset is the log end once every transaction is complete: 30 × 3 offsets.
+    expect(
+      lines(committed.stdout, 'end')
+        .map((l) => l.join(' '))
+        .sort(),
+    ).toEqual(['0 90', '1 90']);
+    expect(
+      lines(committed.stdout, 'position')
+        .map((l) => l.join(' '))
+        .sort(),
+    ).toEqual(['0 90', '1 90']);
+
+    const all = await txn(['consume', broker.bootstrap, topic, 'read_uncommitted', '120']);
+    expect(all.code, why(all)).toBe(0);
+    const gotAll = lines(all.stdout, 'rec').map((l) => l.join(' '));
+    expect(gotAll.length).toBe(120);
+    expect(gotAll.sort()).toEqual(expected(false));
+    expect(
+      lines(all.stdout, 'end')
+        .map((l) => l.join(' '))
+        .sort(),
+    ).toEqual(['0 90', '1 90']);
+  });
+
+  it('a second producer with the same transactional.id fences the first', async () => {
+    const topic = 'txn-fence';
+    let r = await txn(['create', broker.bootstrap, topic, '1']);
+    expect(r.code, why(r)).toBe(0);
+
+    r = await txn(['fence', broker.bootstrap, topic, 'txn-zombie-1', 'commit']);
+    expect(r.code, why(r)).toBe(0);
+    expect(lines(r.stdout, 'fenced')).toEqual([['org.apache.kafka.common.errors.ProducerFencedException']]);
+    expect(r.stdout).toContain('b-committed');
+
+    r = await txn(['fence', broker.bootstrap, topic, 'txn-zombie-2', 'send']);
+    expect(r.code, why(r)).toBe(0);
+    expect([
+      'org.apache.kafka.common.errors.ProducerFencedException',
+      'org.apache.kafka.common.errors.InvalidProducerEpochException',
+    ]).toContain(lines(r.stdout, 'fenced')[0]?.[0]);
+    expect(r.stdout).toContain('b-committed');
+
+    // Only the fencing producers' records are committed; the zombies' were aborted.
+    const c = await txn(['consume', broker.bootstrap, topic, 'read_committed', '2']);
+    expect(c.code, why(c)).toBe(0);
+    expect(lines(c.stdout, 'rec').map((l) => l[2])).toEqual(['from-b', 'from-b']);
+    // The zombies' first records are in the log (aborted); the send after the fence was refused.
+    const u = await txn(['consume', broker.bootstrap, topic, 'read_uncommitted', '4']);
+    expect(u.code, why(u)).toBe(0);
+    expect(lines(u.stdout, 'rec').map((l) => l[2])).toEqual(['from-a', 'from-b', 'from-a', 'from-b']);
+  });
+
+  it('consume-transform-produce with sendOffsetsToTransaction', async () => {
+    const input = 'ctp-in';
+    const output = 'ctp-out';
+    for (const t of [input, output]) {
+      const r = await txn(['create', broker.bootstrap, t, '2']);
+      expect(r.code, why(r)).toBe(0);
+    }
+    // 10 transactions of 4 records, every 5th aborted: 32 committed input records.
+    let r = await txn(['produce', broker.bootstrap, input, 'ctp-source', '10', '4', '5']);
+    expect(r.code, why(r)).toBe(0);
+
+    r = await txn(['ctp', broker.bootstrap, input, output, 'ctp-group', 'ctp-transformer', '32']);
+    expect(r.code, why(r)).toBe(0);
+    expect(lines(r.stdout, 'processed')).toEqual([['32']]);
+
+    const expected: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      if ((i + 1) % 5 === 0) continue;
+      for (let j = 0; j < 4; j++) expected.push(`${j % 2} T${i}-R${j}`);
+    }
+    const c = await txn(['consume', broker.bootstrap, output, 'read_committed', '32']);
+    expect(c.code, why(c)).toBe(0);
+    expect(
+      lines(c.stdout, 'rec')
+        .map((l) => `${l[0]} ${l[2]}`)
+        .sort(),
+    ).toEqual(expected.sort());
+
+    // The last committed input transaction (8) holds offsets 24 and 25 on each partition.
+    const o = await txn(['group-offsets', broker.bootstrap, 'ctp-group']);
+    expect(o.code, why(o)).toBe(0);
+    expect(
+      lines(o.stdout, 'offset')
+        .map((l) => l.join(' '))
+        .sort(),
+    ).toEqual([`${input} 0 26`, `${input} 1 26`]);
+  });
+});
