@@ -10,7 +10,11 @@
  *    commit fails with ProducerFencedException (or, when it sends once more first, with the
  *    partition's InvalidProducerEpochException, which Kafka's own tests accept too);
  *  - consume-transform-produce with sendOffsetsToTransaction: the output holds each committed input
- *    record once, transformed, and the group's committed offsets are the inputs' last offsets + 1.
+ *    record once, transformed, and the group's committed offsets are the inputs' last offsets + 1;
+ *  - a producer that disappears with its transaction open: read_committed consumers stop at the
+ *    last stable offset (ListOffsets and Fetch) until the coordinator aborts the transaction at
+ *    its transaction.timeout.ms, after which the abort marker ends it and read_committed sees none
+ *    of its records.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess } from '../helpers/broker-process.js';
@@ -37,7 +41,10 @@ describe('transactions with the Java client 4.4.0', { timeout: 400_000 }, () => 
 
   beforeAll(async () => {
     await ensureJavaClient(VERSION);
-    broker = await new BrokerProcess().start();
+    // The timed-out transaction check runs every second (Kafka's default is 10 s).
+    broker = await new BrokerProcess({
+      overrides: { 'transaction.abort.timed.out.transaction.cleanup.interval.ms': '1000' },
+    }).start();
   }, 300_000);
 
   afterAll(async () => {
@@ -168,5 +175,49 @@ describe('transactions with the Java client 4.4.0', { timeout: 400_000 }, () => 
         .map((l) => l.join(' '))
         .sort(),
     ).toEqual([`${input} 0 26`, `${input} 1 26`]);
+  });
+
+  it('an abandoned transaction holds the LSO until its timeout aborts it', async () => {
+    const topic = 'txn-timeout';
+    let r = await txn(['create', broker.bootstrap, topic, '1']);
+    expect(r.code, why(r)).toBe(0);
+    // Committed first: offsets 0-1 and the marker at 2.
+    r = await txn(['produce', broker.bootstrap, topic, 'txn-before', '1', '2', '100']);
+    expect(r.code, why(r)).toBe(0);
+    r = await txn(['hang', broker.bootstrap, topic, 'txn-abandoned', '3', '30000']);
+    expect(r.code, why(r)).toBe(0);
+    expect(r.stdout).toContain('open');
+
+    // While open (30 s): read_committed ends at the LSO 3, the abandoned transaction's first offset;
+    // read_uncommitted at the high watermark 6.
+    const during = await txn(['consume', broker.bootstrap, topic, 'read_committed', '2']);
+    expect(during.code, why(during)).toBe(0);
+    expect(lines(during.stdout, 'rec').map((l) => l.join(' '))).toEqual(['0 0 t0-r0', '0 1 t0-r1']);
+    expect(lines(during.stdout, 'end')).toEqual([['0', '3']]);
+    const uncommitted = await txn(['consume', broker.bootstrap, topic, 'read_uncommitted', '5']);
+    expect(uncommitted.code, why(uncommitted)).toBe(0);
+    expect(lines(uncommitted.stdout, 'end')).toEqual([['0', '6']]);
+    expect(lines(uncommitted.stdout, 'rec').map((l) => l[2])).toEqual([
+      't0-r0',
+      't0-r1',
+      'open-0',
+      'open-1',
+      'open-2',
+    ]);
+
+    // After the timeout the coordinator aborts: the ABORT marker at 6, LSO = 7.
+    const deadline = Date.now() + 120_000;
+    let end = '';
+    let after = during;
+    while (Date.now() < deadline) {
+      after = await txn(['consume', broker.bootstrap, topic, 'read_committed', '2']);
+      expect(after.code, why(after)).toBe(0);
+      end = lines(after.stdout, 'end')[0]?.[1] ?? '';
+      if (end === '7') break;
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+    expect(end).toBe('7');
+    expect(lines(after.stdout, 'rec').map((l) => l.join(' '))).toEqual(['0 0 t0-r0', '0 1 t0-r1']);
+    expect(lines(after.stdout, 'position')).toEqual([['0', '7']]);
   });
 });

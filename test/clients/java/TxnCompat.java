@@ -14,6 +14,9 @@
 //             with the same transactional.id initTransactions (fences A); then A commits (commit), or
 //             sends once more and commits (send), which fails: prints "fenced <exception class>";
 //             B commits a record of its own: prints "b-committed"
+//   hang    <topic> <txnId> <records> <timeoutMs> : open a transaction with transaction.timeout.ms
+//             <timeoutMs>, write <records> records to partition 0, print "open" and exit without
+//             ending it (the coordinator must abort it when it times out)
 //   group-offsets <group>                        : the group's committed offsets (Admin
 //             listConsumerGroupOffsets): "offset <topic> <partition> <offset>"
 //   ctp     <in> <out> <group> <txnId> <count>   : consume-transform-produce: a read_committed consumer
@@ -38,6 +41,7 @@ public class TxnCompat {
       case "produce" -> produce(bootstrap, args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]), Integer.parseInt(args[6]));
       case "consume" -> consume(bootstrap, args[2], args[3], Integer.parseInt(args[4]));
       case "fence" -> fence(bootstrap, args[2], args[3], args[4]);
+      case "hang" -> hang(bootstrap, args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]));
       case "group-offsets" -> groupOffsets(bootstrap, args[2]);
       case "ctp" -> ctp(bootstrap, args[2], args[3], args[4], args[5], Integer.parseInt(args[6]));
       default -> throw new IllegalArgumentException(mode);
@@ -56,6 +60,21 @@ public class TxnCompat {
       admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(60, TimeUnit.SECONDS);
       out("created " + topic);
     }
+  }
+
+  static void hang(String bootstrap, String topic, String txnId, int records, int timeoutMs) throws Exception {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, txnId);
+    p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, timeoutMs);
+    KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
+    producer.initTransactions();
+    producer.beginTransaction();
+    for (int i = 0; i < records; i++) producer.send(new ProducerRecord<>(topic, 0, "k", "open-" + i));
+    producer.flush();
+    out("open");
+    // Gone without ending the transaction: only the coordinator's timeout can end it.
+    Runtime.getRuntime().halt(0);
   }
 
   static void groupOffsets(String bootstrap, String group) throws Exception {
