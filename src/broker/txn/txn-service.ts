@@ -24,6 +24,7 @@ import { describeTransactionsHandler } from '../handlers/describe-transactions.j
 import { listTransactionsHandler } from '../handlers/list-transactions.js';
 import { writeTxnMarkersHandler } from '../handlers/write-txn-markers.js';
 import { txnOffsetCommitHandler } from '../handlers/txn-offset-commit.js';
+import { describeProducersHandler } from '../handlers/describe-producers.js';
 import { TransactionCoordinator } from './transaction-coordinator.js';
 import { TRANSACTION_STATE_TOPIC, TransactionStateManager } from './transaction-state-manager.js';
 import { ClientMarkerSender, TransactionMarkerChannelManager } from './transaction-marker-channel.js';
@@ -198,5 +199,6 @@ export function transactionHandlers(b: BrokerServices): ApiHandler[] {
     listTransactionsHandler(b),
     writeTxnMarkersHandler(b),
     txnOffsetCommitHandler(b),
+    describeProducersHandler(b),
   ] as ApiHandler[];
 }
