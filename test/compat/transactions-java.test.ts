@@ -14,11 +14,15 @@
  *  - a producer that disappears with its transaction open: read_committed consumers stop at the
  *    last stable offset (ListOffsets and Fetch) until the coordinator aborts the transaction at
  *    its transaction.timeout.ms, after which the abort marker ends it and read_committed sees none
- *    of its records.
+ *    of its records;
+ *  - Kafka 4.4's kafka-transactions.sh (TransactionsCommand): list, describe, describe-producers
+ *    show an abandoned transaction, and `abort` ends it at the partition (WriteTxnMarkers from the
+ *    tool), which moves the last stable offset past it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { ensureJavaClient, runJava } from '../helpers/clients.js';
+import { runKafkaTool } from '../helpers/kafka-tools.js';
 
 const VERSION = '4.4.0';
 
@@ -219,5 +223,56 @@ describe('transactions with the Java client 4.4.0', { timeout: 400_000 }, () => 
     expect(end).toBe('7');
     expect(lines(after.stdout, 'rec').map((l) => l.join(' '))).toEqual(['0 0 t0-r0', '0 1 t0-r1']);
     expect(lines(after.stdout, 'position')).toEqual([['0', '7']]);
+  });
+
+  it('kafka-transactions.sh lists, describes and aborts a hanging transaction', async () => {
+    const topic = 'txn-tools';
+    let r = await txn(['create', broker.bootstrap, topic, '1']);
+    expect(r.code, why(r)).toBe(0);
+    r = await txn(['produce', broker.bootstrap, topic, 'txn-tools-ok', '1', '2', '100']);
+    expect(r.code, why(r)).toBe(0);
+    // Open at offsets 3-4 with a 10 min timeout: only the tool ends it during the test.
+    r = await txn(['hang', broker.bootstrap, topic, 'txn-tools-hung', '2', '600000']);
+    expect(r.code, why(r)).toBe(0);
+
+    const tool = (args: string[]) =>
+      runKafkaTool('kafka-transactions', ['--bootstrap-server', broker.bootstrap, ...args]);
+    const rows = (out: string) =>
+      out
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((l) => l.split('\t').map((c) => c.trim()));
+
+    const list = await tool(['list']);
+    expect(list.code, why(list)).toBe(0);
+    const states = new Map(rows(list.stdout).map((c) => [c[0], c[3]]));
+    expect(states.get('txn-tools-ok')).toBe('CompleteCommit');
+    expect(states.get('txn-tools-hung')).toBe('Ongoing');
+
+    const describe = await tool(['describe', '--transactional-id', 'txn-tools-hung']);
+    expect(describe.code, why(describe)).toBe(0);
+    const d = rows(describe.stdout)[0]!;
+    expect(d[1]).toBe('txn-tools-hung');
+    expect(d[4]).toBe('Ongoing');
+    expect(d[5]).toBe('600000');
+    expect(d[8]).toBe(`${topic}-0`);
+
+    const producers = await tool(['describe-producers', '--topic', topic, '--partition', '0']);
+    expect(producers.code, why(producers)).toBe(0);
+    const open = rows(producers.stdout).filter((c) => c[5] !== 'None');
+    expect(open.map((c) => c[5])).toEqual(['3']);
+
+    const abort = await tool(['abort', '--topic', topic, '--partition', '0', '--start-offset', '3']);
+    expect(abort.code, why(abort)).toBe(0);
+
+    // The ABORT marker at 5: the LSO is 6 and the abandoned records are not committed.
+    const c = await txn(['consume', broker.bootstrap, topic, 'read_committed', '2']);
+    expect(c.code, why(c)).toBe(0);
+    expect(lines(c.stdout, 'rec').map((l) => l.join(' '))).toEqual(['0 0 t0-r0', '0 1 t0-r1']);
+    expect(lines(c.stdout, 'end')).toEqual([['0', '6']]);
+    const after = await tool(['describe-producers', '--topic', topic, '--partition', '0']);
+    expect(after.code, why(after)).toBe(0);
+    expect(rows(after.stdout).filter((c) => c[5] !== 'None')).toEqual([]);
   });
 });
