@@ -62,11 +62,14 @@ import {
   BrokerError,
   FencedLeaderEpochError,
   InvalidProducerEpochError,
+  InvalidProducerIdMappingError,
   InvalidRequestError,
+  InvalidTxnStateError,
   NotEnoughReplicasError,
   NotLeaderOrFollowerError,
   OutOfOrderSequenceError,
   PolicyViolationError,
+  TransactionCoordinatorFencedError,
   UnknownLeaderEpochError,
   UnknownTopicOrPartitionError,
 } from './errors.js';
@@ -149,6 +152,9 @@ row(UnknownLeaderEpochError, 'UNKNOWN_LEADER_EPOCH');
 row(NotEnoughReplicasError, 'NOT_ENOUGH_REPLICAS');
 row(OutOfOrderSequenceError, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
 row(InvalidProducerEpochError, 'INVALID_PRODUCER_EPOCH');
+row(InvalidTxnStateError, 'INVALID_TXN_STATE');
+row(TransactionCoordinatorFencedError, 'TRANSACTION_COORDINATOR_FENCED');
+row(InvalidProducerIdMappingError, 'INVALID_PRODUCER_ID_MAPPING');
 row(InvalidRequestError, 'INVALID_REQUEST');
 row(PolicyViolationError, 'POLICY_VIOLATION');
 // Inter-broker requests (the replica fetcher's); never answered to a client.

@@ -69,6 +69,7 @@ import {
 } from './handlers/partition-reassignments.js';
 import { createGroupService, groupHandlers, type GroupService } from './group/group-service.js';
 import { BrokerSecurity, type ScramBootstrapUser } from './security/broker-security.js';
+import { createTransactionService, transactionHandlers, type TransactionService } from './txn/txn-service.js';
 
 /**
  * Where the broker serves Kafka clients comes from its config (`listeners`, `advertised.listeners`,
@@ -99,6 +100,7 @@ export class KafkaServer {
   #features: FeaturesTable | null = null;
   #replicaManager: ReplicaManager | null = null;
   #groups: GroupService | null = null;
+  #txn: TransactionService | null = null;
   readonly #listeners: ListenerConfig;
   /** listener name → its socket server, in the order of `listeners`. */
   readonly #socketServers = new Map<string, SocketServer>();
@@ -289,6 +291,19 @@ export class KafkaServer {
       log: this.#log,
     });
     this.#groups = groups;
+    const producerIds = new ProducerIdManager(store, this.#root);
+    const txn = createTransactionService({
+      nodeId: this.nodeId,
+      config: this.config,
+      table,
+      topics,
+      replicaManager,
+      features,
+      producerIds,
+      metrics,
+      log: this.#log,
+    });
+    this.#txn = txn;
     const services: BrokerServices = {
       nodeId: this.nodeId,
       config: this.config,
@@ -296,10 +311,12 @@ export class KafkaServer {
       topics,
       brokerConfigs: admin.brokerConfigs,
       replicaManager,
-      producerIds: new ProducerIdManager(store, this.#root),
+      producerIds,
       metrics,
       groupCoordinator: groups.coordinator,
       groupMetadataManager: groups.manager,
+      txnCoordinator: txn.coordinator,
+      txnVerifier: txn.verifier,
       log: this.#log,
       controllerId: () => (cluster ? (table.controller?.nodeId ?? -1) : this.nodeId),
       autoCreateTopic: async (name) => {
@@ -337,6 +354,7 @@ export class KafkaServer {
       listPartitionReassignmentsHandler(services, () => controlClient),
       ...groupHandlers(services),
       ...security.handlers(),
+      ...transactionHandlers(services),
     ]) {
       apis.register(h);
     }
@@ -363,6 +381,7 @@ export class KafkaServer {
     await security.start();
     replicaManager.start();
     await groups.start();
+    await txn.start();
     for (const s of socketServers.values()) await s.start();
     const interBroker = this.#listeners.listeners.find(
       (l) => l.name === this.#listeners.interBrokerListenerName,
@@ -538,6 +557,7 @@ export class KafkaServer {
     this.#log.info('stopping the listeners and finishing in-flight requests');
     // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so the drain below ends.
     this.#groups?.shutdown();
+    this.#txn?.shutdown();
     await Promise.all([...this.#socketServers.values()].map((s) => s.stop()));
     // Fetchers stopped and awaited, waiting operations answered, producer state snapshotted, logs
     // flushed and closed: all before the metadata store goes.

@@ -29,7 +29,9 @@ import {
   Partition,
   type AlterPartitionFn,
   type FetchIsolation,
+  type LeaderAppendOptions,
   type PartitionContext,
+  type TxnResult,
   type ReplicaMetrics,
 } from './partition.js';
 import { NotLeaderOrFollowerError, UnknownTopicOrPartitionError } from './errors.js';
@@ -82,6 +84,17 @@ export interface ProduceInput {
   topic: string;
   partition: number;
   records: Buffer | null;
+  /** Transactional produce: the KIP-890 verification guard (see Partition.maybeStartTransactionVerification). */
+  options?: LeaderAppendOptions;
+}
+
+/** One marker of a WriteTxnMarkers request: a producer's transaction ends on these partitions. */
+export interface TxnMarkerInput {
+  producerId: bigint;
+  producerEpoch: number;
+  coordinatorEpoch: number;
+  result: TxnResult;
+  partitions: { topic: string; partition: number }[];
 }
 
 export interface FetchPartitionInput {
@@ -104,6 +117,8 @@ export interface FetchPartitionResult {
   records: Buffer | null;
   /** The fetcher's log diverges from the leader's here (KIP-320): truncate, then fetch again. */
   divergingEpoch?: { epoch: number; endOffset: bigint };
+  /** read_committed: aborted transactions overlapping the records. */
+  abortedTransactions?: { producerId: bigint; firstOffset: bigint }[];
 }
 
 export interface FetchParams {
@@ -173,6 +188,8 @@ export class ReplicaManager {
         cleanerConfigFromProps(Object.fromEntries(CLEANER_KEYS.map((k) => [k, config.raw(k)]))),
       producerLastRecords: (tp) =>
         this.#partitions.get(`${tp.topic}-${tp.partition}`)?.lastRecordsOfActiveProducers() ?? null,
+      // Cleaning stops at the first offset of an open transaction (Kafka's firstUnstableOffset).
+      lastStableOffset: (tp) => this.#partitions.get(`${tp.topic}-${tp.partition}`)?.lastStableOffset,
       logger: this.#log.child({ component: 'log-cleaner' }),
     });
     this.#partitionContext = {
@@ -185,6 +202,7 @@ export class ReplicaManager {
         if (this.#partitions.get(p.key) === p) this.checkWaiting(p.key);
       },
       log: this.#log,
+      transactionVerificationEnabled: () => config.bool('transaction.partition.verification.enable'),
     };
     this.fetcherManager = new ReplicaFetcherManager({
       nodeId,
@@ -391,7 +409,7 @@ export class ReplicaManager {
     try {
       const p = this.leaderPartition(input.topic, input.partition);
       const minIsr = acks === -1 ? this.#minIsr(input.topic) : 0;
-      const r = await p.appendRecordsToLeader(input.records, acks, minIsr);
+      const r = await p.appendRecordsToLeader(input.records, acks, minIsr, input.options);
       // One wake for both kinds of waiting fetch: followers read to the log end, which just moved;
       // consumers read to the high watermark, which may have moved with it.
       this.fetchPurgatory.checkAndComplete(p.key);
@@ -429,6 +447,65 @@ export class ReplicaManager {
         }));
       return { result };
     }
+  }
+
+  // ---- transaction markers ----
+
+  /**
+   * WriteTxnMarkers: append each marker's COMMIT/ABORT control batch to every partition it names
+   * that this broker leads, then wait (acks=all, as Kafka) until the high watermark passes them or
+   * `timeoutMs` ends. Returns an error code per marker per partition (`topic-partition` keys).
+   */
+  async appendTxnMarkers(markers: TxnMarkerInput[], timeoutMs: number): Promise<Map<string, number>[]> {
+    const out: Map<string, number>[] = [];
+    const waitFor = new Map<string, { partition: Partition; requiredOffset: bigint; minIsr: number }>();
+    const results = new Map<string, ProducePartitionResult>();
+    const byMarker: Map<string, string>[] = [];
+    let n = 0;
+    for (const m of markers) {
+      const codes = new Map<string, number>();
+      const waitKeys = new Map<string, string>();
+      for (const { topic, partition } of m.partitions) {
+        const key = `${topic}-${partition}`;
+        try {
+          const p = this.leaderPartition(topic, partition);
+          const minIsr = this.#minIsr(topic);
+          const r = p.appendTxnMarker(
+            {
+              producerId: m.producerId,
+              producerEpoch: m.producerEpoch,
+              coordinatorEpoch: m.coordinatorEpoch,
+              result: m.result,
+            },
+            minIsr,
+          );
+          this.checkWaiting(p.key);
+          const wk = `${n++}`;
+          waitFor.set(wk, { partition: p, requiredOffset: r.lastOffset + 1n, minIsr });
+          results.set(wk, producePartitionError(ErrorCode.NONE, null));
+          waitKeys.set(key, wk);
+          codes.set(key, ErrorCode.NONE);
+        } catch (err) {
+          const code = errorCodeOf(err);
+          if (code === ErrorCode.UNKNOWN_SERVER_ERROR || code === ErrorCode.KAFKA_STORAGE_ERROR)
+            this.#log.error({ err, topic, partition }, 'appending a transaction marker failed');
+          codes.set(key, code);
+        }
+      }
+      out.push(codes);
+      byMarker.push(waitKeys);
+    }
+    if (waitFor.size > 0) {
+      await new Promise<void>((resolve) => {
+        const op = new DelayedProduce(timeoutMs, waitFor, results, resolve);
+        // The purgatory is watched by partition key; several markers may share one.
+        const keys = new Set([...waitFor.values()].map((w) => w.partition.key));
+        this.producePurgatory.tryCompleteElseWatch(op, [...keys]);
+      });
+      for (const [i, waitKeys] of byMarker.entries())
+        for (const [key, wk] of waitKeys) out[i]!.set(key, results.get(wk)!.errorCode);
+    }
+    return out;
   }
 
   // ---- fetch ----
@@ -488,6 +565,7 @@ export class ReplicaManager {
         logStartOffset: r.logStartOffset,
         records: r.records,
       };
+      if (r.abortedTransactions) out.abortedTransactions = r.abortedTransactions;
       if (r.divergingEpoch) out.divergingEpoch = r.divergingEpoch;
       // Leader: a follower's fetch offset is its log end offset; the HW may move, the ISR expand.
       else if (followerId >= 0 && p.updateFollowerFetchState(followerId, f.fetchOffset))
@@ -523,13 +601,17 @@ export class ReplicaManager {
     );
     if (params.maxWaitMs <= 0 || first.bytes >= params.minBytes || hasError || params.partitions.length === 0)
       return first.results;
-    // Followers wait for appended bytes; consumers for bytes below the high watermark.
+    // Followers wait for appended bytes; consumers for bytes below the high watermark, or below the
+    // last stable offset for read_committed.
     const follower = params.replicaId >= 0;
+    const committed = params.isolationLevel === READ_COMMITTED;
+    const visible = (p: Partition) =>
+      follower ? p.appendedBytes : committed ? p.stableBytes : p.committedBytes;
     const watched: { p: Partition; at: number }[] = [];
     for (const f of params.partitions) {
       const p = this.#partitions.get(`${f.topic}-${f.partition}`);
       if (!p) return first.results;
-      watched.push({ p, at: follower ? p.appendedBytes : p.committedBytes });
+      watched.push({ p, at: visible(p) });
     }
     return new Promise<FetchPartitionResult[]>((resolve) => {
       const op = new DelayedFetch(
@@ -538,7 +620,7 @@ export class ReplicaManager {
           let bytes = first.bytes;
           for (const { p, at } of watched) {
             if (p.isClosed) return Infinity; // partition gone: answer with the error now
-            bytes += (follower ? p.appendedBytes : p.committedBytes) - at;
+            bytes += visible(p) - at;
           }
           return bytes;
         },

@@ -7,14 +7,14 @@ import { join } from 'node:path';
 export const LOG_FILE_SUFFIX = '.log';
 export const INDEX_FILE_SUFFIX = '.index';
 export const TIME_INDEX_FILE_SUFFIX = '.timeindex';
+/** The aborted-transaction index (transaction-index.ts); only segments with an abort have one. */
+export const TXN_INDEX_FILE_SUFFIX = '.txnindex';
 /** Segment files waiting for file.delete.delay.ms before they are unlinked. */
 export const DELETED_FILE_SUFFIX = '.deleted';
 /** A segment the log cleaner is writing (LogFileUtils.CLEANED_FILE_SUFFIX); never part of the log. */
 export const CLEANED_FILE_SUFFIX = '.cleaned';
 /** A cleaned segment being swapped in (LogFileUtils.SWAP_FILE_SUFFIX); completed on load after a crash. */
 export const SWAP_FILE_SUFFIX = '.swap';
-/** The aborted-transaction index of a segment (written by the transactions work; named here for recovery). */
-export const TXN_INDEX_FILE_SUFFIX = '.txnindex';
 /** A partition directory renamed away for deletion. */
 export const DELETE_DIR_SUFFIX = '-delete';
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
@@ -37,6 +37,10 @@ export function offsetIndexFile(dir: string, baseOffset: bigint, suffix = ''): s
 }
 export function timeIndexFile(dir: string, baseOffset: bigint, suffix = ''): string {
   return join(dir, filenamePrefixFromOffset(baseOffset) + TIME_INDEX_FILE_SUFFIX + suffix);
+}
+
+export function txnIndexFile(dir: string, baseOffset: bigint, suffix = ''): string {
+  return join(dir, filenamePrefixFromOffset(baseOffset) + TXN_INDEX_FILE_SUFFIX + suffix);
 }
 
 /** The base offset of a segment file name ("00000000000000000042.log" → 42n), or null. */

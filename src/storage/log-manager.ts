@@ -63,7 +63,7 @@ export interface LogManagerOptions {
   cleanerConfig?: () => Readonly<CleanerConfig>;
   /** Active producers' last records of a partition (its producer state), for the cleaner. */
   producerLastRecords?: (tp: TopicPartition) => ProducerLastRecord[] | null;
-  /** Aborted transactions of a log in [from, to) (the .txnindex, once transactions exist); null: none kept. */
+  /** Aborted transactions of a log in [from, to); default the log's own .txnindex; null: none kept. */
   abortedTransactions?: (tp: TopicPartition, from: bigint, to: bigint) => AbortedTxn[] | null;
   /** The last stable offset of a partition (where cleaning stops); default its high watermark. */
   lastStableOffset?: (tp: TopicPartition) => bigint | undefined;
@@ -111,9 +111,10 @@ export class LogManager {
       producerLastRecords: opts.producerLastRecords
         ? (_key, log) => opts.producerLastRecords!(log.topicPartition)
         : undefined,
+      // The aborts the cleaner must honour: each log's own .txnindex unless the caller says otherwise.
       abortedTransactions: opts.abortedTransactions
         ? (log, from, to) => opts.abortedTransactions!(log.topicPartition, from, to)
-        : undefined,
+        : (log, from, to) => log.collectAbortedTransactions(from, to),
       lastStableOffset: (log) => opts.lastStableOffset?.(log.topicPartition) ?? log.highWatermark,
       time: this.#time,
       log: opts.logger,

@@ -1,6 +1,7 @@
 /**
  * LogSegment: one `.log` file of RecordBatch v2 bytes exactly as appended, with its sparse `.index`
- * (OffsetIndex) and `.timeindex` (TimeIndex), all three in Kafka's formats. Named by its base offset;
+ * (OffsetIndex) and `.timeindex` (TimeIndex), and its `.txnindex` of aborted transactions
+ * (TransactionIndex, only once one is written), all in Kafka's formats. Named by its base offset;
  * every batch in it has baseOffset >= the segment's base offset and a last offset within 2^31 of it
  * (4-byte relative offsets in the indexes).
  *
@@ -38,9 +39,16 @@ import { statSync, utimesSync } from 'node:fs';
 import { CorruptIndexError } from './abstract-index.js';
 import type { FileHandlePool, PooledFile } from './file-handle-pool.js';
 import type { LogConfig } from './log-config.js';
-import { DELETED_FILE_SUFFIX, logFile, offsetIndexFile, timeIndexFile } from './log-file-utils.js';
+import {
+  DELETED_FILE_SUFFIX,
+  logFile,
+  offsetIndexFile,
+  timeIndexFile,
+  txnIndexFile,
+} from './log-file-utils.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
+import { TransactionIndex, type AbortedTxn } from './transaction-index.js';
 
 const INT32_MAX = 0x7fffffffn;
 /** Header scans start from an index entry, so about index.interval.bytes (4 KiB) is usually enough. */
@@ -114,6 +122,8 @@ export class LogSegment {
   readonly log: PooledFile;
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
+  /** Aborted transactions whose marker is in this segment (the partition writes them). */
+  readonly txnIndex: TransactionIndex;
   #size: number;
   /** Offset after the last batch; null until computed (lazily, after open). */
   #nextOffset: bigint | null;
@@ -156,11 +166,13 @@ export class LogSegment {
       baseOffset,
       config.segmentIndexBytes,
     );
+    this.txnIndex = new TransactionIndex(pool.file(txnIndexFile(dir, baseOffset)), baseOffset);
     this.created = now;
     if (fresh) {
       this.log.truncate(0);
       this.offsetIndex.reset();
       this.timeIndex.reset();
+      this.txnIndex.reset();
       // A new segment is the active one: its indexes are preallocated now, as Kafka creates them.
       this.offsetIndex.preallocate();
       this.timeIndex.preallocate();
@@ -485,6 +497,9 @@ export class LogSegment {
     const truncatedBytes = fileSize - pos;
     if (truncatedBytes > 0) this.log.truncate(pos);
     this.#firstBatchTimestamp = null;
+    // Aborts whose markers were cut off go with them; the partition re-indexes the rest from its
+    // producer snapshot on (see TransactionIndex).
+    this.txnIndex.truncateTo(next);
     this.#size = pos;
     this.#scannedSize = pos;
     this.#nextOffset = next;
@@ -605,6 +620,7 @@ export class LogSegment {
     this.log.truncate(first.position);
     this.offsetIndex.truncateTo(first.baseOffset);
     this.timeIndex.truncateTo(first.baseOffset);
+    this.txnIndex.truncateTo(first.baseOffset);
     this.#size = first.position;
     this.#nextOffset = null;
     this.#scannedSize = -1;
@@ -645,12 +661,44 @@ export class LogSegment {
     this.#appending = false;
   }
 
-  /** Write pending index entries and fsync the three files. */
+  /**
+   * Index an aborted transaction whose ABORT marker is in this segment (Kafka's
+   * LogSegment.updateTxnIndex); the file is written now, fsynced with the segment.
+   */
+  appendAbortedTxn(t: AbortedTxn): void {
+    this.txnIndex.append(t);
+    this.#dirty = true;
+  }
+
+  /**
+   * The exclusive upper bound of the offsets a read of `size` bytes from `position` can return, as
+   * Kafka's OffsetIndex.fetchUpperBoundOffset: the offset of the first index entry at or past the
+   * read's end, or null when the index has none (the next segment or the log end bounds it then).
+   */
+  fetchUpperBoundOffset(position: number, size: number): bigint | null {
+    this.#ensureIndexes();
+    const idx = this.offsetIndex;
+    const target = position + size;
+    let lo = 0;
+    let hi = idx.entries - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (idx.entry(mid).position >= target) {
+        found = mid;
+        hi = mid - 1;
+      } else lo = mid + 1;
+    }
+    return found < 0 ? null : idx.entry(found).offset;
+  }
+
+  /** Write pending index entries and fsync the files. */
   flush(): void {
     if (!this.#dirty) return;
     this.log.sync();
     this.offsetIndex.flush(true);
     this.timeIndex.flush(true);
+    this.txnIndex.flush();
     this.#dirty = false;
   }
 
@@ -667,9 +715,10 @@ export class LogSegment {
     this.log.close();
     this.offsetIndex.file.close();
     this.timeIndex.file.close();
+    this.txnIndex.close();
   }
 
-  /** Rename the files to *.deleted (for delayed unlink) and return them. */
+  /** Rename the files to *.deleted (for delayed unlink) and return them (a missing .txnindex is skipped). */
   renameToDeleted(): PooledFile[] {
     const files = [this.log, this.offsetIndex.file, this.timeIndex.file];
     for (const f of files) {
@@ -679,6 +728,14 @@ export class LogSegment {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
+    // The .txnindex exists only when the segment had an abort; a later unlink of its old name must
+    // not hit a new segment's file of the same base offset.
+    try {
+      this.txnIndex.file.rename(this.txnIndex.path + DELETED_FILE_SUFFIX);
+      files.push(this.txnIndex.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     return files;
   }
 
@@ -686,5 +743,6 @@ export class LogSegment {
     this.log.unlink();
     this.offsetIndex.file.unlink();
     this.timeIndex.file.unlink();
+    this.txnIndex.file.unlink();
   }
 }

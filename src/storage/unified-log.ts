@@ -52,6 +52,7 @@ import {
   offsetFromFileName,
 } from './log-file-utils.js';
 import { type AppendBatch, type BatchPosition, LogSegment } from './log-segment.js';
+import type { AbortedTxn } from './transaction-index.js';
 
 /** ListOffsets special timestamps. */
 export const LATEST_TIMESTAMP = -1n;
@@ -91,6 +92,11 @@ export interface ReadOptions {
   maxOffset?: bigint;
   /** Return the whole first batch even if larger than maxBytes (Kafka's minOneMessage). Default true. */
   minOneMessage?: boolean;
+  /**
+   * Also collect the aborted transactions overlapping what is returned (read_committed fetches):
+   * Kafka's LocalLog.addAbortedTransactions.
+   */
+  includeAbortedTxns?: boolean;
 }
 
 export interface FetchDataInfo {
@@ -103,6 +109,8 @@ export interface FetchDataInfo {
   highWatermark: bigint;
   logStartOffset: bigint;
   logEndOffset: bigint;
+  /** With `includeAbortedTxns`: the aborted transactions the returned records may hold. */
+  abortedTransactions?: AbortedTxn[];
 }
 
 export interface TimestampAndOffset {
@@ -230,7 +238,11 @@ export class UnifiedLog {
     }
     // Index files without their .log are leftovers of a crash during a roll or delete.
     for (const name of names) {
-      if (name.endsWith(INDEX_FILE_SUFFIX) || name.endsWith(TIME_INDEX_FILE_SUFFIX)) {
+      if (
+        name.endsWith(INDEX_FILE_SUFFIX) ||
+        name.endsWith(TIME_INDEX_FILE_SUFFIX) ||
+        name.endsWith(TXN_INDEX_FILE_SUFFIX)
+      ) {
         const base = offsetFromFileName(name);
         if (base !== null && !bases.has(base)) unlinkSync(join(this.dir, name));
       }
@@ -742,6 +754,7 @@ export class UnifiedLog {
       highWatermark: this.#highWatermark,
       logStartOffset: this.#logStartOffset,
       logEndOffset: leo,
+      ...(opts.includeAbortedTxns ? { abortedTransactions: [] } : {}),
     });
     if (startOffset < this.#logStartOffset || startOffset > leo) {
       throw new OffsetOutOfRangeError(startOffset, this.#logStartOffset, leo, 'fetch offset');
@@ -759,7 +772,7 @@ export class UnifiedLog {
       const r = seg.read(startOffset, opts.maxBytes, maxPosition, minOne);
       if (r === null) continue;
       if (r.records.length === 0) return empty();
-      return {
+      const out: FetchDataInfo = {
         records: r.records,
         firstBatchBaseOffset: r.first.baseOffset,
         firstEntryIncomplete: r.first.size > opts.maxBytes,
@@ -767,8 +780,74 @@ export class UnifiedLog {
         logStartOffset: this.#logStartOffset,
         logEndOffset: leo,
       };
+      if (opts.includeAbortedTxns) {
+        // Kafka's upper bound: the first index entry past the bytes read, else the next segment's
+        // start, else the log end. It may exceed what was returned; never falls short of it.
+        const upperBound =
+          seg.fetchUpperBoundOffset(r.first.position, r.records.length) ?? next?.baseOffset ?? leo;
+        out.abortedTransactions = this.#collectAbortedTransactions(i, startOffset, upperBound);
+      }
+      return out;
     }
     return empty();
+  }
+
+  // ---- aborted transactions (the .txnindex of each segment) ----
+
+  /**
+   * Index an aborted transaction in the segment holding its ABORT marker (`lastOffset`): the
+   * partition calls this when it appends or replays the marker (Kafka's segment.updateTxnIndex).
+   */
+  appendAbortedTxn(t: AbortedTxn): void {
+    this.#checkOpen();
+    this.#segments[this.#floorSegmentIndex(t.lastOffset)]!.appendAbortedTxn(t);
+  }
+
+  /**
+   * The aborted transactions overlapping [startOffset, upperBoundOffset), from the segment holding
+   * `startOffset` on, until a segment's entries show nothing later can overlap (Kafka's
+   * collectAbortedTransactions). For read_committed fetches, and the log cleaner's seam: with
+   * `upperBoundOffset` = a segment's end it lists every abort the cleaner must honour there.
+   */
+  collectAbortedTransactions(startOffset: bigint, upperBoundOffset: bigint): AbortedTxn[] {
+    this.#checkOpen();
+    return this.#collectAbortedTransactions(
+      this.#floorSegmentIndex(startOffset),
+      startOffset,
+      upperBoundOffset,
+    );
+  }
+
+  #collectAbortedTransactions(from: number, startOffset: bigint, upperBoundOffset: bigint): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    for (let i = from; i < this.#segments.length; i++) {
+      const r = this.#segments[i]!.txnIndex.collectAbortedTxns(startOffset, upperBoundOffset);
+      out.push(...r.abortedTransactions);
+      if (r.isComplete) break;
+    }
+    return out;
+  }
+
+  /**
+   * Whether the transactional batch of `producerId` at `offset` belongs to an aborted transaction
+   * (the cleaner's question when it decides what to drop). Looks in the indexes of the segments
+   * from the one holding `offset` on.
+   */
+  isAbortedTransactionalOffset(producerId: bigint, offset: bigint): boolean {
+    for (const t of this.collectAbortedTransactions(offset, offset + 1n))
+      if (t.producerId === producerId && t.firstOffset <= offset && offset <= t.lastOffset) return true;
+    return false;
+  }
+
+  /**
+   * Drop the index entries of aborts whose marker is at or after `offset`, in every segment: the
+   * partition re-indexes them by replaying the log from there (after an unclean shutdown or a
+   * truncation, from its producer snapshot on).
+   */
+  truncateAbortedTxnsFrom(offset: bigint): void {
+    this.#checkOpen();
+    for (let i = this.#floorSegmentIndex(offset); i < this.#segments.length; i++)
+      this.#segments[i]!.txnIndex.truncateTo(offset);
   }
 
   /**

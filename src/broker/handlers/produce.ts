@@ -15,6 +15,7 @@ import {
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { checkTransactionalId } from '../txn/request-checks.js';
 import { producePartitionError, type ProducePartitionResult } from '../replica-manager.js';
 import { scanRecordBatches } from '../../protocol/records/batch.js';
 import {
@@ -101,15 +102,14 @@ export function produceHandler(b: BrokerServices) {
           ]),
         );
       } else if (req.transactionalId) {
-        results = new Map(
-          inputs.map((i) => [
-            `${i.topic}-${i.partition}`,
-            errorFor(
-              ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-              'Transactional produce is not supported yet',
-            ),
-          ]),
-        );
+        // KIP-890: batches opening the producer's transaction on a partition are verified with the
+        // transaction coordinator first (src/broker/txn/produce-verification.ts).
+        checkTransactionalId(req.transactionalId, 'Produce');
+        const v = await b.txnVerifier.verify(req.transactionalId, inputs, ctx.apiVersion);
+        results = v.failed;
+        if (v.append.length > 0)
+          for (const [k, r] of await b.replicaManager.appendRecords(req.acks, req.timeoutMs, v.append))
+            results.set(k, r);
       } else {
         results = new Map();
         const valid = inputs.filter((i) => {
