@@ -37,6 +37,8 @@ import {
 import { CorruptIndexError } from '../storage/abstract-index.js';
 import { CorruptCheckpointError } from '../storage/checkpoint-file.js';
 import { CorruptSnapshotError } from '../storage/producer-snapshot-file.js';
+import { LogCleaningAbortedError } from '../storage/cleaner.js';
+import { SwapRefusedError } from '../storage/unified-log.js';
 import { FeatureUpdateError } from '../controller/features.js';
 import { InvalidConfigError } from '../common/config-def.js';
 import { AssignmentError, TopicOperationError } from '../controller/topic-frontend.js';
@@ -169,6 +171,10 @@ for (const cls of [
   MalformedResponseError,
 ])
   row(cls, (e) => (e as KafkaClientError).code as ErrorCodeValue);
+// The log cleaner's own control flow (an aborted job, a refused swap): handled by the cleaner, never
+// answered to a client; if one ever escaped to a handler it would be a bug.
+row(LogCleaningAbortedError, 'UNKNOWN_SERVER_ERROR');
+row(SwapRefusedError, 'UNKNOWN_SERVER_ERROR');
 // The group state machine refused a transition: a coordinator bug (Kafka's IllegalStateException).
 row(IllegalStateTransition, 'UNKNOWN_SERVER_ERROR');
 
