@@ -30,6 +30,8 @@ export interface Broker {
   port: number;
   bootstrap: string;
   pid: number;
+  /** The broker's log dir (Sluice's --data-dir, Kafka's log.dirs) */
+  dataDir: string;
   /** Date.now() when the broker process was spawned (after storage format, for Kafka) */
   spawnedAt: number;
   stats(): ProcSample;
@@ -50,7 +52,7 @@ export function brokerKinds(): BrokerKind[] {
   return env.split(',').filter((k): k is BrokerKind => k === 'sluice' || k === 'kafka');
 }
 
-function waitForLine(
+export function waitForLine(
   child: ChildProcess,
   what: string,
   match: (line: string) => boolean,
@@ -79,7 +81,13 @@ function waitForLine(
   });
 }
 
-function handle(kind: BrokerKind, child: ChildProcess, port: number, spawnedAt: number, dir: string): Broker {
+export function handle(
+  kind: BrokerKind,
+  child: ChildProcess,
+  port: number,
+  spawnedAt: number,
+  dir: string,
+): Broker {
   const pid = child.pid!;
   let last: ProcSample = { cpuSeconds: 0, rssBytes: 0, peakRssBytes: 0, threads: 0 };
   return {
@@ -87,6 +95,7 @@ function handle(kind: BrokerKind, child: ChildProcess, port: number, spawnedAt: 
     port,
     bootstrap: `127.0.0.1:${port}`,
     pid,
+    dataDir: join(dir, 'data'),
     spawnedAt,
     stats() {
       last = sampleProc(pid) ?? last;

@@ -32,6 +32,22 @@ export interface ReplicationStateSource {
   fetcherLag(): { sourceBroker: number; maxLag: number }[];
 }
 
+/** The log cleaner's gauges (LogCleaner and its LogCleanerManager provide them). */
+export interface CleanerStateSource {
+  readonly logDirs: readonly string[];
+  readonly maxBufferUtilizationPercent: number;
+  readonly cleanerRecopyPercent: number;
+  readonly maxCleanTimeSecs: number;
+  readonly maxCompactionDelaySecs: number;
+  readonly deadThreadCount: number;
+  readonly manager: {
+    readonly maxDirtyPercent: number;
+    readonly timeSinceLastRunMs: number;
+    uncleanablePartitionsCount(logDir: string): number;
+    uncleanableBytes(logDir: string): number;
+  };
+}
+
 export class BrokerMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'api' | 'version'>;
@@ -236,6 +252,76 @@ export class BrokerMetrics {
       collect() {
         this.reset();
         for (const l of live.fetcherLag()) this.set({ source_broker: String(l.sourceBroker) }, l.maxLag);
+      },
+    });
+  }
+
+  /**
+   * The log cleaner's gauges, Kafka's LogCleaner and LogCleanerManager metrics (kafka.log:type=
+   * LogCleaner / LogCleanerManager), computed at scrape time.
+   */
+  registerCleanerGauges(cleaner: CleanerStateSource): void {
+    const reg = [this.registry];
+    const gauge = (name: string, help: string, value: () => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers: reg,
+        collect() {
+          this.set(value());
+        },
+      });
+    };
+    gauge(
+      'sluice_log_cleaner_max_dirty_percent',
+      'Dirty bytes as a percentage of all bytes of the dirtiest compacted log at the last pick',
+      () => cleaner.manager.maxDirtyPercent,
+    );
+    gauge(
+      'sluice_log_cleaner_recopy_percent',
+      "Bytes written as a percentage of bytes read, over every cleaner thread's last cleaning",
+      () => cleaner.cleanerRecopyPercent,
+    );
+    gauge(
+      'sluice_log_cleaner_max_clean_time_seconds',
+      'The longest last cleaning of any cleaner thread',
+      () => cleaner.maxCleanTimeSecs,
+    );
+    gauge(
+      'sluice_log_cleaner_max_compaction_delay_seconds',
+      'How long past max.compaction.lag.ms the latest dirty log waited, at the last pick',
+      () => cleaner.maxCompactionDelaySecs,
+    );
+    gauge(
+      'sluice_log_cleaner_max_buffer_utilization_percent',
+      "The fullest offset map of any cleaner thread's last cleaning",
+      () => cleaner.maxBufferUtilizationPercent,
+    );
+    gauge('sluice_log_cleaner_dead_threads', 'Cleaner threads that died', () => cleaner.deadThreadCount);
+    gauge(
+      'sluice_log_cleaner_time_since_last_run_seconds',
+      'Time since the cleaner last looked for a log to clean',
+      () => cleaner.manager.timeSinceLastRunMs / 1000,
+    );
+    new Gauge({
+      name: 'sluice_log_cleaner_uncleanable_partitions',
+      help: 'Partitions whose cleaning failed and that the cleaner skips, by log directory',
+      labelNames: ['log_directory'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const d of cleaner.logDirs)
+          this.set({ log_directory: d }, cleaner.manager.uncleanablePartitionsCount(d));
+      },
+    });
+    new Gauge({
+      name: 'sluice_log_cleaner_uncleanable_bytes',
+      help: 'Cleanable bytes of the uncleanable partitions, by log directory',
+      labelNames: ['log_directory'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const d of cleaner.logDirs) this.set({ log_directory: d }, cleaner.manager.uncleanableBytes(d));
       },
     });
   }

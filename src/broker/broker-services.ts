@@ -11,6 +11,8 @@ import type { ProducerIdManager } from './producer-id-manager.js';
 import type { BrokerMetrics } from './broker-metrics.js';
 import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { GroupMetadataManager } from './group/group-metadata-manager.js';
+import type { TransactionCoordinator } from './txn/transaction-coordinator.js';
+import type { ProduceVerifier } from './txn/produce-verification.js';
 
 export interface BrokerServices {
   readonly nodeId: number;
@@ -27,6 +29,10 @@ export interface BrokerServices {
   readonly metrics: BrokerMetrics;
   readonly groupCoordinator: GroupCoordinator;
   readonly groupMetadataManager: GroupMetadataManager;
+  /** The transaction coordinator (src/broker/txn): its state manager owns __transaction_state. */
+  readonly txnCoordinator: TransactionCoordinator;
+  /** KIP-890 verification of transactional produce against the coordinator. */
+  readonly txnVerifier: ProduceVerifier;
   readonly log: Logger;
   /** The active controller's node id (-1 when none is known). */
   controllerId(): number;

@@ -52,14 +52,24 @@ import {
   UnsupportedVersionError,
 } from '../client/errors.js';
 import { IllegalStateTransition } from './group/group-metadata.js';
+import { AuthenticationError } from './security/client-security.js';
+import { JaasConfigError } from './security/jaas.js';
+import { SaslFailure } from './security/sasl-mechanism.js';
+import { InvalidRuleError, NoMatchingRuleError } from './security/ssl-principal-mapper.js';
+import { ClientCertificateError } from './security/tls-listener.js';
+import { DerError } from './security/x500-name.js';
 import {
   BrokerError,
   FencedLeaderEpochError,
   InvalidProducerEpochError,
+  InvalidProducerIdMappingError,
   InvalidRequestError,
+  InvalidTxnStateError,
   NotEnoughReplicasError,
   NotLeaderOrFollowerError,
   OutOfOrderSequenceError,
+  PolicyViolationError,
+  TransactionCoordinatorFencedError,
   UnknownLeaderEpochError,
   UnknownTopicOrPartitionError,
 } from './errors.js';
@@ -110,6 +120,21 @@ row(UnexpectedAppendOffsetError, 'UNKNOWN_SERVER_ERROR');
 // refreshes its metadata and finds the partition where it is now.
 row(LogClosedError, 'NOT_LEADER_OR_FOLLOWER');
 
+// ---- security (src/broker/security) ----
+// A SASL exchange the broker refuses: SaslAuthenticate answers this, then the connection closes.
+row(SaslFailure, 'SASL_AUTHENTICATION_FAILED');
+// The broker's own login to another broker (inter-broker SASL) was refused.
+row(AuthenticationError, 'SASL_AUTHENTICATION_FAILED');
+// A client certificate that fails (untrusted, no subject that decodes, no mapping rule matching):
+// the TLS connection is closed, as Kafka's SslAuthenticationException closes it; Kafka has no code
+// of its own for it, so the table names the authentication failure.
+row(ClientCertificateError, 'SASL_AUTHENTICATION_FAILED');
+row(DerError, 'SASL_AUTHENTICATION_FAILED');
+row(NoMatchingRuleError, 'SASL_AUTHENTICATION_FAILED');
+// sasl.jaas.config and ssl.principal.mapping.rules that do not parse.
+row(JaasConfigError, 'INVALID_CONFIG');
+row(InvalidRuleError, 'INVALID_CONFIG');
+
 // ---- configs and metadata ----
 row(InvalidConfigError, 'INVALID_CONFIG');
 row(TopicOperationError, (e) => byName(e.errorName));
@@ -127,7 +152,11 @@ row(UnknownLeaderEpochError, 'UNKNOWN_LEADER_EPOCH');
 row(NotEnoughReplicasError, 'NOT_ENOUGH_REPLICAS');
 row(OutOfOrderSequenceError, 'OUT_OF_ORDER_SEQUENCE_NUMBER');
 row(InvalidProducerEpochError, 'INVALID_PRODUCER_EPOCH');
+row(InvalidTxnStateError, 'INVALID_TXN_STATE');
+row(TransactionCoordinatorFencedError, 'TRANSACTION_COORDINATOR_FENCED');
+row(InvalidProducerIdMappingError, 'INVALID_PRODUCER_ID_MAPPING');
 row(InvalidRequestError, 'INVALID_REQUEST');
+row(PolicyViolationError, 'POLICY_VIOLATION');
 // Inter-broker requests (the replica fetcher's); never answered to a client.
 // The project's Kafka client (inter-broker calls): each error carries the Kafka code it stands for.
 for (const cls of [

@@ -46,6 +46,29 @@ export class InvalidProducerEpochError extends BrokerError {
   override readonly name = 'InvalidProducerEpochError';
 }
 
+/** The topic's configuration forbids the operation (DeleteRecords on a topic without cleanup.policy delete). */
+export class PolicyViolationError extends BrokerError {
+  override readonly name = 'PolicyViolationError';
+}
+
+/**
+ * A transactional append the producer's state does not allow (Kafka's InvalidTxnStateException): a
+ * plain batch while its transaction is open, or a transactional batch no coordinator verified.
+ */
+export class InvalidTxnStateError extends BrokerError {
+  override readonly name = 'InvalidTxnStateError';
+}
+
+/** A transaction marker from a coordinator older than the one that wrote the producer's last marker. */
+export class TransactionCoordinatorFencedError extends BrokerError {
+  override readonly name = 'TransactionCoordinatorFencedError';
+}
+
+/** Transactional batches of more than one producer id in one Produce request (Kafka's InvalidPidMappingException). */
+export class InvalidProducerIdMappingError extends BrokerError {
+  override readonly name = 'InvalidProducerIdMappingError';
+}
+
 /**
  * A request that cannot be answered in the layout the client expects (unknown API key, unsupported
  * version, a body that does not decode): KafkaApis closes the connection, as Kafka does.

@@ -68,6 +68,8 @@ import {
   listPartitionReassignmentsHandler,
 } from './handlers/partition-reassignments.js';
 import { createGroupService, groupHandlers, type GroupService } from './group/group-service.js';
+import { BrokerSecurity, type ScramBootstrapUser } from './security/broker-security.js';
+import { createTransactionService, transactionHandlers, type TransactionService } from './txn/txn-service.js';
 
 /**
  * Where the broker serves Kafka clients comes from its config (`listeners`, `advertised.listeners`,
@@ -82,6 +84,8 @@ export interface ServerOptions {
   controlListen?: { host: string; port: number };
   etcd?: string;
   clusterId?: string;
+  /** SCRAM users to create when absent (`--add-scram`, as `kafka-storage format --add-scram`). */
+  addScram?: ScramBootstrapUser[];
 }
 
 export const METADATA_ROOT = '/sluice';
@@ -96,6 +100,7 @@ export class KafkaServer {
   #features: FeaturesTable | null = null;
   #replicaManager: ReplicaManager | null = null;
   #groups: GroupService | null = null;
+  #txn: TransactionService | null = null;
   readonly #listeners: ListenerConfig;
   /** listener name → its socket server, in the order of `listeners`. */
   readonly #socketServers = new Map<string, SocketServer>();
@@ -108,6 +113,7 @@ export class KafkaServer {
   #controlServer: ControlPlaneServer | null = null;
   #controlClient: ControlPlaneClient | null = null;
   #registration: BrokerRegistration | null = null;
+  #security: BrokerSecurity | null = null;
 
   constructor(config: BrokerConfig, opts: ServerOptions) {
     this.config = config;
@@ -181,18 +187,32 @@ export class KafkaServer {
       log: this.#log,
     });
     this.#session = session;
-    // Cluster mode: the client of the active controller's control plane (found through the table).
+    const registry = createRegistry({ labels: { node_id: String(this.nodeId) } });
+    // Listener TLS/SASL settings, SCRAM credentials, inter-broker client security (src/broker/security).
+    const security = new BrokerSecurity({
+      config: this.config,
+      listeners: this.#listeners,
+      store,
+      root: this.#root,
+      registry,
+      log: this.#log,
+      ...(this.#opts.addScram ? { addScram: this.#opts.addScram } : {}),
+    });
+    this.#security = security;
+    // Cluster mode: the client of the active controller's control plane (found through the table),
+    // authenticated as the inter-broker listener's security says (the server side uses the same).
     // Admin writes, ISR changes, elections and reassignments go to the controller through it.
-    const controlClient = cluster
+    const controlAuth = cluster ? await security.controlPlaneAuth() : null;
+    const controlClient = controlAuth
       ? new (await import('../controller/grpc/control-plane-client.js')).ControlPlaneClient(
           table,
           this.#listeners.interBrokerListenerName,
+          controlAuth,
         )
       : null;
     this.#controlClient = controlClient;
     const admin = await this.#adminWrites(store, table, controlClient);
 
-    const registry = createRegistry({ labels: { node_id: String(this.nodeId) } });
     const socketServers = this.#socketServers;
     // Gauges read the parts built below at scrape time (never before startup ends).
     const metrics: BrokerMetrics = new BrokerMetrics(registry, {
@@ -223,6 +243,7 @@ export class KafkaServer {
           }
         : null,
       metrics: metrics.replicaMetrics(),
+      clientSecurity: security.interBrokerClient,
     });
     this.#replicaManager = replicaManager;
     const connectionCount = (): number =>
@@ -241,6 +262,7 @@ export class KafkaServer {
             maxFrameSize: this.config.int('socket.request.max.bytes'),
             idleTimeoutMs: this.config.int('connections.max.idle.ms'),
             maxQueuedFrames: 8,
+            security: security.listener(l.name),
           },
           (frame, conn): Promise<Buffer | null> => apis.handle(frame, conn),
           this.#log.child({ component: 'network', listener: l.name }),
@@ -256,6 +278,7 @@ export class KafkaServer {
       uncleanElections: () => this.#controller?.uncleanElections ?? 0,
       fetcherLag: () => replicaManager.fetcherManager.lags(),
     });
+    metrics.registerCleanerGauges(replicaManager.logManager.cleaner);
 
     const topics = admin.topics;
     const groups = createGroupService({
@@ -268,6 +291,19 @@ export class KafkaServer {
       log: this.#log,
     });
     this.#groups = groups;
+    const producerIds = new ProducerIdManager(store, this.#root);
+    const txn = createTransactionService({
+      nodeId: this.nodeId,
+      config: this.config,
+      table,
+      topics,
+      replicaManager,
+      features,
+      producerIds,
+      metrics,
+      log: this.#log,
+    });
+    this.#txn = txn;
     const services: BrokerServices = {
       nodeId: this.nodeId,
       config: this.config,
@@ -275,10 +311,12 @@ export class KafkaServer {
       topics,
       brokerConfigs: admin.brokerConfigs,
       replicaManager,
-      producerIds: new ProducerIdManager(store, this.#root),
+      producerIds,
       metrics,
       groupCoordinator: groups.coordinator,
       groupMetadataManager: groups.manager,
+      txnCoordinator: txn.coordinator,
+      txnVerifier: txn.verifier,
       log: this.#log,
       controllerId: () => (cluster ? (table.controller?.nodeId ?? -1) : this.nodeId),
       autoCreateTopic: async (name) => {
@@ -315,6 +353,8 @@ export class KafkaServer {
       alterPartitionReassignmentsHandler(services, () => controlClient),
       listPartitionReassignmentsHandler(services, () => controlClient),
       ...groupHandlers(services),
+      ...security.handlers(),
+      ...transactionHandlers(services),
     ]) {
       apis.register(h);
     }
@@ -333,17 +373,22 @@ export class KafkaServer {
       }
     };
     applyDynamic();
-    table.on('brokerConfig', applyDynamic);
+    table.on('brokerConfig', () => {
+      applyDynamic();
+      security.reloadTls();
+    });
 
+    await security.start();
     replicaManager.start();
     await groups.start();
+    await txn.start();
     for (const s of socketServers.values()) await s.start();
     const interBroker = this.#listeners.listeners.find(
       (l) => l.name === this.#listeners.interBrokerListenerName,
     )!;
 
     let controlPort = 0;
-    if (controlClient) {
+    if (controlClient && controlAuth) {
       const { Controller } = await import('../controller/controller.js');
       const { ControlPlaneServer } = await import('../controller/grpc/control-plane-server.js');
       // Campaigns from start() below, once registered, under the session's lease.
@@ -360,6 +405,7 @@ export class KafkaServer {
         controller,
         () => table.controller?.nodeId ?? -1,
         this.#log,
+        controlAuth,
       );
       const cl = this.#opts.controlListen ?? { host: interBroker.host || '0.0.0.0', port: 0 };
       controlPort = await this.#controlServer.start(cl.host, cl.port);
@@ -424,8 +470,9 @@ export class KafkaServer {
 
   /**
    * Controlled shutdown (cluster mode): ask the controller to move this broker's leaderships to other
-   * in-sync replicas before the listener closes, so producers see at most retriable errors. Gives up
-   * after controlled.shutdown.max.retries tries, like Kafka, and shuts down anyway.
+   * in-sync replicas before the listener closes, so producers see at most retriable errors. One answer
+   * from the controller settles it; a failed call is tried again, up to
+   * controlled.shutdown.max.retries tries, like Kafka, then the broker shuts down anyway.
    */
   async #controlledShutdown(): Promise<void> {
     const client = this.#controlClient;
@@ -434,22 +481,32 @@ export class KafkaServer {
     for (let attempt = 1; attempt <= retries; attempt++) {
       try {
         const res = await client.call('controlledShutdown', { brokerId: this.nodeId }, 10_000);
-        if (res.error === 'NONE' && res.remainingPartitions.length === 0) {
-          // Wait until this broker's own view shows it leads nothing, so no request lands here after.
+        if (res.error === 'NONE') {
+          // The controller moved every leadership it could. The rest ('remaining') have no other
+          // in-sync replica to take over, and retrying would not give them one (their followers are
+          // stopping too, or behind): as Kafka's controller, which lets such a broker go at once
+          // (its partitions are offline until it is back), this broker stops now.
+          const remaining = new Set(res.remainingPartitions);
+          // Wait until this broker's own view shows it leads nothing that moved, so no request lands
+          // here after.
           const deadline = Date.now() + 5000;
           while (
             Date.now() < deadline &&
-            this.#replicaManager?.allPartitions().some((p) => p.isLeader && p.isr.length > 1)
+            this.#replicaManager
+              ?.allPartitions()
+              .some((p) => p.isLeader && p.isr.length > 1 && !remaining.has(p.key))
           ) {
             await new Promise((r) => setTimeout(r, 50));
           }
-          this.#log.info({ attempt }, 'controlled shutdown complete');
+          if (remaining.size === 0) this.#log.info({ attempt }, 'controlled shutdown complete');
+          else
+            this.#log.info(
+              { attempt, remaining: res.remainingPartitions },
+              'controlled shutdown complete; partitions with no other in-sync replica are offline until this broker is back',
+            );
           return;
         }
-        this.#log.info(
-          { attempt, remaining: res.remainingPartitions },
-          'controlled shutdown: partitions with no other in-sync replica remain',
-        );
+        this.#log.info({ attempt, error: res.error }, 'controlled shutdown refused by the controller');
       } catch (err) {
         this.#log.warn({ err, attempt }, 'controlled shutdown request failed');
       }
@@ -500,6 +557,7 @@ export class KafkaServer {
     this.#log.info('stopping the listeners and finishing in-flight requests');
     // Waiting JoinGroup/SyncGroup requests are answered (NOT_COORDINATOR) so the drain below ends.
     this.#groups?.shutdown();
+    this.#txn?.shutdown();
     await Promise.all([...this.#socketServers.values()].map((s) => s.stop()));
     // Fetchers stopped and awaited, waiting operations answered, producer state snapshotted, logs
     // flushed and closed: all before the metadata store goes.
@@ -507,6 +565,7 @@ export class KafkaServer {
     this.#controller?.stop();
     await this.#controlServer?.stop();
     this.#controlClient?.close();
+    await this.#security?.stop();
     if (this.#table && this.#store) {
       // A single node keeps its registration (it is the cluster). In cluster mode revoking the lease
       // removes the registration (and the controller key, if held) at once instead of after the TTL.

@@ -7,8 +7,12 @@
  *    watermark and the last stable offset, and the fencing of requests by leader epoch (KIP-320);
  *  - the ISR decisions (expand on catch-up, shrink on lag) and the AlterPartition request that
  *    carries them to the controller, with the answer applied here;
- *  - the idempotent producer state, rebuilt from snapshot + log on load;
- *  - its byte counters (appended, and below the high watermark), which waiting fetches watch.
+ *  - the producer state (idempotent sequences, open transactions, KIP-890 verification), rebuilt
+ *    from snapshot + log on load; the COMMIT/ABORT markers the leader appends for the transaction
+ *    coordinator (WriteTxnMarkers) and followers replicate, the aborted-transaction index they
+ *    feed, and the last stable offset they move;
+ *  - its byte counters (appended, below the high watermark, below the last stable offset), which
+ *    waiting fetches watch.
  *
  * The ReplicaManager creates a Partition per hosted replica, applies the controller's state to it,
  * routes requests to it and runs the purgatories; it learns of changes the Partition makes on its
@@ -16,33 +20,54 @@
  * one event loop: a method runs to its end without interleaving, except across the awaits of
  * `appendRecordsToLeader` (batch validation), after which leadership is checked again.
  *
- * Extension points for what comes next: reads return a `PartitionReadResult` carrying the high
- * watermark, last stable offset and log start (transactions add aborted transactions there), the
- * read bound is chosen by `FetchIsolation` (`txn-committed` reads to the LSO, which is the high
- * watermark until transactions exist), and appends return a `LeaderAppendResult`.
+ * Reads return a `PartitionReadResult` carrying the high watermark, last stable offset, log start
+ * and, for read_committed, the aborted transactions overlapping the records; the read bound is
+ * chosen by `FetchIsolation` (`txn-committed` reads to the LSO); appends return a
+ * `LeaderAppendResult`.
+ *
+ * Transactions (Kafka's UnifiedLog + ProducerStateManager): a transactional batch opens its
+ * producer's transaction at its first offset; the marker the coordinator asks for ends it (an
+ * ABORT is indexed in the segment's `.txnindex` with the LSO of that moment). The LSO is the
+ * smallest first offset of the open transactions and of the completed ones whose marker the high
+ * watermark has not passed, bounded by the high watermark; followers compute it the same way from
+ * the batches and markers they replicate, so every replica answers the same LSO.
  */
 import type { Logger } from '../common/logger.js';
 import type { UnifiedLog } from '../storage/unified-log.js';
 import type { LogConfig } from '../storage/log-config.js';
-import { KafkaStorageError } from '../storage/errors.js';
+import { KafkaStorageError, OffsetOutOfRangeError } from '../storage/errors.js';
 import { scanRecordBatches, type BatchSpan } from '../protocol/records/batch.js';
 import {
   readBatchHeader,
+  isControl,
+  isTransactional,
   NO_PRODUCER_ID,
   TimestampType,
   type RecordBatchHeader,
 } from '../protocol/records/batch-header.js';
+import { decodeRecordBatchSync } from '../protocol/records/batch.js';
+import { buildControlBatch, ControlRecordType, parseTxnMarker } from '../protocol/records/control.js';
 import { CorruptRecordError, InvalidRecordError } from '../protocol/records/errors.js';
 import { validateRecordBatchForAppend, type AppendValidationOptions } from '../protocol/records/validate.js';
 import type { PartitionState } from '../controller/records.js';
 import type { AlterPartitionRequest } from '../controller/partition-state-machine.js';
-import { ProducerStateManager, type BatchMetadata } from './producer-state.js';
+import {
+  ProducerStateManager,
+  type AppendOrigin,
+  type BatchMetadata,
+  type DataBatch,
+  type ProducerEntry,
+  type ProducerErrorName,
+} from './producer-state.js';
 import {
   FencedLeaderEpochError,
   InvalidProducerEpochError,
+  InvalidTxnStateError,
   NotEnoughReplicasError,
   NotLeaderOrFollowerError,
   OutOfOrderSequenceError,
+  PolicyViolationError,
+  TransactionCoordinatorFencedError,
   UnknownLeaderEpochError,
 } from './errors.js';
 import { isMappedError } from './error-mapping.js';
@@ -64,6 +89,8 @@ export interface ReplicaMetrics {
   replicationBytesIn(bytes: number): void;
   /** The controller accepted an ISR change this leader asked for. */
   isrChange(kind: 'shrink' | 'expand', topic: string): void;
+  /** The leader appended a transaction marker (WriteTxnMarkers). */
+  txnMarker?(topic: string, result: TxnResult): void;
 }
 
 export const NO_REPLICA_METRICS: ReplicaMetrics = {
@@ -73,6 +100,9 @@ export const NO_REPLICA_METRICS: ReplicaMetrics = {
   replicationBytesIn() {},
   isrChange() {},
 };
+
+/** How a transaction ended (the marker's type). */
+export type TxnResult = 'COMMIT' | 'ABORT';
 
 /**
  * What the hosting broker gives every Partition at construction (one object shared by all of them).
@@ -94,6 +124,11 @@ export interface PartitionContext {
   readonly log: Logger;
   /** Clock (ms); Date.now by default. */
   readonly time?: () => number;
+  /**
+   * transaction.partition.verification.enable (KIP-890, dynamic): a transactional batch that does
+   * not continue its producer's open transaction must carry the guard of a verification. Default on.
+   */
+  transactionVerificationEnabled?(): boolean;
 }
 
 /**
@@ -122,6 +157,37 @@ export interface PartitionReadResult {
   logStartOffset: bigint;
   /** The fetcher's log diverges from this one (KIP-320): it truncates, then fetches again. */
   divergingEpoch?: { epoch: number; endOffset: bigint };
+  /** read_committed: the aborted transactions the returned records may hold (Fetch v4+). */
+  abortedTransactions?: { producerId: bigint; firstOffset: bigint }[];
+}
+
+/** Options of a leader append beyond the records. */
+export interface LeaderAppendOptions {
+  /** Produce requests are 'client' (the default); the group coordinator's own writes 'coordinator'. */
+  origin?: AppendOrigin;
+  /**
+   * KIP-890: the guard a transaction verification returned for this partition (null: none was
+   * needed or started). See maybeStartTransactionVerification.
+   */
+  verificationGuard?: object | null;
+}
+
+/** A marker the transaction coordinator asks this leader to write (one partition of WriteTxnMarkers). */
+export interface TxnMarkerRequest {
+  producerId: bigint;
+  producerEpoch: number;
+  coordinatorEpoch: number;
+  result: TxnResult;
+}
+
+/** A producer as DescribeProducers reports it. */
+export interface ProducerStateView {
+  producerId: bigint;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: bigint;
+  coordinatorEpoch: number;
+  currentTxnStartOffset: bigint;
 }
 
 export interface LeaderAppendResult {
@@ -162,6 +228,54 @@ const ALTER_PARTITION_RETRY_MS = 1000;
 /** Reads that rebuild state from the log (producer state, coordinators) go in chunks this large. */
 const REPLAY_CHUNK_BYTES = 4 * 1024 * 1024;
 
+/** The producer state's refusal as the typed error the error table maps to Kafka's code. */
+function producerError(name: ProducerErrorName, message: string): Error {
+  switch (name) {
+    case 'INVALID_PRODUCER_EPOCH':
+      return new InvalidProducerEpochError(message);
+    case 'OUT_OF_ORDER_SEQUENCE_NUMBER':
+      return new OutOfOrderSequenceError(message);
+    case 'INVALID_TXN_STATE':
+      return new InvalidTxnStateError(message);
+    case 'TRANSACTION_COORDINATOR_FENCED':
+      return new TransactionCoordinatorFencedError(message);
+  }
+}
+
+/** The producer-state view of a data batch's header (transactional or not). */
+function dataBatchOf(h: RecordBatchHeader): DataBatch {
+  return {
+    producerId: h.producerId,
+    epoch: h.producerEpoch,
+    firstSeq: h.baseSequence,
+    // Kafka's RecordBatch.lastSequence: none without a base sequence, else wrapping at 2^31.
+    lastSeq: h.baseSequence < 0 ? -1 : (h.baseSequence + h.lastOffsetDelta) % 0x80000000,
+    transactional: isTransactional(h.attributes),
+    maxTimestamp: h.maxTimestamp,
+  };
+}
+
+/**
+ * The COMMIT/ABORT marker of the control batch at `position` of `buf` (its first record), or null
+ * for a control batch that holds no transaction marker (or none at all: cleaned away).
+ */
+function readTxnMarker(
+  buf: Buffer,
+  position: number,
+): {
+  type: ControlRecordType.Abort | ControlRecordType.Commit;
+  coordinatorEpoch: number;
+  timestamp: bigint;
+} | null {
+  try {
+    const b = decodeRecordBatchSync(buf, position, { verify: false });
+    const rec = b.records[0];
+    if (!rec) return null;
+    return { ...parseTxnMarker(rec), timestamp: rec.timestamp };
+  } catch {
+    return null;
+  }
+}
 function newFollowerState(lastCaughtUpMs: number): FollowerState {
   return { logEndOffset: -1n, lastCaughtUpMs, lastFetchMs: 0, lastFetchLeaderLogEndOffset: -1n };
 }
@@ -197,7 +311,13 @@ export class Partition {
    * #uncommitted (end offset → #appendedBytes after it) until the high watermark passes them.
    */
   #committedBytes = 0;
+  /**
+   * Bytes below the last stable offset, monotonic (what read_committed consumers can read). Leader
+   * appends wait in #unstable, as in #uncommitted, until the LSO passes them.
+   */
+  #stableBytes = 0;
   #uncommitted: { end: bigint; bytes: number }[] = [];
+  #unstable: { end: bigint; bytes: number }[] = [];
 
   constructor(topic: string, index: number, log: UnifiedLog, ctx: PartitionContext) {
     this.topic = topic;
@@ -206,7 +326,7 @@ export class Partition {
     this.#log = log;
     this.#ctx = ctx;
     this.#time = ctx.time ?? Date.now;
-    this.#producerState = new ProducerStateManager(log.dir);
+    this.#producerState = new ProducerStateManager(log.dir, this.key);
     this.#rebuildProducerState();
   }
 
@@ -249,9 +369,25 @@ export class Partition {
     return this.#log.highWatermark;
   }
 
-  /** The last stable offset: no transactions yet, so it is the high watermark. */
+  /**
+   * The last stable offset (Kafka's UnifiedLog.lastStableOffset): the first unstable offset (the
+   * smallest first offset of open transactions and of completed ones whose marker is not below the
+   * high watermark yet, at least the log start) when it is below the high watermark, else the high
+   * watermark.
+   */
   get lastStableOffset(): bigint {
-    return this.#log.highWatermark;
+    const hw = this.#log.highWatermark;
+    const ps = this.#producerState;
+    ps.onHighWatermarkUpdated(hw);
+    let first = ps.firstUnstableOffset();
+    if (first === null) return hw;
+    if (first < this.#log.logStartOffset) first = this.#log.logStartOffset;
+    return first < hw ? first : hw;
+  }
+
+  /** Transactions open in this replica's log now. */
+  get ongoingTransactions(): number {
+    return this.#producerState.ongoingTransactionCount;
   }
 
   get logStartOffset(): bigint {
@@ -281,6 +417,11 @@ export class Partition {
     return this.#log.dir;
   }
 
+  /** Each producer's last data batch end and epoch: what the log cleaner must keep (producer-state.ts). */
+  lastRecordsOfActiveProducers(): ReturnType<ProducerStateManager['lastRecordsOfActiveProducers']> {
+    return this.#producerState.lastRecordsOfActiveProducers();
+  }
+
   get sizeInBytes(): number {
     return this.#log.size;
   }
@@ -297,6 +438,11 @@ export class Partition {
   /** Bytes below the high watermark so far (monotonic; counted while leading). */
   get committedBytes(): number {
     return this.#committedBytes;
+  }
+
+  /** Bytes below the last stable offset so far (monotonic; counted while leading). */
+  get stableBytes(): number {
+    return this.#stableBytes;
   }
 
   /** What this leader knows of a follower (tests, diagnostics). */
@@ -338,7 +484,9 @@ export class Partition {
       this.#log.leaderEpochCache.assign(this.#leaderEpoch, this.#log.logEndOffset);
       // Appends from an earlier leadership are either committed or gone; consumers count from here.
       this.#uncommitted = [];
+      this.#unstable = [];
       this.#committedBytes = this.#appendedBytes;
+      this.#stableBytes = this.#appendedBytes;
       this.#maybeIncrementHighWatermark();
       return 'became-leader';
     }
@@ -362,16 +510,19 @@ export class Partition {
 
   /**
    * Produce: validate every batch of one partition's records, then append them all (a request is
-   * all or nothing per partition as far as validation goes). Idempotent producers are checked
-   * against the producer state; a retried batch is answered with its original offsets and not
-   * written again. Throws the typed errors of src/broker/errors.ts, the record validation errors,
-   * and KafkaStorageError for a failed write.
+   * all or nothing per partition as far as validation goes; records that break a record-level rule
+   * come back as the InvalidRecordError's `recordErrors`, KIP-467). Idempotent and transactional
+   * producers are checked against the producer state; a retried batch is answered with its original
+   * offsets and not written again. Throws the typed errors of src/broker/errors.ts, the record
+   * validation errors, and KafkaStorageError for a failed write.
    */
   async appendRecordsToLeader(
     records: Buffer | null,
     requiredAcks: number,
     minInsyncReplicas: number,
+    opts: LeaderAppendOptions = {},
   ): Promise<LeaderAppendResult> {
+    const origin = opts.origin ?? 'client';
     this.#checkLeader();
     if (!records || records.length === 0)
       throw new InvalidRecordError('INVALID_RECORD', 'Produce request carries no records');
@@ -391,10 +542,14 @@ export class Partition {
     if (batches.length === 0) throw new CorruptRecordError('Produce request has a truncated record batch');
     const cfg = this.#log.config;
     const validation: AppendValidationOptions = {
-      fromClient: true,
+      fromClient: origin === 'client',
+      topicPartition: this.key,
       compacted: cfg.cleanupPolicy.includes('compact'),
       timestampType:
         cfg.messageTimestampType === 'LogAppendTime' ? TimestampType.LogAppendTime : TimestampType.CreateTime,
+      timestampBeforeMaxMs: cfg.messageTimestampBeforeMaxMs,
+      timestampAfterMaxMs: cfg.messageTimestampAfterMaxMs,
+      nowMs: this.#time(),
       maxBatchSize: cfg.maxMessageBytes,
     };
     let recordCount = 0;
@@ -402,6 +557,8 @@ export class Partition {
     for (const s of batches) {
       const v = await validateRecordBatchForAppend(records, s.position, validation);
       if (!v.ok) throw v.error;
+      if (isControl(v.batch.header.attributes))
+        throw new InvalidRecordError('INVALID_RECORD', 'control batches are written by WriteTxnMarkers only');
       recordCount += v.batch.header.recordCount;
       headers.push(v.batch.header);
     }
@@ -410,16 +567,21 @@ export class Partition {
     let first: LeaderAppendResult | null = null;
     let lastOffset = -1n;
     let duplicates = 0;
+    const guard = opts.verificationGuard ?? null;
     for (const [i, s] of batches.entries()) {
-      const r = this.#appendBatchAsLeader(records.subarray(s.position, s.position + s.size), headers[i]!);
+      const r = this.#appendBatchAsLeader(
+        records.subarray(s.position, s.position + s.size),
+        headers[i]!,
+        origin,
+        guard,
+      );
       first ??= r;
       lastOffset = r.lastOffset;
       if (r.duplicate) {
         duplicates++;
         this.#ctx.metrics.duplicateBatch(this.topic);
       } else {
-        this.#appendedBytes += s.size;
-        this.#uncommitted.push({ end: r.lastOffset + 1n, bytes: this.#appendedBytes });
+        this.#countAppended(s.size, r.lastOffset);
       }
     }
     this.#ctx.metrics.bytesIn(this.topic, records.length, recordCount);
@@ -435,16 +597,30 @@ export class Partition {
     };
   }
 
+  /** Count bytes a leader appended; consumers see them once the high watermark (and the LSO) pass `lastOffset`. */
+  #countAppended(size: number, lastOffset: bigint): void {
+    this.#appendedBytes += size;
+    const entry = { end: lastOffset + 1n, bytes: this.#appendedBytes };
+    this.#uncommitted.push(entry);
+    this.#unstable.push(entry);
+  }
+
   /** One validated batch: producer-state check, append with this leader's epoch, HW. */
-  #appendBatchAsLeader(batch: Buffer, h: RecordBatchHeader): LeaderAppendResult {
+  #appendBatchAsLeader(
+    batch: Buffer,
+    h: RecordBatchHeader,
+    origin: AppendOrigin,
+    guard: object | null,
+  ): LeaderAppendResult {
     const idempotent = h.producerId !== NO_PRODUCER_ID;
-    if (idempotent) {
-      const check = this.#producerState.check(h.producerId, h.producerEpoch, h.baseSequence, h.recordCount);
-      if (check.kind === 'error') {
-        throw check.errorName === 'INVALID_PRODUCER_EPOCH'
-          ? new InvalidProducerEpochError(check.message)
-          : new OutOfOrderSequenceError(check.message);
-      }
+    const db = idempotent ? dataBatchOf(h) : null;
+    if (db) {
+      const check = this.#producerState.checkDataBatch(db, origin, this.#log.logEndOffset, {
+        // Only client produces are verified (Kafka: the group coordinator's writes are not).
+        enabled: origin === 'client' && (this.#ctx.transactionVerificationEnabled?.() ?? true),
+        guard,
+      });
+      if (check.kind === 'error') throw producerError(check.errorName, check.message);
       if (check.kind === 'duplicate') return this.#duplicate(check.batch, h.recordCount);
     }
     let info;
@@ -453,17 +629,13 @@ export class Partition {
     } catch (err) {
       throw this.#storageError(err, 'append');
     }
-    if (idempotent) {
-      this.#producerState.update(
-        h.producerId,
-        h.producerEpoch,
-        h.baseSequence,
-        (h.baseSequence + h.recordCount - 1) % 0x80000000,
+    // LogAppendTime rewrote the batch's max timestamp: the producer state keeps what the log has.
+    if (db)
+      this.#producerState.applyDataBatch(
+        { ...db, maxTimestamp: info.maxTimestamp },
         info.firstOffset,
         info.lastOffset,
-        info.maxTimestamp,
       );
-    }
     this.#maybeIncrementHighWatermark();
     return {
       baseOffset: info.firstOffset,
@@ -484,6 +656,133 @@ export class Partition {
       recordCount,
       duplicate: true,
     };
+  }
+
+  // ---- leader: transactions ----
+
+  /**
+   * WriteTxnMarkers, one partition: append the COMMIT or ABORT marker that ends the producer's
+   * transaction here, as a control batch with the producer's id and epoch and the coordinator's
+   * epoch (Kafka appends it with acks=all, so the ISR must be at least min.insync.replicas).
+   * Refused with INVALID_PRODUCER_EPOCH for an epoch older than the producer's, and
+   * TRANSACTION_COORDINATOR_FENCED for a coordinator epoch older than the last marker's. An abort
+   * is indexed in the segment's `.txnindex` with the LSO of the moment. Returns the marker's offset
+   * (acks=all waits for the high watermark to pass it).
+   */
+  appendTxnMarker(m: TxnMarkerRequest, minInsyncReplicas: number, now = this.#time()): LeaderAppendResult {
+    this.#checkLeader();
+    if (this.#isr.length < minInsyncReplicas) {
+      throw new NotEnoughReplicasError(
+        `The size of the current ISR ${this.#isr.length} is insufficient to satisfy the min.isr requirement of ${minInsyncReplicas} for partition ${this.key}`,
+      );
+    }
+    const refused = this.#producerState.checkMarker(
+      m.producerId,
+      m.producerEpoch,
+      m.coordinatorEpoch,
+      this.#log.logEndOffset,
+    );
+    if (refused) throw producerError(refused.errorName, refused.message);
+    const timestamp = BigInt(now);
+    const batch = buildControlBatch(
+      m.result === 'COMMIT' ? ControlRecordType.Commit : ControlRecordType.Abort,
+      {
+        producerId: m.producerId,
+        producerEpoch: m.producerEpoch,
+        coordinatorEpoch: m.coordinatorEpoch,
+        timestamp,
+      },
+    );
+    let info;
+    try {
+      info = this.#log.append(batch, { leaderEpoch: this.#leaderEpoch, alreadyValidated: true, now });
+    } catch (err) {
+      throw this.#storageError(err, 'append marker');
+    }
+    this.#applyMarker(
+      m.producerId,
+      m.producerEpoch,
+      m.coordinatorEpoch,
+      m.result === 'ABORT',
+      info.firstOffset,
+      timestamp,
+    );
+    this.#countAppended(batch.length, info.lastOffset);
+    this.#ctx.metrics.txnMarker?.(this.topic, m.result);
+    this.#maybeIncrementHighWatermark();
+    this.#advanceCommittedBytes();
+    return {
+      baseOffset: info.firstOffset,
+      lastOffset: info.lastOffset,
+      logAppendTime: info.logAppendTime,
+      logStartOffset: info.logStartOffset,
+      recordCount: 1,
+      duplicate: false,
+    };
+  }
+
+  /** A marker is in the log (leader, follower or replay): end the transaction, index an abort. */
+  #applyMarker(
+    producerId: bigint,
+    epoch: number,
+    coordinatorEpoch: number,
+    isAbort: boolean,
+    offset: bigint,
+    timestamp: bigint,
+  ): void {
+    const ps = this.#producerState;
+    const completed = ps.applyMarker(producerId, epoch, coordinatorEpoch, isAbort, offset, timestamp);
+    if (!completed) return;
+    if (completed.isAborted) {
+      try {
+        this.#log.appendAbortedTxn({
+          producerId,
+          firstOffset: completed.firstOffset,
+          lastOffset: completed.lastOffset,
+          lastStableOffset: ps.lastStableOffset(completed),
+        });
+      } catch (err) {
+        throw this.#storageError(err, 'transaction index append');
+      }
+    }
+    ps.completeTxn(completed);
+  }
+
+  /**
+   * KIP-890, before a transactional batch is appended (Kafka's maybeStartTransactionVerification):
+   * null when the producer's transaction is already open here at this epoch (nothing to verify),
+   * else the guard the append must carry once the transaction coordinator has confirmed (or, TV2,
+   * added) the partition. INVALID_PRODUCER_EPOCH at once for an epoch older than known.
+   */
+  maybeStartTransactionVerification(
+    producerId: bigint,
+    sequence: number,
+    epoch: number,
+    supportsEpochBump: boolean,
+  ): object | null {
+    this.#checkLeader();
+    const known = this.#producerState.epochOlderThanKnown(producerId, epoch);
+    if (known !== null)
+      throw new InvalidProducerEpochError(
+        `Epoch of producer ${producerId} is ${epoch}, which is smaller than the last seen epoch ${known}`,
+      );
+    return (
+      this.#producerState.maybeStartVerification(producerId, sequence, epoch, supportsEpochBump, this.#time())
+        ?.guard ?? null
+    );
+  }
+
+  /** DescribeProducers (leader): every producer this partition knows, as Kafka reports them. */
+  activeProducers(): ProducerStateView[] {
+    this.#checkLeader();
+    return [...this.#producerState.activeProducers()].map((e: ProducerEntry) => ({
+      producerId: e.producerId,
+      producerEpoch: e.epoch,
+      lastSequence: e.batches.length > 0 ? e.batches[e.batches.length - 1]!.lastSeq : -1,
+      lastTimestamp: BigInt(e.lastTimestamp),
+      coordinatorEpoch: e.coordinatorEpoch,
+      currentTxnStartOffset: e.currentTxnFirstOffset ?? -1n,
+    }));
   }
 
   // ---- leader: reads and offset lookups ----
@@ -513,20 +812,34 @@ export class Partition {
     }
     const upper =
       f.isolation === 'log-end' ? this.#log.logEndOffset : f.isolation === 'high-watermark' ? hw : lso;
+    const readCommitted = f.isolation === 'txn-committed';
     let records: Buffer;
+    let aborted: PartitionReadResult['abortedTransactions'];
     try {
-      records = this.#log.read(f.fetchOffset, {
+      const data = this.#log.read(f.fetchOffset, {
         maxBytes: f.maxBytes,
         maxOffset: upper,
         minOneMessage: f.minOneMessage || f.maxBytes > 0,
-      }).records;
+        includeAbortedTxns: readCommitted,
+      });
+      records = data.records;
+      if (readCommitted)
+        aborted = (data.abortedTransactions ?? []).map((t) => ({
+          producerId: t.producerId,
+          firstOffset: t.firstOffset,
+        }));
     } catch (err) {
       throw this.#storageError(err, 'read');
     }
-    if (records.length > f.maxBytes && !f.minOneMessage) records = Buffer.alloc(0);
+    if (records.length > f.maxBytes && !f.minOneMessage) {
+      records = Buffer.alloc(0);
+      if (aborted) aborted = [];
+    }
     if (records.length > 0 && f.isolation !== 'log-end')
       this.#ctx.metrics.bytesOut(this.topic, records.length);
-    return { records, highWatermark: hw, lastStableOffset: lso, logStartOffset };
+    const out: PartitionReadResult = { records, highWatermark: hw, lastStableOffset: lso, logStartOffset };
+    if (aborted) out.abortedTransactions = aborted;
+    return out;
   }
 
   /**
@@ -582,13 +895,28 @@ export class Partition {
 
   /**
    * DeleteRecords (leader): move the log start offset to `offset` (-1: the high watermark). Returns
-   * the new log start offset (the low watermark). OffsetOutOfRangeError past the high watermark.
+   * the new log start offset (the low watermark); an offset below it changes nothing. As Kafka's
+   * Partition.deleteRecordsOnLeader: PolicyViolationError unless cleanup.policy includes delete,
+   * OffsetOutOfRangeError for any other negative offset and past the high watermark.
    */
   deleteRecordsOnLeader(offset: bigint): bigint {
     this.#checkLeader();
+    if (!this.#log.config.cleanupPolicy.split(',').some((p) => p.trim() === 'delete'))
+      throw new PolicyViolationError(
+        `Records of partition ${this.key} can not be deleted due to the configured policy`,
+      );
     const target = offset === DELETE_TO_HIGH_WATERMARK ? this.#log.highWatermark : offset;
+    if (target < 0n)
+      throw new OffsetOutOfRangeError(
+        target,
+        this.#log.logStartOffset,
+        this.#log.highWatermark,
+        `delete-records offset for partition ${this.key}:`,
+      );
     try {
-      return this.#log.deleteRecordsBefore(target);
+      const start = this.#log.deleteRecordsBefore(target);
+      this.#producerState.onLogStartOffsetIncremented(start);
+      return start;
     } catch (err) {
       throw this.#storageError(err, 'delete records');
     }
@@ -656,16 +984,31 @@ export class Partition {
     return true;
   }
 
-  /** Move appended bytes the high watermark passed into the consumer-visible count. */
+  /**
+   * Move appended bytes the high watermark passed into the read_uncommitted count, and those the
+   * last stable offset passed into the read_committed one.
+   */
   #advanceCommittedBytes(): void {
     const q = this.#uncommitted;
-    if (q.length === 0) return;
-    const hw = this.#log.highWatermark;
-    let n = 0;
-    while (n < q.length && q[n]!.end <= hw) n++;
-    if (n === 0) return;
-    this.#committedBytes = q[n - 1]!.bytes;
-    q.splice(0, n);
+    if (q.length > 0) {
+      const hw = this.#log.highWatermark;
+      let n = 0;
+      while (n < q.length && q[n]!.end <= hw) n++;
+      if (n > 0) {
+        this.#committedBytes = q[n - 1]!.bytes;
+        q.splice(0, n);
+      }
+    }
+    const u = this.#unstable;
+    if (u.length > 0) {
+      const lso = this.lastStableOffset;
+      let n = 0;
+      while (n < u.length && u[n]!.end <= lso) n++;
+      if (n > 0) {
+        this.#stableBytes = u[n - 1]!.bytes;
+        u.splice(0, n);
+      }
+    }
   }
 
   /** The ISR, or while a change is in flight the union of the current and the requested one. */
@@ -838,18 +1181,18 @@ export class Partition {
     // One pass over the headers: which batches are new, and (after the append) their producers.
     let first = -1;
     let last = 0;
-    const appended: RecordBatchHeader[] = [];
+    const appended: (RecordBatchHeader & { position: number })[] = [];
     for (const s of batches) {
       const h = readBatchHeader(records, s.position);
       if (h.baseOffset + BigInt(h.lastOffsetDelta) < end) continue;
       if (first < 0) first = s.position;
       last = s.position + s.size;
-      appended.push(h);
+      appended.push({ ...h, position: s.position });
     }
     if (first < 0) return 0;
     const data = records.subarray(first, last);
     this.#log.appendAsFollower(data);
-    for (const h of appended) this.#recordProducerBatch(h);
+    for (const h of appended) this.#recordProducerBatch(h, data, h.position - first);
     this.#appendedBytes += data.length;
     this.#ctx.metrics.replicationBytesIn(data.length);
     return data.length;
@@ -863,8 +1206,10 @@ export class Partition {
 
   /** Follower: follow the leader's log start (DeleteRecords, retention) once it is below our high watermark. */
   maybeIncrementLogStartOffset(leaderLogStartOffset: bigint): void {
-    if (leaderLogStartOffset > this.#log.logStartOffset && leaderLogStartOffset <= this.#log.highWatermark)
+    if (leaderLogStartOffset > this.#log.logStartOffset && leaderLogStartOffset <= this.#log.highWatermark) {
       this.#log.deleteRecordsBefore(leaderLogStartOffset);
+      this.#producerState.onLogStartOffsetIncremented(this.#log.logStartOffset);
+    }
   }
 
   /**
@@ -886,18 +1231,27 @@ export class Partition {
 
   // ---- producer state ----
 
-  /** An idempotent producer's batch, read from its header (follower appends, rebuilds on load). */
-  #recordProducerBatch(h: RecordBatchHeader): void {
-    if (h.producerId === NO_PRODUCER_ID || h.baseSequence < 0) return;
-    this.#producerState.update(
-      h.producerId,
-      h.producerEpoch,
-      h.baseSequence,
-      (h.baseSequence + h.lastOffsetDelta) % 0x80000000,
-      h.baseOffset,
-      h.baseOffset + BigInt(h.lastOffsetDelta),
-      h.maxTimestamp,
-    );
+  /**
+   * A producer's batch already in the log (follower appends, replay on load): its data batch or
+   * marker as the leader applied it, with no checks. `buf` holds the batch at `position`.
+   */
+  #recordProducerBatch(h: RecordBatchHeader, buf: Buffer, position: number): void {
+    if (h.producerId === NO_PRODUCER_ID) return;
+    const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+    if (isControl(h.attributes)) {
+      const m = readTxnMarker(buf, position);
+      if (!m) return;
+      this.#applyMarker(
+        h.producerId,
+        h.producerEpoch,
+        m.coordinatorEpoch,
+        m.type === ControlRecordType.Abort,
+        h.baseOffset,
+        m.timestamp,
+      );
+      return;
+    }
+    this.#producerState.applyDataBatch(dataBatchOf(h), h.baseOffset, last);
   }
 
   #reloadProducerState(): void {
@@ -905,10 +1259,16 @@ export class Partition {
     this.#rebuildProducerState();
   }
 
-  /** Replay batch headers after the latest producer snapshot, so deduplication survives restarts. */
+  /**
+   * Load the latest producer snapshot and replay the batches after it, so deduplication, open
+   * transactions and the aborted-transaction index survive restarts and truncation: the `.txnindex`
+   * entries of markers past the snapshot are dropped and written again by the replay (after an
+   * unclean shutdown they may be missing or describe cut data).
+   */
   #rebuildProducerState(): void {
     let from = this.#producerState.loadSnapshot(this.#log.logEndOffset, this.#log.logStartOffset);
     const end = this.#log.logEndOffset;
+    if (from < end) this.#log.truncateAbortedTxnsFrom(from);
     while (from < end) {
       const data = this.#log.read(from, { maxBytes: REPLAY_CHUNK_BYTES, minOneMessage: true });
       if (data.records.length === 0) break;
@@ -919,12 +1279,13 @@ export class Partition {
         const h = readBatchHeader(data.records, s.position);
         const last = h.baseOffset + BigInt(h.lastOffsetDelta);
         if (last < from) continue;
-        this.#recordProducerBatch(h);
+        this.#recordProducerBatch(h, data.records, s.position);
         next = last + 1n;
       }
       if (next <= from) break;
       from = next;
     }
+    this.#producerState.onHighWatermarkUpdated(this.#log.highWatermark);
   }
 
   /** Persist producer state at the log end (clean shutdown, periodic checkpoint). */

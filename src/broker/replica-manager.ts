@@ -18,21 +18,26 @@ import type { PartitionState, TopicRecord } from '../controller/records.js';
 import { LogManager } from '../storage/log-manager.js';
 import { logConfigFromProps, type LogConfig } from '../storage/log-config.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { InvalidRecordError } from '../protocol/records/errors.js';
 import { DelayedOperationPurgatory } from './purgatory/delayed-operation.js';
 import { DelayedProduce } from './purgatory/delayed-produce.js';
 import { DelayedFetch } from './purgatory/delayed-fetch.js';
+import { CLEANER_CONFIG_KEYS, cleanerConfigFromProps } from '../storage/cleaner-config.js';
 import { TimingWheelTimer } from './purgatory/timing-wheel.js';
 import {
   NO_REPLICA_METRICS,
   Partition,
   type AlterPartitionFn,
   type FetchIsolation,
+  type LeaderAppendOptions,
   type PartitionContext,
+  type TxnResult,
   type ReplicaMetrics,
 } from './partition.js';
 import { NotLeaderOrFollowerError, UnknownTopicOrPartitionError } from './errors.js';
 import { errorCodeOf } from './error-mapping.js';
 import { ReplicaFetcherManager } from './replication/replica-fetcher-manager.js';
+import type { ClientSecurity } from './security/client-security.js';
 
 export type { AlterPartitionFn, ReplicaMetrics };
 export { DelayedFetch, DelayedProduce };
@@ -43,7 +48,10 @@ export interface ProducePartitionResult {
   baseOffset: bigint;
   logAppendTime: bigint;
   logStartOffset: bigint;
-  /** Per-record errors (v8+): none are produced today. */
+  /**
+   * Per-record errors (Produce v8+, KIP-467): the records of a refused batch that broke a
+   * record-level rule, by index in the batch; `errorMessage` then carries Kafka's summary.
+   */
   recordErrors: { batchIndex: number; batchIndexErrorMessage: string | null }[];
 }
 
@@ -59,10 +67,34 @@ export function producePartitionError(code: number, message: string | null): Pro
   };
 }
 
+/**
+ * Produce errors Kafka answers with log start offset -1 (ReplicaManager.appendToLocalLog's list of
+ * expected exceptions); every other failed append reports the partition's log start offset.
+ */
+const NO_LOG_START_ON_ERROR: ReadonlySet<number> = new Set([
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.MESSAGE_TOO_LARGE,
+  ErrorCode.RECORD_LIST_TOO_LARGE,
+  ErrorCode.CORRUPT_MESSAGE,
+  ErrorCode.KAFKA_STORAGE_ERROR,
+]);
+
 export interface ProduceInput {
   topic: string;
   partition: number;
   records: Buffer | null;
+  /** Transactional produce: the KIP-890 verification guard (see Partition.maybeStartTransactionVerification). */
+  options?: LeaderAppendOptions;
+}
+
+/** One marker of a WriteTxnMarkers request: a producer's transaction ends on these partitions. */
+export interface TxnMarkerInput {
+  producerId: bigint;
+  producerEpoch: number;
+  coordinatorEpoch: number;
+  result: TxnResult;
+  partitions: { topic: string; partition: number }[];
 }
 
 export interface FetchPartitionInput {
@@ -85,6 +117,8 @@ export interface FetchPartitionResult {
   records: Buffer | null;
   /** The fetcher's log diverges from the leader's here (KIP-320): truncate, then fetch again. */
   divergingEpoch?: { epoch: number; endOffset: bigint };
+  /** read_committed: aborted transactions overlapping the records. */
+  abortedTransactions?: { producerId: bigint; firstOffset: bigint }[];
 }
 
 export interface FetchParams {
@@ -112,7 +146,10 @@ export interface ReplicaManagerOptions {
   alterPartition?: AlterPartitionFn | null;
   /** Where partitions count bytes in and out, duplicates, ISR changes. Default: nowhere. */
   metrics?: ReplicaMetrics;
+  /** The inter-broker listener's TLS/SASL, for the replica fetchers' connections. Default: PLAINTEXT. */
+  clientSecurity?: ClientSecurity;
 }
+const CLEANER_KEYS = Object.values(CLEANER_CONFIG_KEYS);
 
 export class ReplicaManager {
   readonly nodeId: number;
@@ -145,6 +182,15 @@ export class ReplicaManager {
       defaultConfig: this.#logConfigFor(null),
       topicConfig: (topic) => this.#logConfigFor(table.topics.get(topic) ?? null),
       retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
+      // The log cleaner: its log.cleaner.* settings read on every pick (dynamic configs apply), and
+      // each partition's producer state, whose last batches it keeps.
+      cleanerConfig: () =>
+        cleanerConfigFromProps(Object.fromEntries(CLEANER_KEYS.map((k) => [k, config.raw(k)]))),
+      producerLastRecords: (tp) =>
+        this.#partitions.get(`${tp.topic}-${tp.partition}`)?.lastRecordsOfActiveProducers() ?? null,
+      // Cleaning stops at the first offset of an open transaction (Kafka's firstUnstableOffset).
+      lastStableOffset: (tp) => this.#partitions.get(`${tp.topic}-${tp.partition}`)?.lastStableOffset,
+      logger: this.#log.child({ component: 'log-cleaner' }),
     });
     this.#partitionContext = {
       nodeId,
@@ -156,6 +202,7 @@ export class ReplicaManager {
         if (this.#partitions.get(p.key) === p) this.checkWaiting(p.key);
       },
       log: this.#log,
+      transactionVerificationEnabled: () => config.bool('transaction.partition.verification.enable'),
     };
     this.fetcherManager = new ReplicaFetcherManager({
       nodeId,
@@ -167,6 +214,7 @@ export class ReplicaManager {
       backoffMs: 500,
       requestTimeoutMs: 30_000,
       log: this.#log,
+      ...(o.clientSecurity ? { security: o.clientSecurity } : {}),
     });
   }
 
@@ -361,7 +409,7 @@ export class ReplicaManager {
     try {
       const p = this.leaderPartition(input.topic, input.partition);
       const minIsr = acks === -1 ? this.#minIsr(input.topic) : 0;
-      const r = await p.appendRecordsToLeader(input.records, acks, minIsr);
+      const r = await p.appendRecordsToLeader(input.records, acks, minIsr, input.options);
       // One wake for both kinds of waiting fetch: followers read to the log end, which just moved;
       // consumers read to the high watermark, which may have moved with it.
       this.fetchPurgatory.checkAndComplete(p.key);
@@ -380,8 +428,84 @@ export class ReplicaManager {
       const code = errorCodeOf(err);
       if (code === ErrorCode.UNKNOWN_SERVER_ERROR || code === ErrorCode.KAFKA_STORAGE_ERROR)
         this.#log.error({ err, topic: input.topic, partition: input.partition }, 'append failed');
-      return { result: producePartitionError(code, err instanceof Error ? err.message : String(err)) };
+      // As Kafka's ReplicaManager: only a batch refused for its records (KIP-467's record errors)
+      // carries an error_message; every other failure is answered with the code alone, and the
+      // client shows that code's own text.
+      const withRecordErrors = err instanceof InvalidRecordError && err.recordErrors.length > 0;
+      if (!withRecordErrors)
+        this.#log.debug({ err, topic: input.topic, partition: input.partition }, 'append refused');
+      const result = producePartitionError(code, withRecordErrors ? err.message : null);
+      // Kafka's ReplicaManager reports the partition's log start offset with a failed append,
+      // except for the errors it answers without looking at the log.
+      if (!NO_LOG_START_ON_ERROR.has(code))
+        result.logStartOffset =
+          this.#partitions.get(`${input.topic}-${input.partition}`)?.logStartOffset ?? -1n;
+      if (err instanceof InvalidRecordError)
+        result.recordErrors = err.recordErrors.map((e) => ({
+          batchIndex: e.batchIndex,
+          batchIndexErrorMessage: e.message,
+        }));
+      return { result };
     }
+  }
+
+  // ---- transaction markers ----
+
+  /**
+   * WriteTxnMarkers: append each marker's COMMIT/ABORT control batch to every partition it names
+   * that this broker leads, then wait (acks=all, as Kafka) until the high watermark passes them or
+   * `timeoutMs` ends. Returns an error code per marker per partition (`topic-partition` keys).
+   */
+  async appendTxnMarkers(markers: TxnMarkerInput[], timeoutMs: number): Promise<Map<string, number>[]> {
+    const out: Map<string, number>[] = [];
+    const waitFor = new Map<string, { partition: Partition; requiredOffset: bigint; minIsr: number }>();
+    const results = new Map<string, ProducePartitionResult>();
+    const byMarker: Map<string, string>[] = [];
+    let n = 0;
+    for (const m of markers) {
+      const codes = new Map<string, number>();
+      const waitKeys = new Map<string, string>();
+      for (const { topic, partition } of m.partitions) {
+        const key = `${topic}-${partition}`;
+        try {
+          const p = this.leaderPartition(topic, partition);
+          const minIsr = this.#minIsr(topic);
+          const r = p.appendTxnMarker(
+            {
+              producerId: m.producerId,
+              producerEpoch: m.producerEpoch,
+              coordinatorEpoch: m.coordinatorEpoch,
+              result: m.result,
+            },
+            minIsr,
+          );
+          this.checkWaiting(p.key);
+          const wk = `${n++}`;
+          waitFor.set(wk, { partition: p, requiredOffset: r.lastOffset + 1n, minIsr });
+          results.set(wk, producePartitionError(ErrorCode.NONE, null));
+          waitKeys.set(key, wk);
+          codes.set(key, ErrorCode.NONE);
+        } catch (err) {
+          const code = errorCodeOf(err);
+          if (code === ErrorCode.UNKNOWN_SERVER_ERROR || code === ErrorCode.KAFKA_STORAGE_ERROR)
+            this.#log.error({ err, topic, partition }, 'appending a transaction marker failed');
+          codes.set(key, code);
+        }
+      }
+      out.push(codes);
+      byMarker.push(waitKeys);
+    }
+    if (waitFor.size > 0) {
+      await new Promise<void>((resolve) => {
+        const op = new DelayedProduce(timeoutMs, waitFor, results, resolve);
+        // The purgatory is watched by partition key; several markers may share one.
+        const keys = new Set([...waitFor.values()].map((w) => w.partition.key));
+        this.producePurgatory.tryCompleteElseWatch(op, [...keys]);
+      });
+      for (const [i, waitKeys] of byMarker.entries())
+        for (const [key, wk] of waitKeys) out[i]!.set(key, results.get(wk)!.errorCode);
+    }
+    return out;
   }
 
   // ---- fetch ----
@@ -441,6 +565,7 @@ export class ReplicaManager {
         logStartOffset: r.logStartOffset,
         records: r.records,
       };
+      if (r.abortedTransactions) out.abortedTransactions = r.abortedTransactions;
       if (r.divergingEpoch) out.divergingEpoch = r.divergingEpoch;
       // Leader: a follower's fetch offset is its log end offset; the HW may move, the ISR expand.
       else if (followerId >= 0 && p.updateFollowerFetchState(followerId, f.fetchOffset))
@@ -476,13 +601,17 @@ export class ReplicaManager {
     );
     if (params.maxWaitMs <= 0 || first.bytes >= params.minBytes || hasError || params.partitions.length === 0)
       return first.results;
-    // Followers wait for appended bytes; consumers for bytes below the high watermark.
+    // Followers wait for appended bytes; consumers for bytes below the high watermark, or below the
+    // last stable offset for read_committed.
     const follower = params.replicaId >= 0;
+    const committed = params.isolationLevel === READ_COMMITTED;
+    const visible = (p: Partition) =>
+      follower ? p.appendedBytes : committed ? p.stableBytes : p.committedBytes;
     const watched: { p: Partition; at: number }[] = [];
     for (const f of params.partitions) {
       const p = this.#partitions.get(`${f.topic}-${f.partition}`);
       if (!p) return first.results;
-      watched.push({ p, at: follower ? p.appendedBytes : p.committedBytes });
+      watched.push({ p, at: visible(p) });
     }
     return new Promise<FetchPartitionResult[]>((resolve) => {
       const op = new DelayedFetch(
@@ -491,7 +620,7 @@ export class ReplicaManager {
           let bytes = first.bytes;
           for (const { p, at } of watched) {
             if (p.isClosed) return Infinity; // partition gone: answer with the error now
-            bytes += (follower ? p.appendedBytes : p.committedBytes) - at;
+            bytes += visible(p) - at;
           }
           return bytes;
         },

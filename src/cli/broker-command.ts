@@ -9,6 +9,11 @@ import { BrokerConfig, parseProperties } from '../common/broker-config.js';
 import { InvalidConfigError } from '../common/config-def.js';
 import { setRootLogger } from '../common/logger.js';
 import { KafkaServer } from '../broker/kafka-server.js';
+import {
+  buildListenerSecurity,
+  parseAddScram,
+  type ScramBootstrapUser,
+} from '../broker/security/broker-security.js';
 
 export interface BrokerOptions {
   /** One PLAINTEXT listener (short for listeners=PLAINTEXT://HOST:PORT). */
@@ -22,6 +27,8 @@ export interface BrokerOptions {
   override: Record<string, string>;
   etcd?: string;
   clusterId?: string;
+  /** `--add-scram` specs (Kafka's kafka-storage format syntax). */
+  addScram?: string[];
   logLevel: string;
 }
 
@@ -60,11 +67,19 @@ export async function runBroker(opts: BrokerOptions): Promise<void> {
   if (opts.advertise) props['advertised.listeners'] = endpoint(opts.advertise);
 
   let config: BrokerConfig;
+  let addScram: ScramBootstrapUser[];
   try {
+    addScram = (opts.addScram ?? []).map(parseAddScram);
     config = new BrokerConfig(props);
-    // The listener keys are checked together (names, protocols, advertised addresses) before
-    // anything starts.
-    void config.listeners;
+    // The listener keys are checked together (names, protocols, advertised addresses), and each
+    // listener's TLS/SASL settings (key files read, mechanisms known), before anything starts.
+    buildListenerSecurity(
+      config,
+      config.listeners,
+      log.child({ check: true }, { level: 'error' }),
+      null,
+      () => undefined,
+    );
   } catch (err) {
     if (err instanceof InvalidConfigError) {
       log.fatal(err.message);
@@ -78,6 +93,7 @@ export async function runBroker(opts: BrokerOptions): Promise<void> {
     controlListen: opts.controlListen,
     etcd: opts.etcd,
     clusterId: opts.clusterId,
+    addScram,
   });
 
   let stopping = false;

@@ -62,6 +62,11 @@ program
   .option('--override <key=value>', "any broker config, Kafka's key names (repeatable)", keyValue, {})
   .option('--etcd <urls>', 'etcd endpoints, comma separated (cluster mode)')
   .option('--cluster-id <id>', 'cluster id (cluster mode)')
+  .option(
+    '--add-scram <spec>',
+    "create a SCRAM user when it has none, as kafka-storage format --add-scram: 'SCRAM-SHA-512=[name=admin,password=admin-secret]' (repeatable)",
+    (v: string, prev: string[] = []) => [...prev, v],
+  )
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
   .action(async (opts) => {
     const { runBroker } = await import('./broker-command.js');

@@ -2,6 +2,7 @@
 export {
   KafkaClient,
   type KafkaClientOptions,
+  type ConnectionAuthenticator,
   type RequestBody,
   type RequestOptions,
 } from './kafka-client.js';
@@ -10,6 +11,7 @@ export {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type KafkaConnectionOptions,
+  type TlsOptions,
 } from './kafka-connection.js';
 export {
   BrokerApiVersions,

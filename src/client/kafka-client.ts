@@ -12,6 +12,11 @@
  *   failures and, when the caller says where the response keeps its error (`errorCode`), retriable
  *   Kafka error codes.
  *
+ * - security: TLS (`tls`) on every connection, and an `authenticate` step after ApiVersions (the
+ *   caller's SASL exchange: this module knows no mechanism); when the broker grants a session
+ *   lifetime (KIP-368), the step runs again on the same connection at 85–95 % of it, between
+ *   requests, as Kafka's clients re-authenticate.
+ *
  * Requests are pipelined on the connection and answered in order. Nothing here knows any particular
  * API beyond ApiVersions: typed helpers (the operator's admin calls, the replica fetcher's Fetch) sit
  * on `request()`, whose types come from the generated codecs.
@@ -31,6 +36,7 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   KafkaConnection,
+  type TlsOptions,
 } from './kafka-connection.js';
 import { backoffMs, retryPolicy, type RetryOptions } from './retry.js';
 
@@ -52,7 +58,21 @@ export interface KafkaClientOptions {
   /** Sent in ApiVersions v3+ (Kafka checks both against [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?). */
   clientSoftwareName?: string;
   clientSoftwareVersion?: string;
+  /** Speak TLS on every connection (SSL and SASL_SSL listeners). */
+  tls?: TlsOptions;
+  /** Authenticate every new connection after ApiVersions (SASL_PLAINTEXT and SASL_SSL listeners). */
+  authenticate?: ConnectionAuthenticator;
 }
+
+/**
+ * Authenticates a connection (SaslHandshake and SaslAuthenticate, or anything else the caller's
+ * mechanism needs) and resolves with the session lifetime the broker granted in ms (0: none, the
+ * session does not expire). Rejects when the broker refuses: the connection is then closed.
+ */
+export type ConnectionAuthenticator = (
+  conn: KafkaConnection,
+  versions: BrokerApiVersions | null,
+) => Promise<number>;
 
 export type RequestBody<K extends ApiKey> =
   ApiMessages[K]['request'] | ((version: number) => ApiMessages[K]['request']);
@@ -73,6 +93,15 @@ interface Current {
   conn: KafkaConnection;
   /** The broker's API versions; null when negotiation is off. */
   versions: BrokerApiVersions | null;
+  /** When to authenticate again (KIP-368; Date.now() ms), 0: never. */
+  reauthAt: number;
+  /** The re-authentication under way, which requests wait for. */
+  reauthenticating: Promise<void> | null;
+}
+
+/** Re-authenticate at 85–95 % of the session lifetime, as Kafka's clients do. */
+function reauthTime(lifetimeMs: number): number {
+  return lifetimeMs > 0 ? Date.now() + Math.floor(lifetimeMs * (0.85 + Math.random() * 0.1)) : 0;
 }
 
 export class KafkaClient {
@@ -83,7 +112,11 @@ export class KafkaClient {
   #current: Current | null = null;
   #connecting: Promise<Current> | null = null;
   #closed = false;
-  readonly #o: Required<Omit<KafkaClientOptions, 'bootstrap' | 'maxFrameSize'>> & { maxFrameSize?: number };
+  readonly #o: Required<Omit<KafkaClientOptions, 'bootstrap' | 'maxFrameSize' | 'tls' | 'authenticate'>> & {
+    maxFrameSize?: number;
+    tls?: TlsOptions;
+    authenticate?: ConnectionAuthenticator;
+  };
 
   constructor(o: KafkaClientOptions) {
     this.#endpoints = typeof o.bootstrap === 'string' ? parseBootstrap(o.bootstrap) : [...o.bootstrap];
@@ -97,6 +130,8 @@ export class KafkaClient {
       clientSoftwareName: o.clientSoftwareName ?? 'sluice',
       clientSoftwareVersion: o.clientSoftwareVersion ?? 'unknown',
       ...(o.maxFrameSize !== undefined ? { maxFrameSize: o.maxFrameSize } : {}),
+      ...(o.tls ? { tls: o.tls } : {}),
+      ...(o.authenticate ? { authenticate: o.authenticate } : {}),
     };
   }
 
@@ -179,7 +214,9 @@ export class KafkaClient {
     body: RequestBody<K>,
     opts: RequestOptions<ApiMessages[K]['response']>,
   ): Promise<ApiMessages[K]['response']> {
-    const { conn, versions: table } = await this.#ensure();
+    const cur = await this.#ensure();
+    if (cur.reauthAt > 0 && Date.now() >= cur.reauthAt) await this.#reauthenticate(cur);
+    const { conn, versions: table } = cur;
     const version = table ? table.pick(apiKey, versions) : pickVersion(apiKey, versions);
     const b = typeof body === 'function' ? body(version) : body;
     const res = await conn.request(apiKey, version, b, opts.timeoutMs ?? this.#o.requestTimeoutMs);
@@ -190,6 +227,36 @@ export class KafkaClient {
         `${apiByKey(apiKey)?.name ?? apiKey} v${version} to ${conn.describe()}: ${errorName(code)}`,
       );
     return res;
+  }
+
+  /**
+   * KIP-368: authenticate again on the same connection, once nothing is in flight on it (a request
+   * sent meanwhile would be taken for part of the exchange); requests arriving meanwhile wait. A
+   * refusal closes the connection (its requests fail with a retriable ConnectionError).
+   */
+  #reauthenticate(cur: Current): Promise<void> {
+    if (cur.reauthenticating) return cur.reauthenticating;
+    const authenticate = this.#o.authenticate;
+    if (!authenticate || cur.conn.inFlightCount > 0) return Promise.resolve();
+    cur.reauthAt = 0;
+    cur.reauthenticating = authenticate(cur.conn, cur.versions)
+      .then(
+        (lifetimeMs) => {
+          cur.reauthAt = reauthTime(lifetimeMs);
+        },
+        (err: unknown) => {
+          const reason = new ConnectionError(
+            `re-authentication to ${cur.conn.describe()} failed: ${err instanceof Error ? err.message : String(err)}`,
+            { cause: err },
+          );
+          cur.conn.close(reason);
+          throw reason;
+        },
+      )
+      .finally(() => {
+        cur.reauthenticating = null;
+      });
+    return cur.reauthenticating;
   }
 
   #listed(e: Endpoint): boolean {
@@ -222,6 +289,7 @@ export class KafkaClient {
           clientId: this.clientId,
           connectTimeoutMs: this.#o.connectTimeoutMs,
           ...(this.#o.maxFrameSize !== undefined ? { maxFrameSize: this.#o.maxFrameSize } : {}),
+          ...(this.#o.tls ? { tls: this.#o.tls } : {}),
         });
         const versions = this.#o.negotiateVersions
           ? await fetchApiVersions(conn, {
@@ -230,10 +298,22 @@ export class KafkaClient {
               clientSoftwareVersion: this.#o.clientSoftwareVersion,
             })
           : null;
+        let lifetimeMs = 0;
+        if (this.#o.authenticate) {
+          try {
+            lifetimeMs = await this.#o.authenticate(conn, versions);
+          } catch (err) {
+            if (err instanceof KafkaClientError) throw err;
+            throw new ConnectionError(
+              `authentication to ${formatEndpoint(ep)} failed: ${err instanceof Error ? err.message : String(err)}`,
+              { cause: err },
+            );
+          }
+        }
         if (this.#closed) throw new ClientClosedError(`client ${this.clientId} closed`);
         if (!this.#listed(ep))
           throw new ConnectionError(`endpoint ${formatEndpoint(ep)} was replaced while connecting`);
-        const opened: Current = { conn, versions };
+        const opened: Current = { conn, versions, reauthAt: reauthTime(lifetimeMs), reauthenticating: null };
         const c = conn;
         c.onClose(() => {
           if (this.#current?.conn !== c) return;

@@ -3,7 +3,8 @@
  * body) through the generated codecs. It owns the socket, the FrameDecoder and the requests in
  * flight, and nothing else: no retries, no version choice, no reconnecting (KafkaClient does those).
  *
- * Lifecycle: `KafkaConnection.connect()` resolves once the TCP connection is up. Requests may be
+ * Lifecycle: `KafkaConnection.connect()` resolves once the TCP connection is up (and the TLS
+ * handshake done, with `tls`). Requests may be
  * pipelined; each gets the next correlation id and waits in a FIFO. A broker answers the requests of
  * one connection in the order they came, so a response must carry the correlation id at the head of
  * the FIFO (Kafka's NetworkClient checks the same); anything else closes the connection. The
@@ -20,7 +21,8 @@
  * response frame that answers no request of this connection is kept for `nextFrame()` instead of
  * closing the connection.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions as NodeTlsOptions } from 'node:tls';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import {
   apiByKey,
@@ -47,7 +49,15 @@ export interface KafkaConnectionOptions extends Endpoint {
   maxFrameSize?: number;
   /** Keep response frames that answer no request for `nextFrame()` (tests writing raw bytes). */
   keepUnmatchedFrames?: boolean;
+  /**
+   * Speak TLS (SSL and SASL_SSL listeners): Node's tls options (key, cert, ca, versions, ciphers,
+   * checkServerIdentity …). The server name sent is the endpoint's host unless it is an IP address.
+   */
+  tls?: TlsOptions;
 }
+
+/** Node's TLS client options, less what the endpoint gives. */
+export type TlsOptions = Omit<NodeTlsOptions, 'host' | 'port' | 'socket' | 'path'>;
 
 /** Default per-request timeout (Kafka's request.timeout.ms). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -105,12 +115,18 @@ export class KafkaConnection {
     socket.on('close', () => this.#fail(new ConnectionError(`connection to ${this.describe()} closed`)));
   }
 
-  /** Opens a TCP connection; rejects with ConnectionError when it cannot within the timeout. */
+  /**
+   * Opens a TCP connection (and with `tls`, finishes the TLS handshake, the server's certificate
+   * verified); rejects with ConnectionError when it cannot within the timeout.
+   */
   static connect(o: KafkaConnectionOptions): Promise<KafkaConnection> {
     const where = formatEndpoint(o);
     const timeoutMs = o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const t = o.tls;
     return new Promise((resolve, reject) => {
-      const s = netConnect({ host: o.host, port: o.port });
+      const s: Socket = t
+        ? tlsConnect({ ...(isIP(o.host) ? {} : { servername: o.host }), ...t, host: o.host, port: o.port })
+        : netConnect({ host: o.host, port: o.port });
       s.setNoDelay(true);
       const timer = setTimeout(() => {
         s.destroy();
@@ -119,10 +135,14 @@ export class KafkaConnection {
       const onError = (err: Error) => {
         clearTimeout(timer);
         s.destroy();
-        reject(new ConnectionError(`connecting to ${where} failed: ${err.message}`, { cause: err }));
+        reject(
+          new ConnectionError(`connecting to ${where}${t ? ' (TLS)' : ''} failed: ${err.message}`, {
+            cause: err,
+          }),
+        );
       };
       s.once('error', onError);
-      s.once('connect', () => {
+      s.once(t ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         s.off('error', onError);
         resolve(new KafkaConnection(s, o));

@@ -55,6 +55,15 @@ const SLUICE_ONLY_KEYS: ConfigKey[] = [
     validate: atLeast(0),
     dynamic: 'cluster-wide',
   },
+  {
+    name: 'sluice.control.plane.secret',
+    type: 'password',
+    default: null,
+    doc: "A secret every call to the control plane (gRPC, between brokers) must carry. Unset: one derived from the inter-broker SASL credentials, or mTLS with the inter-broker listener's keystore and truststore when that listener speaks TLS; a PLAINTEXT inter-broker listener without either leaves the control plane open.",
+    sensitive: true,
+    readOnly: true,
+    dynamic: 'read-only',
+  },
 ];
 
 /** Defaults that differ from Kafka's, and why. */
@@ -83,8 +92,45 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'broker.id': 'used when node.id is not set',
   listeners: '',
   'advertised.listeners': '',
-  'listener.security.protocol.map': 'only PLAINTEXT is served yet',
+  'listener.security.protocol.map': 'PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL are served',
   'inter.broker.listener.name': '',
+  // Security (src/broker/security/): each may be set per listener (listener.name.<l>.<key>), the SASL
+  // keys also per mechanism (listener.name.<l>.<mechanism>.<key>).
+  'ssl.keystore.type':
+    'PEM or PKCS12; a JKS file is refused (a PKCS12 file works under the default JKS type, as in Java)',
+  'ssl.keystore.location':
+    'read at startup per listener (listener.name.<l>. prefix first); the key and certificate files are re-read when they change',
+  'ssl.keystore.password': '',
+  'ssl.key.password': '',
+  'ssl.keystore.key': '',
+  'ssl.keystore.certificate.chain': '',
+  'ssl.truststore.type': 'PEM (a PEM file works under the default JKS type); JKS is refused',
+  'ssl.truststore.location':
+    'read at startup per listener (listener.name.<l>. prefix first); the key and certificate files are re-read when they change',
+  'ssl.truststore.password': '',
+  'ssl.truststore.certificates': '',
+  'ssl.client.auth': 'on SASL_SSL listeners only the listener-prefixed key is read, as in Kafka',
+  'ssl.protocol': '',
+  'ssl.enabled.protocols': 'TLSv1.2 and TLSv1.3',
+  'ssl.cipher.suites': '',
+  'ssl.endpoint.identification.algorithm': 'for connections this broker makes to other brokers',
+  'ssl.principal.mapping.rules': '',
+  'ssl.allow.dn.changes': '',
+  'ssl.allow.san.changes': '',
+  'sasl.enabled.mechanisms': 'PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER (GSSAPI is not supported)',
+  'sasl.mechanism.inter.broker.protocol': '',
+  'sasl.jaas.config': '',
+  'sasl.server.max.receive.size': '',
+  'connections.max.reauth.ms': '',
+  'connection.failed.authentication.delay.ms': '',
+  'sasl.oauthbearer.jwks.endpoint.url': '',
+  'sasl.oauthbearer.jwks.endpoint.refresh.ms': '',
+  'sasl.oauthbearer.expected.audience': '',
+  'sasl.oauthbearer.expected.issuer': '',
+  'sasl.oauthbearer.sub.claim.name': '',
+  'sasl.oauthbearer.scope.claim.name': '',
+  'sasl.oauthbearer.clock.skew.seconds': '',
+  'sluice.control.plane.secret': '',
   'log.dirs': '',
   'log.dir': '',
   'broker.rack': '',
@@ -118,6 +164,14 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'controlled.shutdown.max.retries': '',
   'controlled.shutdown.retry.backoff.ms': '',
   'log.flush.scheduler.interval.ms': 'only as the default of flush.ms (the flush check runs every second)',
+  // The log cleaner (src/storage/cleaner-config.ts reads them on every pick, so dynamic changes apply).
+  'log.cleaner.enable': '',
+  'log.cleaner.threads': 'worker threads',
+  'log.cleaner.backoff.ms': '',
+  'log.cleaner.io.max.bytes.per.second': '',
+  'log.cleaner.dedupe.buffer.size': 'shared by all cleaner threads, as in Kafka',
+  'log.cleaner.io.buffer.size': '',
+  'log.cleaner.io.buffer.load.factor': '',
 };
 
 function brokerKeys(): ConfigDef {

@@ -9,8 +9,9 @@
  * Listener names are case-insensitive (kept upper-cased, as Kafka's ListenerName does). A listener
  * absent from advertised.listeners advertises its own host:port (an empty host advertises this
  * machine's host name); advertising 0.0.0.0 or :: is an error, as in Kafka. Port 0 binds a free port
- * and advertises the one bound. Only PLAINTEXT is served for now: a listener mapped to SSL or SASL_*
- * is a startup error rather than a listener that silently speaks plaintext.
+ * and advertises the one bound. Every security protocol is served: PLAINTEXT, SSL, SASL_PLAINTEXT,
+ * SASL_SSL; each listener's TLS and SASL settings (`listener.name.<name>.ssl.*`, `….sasl.*`) are
+ * resolved by src/broker/security/.
  * Pure: no I/O (the host name aside).
  */
 import { hostname } from 'node:os';
@@ -18,7 +19,7 @@ import { InvalidConfigError } from './config-def.js';
 
 export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
-export const SUPPORTED_SECURITY_PROTOCOLS: readonly SecurityProtocol[] = ['PLAINTEXT'];
+export const SUPPORTED_SECURITY_PROTOCOLS: readonly SecurityProtocol[] = SECURITY_PROTOCOLS;
 
 /** Kafka's default map: every security protocol is also a listener name of its own. */
 export const DEFAULT_SECURITY_PROTOCOL_MAP = SECURITY_PROTOCOLS.map((p) => `${p}:${p}`).join(',');

@@ -9,12 +9,21 @@ import { KAFKA_TOPIC_CONFIGS } from './kafka-configs.generated.js';
 
 /** Topic keys Sluice acts on, and how, where that needs saying. */
 export const TOPIC_ENFORCED: Readonly<Record<string, string>> = {
-  'cleanup.policy': 'delete: time/size retention; compact: records need keys (no log cleaner yet)',
+  'cleanup.policy':
+    'delete: time/size retention; compact: the log cleaner keeps the latest record per key (records need keys); both',
+  'delete.retention.ms': 'tombstones removed by the cleaner after it (KIP-534 horizons)',
+  'min.compaction.lag.ms': '',
+  'max.compaction.lag.ms': 'KIP-354',
+  'min.cleanable.dirty.ratio': '',
   'file.delete.delay.ms': '',
   'flush.messages': '',
   'flush.ms': '',
   'index.interval.bytes': '',
   'max.message.bytes': '',
+  'message.timestamp.after.max.ms':
+    'per record of a CreateTime batch: INVALID_TIMESTAMP with the record in record_errors',
+  'message.timestamp.before.max.ms':
+    'per record of a CreateTime batch: INVALID_TIMESTAMP with the record in record_errors',
   'message.timestamp.type': '',
   'min.insync.replicas': '',
   'retention.bytes': '',

@@ -271,6 +271,27 @@ function switchTo(
  * target ++ (original -- target), so the added replicas start fetching, and the state records what is
  * being added and removed. When nothing is to be added the switch happens at once (when it can).
  */
+/**
+ * Why a reassignment target is refused (INVALID_REPLICA_ASSIGNMENT), in Kafka's words and order
+ * (ReplicationControlManager.validateManualPartitionAssignment: the brokers in ascending order, the
+ * first unregistered or repeated one named), or null when it is acceptable.
+ */
+export function reassignmentTargetProblem(
+  target: readonly number[],
+  registered: ReadonlySet<number>,
+): string | null {
+  if (target.length === 0) return 'The manual partition assignment includes an empty replica list.';
+  const sorted = [...target].sort((x, y) => x - y);
+  let prev: number | null = null;
+  for (const id of sorted) {
+    if (!registered.has(id))
+      return `The manual partition assignment includes broker ${id}, but no such broker is registered.`;
+    if (id === prev) return `The manual partition assignment includes the broker ${prev} more than once.`;
+    prev = id;
+  }
+  return null;
+}
+
 export function onAlterReassignment(
   replicas: number[],
   state: PartitionState,
@@ -283,7 +304,7 @@ export function onAlterReassignment(
     if (!isReassigning(state))
       return {
         error: 'NO_REASSIGNMENT_IN_PROGRESS',
-        message: 'no reassignment is in progress for the partition',
+        message: 'No partition reassignment is in progress.',
       };
     // Cancelling: back to the original replicas. They held the partition before, so some are in the ISR
     // unless all were lost meanwhile; then the partition has no leader until one returns.
@@ -300,16 +321,8 @@ export function onAlterReassignment(
       },
     };
   }
-  if (target.length === 0)
-    return { error: 'INVALID_REPLICA_ASSIGNMENT', message: 'the target replica list is empty' };
-  if (new Set(target).size !== target.length)
-    return {
-      error: 'INVALID_REPLICA_ASSIGNMENT',
-      message: `the target replicas ${JSON.stringify(target)} list a broker more than once`,
-    };
-  const unknown = target.find((b) => !registered.has(b));
-  if (unknown !== undefined)
-    return { error: 'INVALID_REPLICA_ASSIGNMENT', message: `broker ${unknown} is not registered` };
+  const invalid = reassignmentTargetProblem(target, registered);
+  if (invalid !== null) return { error: 'INVALID_REPLICA_ASSIGNMENT', message: invalid };
   const adding = target.filter((r) => !original.includes(r));
   const removing = original.filter((r) => !target.includes(r));
   const union = [...target, ...removing];

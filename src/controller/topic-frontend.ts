@@ -19,7 +19,7 @@ import {
   validateTopicConfigs,
 } from '../common/topic-config.js';
 import { InvalidConfigError } from '../common/config-def.js';
-import { targetReplicas } from './partition-state-machine.js';
+import { reassignmentTargetProblem, targetReplicas } from './partition-state-machine.js';
 import { fenceHolds, type WriteFence } from './write-fence.js';
 
 /** A failure with the Kafka error name (error-codes.ts) the client should see. */
@@ -87,27 +87,35 @@ export function planTopic(
   }
   for (const [k, v] of Object.entries(req.configs ?? {})) if (v !== null) configs[k] = v;
 
+  // In the order and words of Kafka's ReplicationControlManager.createTopic.
   const brokers = [...table.brokers.keys()].sort((a, b) => a - b);
   let replicas: number[][];
   if (req.assignment && req.assignment.length > 0) {
-    if (req.numPartitions !== -1 || req.replicationFactor !== -1) {
+    if (req.replicationFactor !== -1)
       throw new TopicOperationError(
         'INVALID_REQUEST',
-        'Both numPartitions or replicationFactor and replicasAssignment were specified.',
+        'A manual partition assignment was specified, but replication factor was not set to -1.',
       );
-    }
+    if (req.numPartitions !== -1)
+      throw new TopicOperationError(
+        'INVALID_REQUEST',
+        'A manual partition assignment was specified, but numPartitions was not set to -1.',
+      );
     replicas = req.assignment.map((r) => [...r]);
     checkAssignment(replicas, brokers);
   } else {
-    const n = req.numPartitions === -1 ? defaults.numPartitions : req.numPartitions;
-    const rf = req.replicationFactor === -1 ? defaults.replicationFactor : req.replicationFactor;
-    if (n <= 0)
-      throw new TopicOperationError('INVALID_PARTITIONS', 'Number of partitions must be larger than 0.');
-    if (rf <= 0)
+    if (req.replicationFactor < -1 || req.replicationFactor === 0)
       throw new TopicOperationError(
         'INVALID_REPLICATION_FACTOR',
-        'Replication factor must be larger than 0.',
+        'Replication factor must be larger than 0, or -1 to use the default value.',
       );
+    if (req.numPartitions < -1 || req.numPartitions === 0)
+      throw new TopicOperationError(
+        'INVALID_PARTITIONS',
+        'Number of partitions was set to an invalid non-positive value.',
+      );
+    const n = req.numPartitions === -1 ? defaults.numPartitions : req.numPartitions;
+    const rf = req.replicationFactor === -1 ? defaults.replicationFactor : req.replicationFactor;
     if (rf > brokers.length) {
       throw new TopicOperationError(
         'INVALID_REPLICATION_FACTOR',
@@ -131,29 +139,23 @@ function assign(table: MetadataTable, n: number, rf: number, startPartition: num
   }
 }
 
+/**
+ * Manual replica assignments, as Kafka's validateManualPartitionAssignment checks each partition in
+ * turn: a non-empty list of distinct registered brokers, as many as the partitions before it have.
+ */
 function checkAssignment(replicas: number[][], brokers: number[]): void {
-  const rf = replicas[0]?.length ?? 0;
-  replicas.forEach((r, p) => {
-    if (r.length === 0 || r.length !== rf) {
+  const registered = new Set(brokers);
+  let rf: number | undefined;
+  for (const r of replicas) {
+    const problem = reassignmentTargetProblem(r, registered);
+    if (problem !== null) throw new TopicOperationError('INVALID_REPLICA_ASSIGNMENT', problem);
+    if (rf !== undefined && r.length !== rf)
       throw new TopicOperationError(
         'INVALID_REPLICA_ASSIGNMENT',
-        `Partition ${p} has an inconsistent replica count.`,
+        `The manual partition assignment includes a partition with ${r.length} replica(s), but this is not consistent with previous partitions, which have ${rf} replica(s).`,
       );
-    }
-    if (new Set(r).size !== r.length) {
-      throw new TopicOperationError(
-        'INVALID_REPLICA_ASSIGNMENT',
-        `Partition ${p} lists a broker more than once.`,
-      );
-    }
-    const unknown = r.find((b) => !brokers.includes(b));
-    if (unknown !== undefined) {
-      throw new TopicOperationError(
-        'INVALID_REPLICA_ASSIGNMENT',
-        `Partition ${p} names unknown broker ${unknown}.`,
-      );
-    }
-  });
+    rf = r.length;
+  }
 }
 
 /**

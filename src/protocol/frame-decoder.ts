@@ -63,7 +63,11 @@ function garbageHint(size: number): string {
 }
 
 export class FrameDecoder {
-  readonly maxFrameSize: number;
+  /**
+   * May change between frames: a SASL connection reads with sasl.server.max.receive.size until it
+   * has authenticated, then with socket.request.max.bytes (Kafka's SaslServerAuthenticator).
+   */
+  maxFrameSize: number;
   /** Chunks not yet consumed; the first is consumed from #headOffset on. */
   #chunks: Buffer[] = [];
   #headOffset = 0;

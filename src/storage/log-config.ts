@@ -29,8 +29,26 @@ export interface LogConfig {
   maxMessageBytes: number;
   /** message.timestamp.type */
   messageTimestampType: TimestampTypeName;
-  /** cleanup.policy: only "delete" is implemented; "compact" alone disables time/size retention. */
+  /**
+   * message.timestamp.before.max.ms / message.timestamp.after.max.ms: how far before / after the
+   * broker's clock a CreateTime record may be (Kafka longs, so kept exact: Long.MAX_VALUE is "no
+   * limit" and Kafka's messages print the bounds computed from it).
+   */
+  messageTimestampBeforeMaxMs: bigint;
+  messageTimestampAfterMaxMs: bigint;
+  /**
+   * cleanup.policy: "delete", "compact" or "compact,delete" (a list). With delete, segments go by
+   * retention.ms / retention.bytes; with compact, the log cleaner keeps the latest record per key.
+   */
   cleanupPolicy: string;
+  /** delete.retention.ms: how long a tombstone survives after the cleaner first sees it (KIP-534). */
+  deleteRetentionMs: number;
+  /** min.compaction.lag.ms: a record stays uncompacted at least this long (by its segment's newest timestamp). */
+  minCompactionLagMs: number;
+  /** max.compaction.lag.ms: a dirty segment older than this is cleaned even below the dirty ratio (KIP-354). */
+  maxCompactionLagMs: number;
+  /** min.cleanable.dirty.ratio: dirty bytes / all bytes above which the cleaner picks the log. */
+  minCleanableDirtyRatio: number;
 }
 
 /** Kafka's Long.MAX_VALUE for "never" when stored in a JS number. */
@@ -48,7 +66,13 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   fileDeleteDelayMs: 60_000,
   maxMessageBytes: 1024 * 1024 + 12,
   messageTimestampType: 'CreateTime',
+  messageTimestampBeforeMaxMs: 9223372036854775807n,
+  messageTimestampAfterMaxMs: 3_600_000n,
   cleanupPolicy: 'delete',
+  deleteRetentionMs: 24 * 60 * 60 * 1000,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: NEVER,
+  minCleanableDirtyRatio: 0.5,
 });
 
 /** Kafka key → field. Topic-level names, and the broker-level `log.*` names for the same setting. */
@@ -75,9 +99,40 @@ const KEYS: Record<string, keyof LogConfig> = {
   'message.max.bytes': 'maxMessageBytes',
   'message.timestamp.type': 'messageTimestampType',
   'log.message.timestamp.type': 'messageTimestampType',
+  'message.timestamp.before.max.ms': 'messageTimestampBeforeMaxMs',
+  'log.message.timestamp.before.max.ms': 'messageTimestampBeforeMaxMs',
+  'message.timestamp.after.max.ms': 'messageTimestampAfterMaxMs',
+  'log.message.timestamp.after.max.ms': 'messageTimestampAfterMaxMs',
   'cleanup.policy': 'cleanupPolicy',
   'log.cleanup.policy': 'cleanupPolicy',
+  'delete.retention.ms': 'deleteRetentionMs',
+  'log.cleaner.delete.retention.ms': 'deleteRetentionMs',
+  'min.compaction.lag.ms': 'minCompactionLagMs',
+  'log.cleaner.min.compaction.lag.ms': 'minCompactionLagMs',
+  'max.compaction.lag.ms': 'maxCompactionLagMs',
+  'log.cleaner.max.compaction.lag.ms': 'maxCompactionLagMs',
+  'min.cleanable.dirty.ratio': 'minCleanableDirtyRatio',
+  'log.cleaner.min.cleanable.ratio': 'minCleanableDirtyRatio',
 };
+
+/** The policies in a cleanup.policy list ("compact,delete" → compact and delete), as LogConfig.compact/delete. */
+export function cleanupPolicies(config: Readonly<LogConfig>): { compact: boolean; delete: boolean } {
+  const list = config.cleanupPolicy
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+  return { compact: list.includes('compact'), delete: list.includes('delete') };
+}
+
+/** cleanup.policy includes compact: the log cleaner keeps the latest record per key. */
+export function isCompacted(config: Readonly<LogConfig>): boolean {
+  return cleanupPolicies(config).compact;
+}
+
+/** cleanup.policy includes delete: retention.ms / retention.bytes apply. */
+export function isDeleteRetained(config: Readonly<LogConfig>): boolean {
+  return cleanupPolicies(config).delete;
+}
 
 /** Build a LogConfig from Kafka-named properties over `base`. Unknown keys are ignored. */
 export function logConfigFromProps(
@@ -94,6 +149,14 @@ export function logConfigFromProps(
     if (field === undefined || raw === undefined) continue;
     if (field === 'messageTimestampType' || field === 'cleanupPolicy') {
       (out as unknown as Record<string, unknown>)[field] = String(raw);
+    } else if (field === 'messageTimestampBeforeMaxMs' || field === 'messageTimestampAfterMaxMs') {
+      let v: bigint;
+      try {
+        v = BigInt(raw);
+      } catch {
+        throw new TypeError(`config ${key}=${raw} is not a number`);
+      }
+      out[field] = v;
     } else {
       const n = Number(raw);
       if (!Number.isFinite(n)) throw new TypeError(`config ${key}=${raw} is not a number`);

@@ -4,10 +4,10 @@
  *
  * It owns what is shared between logs: the FileHandlePool (bounded fds), the group-commit scheduler,
  * delayed file deletion, the background tasks (retention, time-based flush and index writes,
- * checkpoints), and the
+ * checkpoints), the LogCleaner (compaction, in worker threads; see log-cleaner.ts), and the
  * per-dir checkpoint files:
  *   recovery-point-offset-checkpoint, log-start-offset-checkpoint, replication-offset-checkpoint
- *   (high watermark) and the .kafka_cleanshutdown marker.
+ *   (high watermark), cleaner-offset-checkpoint (the cleaner's) and the .kafka_cleanshutdown marker.
  *
  * Lifecycle: new LogManager(opts) → startup() (load all logs, start timers) → getOrCreateLog / getLog …
  * → shutdown() (stop timers, flush and close every log, write checkpoints, write the clean-shutdown
@@ -16,7 +16,10 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { OffsetCheckpointFile, fsyncDir, writeFileAtomically } from './checkpoint-file.js';
+import { type CleanerConfig, DEFAULT_CLEANER_CONFIG } from './cleaner-config.js';
+import type { AbortedTxn, ProducerLastRecord } from './cleaner-messages.js';
 import { KafkaStorageError, LogDirError } from './errors.js';
+import { type CleanerLogger, LogCleaner } from './log-cleaner.js';
 import { FileHandlePool, type PooledFile } from './file-handle-pool.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import {
@@ -53,6 +56,19 @@ export interface LogManagerOptions {
   time?: () => number;
   /** Producer-state hook: batches re-read while recovering a log. */
   onRecoveredBatch?: (tp: TopicPartition, h: BatchPosition) => void;
+  /**
+   * The log cleaner's broker settings (log.cleaner.*), read on every cleaning so dynamic changes
+   * apply; default Kafka's defaults (cleaner enabled).
+   */
+  cleanerConfig?: () => Readonly<CleanerConfig>;
+  /** Active producers' last records of a partition (its producer state), for the cleaner. */
+  producerLastRecords?: (tp: TopicPartition) => ProducerLastRecord[] | null;
+  /** Aborted transactions of a log in [from, to); default the log's own .txnindex; null: none kept. */
+  abortedTransactions?: (tp: TopicPartition, from: bigint, to: bigint) => AbortedTxn[] | null;
+  /** The last stable offset of a partition (where cleaning stops); default its high watermark. */
+  lastStableOffset?: (tp: TopicPartition) => bigint | undefined;
+  /** Where the cleaner logs (a pino logger); default silent. */
+  logger?: CleanerLogger;
 }
 
 interface LogDirState {
@@ -74,6 +90,8 @@ export class LogManager {
   #dirty = new Set<UnifiedLog>();
   #commitScheduled = false;
   #started = false;
+  /** Log compaction (created with the manager; its threads start with startup()). */
+  readonly cleaner: LogCleaner;
 
   constructor(opts: LogManagerOptions) {
     if (opts.logDirs.length === 0) throw new LogDirError('log.dirs is empty');
@@ -83,6 +101,28 @@ export class LogManager {
     this.#defaultConfig = opts.defaultConfig ?? DEFAULT_LOG_CONFIG;
     this.#topicConfig = opts.topicConfig;
     this.#time = opts.time ?? Date.now;
+    const cleanerConfig = opts.cleanerConfig ?? (() => DEFAULT_CLEANER_CONFIG);
+    this.cleaner = new LogCleaner({
+      logDirs: this.#dirs.map((d) => d.path),
+      logs: () => this.#cleanableLogs(),
+      // Fresh on every pick: topic overrides over the current (possibly dynamic) broker defaults.
+      configOf: (log) => this.configFor(log.topicPartition.topic),
+      cleanerConfig,
+      producerLastRecords: opts.producerLastRecords
+        ? (_key, log) => opts.producerLastRecords!(log.topicPartition)
+        : undefined,
+      // The aborts the cleaner must honour: each log's own .txnindex unless the caller says otherwise.
+      abortedTransactions: opts.abortedTransactions
+        ? (log, from, to) => opts.abortedTransactions!(log.topicPartition, from, to)
+        : (log, from, to) => log.collectAbortedTransactions(from, to),
+      lastStableOffset: (log) => opts.lastStableOffset?.(log.topicPartition) ?? log.highWatermark,
+      time: this.#time,
+      log: opts.logger,
+    });
+  }
+
+  *#cleanableLogs(): Generator<{ key: string; log: UnifiedLog; logDir: string }> {
+    for (const [key, e] of this.#logs) yield { key, log: e.log, logDir: e.dir.path };
   }
 
   configFor(topic: string): Readonly<LogConfig> {
@@ -109,6 +149,7 @@ export class LogManager {
       every(this.#opts.retentionCheckIntervalMs ?? 300_000, () => this.cleanupLogs());
       every(this.#opts.flushCheckIntervalMs ?? 1000, () => this.flushDirtyLogs());
       every(this.#opts.checkpointIntervalMs ?? 60_000, () => this.checkpointAll());
+      this.cleaner.startup();
     }
   }
 
@@ -173,6 +214,7 @@ export class LogManager {
       flushScheduler: (log) => this.#scheduleGroupCommit(log),
       deleteScheduler: (files) => this.#scheduleDelete(files, this.configFor(tp.topic).fileDeleteDelayMs),
       onRecoveredBatch: onRecovered ? (h) => onRecovered(tp, h) : undefined,
+      onTruncated: (_log, newEnd) => this.cleaner.onTruncated(topicPartitionKey(tp), d.path, newEnd),
     });
   }
 
@@ -219,6 +261,8 @@ export class LogManager {
     this.#logs.delete(key);
     e.dir.logs.delete(key);
     this.#dirty.delete(e.log);
+    // Before the files go: a worker cleaning this log is told to stop and its swaps are refused.
+    this.cleaner.onDeleted(key, e.dir.path);
     e.log.closeWithoutFlush();
     const renamed = `${e.log.dir}.${this.#time()}${DELETE_DIR_SUFFIX}`;
     try {
@@ -274,10 +318,16 @@ export class LogManager {
     });
   }
 
-  /** Retention over every log; returns the number of segments deleted. */
+  /**
+   * Retention over every log; returns the number of segments deleted. A log the cleaner is working on
+   * is skipped (its retention runs after the cleaning, as Kafka's cleaner does for compacted logs).
+   */
   cleanupLogs(now = this.#time()): number {
     let n = 0;
-    for (const { log } of this.#logs.values()) n += log.deleteOldSegments(now);
+    for (const [key, { log }] of this.#logs) {
+      if (this.cleaner.isCleaning(key)) continue;
+      n += log.deleteOldSegments(now);
+    }
     return n;
   }
 
@@ -319,6 +369,8 @@ export class LogManager {
    */
   shutdown(): void {
     for (const t of this.#timers.splice(0)) clearInterval(t);
+    // First: no worker may be writing next to a log that closes (an unfinished cleaning is dropped).
+    this.cleaner.shutdown();
     for (const e of [...this.#pendingDeletes]) {
       clearTimeout(e.timer);
       this.#pendingDeletes.delete(e);
@@ -338,6 +390,7 @@ export class LogManager {
   /** Simulate a crash in tests: drop everything without flushing, checkpoints or marker. */
   abandon(): void {
     for (const t of this.#timers.splice(0)) clearInterval(t);
+    this.cleaner.abandon();
     for (const e of this.#pendingDeletes) clearTimeout(e.timer);
     this.#pendingDeletes.clear();
     for (const { log } of this.#logs.values()) log.closeWithoutFlush();

@@ -1,6 +1,7 @@
 /**
  * LogSegment: one `.log` file of RecordBatch v2 bytes exactly as appended, with its sparse `.index`
- * (OffsetIndex) and `.timeindex` (TimeIndex), all three in Kafka's formats. Named by its base offset;
+ * (OffsetIndex) and `.timeindex` (TimeIndex), and its `.txnindex` of aborted transactions
+ * (TransactionIndex, only once one is written), all in Kafka's formats. Named by its base offset;
  * every batch in it has baseOffset >= the segment's base offset and a last offset within 2^31 of it
  * (4-byte relative offsets in the indexes).
  *
@@ -34,12 +35,20 @@ import {
 } from '../protocol/records/batch-header.js';
 import { readRecords } from '../protocol/records/record.js';
 import { decompressSync } from '../protocol/records/compression.js';
+import { statSync, utimesSync } from 'node:fs';
 import { CorruptIndexError } from './abstract-index.js';
 import type { FileHandlePool, PooledFile } from './file-handle-pool.js';
 import type { LogConfig } from './log-config.js';
-import { DELETED_FILE_SUFFIX, logFile, offsetIndexFile, timeIndexFile } from './log-file-utils.js';
+import {
+  DELETED_FILE_SUFFIX,
+  logFile,
+  offsetIndexFile,
+  timeIndexFile,
+  txnIndexFile,
+} from './log-file-utils.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
+import { TransactionIndex, type AbortedTxn } from './transaction-index.js';
 
 const INT32_MAX = 0x7fffffffn;
 /** Header scans start from an index entry, so about index.interval.bytes (4 KiB) is usually enough. */
@@ -113,6 +122,8 @@ export class LogSegment {
   readonly log: PooledFile;
   readonly offsetIndex: OffsetIndex;
   readonly timeIndex: TimeIndex;
+  /** Aborted transactions whose marker is in this segment (the partition writes them). */
+  readonly txnIndex: TransactionIndex;
   #size: number;
   /** Offset after the last batch; null until computed (lazily, after open). */
   #nextOffset: bigint | null;
@@ -128,30 +139,40 @@ export class LogSegment {
   #appending = false;
   readonly created: number;
 
+  /** The suffix the three file names carry now ('' in the log; '.cleaned' / '.swap' while cleaning). */
+  #suffix: string;
+  /** The first batch's MaxTimestamp, read once (-1 when none); null until read. */
+  #firstBatchTimestamp: bigint | null = null;
+
   private constructor(
     readonly dir: string,
     readonly baseOffset: bigint,
-    readonly config: Readonly<LogConfig>,
+    /** The log's config; UnifiedLog.updateConfig replaces it (a changed segment.ms/bytes rolls the active one). */
+    public config: Readonly<LogConfig>,
     pool: FileHandlePool,
     now: number,
     fresh: boolean,
+    suffix = '',
   ) {
-    this.log = pool.file(logFile(dir, baseOffset));
+    this.#suffix = suffix;
+    this.log = pool.file(logFile(dir, baseOffset, suffix));
     this.offsetIndex = new OffsetIndex(
-      pool.file(offsetIndexFile(dir, baseOffset)),
+      pool.file(offsetIndexFile(dir, baseOffset, suffix)),
       baseOffset,
       config.segmentIndexBytes,
     );
     this.timeIndex = new TimeIndex(
-      pool.file(timeIndexFile(dir, baseOffset)),
+      pool.file(timeIndexFile(dir, baseOffset, suffix)),
       baseOffset,
       config.segmentIndexBytes,
     );
+    this.txnIndex = new TransactionIndex(pool.file(txnIndexFile(dir, baseOffset)), baseOffset);
     this.created = now;
     if (fresh) {
       this.log.truncate(0);
       this.offsetIndex.reset();
       this.timeIndex.reset();
+      this.txnIndex.reset();
       // A new segment is the active one: its indexes are preallocated now, as Kafka creates them.
       this.offsetIndex.preallocate();
       this.timeIndex.preallocate();
@@ -167,15 +188,19 @@ export class LogSegment {
     }
   }
 
-  /** A new, empty segment (any leftover files of that name are emptied). */
+  /**
+   * A new, empty segment (any leftover files of that name are emptied). `suffix` names its files
+   * `<base>.log<suffix>` …: the cleaner writes `.cleaned` segments (Kafka's createNewCleanedSegment).
+   */
   static create(
     dir: string,
     baseOffset: bigint,
     config: Readonly<LogConfig>,
     pool: FileHandlePool,
     now: number,
+    suffix = '',
   ): LogSegment {
-    return new LogSegment(dir, baseOffset, config, pool, now, true);
+    return new LogSegment(dir, baseOffset, config, pool, now, true, suffix);
   }
 
   /** An existing segment; nothing is read until needed. */
@@ -185,8 +210,64 @@ export class LogSegment {
     config: Readonly<LogConfig>,
     pool: FileHandlePool,
     now: number,
+    suffix = '',
   ): LogSegment {
-    return new LogSegment(dir, baseOffset, config, pool, now, false);
+    return new LogSegment(dir, baseOffset, config, pool, now, false, suffix);
+  }
+
+  /** The suffix of the segment's file names ('' for a segment of the log). */
+  get suffix(): string {
+    return this.#suffix;
+  }
+
+  /**
+   * Rename the three files from suffix `from` to suffix `to` (Kafka's changeFileSuffixes: `.cleaned`
+   * → `.swap` → '' when a cleaned segment is swapped in). Missing index files are skipped.
+   */
+  changeFileSuffixes(from: string, to: string): void {
+    for (const f of [this.log, this.offsetIndex.file, this.timeIndex.file]) {
+      if (!f.path.endsWith(from)) throw new Error(`${f.path} does not end with ${JSON.stringify(from)}`);
+      try {
+        f.rename(f.path.slice(0, f.path.length - from.length) + to);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        f.path = f.path.slice(0, f.path.length - from.length) + to;
+      }
+    }
+    this.#suffix = to;
+  }
+
+  /** The .log file's modification time (ms), as Kafka's LogSegment.lastModified (no fd needed). */
+  get lastModified(): number {
+    return statSync(this.log.path).mtimeMs;
+  }
+
+  /** Set the modification time of the three files (a cleaned segment keeps its source's). */
+  setLastModified(ms: number): void {
+    const t = ms / 1000;
+    for (const f of [this.log, this.offsetIndex.file, this.timeIndex.file]) {
+      try {
+        utimesSync(f.path, t, t);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+  }
+
+  /**
+   * The first batch's MaxTimestamp (Kafka's getFirstBatchTimestamp, what max.compaction.lag.ms is
+   * measured from), or -1 for an empty segment or one without timestamps. Read once and cached.
+   */
+  get firstBatchTimestamp(): bigint {
+    if (this.#firstBatchTimestamp === null) {
+      let ts = -1n;
+      if (this.#size >= RECORD_BATCH_HEADER_SIZE) {
+        const h = this.log.read(0, RECORD_BATCH_HEADER_SIZE);
+        if (h.length === RECORD_BATCH_HEADER_SIZE) ts = h.readBigInt64BE(MAX_TIMESTAMP_OFFSET);
+      }
+      this.#firstBatchTimestamp = ts;
+    }
+    return this.#firstBatchTimestamp;
   }
 
   get size(): number {
@@ -241,6 +322,7 @@ export class LogSegment {
     this.#ensureTail();
     if (!this.#appending) this.#reopenForAppend();
     const start = this.#size;
+    if (start === 0) this.#firstBatchTimestamp = null;
     this.log.write(buf, start);
     for (const b of batches) this.#indexBatch(b.lastOffset, b.maxTimestamp, start + b.position, b.size);
     this.#size += buf.length;
@@ -414,6 +496,10 @@ export class LogSegment {
     }
     const truncatedBytes = fileSize - pos;
     if (truncatedBytes > 0) this.log.truncate(pos);
+    this.#firstBatchTimestamp = null;
+    // Aborts whose markers were cut off go with them; the partition re-indexes the rest from its
+    // producer snapshot on (see TransactionIndex).
+    this.txnIndex.truncateTo(next);
     this.#size = pos;
     this.#scannedSize = pos;
     this.#nextOffset = next;
@@ -534,10 +620,12 @@ export class LogSegment {
     this.log.truncate(first.position);
     this.offsetIndex.truncateTo(first.baseOffset);
     this.timeIndex.truncateTo(first.baseOffset);
+    this.txnIndex.truncateTo(first.baseOffset);
     this.#size = first.position;
     this.#nextOffset = null;
     this.#scannedSize = -1;
     this.#dirty = true;
+    this.#firstBatchTimestamp = null;
     this.#ensureTail();
     return removed;
   }
@@ -573,12 +661,44 @@ export class LogSegment {
     this.#appending = false;
   }
 
-  /** Write pending index entries and fsync the three files. */
+  /**
+   * Index an aborted transaction whose ABORT marker is in this segment (Kafka's
+   * LogSegment.updateTxnIndex); the file is written now, fsynced with the segment.
+   */
+  appendAbortedTxn(t: AbortedTxn): void {
+    this.txnIndex.append(t);
+    this.#dirty = true;
+  }
+
+  /**
+   * The exclusive upper bound of the offsets a read of `size` bytes from `position` can return, as
+   * Kafka's OffsetIndex.fetchUpperBoundOffset: the offset of the first index entry at or past the
+   * read's end, or null when the index has none (the next segment or the log end bounds it then).
+   */
+  fetchUpperBoundOffset(position: number, size: number): bigint | null {
+    this.#ensureIndexes();
+    const idx = this.offsetIndex;
+    const target = position + size;
+    let lo = 0;
+    let hi = idx.entries - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (idx.entry(mid).position >= target) {
+        found = mid;
+        hi = mid - 1;
+      } else lo = mid + 1;
+    }
+    return found < 0 ? null : idx.entry(found).offset;
+  }
+
+  /** Write pending index entries and fsync the files. */
   flush(): void {
     if (!this.#dirty) return;
     this.log.sync();
     this.offsetIndex.flush(true);
     this.timeIndex.flush(true);
+    this.txnIndex.flush();
     this.#dirty = false;
   }
 
@@ -595,9 +715,10 @@ export class LogSegment {
     this.log.close();
     this.offsetIndex.file.close();
     this.timeIndex.file.close();
+    this.txnIndex.close();
   }
 
-  /** Rename the files to *.deleted (for delayed unlink) and return them. */
+  /** Rename the files to *.deleted (for delayed unlink) and return them (a missing .txnindex is skipped). */
   renameToDeleted(): PooledFile[] {
     const files = [this.log, this.offsetIndex.file, this.timeIndex.file];
     for (const f of files) {
@@ -607,6 +728,14 @@ export class LogSegment {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
+    // The .txnindex exists only when the segment had an abort; a later unlink of its old name must
+    // not hit a new segment's file of the same base offset.
+    try {
+      this.txnIndex.file.rename(this.txnIndex.path + DELETED_FILE_SUFFIX);
+      files.push(this.txnIndex.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     return files;
   }
 
@@ -614,5 +743,6 @@ export class LogSegment {
     this.log.unlink();
     this.offsetIndex.file.unlink();
     this.timeIndex.file.unlink();
+    this.txnIndex.file.unlink();
   }
 }

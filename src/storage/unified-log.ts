@@ -10,7 +10,7 @@
  * Batches are stored exactly as received: append validates them (CRC-32C and structure) and stamps
  * BaseOffset and PartitionLeaderEpoch in place, both outside the CRC; reads return raw file bytes.
  */
-import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BATCH_LENGTH_OFFSET,
@@ -38,17 +38,21 @@ import {
 } from './errors.js';
 import type { FileHandlePool, PooledFile } from './file-handle-pool.js';
 import { LeaderEpochFileCache } from './leader-epoch-file-cache.js';
-import type { LogConfig } from './log-config.js';
+import { type LogConfig, isDeleteRetained } from './log-config.js';
 import {
+  CLEANED_FILE_SUFFIX,
   DELETED_FILE_SUFFIX,
   INDEX_FILE_SUFFIX,
   LEADER_EPOCH_CHECKPOINT_FILE,
   LOG_FILE_SUFFIX,
+  SWAP_FILE_SUFFIX,
   TIME_INDEX_FILE_SUFFIX,
+  TXN_INDEX_FILE_SUFFIX,
   type TopicPartition,
   offsetFromFileName,
 } from './log-file-utils.js';
 import { type AppendBatch, type BatchPosition, LogSegment } from './log-segment.js';
+import type { AbortedTxn } from './transaction-index.js';
 
 /** ListOffsets special timestamps. */
 export const LATEST_TIMESTAMP = -1n;
@@ -88,6 +92,11 @@ export interface ReadOptions {
   maxOffset?: bigint;
   /** Return the whole first batch even if larger than maxBytes (Kafka's minOneMessage). Default true. */
   minOneMessage?: boolean;
+  /**
+   * Also collect the aborted transactions overlapping what is returned (read_committed fetches):
+   * Kafka's LocalLog.addAbortedTransactions.
+   */
+  includeAbortedTxns?: boolean;
 }
 
 export interface FetchDataInfo {
@@ -100,6 +109,8 @@ export interface FetchDataInfo {
   highWatermark: bigint;
   logStartOffset: bigint;
   logEndOffset: bigint;
+  /** With `includeAbortedTxns`: the aborted transactions the returned records may hold. */
+  abortedTransactions?: AbortedTxn[];
 }
 
 export interface TimestampAndOffset {
@@ -129,6 +140,28 @@ export interface LoadLogParams {
   deleteScheduler?: (files: PooledFile[]) => void;
   /** Called for every batch header re-read during recovery (the producer-state rebuild hook). */
   onRecoveredBatch?: (h: BatchPosition) => void;
+  /**
+   * Called after data was removed from the end of the log (truncateTo, truncateFullyAndStartAt) with
+   * the new log end offset: the log cleaner aborts a cleaning in progress and moves its checkpoint
+   * back (Kafka's LogManager does both around a truncation).
+   */
+  onTruncated?: (log: UnifiedLog, newLogEndOffset: bigint) => void;
+}
+
+/** A cleaned segment could not be swapped in: the segments it replaces changed meanwhile. */
+export class SwapRefusedError extends Error {
+  override readonly name = 'SwapRefusedError';
+}
+
+/**
+ * Crash tests: SLUICE_TEST_CRASH_AT_SWAP_STEP=<n> makes the process SIGKILL itself at step n of
+ * replaceSegments (1: first .cleaned file renamed to .swap, 2: all renamed, 3: first old segment
+ * renamed to .deleted, 4: all, 5: the .log renamed from .swap to its final name, 6: done). Never set
+ * outside tests.
+ */
+const CRASH_AT_SWAP_STEP = Number(process.env.SLUICE_TEST_CRASH_AT_SWAP_STEP ?? 0);
+function swapStep(step: number): void {
+  if (CRASH_AT_SWAP_STEP === step) process.kill(process.pid, 'SIGKILL');
 }
 
 interface FlushWaiter {
@@ -146,6 +179,7 @@ export class UnifiedLog {
   readonly #time: () => number;
   readonly #flushScheduler: ((log: UnifiedLog) => void) | undefined;
   readonly #deleteScheduler: (files: PooledFile[]) => void;
+  readonly #onTruncated: ((log: UnifiedLog, newLogEndOffset: bigint) => void) | undefined;
   #segments: LogSegment[] = [];
   #logStartOffset = 0n;
   #logEndOffset = 0n;
@@ -166,6 +200,7 @@ export class UnifiedLog {
     this.#time = p.time ?? Date.now;
     this.#flushScheduler = p.flushScheduler;
     this.#deleteScheduler = p.deleteScheduler ?? ((files) => files.forEach((f) => f.unlink()));
+    this.#onTruncated = p.onTruncated;
     this.leaderEpochCache = new LeaderEpochFileCache(join(p.dir, LEADER_EPOCH_CHECKPOINT_FILE));
     this.#lastFlushTime = this.#time();
   }
@@ -192,6 +227,7 @@ export class UnifiedLog {
     mkdirSync(this.dir, { recursive: true });
     const now = this.#time();
     const bases = new Set<bigint>();
+    this.#completeInterruptedSwaps(now);
     const names = readdirSync(this.dir);
     for (const name of names) {
       if (name.endsWith(DELETED_FILE_SUFFIX) || name.endsWith('.tmp')) unlinkSync(join(this.dir, name));
@@ -202,7 +238,11 @@ export class UnifiedLog {
     }
     // Index files without their .log are leftovers of a crash during a roll or delete.
     for (const name of names) {
-      if (name.endsWith(INDEX_FILE_SUFFIX) || name.endsWith(TIME_INDEX_FILE_SUFFIX)) {
+      if (
+        name.endsWith(INDEX_FILE_SUFFIX) ||
+        name.endsWith(TIME_INDEX_FILE_SUFFIX) ||
+        name.endsWith(TXN_INDEX_FILE_SUFFIX)
+      ) {
         const base = offsetFromFileName(name);
         if (base !== null && !bases.has(base)) unlinkSync(join(this.dir, name));
       }
@@ -234,6 +274,70 @@ export class UnifiedLog {
     this.leaderEpochCache.truncateFromEnd(this.#logEndOffset);
     this.leaderEpochCache.truncateFromStart(this.#logStartOffset);
     this.#highWatermark = this.#clamp(p.highWatermark ?? this.#logStartOffset);
+  }
+
+  /**
+   * Finish or undo a cleaner swap a crash interrupted, exactly as Kafka's LogLoader does before it
+   * loads segments:
+   *   1. `.deleted` files go (old segments already replaced); every `.cleaned` file goes (a cleaned
+   *      segment not yet being swapped in), and with them any `.swap` file at or above the lowest
+   *      `.cleaned` offset (a swap that had not finished renaming its files to `.swap`);
+   *   2. the remaining `.swap` segments are complete: the segment files they replace — those whose
+   *      base offset lies in [lowest swap base, highest swap next offset) — are deleted;
+   *   3. the `.swap` files are renamed to their final names.
+   * So a kill at any moment of a cleaning leaves either the old segments or the new one. Producer
+   * snapshots (`.snapshot`) are left alone (Kafka deletes those in the range too; they are rebuilt).
+   */
+  #completeInterruptedSwaps(now: number): void {
+    const names = readdirSync(this.dir);
+    let minCleaned: bigint | null = null;
+    const swaps: string[] = [];
+    for (const name of names) {
+      if (name.endsWith(DELETED_FILE_SUFFIX)) unlinkSync(join(this.dir, name));
+      else if (name.endsWith(CLEANED_FILE_SUFFIX)) {
+        const base = offsetFromFileName(name);
+        if (base !== null && (minCleaned === null || base < minCleaned)) minCleaned = base;
+        unlinkSync(join(this.dir, name));
+      } else if (name.endsWith(SWAP_FILE_SUFFIX)) swaps.push(name);
+    }
+    const valid: string[] = [];
+    for (const name of swaps) {
+      const base = offsetFromFileName(name);
+      if (base === null || (minCleaned !== null && base >= minCleaned)) unlinkSync(join(this.dir, name));
+      else valid.push(name);
+    }
+    if (valid.length === 0) return;
+    let minSwap: bigint | null = null;
+    let maxSwap: bigint | null = null;
+    for (const name of valid) {
+      if (name !== `${name.slice(0, 20)}${LOG_FILE_SUFFIX}${SWAP_FILE_SUFFIX}`) continue;
+      const base = offsetFromFileName(name)!;
+      const seg = LogSegment.open(this.dir, base, this.#config, this.#pool, now, SWAP_FILE_SUFFIX);
+      try {
+        const next = seg.nextOffset;
+        if (minSwap === null || base < minSwap) minSwap = base;
+        if (maxSwap === null || next > maxSwap) maxSwap = next;
+      } finally {
+        seg.closeHandles();
+      }
+    }
+    if (minSwap !== null && maxSwap !== null) {
+      const segmentFile = new RegExp(
+        `^\\d{20}(${[LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, TXN_INDEX_FILE_SUFFIX]
+          .map((x) => x.replace('.', '\\.'))
+          .join('|')})$`,
+      );
+      for (const name of readdirSync(this.dir)) {
+        if (!segmentFile.test(name)) continue;
+        const off = offsetFromFileName(name)!;
+        if (off >= minSwap && off < maxSwap) unlinkSync(join(this.dir, name));
+      }
+    }
+    for (const name of readdirSync(this.dir)) {
+      if (name.endsWith(SWAP_FILE_SUFFIX))
+        renameSync(join(this.dir, name), join(this.dir, name.slice(0, -SWAP_FILE_SUFFIX.length)));
+    }
+    fsyncDir(this.dir);
   }
 
   #recover(recoveryPoint: bigint, epochsTrusted: boolean, onBatch?: (h: BatchPosition) => void): void {
@@ -297,6 +401,8 @@ export class UnifiedLog {
   /** Topic config changed (IncrementalAlterConfigs); takes effect at the next append/roll/retention. */
   updateConfig(config: Readonly<LogConfig>): void {
     this.#config = config;
+    // The roll check reads the segment's config: Kafka decides a roll with the log's current config.
+    for (const s of this.#segments) s.config = config;
   }
   get logStartOffset(): bigint {
     return this.#logStartOffset;
@@ -318,6 +424,25 @@ export class UnifiedLog {
   }
   get numberOfSegments(): number {
     return this.#segments.length;
+  }
+  /**
+   * Segments holding offsets in [from, to): the one containing `from` (the floor segment) and every
+   * later one whose base offset is below `to` (Kafka's logSegments(from, to)).
+   */
+  logSegments(from: bigint, to: bigint): LogSegment[] {
+    if (from >= to) return [];
+    const out: LogSegment[] = [];
+    const start = from < this.#segments[0]!.baseOffset ? 0 : this.#floorSegmentIndex(from);
+    for (let i = start; i < this.#segments.length; i++) {
+      const seg = this.#segments[i]!;
+      if (seg.baseOffset >= to) break;
+      out.push(seg);
+    }
+    return out;
+  }
+  /** Segments from the one containing `from` up to, not including, the active one. */
+  nonActiveLogSegmentsFrom(from: bigint): LogSegment[] {
+    return this.logSegments(from, this.activeSegment.baseOffset);
   }
   /** Bytes on disk over all segments. */
   get size(): number {
@@ -629,6 +754,7 @@ export class UnifiedLog {
       highWatermark: this.#highWatermark,
       logStartOffset: this.#logStartOffset,
       logEndOffset: leo,
+      ...(opts.includeAbortedTxns ? { abortedTransactions: [] } : {}),
     });
     if (startOffset < this.#logStartOffset || startOffset > leo) {
       throw new OffsetOutOfRangeError(startOffset, this.#logStartOffset, leo, 'fetch offset');
@@ -646,7 +772,7 @@ export class UnifiedLog {
       const r = seg.read(startOffset, opts.maxBytes, maxPosition, minOne);
       if (r === null) continue;
       if (r.records.length === 0) return empty();
-      return {
+      const out: FetchDataInfo = {
         records: r.records,
         firstBatchBaseOffset: r.first.baseOffset,
         firstEntryIncomplete: r.first.size > opts.maxBytes,
@@ -654,8 +780,74 @@ export class UnifiedLog {
         logStartOffset: this.#logStartOffset,
         logEndOffset: leo,
       };
+      if (opts.includeAbortedTxns) {
+        // Kafka's upper bound: the first index entry past the bytes read, else the next segment's
+        // start, else the log end. It may exceed what was returned; never falls short of it.
+        const upperBound =
+          seg.fetchUpperBoundOffset(r.first.position, r.records.length) ?? next?.baseOffset ?? leo;
+        out.abortedTransactions = this.#collectAbortedTransactions(i, startOffset, upperBound);
+      }
+      return out;
     }
     return empty();
+  }
+
+  // ---- aborted transactions (the .txnindex of each segment) ----
+
+  /**
+   * Index an aborted transaction in the segment holding its ABORT marker (`lastOffset`): the
+   * partition calls this when it appends or replays the marker (Kafka's segment.updateTxnIndex).
+   */
+  appendAbortedTxn(t: AbortedTxn): void {
+    this.#checkOpen();
+    this.#segments[this.#floorSegmentIndex(t.lastOffset)]!.appendAbortedTxn(t);
+  }
+
+  /**
+   * The aborted transactions overlapping [startOffset, upperBoundOffset), from the segment holding
+   * `startOffset` on, until a segment's entries show nothing later can overlap (Kafka's
+   * collectAbortedTransactions). For read_committed fetches, and the log cleaner's seam: with
+   * `upperBoundOffset` = a segment's end it lists every abort the cleaner must honour there.
+   */
+  collectAbortedTransactions(startOffset: bigint, upperBoundOffset: bigint): AbortedTxn[] {
+    this.#checkOpen();
+    return this.#collectAbortedTransactions(
+      this.#floorSegmentIndex(startOffset),
+      startOffset,
+      upperBoundOffset,
+    );
+  }
+
+  #collectAbortedTransactions(from: number, startOffset: bigint, upperBoundOffset: bigint): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    for (let i = from; i < this.#segments.length; i++) {
+      const r = this.#segments[i]!.txnIndex.collectAbortedTxns(startOffset, upperBoundOffset);
+      out.push(...r.abortedTransactions);
+      if (r.isComplete) break;
+    }
+    return out;
+  }
+
+  /**
+   * Whether the transactional batch of `producerId` at `offset` belongs to an aborted transaction
+   * (the cleaner's question when it decides what to drop). Looks in the indexes of the segments
+   * from the one holding `offset` on.
+   */
+  isAbortedTransactionalOffset(producerId: bigint, offset: bigint): boolean {
+    for (const t of this.collectAbortedTransactions(offset, offset + 1n))
+      if (t.producerId === producerId && t.firstOffset <= offset && offset <= t.lastOffset) return true;
+    return false;
+  }
+
+  /**
+   * Drop the index entries of aborts whose marker is at or after `offset`, in every segment: the
+   * partition re-indexes them by replaying the log from there (after an unclean shutdown or a
+   * truncation, from its producer snapshot on).
+   */
+  truncateAbortedTxnsFrom(offset: bigint): void {
+    this.#checkOpen();
+    for (let i = this.#floorSegmentIndex(offset); i < this.#segments.length; i++)
+      this.#segments[i]!.txnIndex.truncateTo(offset);
   }
 
   /**
@@ -750,6 +942,7 @@ export class UnifiedLog {
     if (this.#recoveryPoint > this.#logEndOffset) this.#recoveryPoint = this.#logEndOffset;
     this.leaderEpochCache.truncateFromEnd(this.#logEndOffset);
     this.#dirNeedsSync = true;
+    this.#onTruncated?.(this, this.#logEndOffset);
     return true;
   }
 
@@ -764,6 +957,7 @@ export class UnifiedLog {
     this.#recoveryPoint = newOffset;
     this.leaderEpochCache.clearAndFlush();
     this.#dirNeedsSync = true;
+    this.#onTruncated?.(this, newOffset);
   }
 
   /**
@@ -797,13 +991,7 @@ export class UnifiedLog {
   deleteOldSegments(now = this.#time()): number {
     if (this.#closed) return 0;
     let n = this.#deleteOldSegmentsWhile((_s, next) => next.baseOffset <= this.#logStartOffset);
-    if (
-      !this.#config.cleanupPolicy
-        .split(',')
-        .map((s) => s.trim())
-        .includes('delete')
-    )
-      return n;
+    if (!isDeleteRetained(this.#config)) return n;
     const retentionMs = this.#config.retentionMs;
     if (retentionMs >= 0) n += this.#deleteOldSegmentsWhile((s) => now - s.largestTimestamp > retentionMs);
     const retentionBytes = this.#config.retentionBytes;
@@ -839,6 +1027,83 @@ export class UnifiedLog {
       this.#dirNeedsSync = true;
     }
     return n;
+  }
+
+  /**
+   * Swap the cleaned segment `<newBaseOffset>.*.cleaned` in for `oldSegments` (Kafka's
+   * LocalLog.replaceSegments), on the thread that owns the log, in an order a crash at any point
+   * recovers from (see #completeInterruptedSwaps):
+   *   1. the cleaned files are renamed `.cleaned` → `.swap` (from now on a restart completes the swap);
+   *   2. the segment list gets the new segment in place of the old ones, whose files are renamed to
+   *      `.deleted` and unlinked after file.delete.delay.ms;
+   *   3. the new files are renamed `.swap` → final names.
+   * The old segments must still be consecutive segments of this log, before the active one, the
+   * first with the new base offset (else SwapRefusedError: a truncation, retention or DeleteRecords
+   * changed the log while the cleaner worked; the cleaned files are the caller's to delete). The
+   * directory fsync is left to the caller (the cleaner worker does it, off this thread); a crash
+   * before it is recovered the same way.
+   */
+  replaceSegments(newBaseOffset: bigint, oldSegments: readonly LogSegment[]): LogSegment {
+    this.#checkOpen();
+    const first = oldSegments[0];
+    const at = first ? this.#segments.indexOf(first) : -1;
+    if (!first || at < 0 || first.baseOffset !== newBaseOffset)
+      throw new SwapRefusedError(`segment ${newBaseOffset} of ${this.dir} is no longer in the log`);
+    if (at + oldSegments.length >= this.#segments.length)
+      throw new SwapRefusedError(`segments from ${newBaseOffset} of ${this.dir} reach the active segment`);
+    for (let i = 0; i < oldSegments.length; i++) {
+      if (this.#segments[at + i] !== oldSegments[i])
+        throw new SwapRefusedError(
+          `segments from ${newBaseOffset} of ${this.dir} changed while being cleaned`,
+        );
+    }
+    const seg = LogSegment.open(
+      this.dir,
+      newBaseOffset,
+      this.#config,
+      this.#pool,
+      this.#time(),
+      CLEANED_FILE_SUFFIX,
+    );
+    try {
+      seg.log.size();
+    } catch (err) {
+      seg.closeHandles();
+      throw new SwapRefusedError(`cleaned segment ${newBaseOffset} of ${this.dir} is missing`, {
+        cause: err,
+      });
+    }
+    try {
+      this.#renameStepwise(seg, CLEANED_FILE_SUFFIX, SWAP_FILE_SUFFIX, 1, 2);
+      this.#segments.splice(at, oldSegments.length, seg);
+      oldSegments.forEach((s, i) => {
+        s.closeHandles();
+        this.#deleteScheduler(s.renameToDeleted());
+        if (i === 0) swapStep(3);
+      });
+      swapStep(4);
+      this.#renameStepwise(seg, SWAP_FILE_SUFFIX, '', 5, 6);
+    } catch (err) {
+      throw new KafkaStorageError(`swapping in cleaned segment ${newBaseOffset} of ${this.dir} failed`, {
+        cause: err,
+      });
+    }
+    this.#dirNeedsSync = true;
+    return seg;
+  }
+
+  /** changeFileSuffixes with the crash-test steps between the .log rename and the index renames. */
+  #renameStepwise(seg: LogSegment, from: string, to: string, afterLog: number, afterAll: number): void {
+    if (CRASH_AT_SWAP_STEP === 0) {
+      seg.changeFileSuffixes(from, to);
+      return;
+    }
+    const logPath = seg.log.path;
+    renameSync(logPath, logPath.slice(0, logPath.length - from.length) + to);
+    swapStep(afterLog);
+    renameSync(logPath.slice(0, logPath.length - from.length) + to, logPath);
+    seg.changeFileSuffixes(from, to);
+    swapStep(afterAll);
   }
 
   #deleteSegmentNow(s: LogSegment): void {

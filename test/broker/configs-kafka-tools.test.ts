@@ -86,8 +86,12 @@ describe('broker and topic configs with kafka-configs (Kafka 4.4.0 ConfigCommand
     const kafkaKeys = KAFKA_BROKER_CONFIGS.filter((k) => k.inConfigDef && !k.internal).map((k) => k.name);
     expect(kafkaKeys.length).toBeGreaterThan(340);
     expect(kafkaKeys.filter((k) => !lines.has(k))).toEqual([]);
-    // Kafka's keys, and Sluice's three own ones, nothing else.
-    expect(lines.size).toBe(kafkaKeys.length + 3);
+    // Kafka's keys, and Sluice's four own ones, nothing else; the control-plane secret is a password,
+    // described as Kafka describes one (sensitive, no value).
+    expect(lines.size).toBe(kafkaKeys.length + 4);
+    expect(lines.get('sluice.control.plane.secret')).toBe(
+      'sluice.control.plane.secret=null sensitive=true synonyms={}',
+    );
     expect(lines.get('num.io.threads')).toBe(
       'num.io.threads=8 sensitive=false synonyms={DEFAULT_CONFIG:num.io.threads=8}',
     );

@@ -32,6 +32,7 @@ function services(
   );
   return {
     log,
+    nodeId: 1,
     table: {
       topics: t,
       brokers: new Map(brokers.map((b) => [b, {}])),
@@ -201,10 +202,34 @@ describe('partition reassignment handlers', () => {
     expect((await notController.handle({ timeoutMs: 0, topics: [] }, ctx))!.errorCode).toBe(
       ErrorCode.NOT_CONTROLLER,
     );
-    const single = alterPartitionReassignmentsHandler(services(), () => null);
-    expect((await single.handle({ timeoutMs: 0, topics: [] }, ctx))!.errorCode).toBe(
-      ErrorCode.INVALID_REQUEST,
+    // A single node answers itself, as a one-broker Kafka: its own replica set is a no-op.
+    const single = alterPartitionReassignmentsHandler(
+      services({ t: { replicas: [[1]], states: [] } }),
+      () => null,
     );
+    const res = await single.handle(
+      {
+        timeoutMs: 0,
+        topics: [
+          {
+            name: 't',
+            partitions: [
+              { partitionIndex: 0, replicas: [1] },
+              { partitionIndex: 0, replicas: [2] },
+            ],
+          },
+        ],
+      },
+      ctx,
+    );
+    expect(res!.errorCode).toBe(ErrorCode.NONE);
+    expect(res!.responses[0]!.partitions.map((p) => [p.errorCode, p.errorMessage])).toEqual([
+      [ErrorCode.NONE, null],
+      [
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        'The manual partition assignment includes broker 2, but no such broker is registered.',
+      ],
+    ]);
   });
 
   it('List forwards the filter and returns the ongoing reassignments by topic', async () => {

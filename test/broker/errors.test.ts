@@ -45,10 +45,17 @@ import {
   UnsupportedVersionError,
 } from '../../src/client/errors.js';
 import { IllegalStateTransition } from '../../src/broker/group/group-metadata.js';
+import { AuthenticationError } from '../../src/broker/security/client-security.js';
+import { JaasConfigError } from '../../src/broker/security/jaas.js';
+import { SaslFailure } from '../../src/broker/security/sasl-mechanism.js';
+import { InvalidRuleError, NoMatchingRuleError } from '../../src/broker/security/ssl-principal-mapper.js';
+import { ClientCertificateError } from '../../src/broker/security/tls-listener.js';
+import { DerError } from '../../src/broker/security/x500-name.js';
 import {
   BrokerError,
   FencedLeaderEpochError,
   InvalidProducerEpochError,
+  PolicyViolationError,
   InvalidRequestError,
   NotEnoughReplicasError,
   NotLeaderOrFollowerError,
@@ -126,6 +133,7 @@ const SAMPLES: [AnyErrorClass, Error, number][] = [
   [NotEnoughReplicasError, new NotEnoughReplicasError('isr'), ErrorCode.NOT_ENOUGH_REPLICAS],
   [OutOfOrderSequenceError, new OutOfOrderSequenceError('seq'), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER],
   [InvalidProducerEpochError, new InvalidProducerEpochError('epoch'), ErrorCode.INVALID_PRODUCER_EPOCH],
+  [PolicyViolationError, new PolicyViolationError('policy'), ErrorCode.POLICY_VIOLATION],
   [InvalidRequestError, new InvalidRequestError('key'), ErrorCode.INVALID_REQUEST],
   [ConnectionError, new ConnectionError('conn'), ErrorCode.NETWORK_EXCEPTION],
   [RequestTimeoutError, new RequestTimeoutError('slow'), ErrorCode.REQUEST_TIMED_OUT],
@@ -139,6 +147,13 @@ const SAMPLES: [AnyErrorClass, Error, number][] = [
   [ClientClosedError, new ClientClosedError(), ErrorCode.NETWORK_EXCEPTION],
   [MalformedResponseError, new MalformedResponseError('body'), ErrorCode.UNKNOWN_SERVER_ERROR],
   [IllegalStateTransition, new IllegalStateTransition('Dead → Stable'), ErrorCode.UNKNOWN_SERVER_ERROR],
+  [SaslFailure, new SaslFailure('bad proof'), ErrorCode.SASL_AUTHENTICATION_FAILED],
+  [AuthenticationError, new AuthenticationError('refused'), ErrorCode.SASL_AUTHENTICATION_FAILED],
+  [ClientCertificateError, new ClientCertificateError('untrusted'), ErrorCode.SASL_AUTHENTICATION_FAILED],
+  [DerError, new DerError('truncated'), ErrorCode.SASL_AUTHENTICATION_FAILED],
+  [NoMatchingRuleError, new NoMatchingRuleError('CN=x'), ErrorCode.SASL_AUTHENTICATION_FAILED],
+  [JaasConfigError, new JaasConfigError('no ;'), ErrorCode.INVALID_CONFIG],
+  [InvalidRuleError, new InvalidRuleError('RULE:'), ErrorCode.INVALID_CONFIG],
 ];
 
 describe('error table', () => {

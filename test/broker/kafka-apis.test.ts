@@ -5,6 +5,7 @@
  * input (short frame, unknown key, unsupported version, undecodable body) refused with
  * InvalidRequestError, which the connection turns into a close. Metrics are the broker's real ones.
  */
+import { ANONYMOUS } from '../../src/broker/security/principal.js';
 import { describe, expect, it } from 'vitest';
 import { KafkaApis } from '../../src/broker/kafka-apis.js';
 import { InvalidRequestError } from '../../src/broker/errors.js';
@@ -34,6 +35,8 @@ import {
 const conn: ConnectionContext = {
   id: 'test',
   listenerName: 'PLAINTEXT',
+  securityProtocol: 'PLAINTEXT',
+  principal: ANONYMOUS,
   remoteAddress: '127.0.0.1',
   remotePort: 50000,
   localPort: 9092,

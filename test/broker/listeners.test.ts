@@ -149,14 +149,24 @@ describe('bad listener configs stop the broker at startup', { timeout: 120_000 }
       /unknown security protocol \W*PLAINTEXTISH\W* for listener A/,
     ],
     [
-      'SSL requested',
+      'SSL without a keystore',
       o({ listeners: 'A://127.0.0.1:0,B://127.0.0.2:0', [MAP]: 'A:PLAINTEXT,B:SSL' }),
-      /Listener B uses security protocol SSL, which Sluice does not support yet/,
+      /Listener B \(SSL\) needs a keystore: set listener\.name\.b\.ssl\.keystore\.location/,
     ],
     [
-      'SASL_SSL by name',
+      'SASL_SSL by name, without a keystore',
       o({ listeners: 'SASL_SSL://127.0.0.1:0' }),
-      /Listener SASL_SSL uses security protocol SASL_SSL, which Sluice does not support yet/,
+      /Listener SASL_SSL \(SASL_SSL\) needs a keystore/,
+    ],
+    [
+      "SASL with Kafka's default mechanism (GSSAPI)",
+      o({ listeners: 'SASL_PLAINTEXT://127.0.0.1:0' }),
+      /SASL mechanism GSSAPI \(Kerberos\) is not supported; set sasl\.enabled\.mechanisms/,
+    ],
+    [
+      'SASL/PLAIN without users',
+      o({ listeners: 'SASL_PLAINTEXT://127.0.0.1:0', 'sasl.enabled.mechanisms': 'PLAIN' }),
+      /SASL\/PLAIN on listener SASL_PLAINTEXT needs users: set listener\.name\.sasl_plaintext\.plain\.sasl\.jaas\.config/,
     ],
     [
       '0.0.0.0 advertised',

@@ -338,7 +338,8 @@ describe('high watermark and ISR', () => {
   });
 
   it('shrinks through AlterPartition; while it is in flight the high watermark counts the larger ISR', async () => {
-    let now = 1_000_000;
+    // The broker's clock is this one: records stamped now (CreateTime) are within its bounds.
+    let now = Date.now();
     const sent: { newIsr: number[]; partitionEpoch: number }[] = [];
     let answer = deferred<{ error: string; message: string; state?: PartitionState }>();
     const {
@@ -418,7 +419,8 @@ describe('high watermark and ISR', () => {
   });
 
   it('a refused or failed AlterPartition clears the pending ISR and is not retried for a second', async () => {
-    let now = 1_000_000;
+    // The broker's clock is this one: records stamped now (CreateTime) are within its bounds.
+    let now = Date.now();
     const calls: number[][] = [];
     let reply: () => Promise<{ error: string; message: string; state?: PartitionState }> = () =>
       Promise.resolve({ error: 'INVALID_UPDATE_VERSION', message: 'stale' });

@@ -493,3 +493,63 @@ describe('bootstrap', () => {
     expect((await c.connection()).endpoint.port).toBe(p2.port);
   });
 });
+
+describe('authentication step (SASL, KIP-368)', () => {
+  /** An authenticate step that sends one real request (as SASL would) and grants `lifetimeMs`. */
+  function authenticator(lifetimeMs: number, calls: { conn: KafkaConnection; negotiated: boolean }[]) {
+    return async (conn: KafkaConnection, versions: unknown): Promise<number> => {
+      calls.push({ conn, negotiated: versions !== null });
+      await conn.request(ApiKeys.Metadata, 1, { topics: [] });
+      return lifetimeMs;
+    };
+  }
+
+  it('runs after ApiVersions on a new connection, before any request, and again on it when the session ends', async () => {
+    const proxy = await recordingProxy();
+    const calls: { conn: KafkaConnection; negotiated: boolean }[] = [];
+    const c = new KafkaClient({
+      bootstrap: proxy.address,
+      clientId: 'client-test-auth',
+      connectTimeoutMs: 5000,
+      authenticate: authenticator(400, calls),
+    });
+    clients.push(c);
+    const md = { topics: [{ name: 'existing' }] };
+    await c.request(ApiKeys.Metadata, { min: 5, max: 5 }, md);
+    await c.request(ApiKeys.Metadata, { min: 5, max: 5 }, md);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.negotiated).toBe(true);
+    // ApiVersions, the authentication's request (v1), then the caller's (v5).
+    const seq = () =>
+      proxy.connections[0]!.exchanges.map((e) =>
+        e.apiKey === ApiKeys.ApiVersions ? 'ApiVersions' : `${e.apiKey}v${e.apiVersion}`,
+      );
+    expect(seq()).toEqual(['ApiVersions', '3v1', '3v5', '3v5']);
+    // Past the session (re-authentication is due at 85-95 % of it): once more, on the same connection.
+    await new Promise((r) => setTimeout(r, 500));
+    await c.request(ApiKeys.Metadata, { min: 5, max: 5 }, md);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.conn).toBe(calls[0]!.conn);
+    expect(proxy.connections).toHaveLength(1);
+    expect(seq()).toEqual(['ApiVersions', '3v1', '3v5', '3v5', '3v1', '3v5']);
+  });
+
+  it('a refused authentication fails the request with a retriable ConnectionError that says why', async () => {
+    const c = new KafkaClient({
+      bootstrap: broker.bootstrap,
+      clientId: 'client-test-auth-refused',
+      connectTimeoutMs: 5000,
+      authenticate: () => Promise.reject(new Error('SASL_AUTHENTICATION_FAILED: bad password')),
+    });
+    clients.push(c);
+    const err = await c.request(ApiKeys.Metadata, { min: 5, max: 5 }, { topics: [] }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as Error).message).toMatch(
+      /authentication to 127\.0\.0\.1:\d+ failed: SASL_AUTHENTICATION_FAILED: bad password/,
+    );
+    expect(c.connected).toBe(false);
+  });
+});

@@ -44,7 +44,9 @@ describe('the generated table of Kafka 4.4 configs', () => {
 
   it('gives every broker key a type, a default and documentation (no empty docs)', () => {
     const keys = BROKER_CONFIG.keys();
-    expect(keys.length).toBe(KAFKA_BROKER_CONFIGS.length + 3);
+    // Sluice's own: cluster.id, the two controlled-shutdown keys, sluice.control.plane.secret.
+    expect(keys.length).toBe(KAFKA_BROKER_CONFIGS.length + 4);
+    expect(keys.filter((k) => k.sluiceOnly === true).map((k) => k.name)).toHaveLength(4);
     expect(keys.filter((k) => k.doc.trim() === '').map((k) => k.name)).toEqual(
       // Kafka itself documents these two with an empty string.
       KAFKA_BROKER_CONFIGS.filter((k) => k.doc.trim() === '').map((k) => k.name),

@@ -77,7 +77,7 @@ def describe(keys):
     r = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])[0].resources[0]
     entries = {e[0]: [e[1], e[3]] for e in r[4]}
     return [r[0]] + [[k] + entries[k] for k in keys]
-keys = ['retention.ms', 'max.message.bytes', 'retention.bytes', 'flush.ms', 'flush.messages', 'message.timestamp.difference.max.ms', 'cleanup.policy']
+keys = ['retention.ms', 'max.message.bytes', 'retention.bytes', 'flush.ms', 'flush.messages', 'message.timestamp.before.max.ms', 'cleanup.policy']
 out['describe'] = describe(keys)
 # AlterConfigs replaces the whole set of overrides: retention.ms and max.message.bytes go back to defaults.
 r = a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={'retention.bytes': '1048576'})])
@@ -184,7 +184,7 @@ describe('kafka-python', { timeout: 180_000 }, () => {
         ['retention.bytes', '-1', 5],
         ['flush.ms', LONG_MAX, 5],
         ['flush.messages', LONG_MAX, 5],
-        ['message.timestamp.difference.max.ms', LONG_MAX, 5],
+        ['message.timestamp.before.max.ms', LONG_MAX, 5],
         ['cleanup.policy', 'delete', 5],
       ],
       alter: [[0, 'kp-admin']],
@@ -195,7 +195,7 @@ describe('kafka-python', { timeout: 180_000 }, () => {
         ['retention.bytes', '1048576', 1],
         ['flush.ms', LONG_MAX, 5],
         ['flush.messages', LONG_MAX, 5],
-        ['message.timestamp.difference.max.ms', LONG_MAX, 5],
+        ['message.timestamp.before.max.ms', LONG_MAX, 5],
         ['cleanup.policy', 'delete', 5],
       ],
       cluster: { brokers: [[1, '127.0.0.1', broker.port]], controller: 1, has_id: true },

@@ -407,7 +407,7 @@ describe('Controller: only the active controller acts', () => {
       [
         c.ctl.c.alterBrokerConfigs(1, { 'broker.id': '5' }, false),
         'INVALID_CONFIG',
-        'Cannot update these configs dynamically: broker.id',
+        'Cannot update these configs dynamically: [broker.id]',
       ],
     ];
     for (const [p, name, message] of failures) {

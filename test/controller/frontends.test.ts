@@ -116,11 +116,15 @@ describe('TopicFrontend: CreateTopics validation', () => {
         'INVALID_TOPIC_EXCEPTION',
         "Topic 'my.topic' collides with existing topic: my_topic",
       ],
-      [req({ numPartitions: 0 }), 'INVALID_PARTITIONS', 'Number of partitions must be larger than 0.'],
+      [
+        req({ numPartitions: 0 }),
+        'INVALID_PARTITIONS',
+        'Number of partitions was set to an invalid non-positive value.',
+      ],
       [
         req({ replicationFactor: 0 }),
         'INVALID_REPLICATION_FACTOR',
-        'Replication factor must be larger than 0.',
+        'Replication factor must be larger than 0, or -1 to use the default value.',
       ],
       [
         req({ replicationFactor: 3 }),
@@ -130,22 +134,22 @@ describe('TopicFrontend: CreateTopics validation', () => {
       [
         req({ assignment: [[1]] }),
         'INVALID_REQUEST',
-        'Both numPartitions or replicationFactor and replicasAssignment were specified.',
+        'A manual partition assignment was specified, but replication factor was not set to -1.',
       ],
       [
         req({ numPartitions: -1, replicationFactor: -1, assignment: [[1, 2], [1]] }),
         'INVALID_REPLICA_ASSIGNMENT',
-        'Partition 1 has an inconsistent replica count.',
+        'The manual partition assignment includes a partition with 1 replica(s), but this is not consistent with previous partitions, which have 2 replica(s).',
       ],
       [
         req({ numPartitions: -1, replicationFactor: -1, assignment: [[2, 2]] }),
         'INVALID_REPLICA_ASSIGNMENT',
-        'Partition 0 lists a broker more than once.',
+        'The manual partition assignment includes the broker 2 more than once.',
       ],
       [
         req({ numPartitions: -1, replicationFactor: -1, assignment: [[1, 5]] }),
         'INVALID_REPLICA_ASSIGNMENT',
-        'Partition 0 names unknown broker 5.',
+        'The manual partition assignment includes broker 5, but no such broker is registered.',
       ],
       [
         req({ configs: { 'retention.ms': 'soon' } }),
@@ -248,12 +252,12 @@ describe('TopicFrontend: CreatePartitions, DeleteTopics, AlterConfigs', () => {
       [
         () => n.topics.createPartitions('t', 3, [[1]], false),
         'INVALID_REPLICA_ASSIGNMENT',
-        'Partition 1 has an inconsistent replica count.',
+        'The manual partition assignment includes a partition with 1 replica(s), but this is not consistent with previous partitions, which have 2 replica(s).',
       ],
       [
         () => n.topics.createPartitions('t', 3, [[1, 9]], false),
         'INVALID_REPLICA_ASSIGNMENT',
-        'Partition 1 names unknown broker 9.',
+        'The manual partition assignment includes broker 9, but no such broker is registered.',
       ],
     ];
     for (const [op, errorName, message] of cases) expect(await failure(op())).toEqual({ errorName, message });

@@ -27,6 +27,8 @@ export interface BrokerProcessOptions {
   listeners?: Record<string, string>;
   /** trace/debug/info only: readiness (and the bound port) is read from the info-level 'broker started' line. */
   logLevel?: 'trace' | 'debug' | 'info';
+  /** Extra environment variables for the broker process (test hooks such as SLUICE_TEST_*). */
+  env?: Record<string, string>;
 }
 
 export class BrokerProcess {
@@ -50,6 +52,12 @@ export class BrokerProcess {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** Change the environment of the next start (e.g. to arm or disarm a crash hook). */
+  setEnv(env: Record<string, string> | undefined): void {
+    if (env) this.#opts.env = env;
+    else delete this.#opts.env;
+  }
+
   /** Start and resolve once the broker logs that it is serving. */
   async start(): Promise<this> {
     const args = [
@@ -69,7 +77,11 @@ export class BrokerProcess {
     for (const [k, v] of Object.entries({ ...this.#opts.overrides, ...this.#opts.listeners }))
       args.push('--override', `${k}=${v}`);
     args.push(...(this.#opts.extraArgs ?? []));
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(this.#opts.env ? { env: { ...process.env, ...this.#opts.env } } : {}),
+    });
     this.child = child;
     const ready = new Promise<void>((resolveReady, reject) => {
       let buf = '';

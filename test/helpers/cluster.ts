@@ -24,6 +24,8 @@ export interface ClusterOptions {
   logLevel?: 'info' | 'debug' | 'trace';
   /** Named listeners per broker id instead of --listen (see BrokerProcessOptions.listeners). */
   listeners?: (id: number) => Record<string, string>;
+  /** More `sluice broker` arguments for every broker (e.g. --add-scram). */
+  extraArgs?: string[];
 }
 
 /** Low timeouts so failures are noticed quickly on a test machine. */
@@ -57,7 +59,13 @@ export class TestCluster {
           logLevel: this.#opts.logLevel ?? 'info',
           overrides: { ...FAST_CLUSTER_OVERRIDES, ...(this.#opts.overrides ?? {}) },
           ...(this.#opts.listeners ? { listeners: this.#opts.listeners(id) } : {}),
-          extraArgs: ['--etcd', this.etcd.endpoint, '--cluster-id', this.clusterId],
+          extraArgs: [
+            '--etcd',
+            this.etcd.endpoint,
+            '--cluster-id',
+            this.clusterId,
+            ...(this.#opts.extraArgs ?? []),
+          ],
         }),
       );
     }

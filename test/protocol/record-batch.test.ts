@@ -270,7 +270,17 @@ describe('append validation', () => {
     expect((await validateRecordBatchForAppend(b)).ok).toBe(true);
     const v = await validateRecordBatchForAppend(b, 0, { compacted: true });
     expect(v.ok).toBe(false);
-    if (!v.ok) expect(v.error.message).toMatch(/without a key/);
+    if (!v.ok) {
+      // KIP-467: the refused record by index, and Kafka's summary as the error message.
+      expect(v.error.errorName).toBe('INVALID_RECORD');
+      expect(v.error).toBeInstanceOf(InvalidRecordError);
+      expect((v.error as InvalidRecordError).recordErrors).toEqual([
+        { batchIndex: 1, message: 'Compacted topic cannot accept message without key' },
+      ]);
+      expect(v.error.message).toBe(
+        "One or more records have been rejected due to 1 record errors in total, and only showing the first three errors at most: [RecordError(batchIndex=1, message='Compacted topic cannot accept message without key')]",
+      );
+    }
   });
 
   it('timestamps outside before/after.max.ms are INVALID_TIMESTAMP, unless LogAppendTime', async () => {

@@ -124,6 +124,23 @@ describe('UnifiedLog', () => {
     expect(log.fetchOffsetByTimestamp(LATEST_TIMESTAMP)?.offset).toBe(100n);
   });
 
+  it('a segment.ms or segment.bytes changed at runtime rolls the active segment at the next append', () => {
+    let now = 1_000_000;
+    const { log } = openLog({}, { time: () => now });
+    log.append(makeBatch(2, 50, 1000n, 0));
+    log.append(makeBatch(2, 50, 1000n, 1));
+    expect(log.numberOfSegments).toBe(1);
+    log.updateConfig({ ...DEFAULT_LOG_CONFIG, segmentMs: 1000 });
+    now += 1001;
+    log.append(makeBatch(2, 50, 1000n, 2));
+    expect(log.numberOfSegments).toBe(2);
+    expect(log.activeSegment.baseOffset).toBe(4n);
+    log.updateConfig({ ...DEFAULT_LOG_CONFIG, segmentBytes: 100 });
+    log.append(makeBatch(2, 50, 1000n, 3));
+    log.append(makeBatch(2, 50, 1000n, 4));
+    expect(log.numberOfSegments).toBe(4);
+  });
+
   it('truncates to an offset by whole batches and continues appending there', () => {
     const { log } = openLog({ segmentBytes: 600 });
     for (let i = 0; i < 20; i++) log.append(makeBatch(3, 40), { leaderEpoch: i < 10 ? 1 : 2 });

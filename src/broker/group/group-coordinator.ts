@@ -798,6 +798,111 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     return results;
   }
 
+  // ---- transactional offsets (KIP-98, KIP-447) ----
+
+  /**
+   * Transactional offset commits written but not yet committed or aborted by their marker:
+   * group id → producer id → offsetKey → offset.
+   */
+  readonly #pendingTxnOffsets = new Map<string, Map<bigint, Map<string, CommittedOffset>>>();
+
+  /**
+   * TxnOffsetCommit: check the group (KIP-447: member id, generation and group instance id when the
+   * client sends them), write the offsets as the producer's transactional batch and stage them
+   * until the transaction's marker lands on the group's `__consumer_offsets` partition
+   * (onTransactionCompleted). Per-partition error codes keyed by offsetKey(topic, partition).
+   */
+  async handleTxnCommitOffsets(req: {
+    groupId: string;
+    producerId: bigint;
+    producerEpoch: number;
+    memberId: string;
+    groupInstanceId: string | null;
+    generationId: number;
+    offsets: OffsetCommitData[];
+  }): Promise<Map<string, number>> {
+    const all = (code: number) => new Map(req.offsets.map((o) => [offsetKey(o.topic, o.partition), code]));
+    const status = this.validateGroupStatus(req.groupId);
+    if (status !== ErrorCode.NONE) return all(status);
+    let g = this.groups.get(req.groupId);
+    if (!g) {
+      // Kafka creates the group: a transactional producer may commit for a group no consumer joined.
+      g = new GroupMetadata(req.groupId, GroupState.Empty, this.#now());
+      this.groups.set(req.groupId, g);
+    }
+    if (g.is(GroupState.Dead)) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (req.groupInstanceId) {
+      const holder = g.staticMemberId(req.groupInstanceId);
+      if (holder !== undefined && holder !== req.memberId) return all(ErrorCode.FENCED_INSTANCE_ID);
+    }
+    if (req.memberId !== '' && !g.has(req.memberId)) return all(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (req.generationId >= 0 && req.generationId !== g.generationId)
+      return all(ErrorCode.ILLEGAL_GENERATION);
+    const store = this.#store;
+    if (!store.storeTxnOffsets) return all(ErrorCode.UNSUPPORTED_VERSION);
+    const results = new Map<string, number>();
+    const now = BigInt(this.#now());
+    const toStore: CommittedOffset[] = [];
+    for (const o of req.offsets) {
+      const k = offsetKey(o.topic, o.partition);
+      if (o.metadata !== null && Buffer.byteLength(o.metadata) > this.config.offsetMetadataMaxBytes) {
+        results.set(k, ErrorCode.OFFSET_METADATA_TOO_LARGE);
+        continue;
+      }
+      toStore.push({
+        topic: o.topic,
+        partition: o.partition,
+        offset: o.offset,
+        leaderEpoch: o.leaderEpoch,
+        metadata: o.metadata ?? '',
+        commitTimestamp: now,
+        expireTimestamp: -1n,
+      });
+    }
+    if (toStore.length === 0) return results;
+    const code = await store.storeTxnOffsets(req.groupId, req.producerId, req.producerEpoch, toStore);
+    for (const o of toStore) results.set(offsetKey(o.topic, o.partition), code);
+    if (code === ErrorCode.NONE) this.#stageTxnOffsets(req.groupId, req.producerId, toStore);
+    return results;
+  }
+
+  #stageTxnOffsets(groupId: string, producerId: bigint, offsets: CommittedOffset[]): void {
+    let byProducer = this.#pendingTxnOffsets.get(groupId);
+    if (!byProducer) this.#pendingTxnOffsets.set(groupId, (byProducer = new Map()));
+    let staged = byProducer.get(producerId);
+    if (!staged) byProducer.set(producerId, (staged = new Map()));
+    for (const o of offsets) staged.set(offsetKey(o.topic, o.partition), o);
+  }
+
+  /**
+   * The transaction marker of `producerId` was written to `__consumer_offsets` partition
+   * `offsetsPartition` (WriteTxnMarkers): apply (COMMIT) or drop (ABORT) the producer's staged
+   * offset commits of every group on that partition.
+   */
+  onTransactionCompleted(offsetsPartition: number, producerId: bigint, result: 'COMMIT' | 'ABORT'): void {
+    for (const [groupId, byProducer] of this.#pendingTxnOffsets) {
+      if (this.#store.partitionFor(groupId) !== offsetsPartition) continue;
+      const staged = byProducer.get(producerId);
+      if (!staged) continue;
+      byProducer.delete(producerId);
+      if (byProducer.size === 0) this.#pendingTxnOffsets.delete(groupId);
+      if (result !== 'COMMIT') continue;
+      const g = this.groups.get(groupId);
+      if (!g || g.is(GroupState.Dead)) continue;
+      for (const [k, o] of staged) g.offsets.set(k, o);
+      this.hooks.onOffsetCommit?.(groupId, staged.size);
+    }
+  }
+
+  /** Is a transactional commit for the group's partition waiting for its marker (KIP-447)? */
+  hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
+    const byProducer = this.#pendingTxnOffsets.get(groupId);
+    if (!byProducer) return false;
+    const k = offsetKey(topic, partition);
+    for (const staged of byProducer.values()) if (staged.has(k)) return true;
+    return false;
+  }
+
   /** Committed offsets of a group; null topics means every partition the group has an offset for. */
   handleFetchOffsets(
     groupId: string,
@@ -986,6 +1091,8 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     for (const l of loaded) {
       const g = new GroupMetadata(l.groupId, GroupState.Empty, now);
       for (const o of l.offsets) g.offsets.set(offsetKey(o.topic, o.partition), o);
+      this.#pendingTxnOffsets.delete(l.groupId);
+      for (const [pid, offs] of l.pendingTxnOffsets ?? []) this.#stageTxnOffsets(l.groupId, pid, offs);
       const v = l.metadata;
       if (v) {
         g.generationId = v.generation;
@@ -1030,6 +1137,8 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
       this.#abortWaiting(g, ErrorCode.NOT_COORDINATOR);
       this.groups.delete(g.groupId);
     }
+    for (const id of [...this.#pendingTxnOffsets.keys()])
+      if (this.#store.partitionFor(id) === partition) this.#pendingTxnOffsets.delete(id);
   }
 
   /** Groups by state, for metrics. */

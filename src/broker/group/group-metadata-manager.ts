@@ -21,6 +21,8 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { errorCodeOf } from '../error-mapping.js';
 import { decodeRecordBatch, encodeRecordBatchSync, scanRecordBatches } from '../../protocol/records/batch.js';
 import type { RecordInput } from '../../protocol/records/record.js';
+import { isTransactional } from '../../protocol/records/batch-header.js';
+import { ControlRecordType, parseControlRecordKey } from '../../protocol/records/control.js';
 import type { ReplicaManager } from '../replica-manager.js';
 import {
   decodeGroupMetadataValue,
@@ -56,6 +58,8 @@ export interface LoadedGroup {
   groupId: string;
   metadata: GroupMetadataValue | null;
   offsets: CommittedOffset[];
+  /** Transactional offset commits whose transaction had no marker yet, by producer id. */
+  pendingTxnOffsets?: Map<bigint, CommittedOffset[]>;
 }
 
 /** The coordinator's view of persistence (a fake implements it in unit tests). */
@@ -65,6 +69,16 @@ export interface GroupStore {
   status(groupId: string): 'local' | 'loading' | 'remote';
   storeGroup(groupId: string, value: GroupMetadataValue): Promise<number>;
   storeOffsets(groupId: string, offsets: CommittedOffset[]): Promise<number>;
+  /**
+   * TxnOffsetCommit: the offsets as a transactional batch of the producer (KIP-98); the marker the
+   * transaction coordinator writes later commits or aborts them.
+   */
+  storeTxnOffsets?(
+    groupId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    offsets: CommittedOffset[],
+  ): Promise<number>;
   /** Tombstones for the given offsets, and for the group's metadata when `group` is set. */
   storeTombstones(
     groupId: string,
@@ -167,12 +181,32 @@ export class GroupMetadataManager implements GroupStore {
     return st && st.leader >= 0 && this.#table.brokers.has(st.leader) ? st.leader : -1;
   }
 
-  async #append(groupId: string, records: RecordInput[], forOffsets: boolean): Promise<number> {
+  async #append(
+    groupId: string,
+    records: RecordInput[],
+    forOffsets: boolean,
+    txn?: { producerId: bigint; producerEpoch: number },
+  ): Promise<number> {
     const partition = this.partitionFor(groupId);
     const now = BigInt(this.#now());
-    const batch = encodeRecordBatchSync(records.map((r) => ({ ...r, timestamp: now })));
+    const batch = encodeRecordBatchSync(
+      records.map((r) => ({ ...r, timestamp: now })),
+      txn
+        ? {
+            producerId: txn.producerId,
+            producerEpoch: txn.producerEpoch,
+            baseSequence: -1,
+            transactional: true,
+          }
+        : {},
+    );
     const results = await this.#rm.appendRecords(-1, this.commitTimeoutMs, [
-      { topic: GROUP_METADATA_TOPIC, partition, records: batch },
+      {
+        topic: GROUP_METADATA_TOPIC,
+        partition,
+        records: batch,
+        ...(txn ? { options: { origin: 'coordinator' as const } } : {}),
+      },
     ]);
     const r = results.get(`${GROUP_METADATA_TOPIC}-${partition}`);
     const code = r?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
@@ -200,6 +234,23 @@ export class GroupMetadataManager implements GroupStore {
         value: encodeOffsetCommitValue(o),
       })),
       true,
+    );
+  }
+
+  storeTxnOffsets(
+    groupId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    offsets: CommittedOffset[],
+  ): Promise<number> {
+    return this.#append(
+      groupId,
+      offsets.map((o) => ({
+        key: encodeOffsetCommitKey(groupId, o.topic, o.partition),
+        value: encodeOffsetCommitValue(o),
+      })),
+      true,
+      { producerId, producerEpoch },
     );
   }
 
@@ -235,6 +286,8 @@ export class GroupMetadataManager implements GroupStore {
       if (!e) groups.set(g, (e = { metadata: null, offsets: new Map() }));
       return e;
     };
+    /** Transactional offset commits waiting for their marker: producer id → group → offsets. */
+    const pendingTxn = new Map<bigint, Map<string, Map<string, CommittedOffset>>>();
     let from = p.logStartOffset;
     // To the log end, not the high watermark (as Kafka does): a new leader's high watermark trails
     // the old leader's by a fetch round, and commits acknowledged just before a failover sit there.
@@ -250,7 +303,24 @@ export class GroupMetadataManager implements GroupStore {
         const b = await decodeRecordBatch(data, span.position);
         const last = b.header.baseOffset + BigInt(b.header.lastOffsetDelta);
         next = last + 1n;
-        if (b.control) continue;
+        if (b.control) {
+          // A transaction marker: its producer's staged offsets are committed or dropped.
+          const staged = pendingTxn.get(b.header.producerId);
+          const rec = b.records[0];
+          if (!staged || !rec?.key) continue;
+          pendingTxn.delete(b.header.producerId);
+          try {
+            if (parseControlRecordKey(rec.key).type !== ControlRecordType.Commit) continue;
+          } catch {
+            continue;
+          }
+          for (const [g, offs] of staged) {
+            const e = entry(g);
+            for (const [k, o] of offs) e.offsets.set(k, o);
+          }
+          continue;
+        }
+        const transactional = isTransactional(b.header.attributes);
         for (const rec of b.records) {
           if (rec.offset < from || !rec.key) continue;
           records++;
@@ -259,7 +329,14 @@ export class GroupMetadataManager implements GroupStore {
             if (key.kind === 'offset') {
               const e = entry(key.group);
               const k = `${key.topic}\u0000${key.partition}`;
-              if (rec.value === null) e.offsets.delete(k);
+              if (transactional && rec.value !== null) {
+                const v: OffsetAndMetadata = decodeOffsetCommitValue(rec.value);
+                let byGroup = pendingTxn.get(b.header.producerId);
+                if (!byGroup) pendingTxn.set(b.header.producerId, (byGroup = new Map()));
+                let offs = byGroup.get(key.group);
+                if (!offs) byGroup.set(key.group, (offs = new Map()));
+                offs.set(k, { ...v, topic: key.topic, partition: key.partition });
+              } else if (rec.value === null) e.offsets.delete(k);
               else {
                 const v: OffsetAndMetadata = decodeOffsetCommitValue(rec.value);
                 e.offsets.set(k, { ...v, topic: key.topic, partition: key.partition });
@@ -282,11 +359,17 @@ export class GroupMetadataManager implements GroupStore {
       if (next <= from) break;
       from = next;
     }
-    const out = [...groups].map(([groupId, e]) => ({
-      groupId,
-      metadata: e.metadata,
-      offsets: [...e.offsets.values()],
-    }));
+    for (const byGroup of pendingTxn.values()) for (const g of byGroup.keys()) entry(g);
+    const out = [...groups].map(([groupId, e]): LoadedGroup => {
+      const l: LoadedGroup = { groupId, metadata: e.metadata, offsets: [...e.offsets.values()] };
+      for (const [pid, byGroup] of pendingTxn) {
+        const offs = byGroup.get(groupId);
+        if (!offs) continue;
+        l.pendingTxnOffsets ??= new Map();
+        l.pendingTxnOffsets.set(pid, [...offs.values()]);
+      }
+      return l;
+    });
     this.#log.info(
       { partition, groups: out.length, records, ms: this.#now() - started },
       `loaded ${GROUP_METADATA_TOPIC} partition`,

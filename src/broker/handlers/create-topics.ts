@@ -14,6 +14,9 @@ import { errorCodeOf } from '../error-mapping.js';
 import { ZERO_UUID, type CreateTopicRequest } from '../../controller/topic-frontend.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+
+/** The KRaft metadata log's topic name, which CreateTopics refuses (Kafka's Topic.CLUSTER_METADATA_TOPIC_NAME). */
+const CLUSTER_METADATA_TOPIC = '__cluster_metadata';
 import { describeTopicConfigs } from './config-describer.js';
 
 export function createTopicsHandler(b: BrokerServices) {
@@ -32,18 +35,27 @@ export function createTopicsHandler(b: BrokerServices) {
       const seen = new Map<string, number>();
       for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
       const results: CreateTopicsResponse['topics'] = [];
+      const refuse = (name: string, errorCode: number, errorMessage: string) =>
+        results.push({
+          name,
+          topicId: ZERO_UUID,
+          errorCode,
+          errorMessage,
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: null,
+          topicConfigErrorCode: 0,
+        });
       for (const t of req.topics) {
+        // As Kafka's ControllerApis: a name given more than once is answered once, none of its
+        // entries is created; the metadata log's own topic cannot be created.
         if (seen.get(t.name)! > 1) {
-          results.push({
-            name: t.name,
-            topicId: ZERO_UUID,
-            errorCode: ErrorCode.INVALID_REQUEST,
-            errorMessage: `Create topics request from client contains multiple entries for topic ${t.name}.`,
-            numPartitions: -1,
-            replicationFactor: -1,
-            configs: null,
-            topicConfigErrorCode: 0,
-          });
+          if (!results.some((r) => r.name === t.name))
+            refuse(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.');
+          continue;
+        }
+        if (t.name === CLUSTER_METADATA_TOPIC) {
+          refuse(t.name, ErrorCode.INVALID_REQUEST, `Creation of internal topic ${t.name} is prohibited.`);
           continue;
         }
         const creq: CreateTopicRequest = {
@@ -55,18 +67,26 @@ export function createTopicsHandler(b: BrokerServices) {
             .map((a) => a.brokerIds),
           configs: Object.fromEntries(t.configs.map((c) => [c.name, c.value])),
         };
-        if (creq.assignment!.some((_, i) => t.assignments.findIndex((a) => a.partitionIndex === i) < 0)) {
-          results.push({
-            name: t.name,
-            topicId: ZERO_UUID,
-            errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-            errorMessage: 'Partitions in the replica assignment must be consecutive from 0.',
-            numPartitions: -1,
-            replicationFactor: -1,
-            configs: null,
-            topicConfigErrorCode: 0,
-          });
-          continue;
+        // Kafka's checks of the partition indexes of a manual assignment (the rest is planTopic's).
+        if (t.numPartitions === -1 && t.replicationFactor === -1 && t.assignments.length > 0) {
+          const indexes = t.assignments.map((a) => a.partitionIndex);
+          const repeated = indexes.find((p, i) => indexes.indexOf(p) !== i);
+          if (repeated !== undefined) {
+            refuse(
+              t.name,
+              ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+              `Found multiple manual partition assignments for partition ${repeated}`,
+            );
+            continue;
+          }
+          if (indexes.some((p) => p < 0 || p >= indexes.length)) {
+            refuse(
+              t.name,
+              ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+              'partitions should be a consecutive 0-based integer sequence',
+            );
+            continue;
+          }
         }
         try {
           const record = req.validateOnly

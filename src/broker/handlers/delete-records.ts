@@ -1,4 +1,9 @@
-/** DeleteRecords (key 21), versions 0-2: move a partition's log start offset (-1 = the high watermark). */
+/**
+ * DeleteRecords (key 21), versions 0-2: move a partition's log start offset (-1 = the high watermark).
+ * As Kafka's ReplicaManager.deleteRecords: an internal topic is refused with INVALID_TOPIC_EXCEPTION,
+ * every other answer comes from the partition (Partition.deleteRecordsOnLeader); a failed partition
+ * answers low watermark -1.
+ */
 import {
   decodeDeleteRecordsRequest,
   encodeDeleteRecordsResponse,
@@ -6,6 +11,7 @@ import {
   type DeleteRecordsResponse,
 } from '../../protocol/messages/delete-records.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { INTERNAL_TOPICS } from '../../common/topic-config.js';
 import { errorCodeOf } from '../error-mapping.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
@@ -24,6 +30,14 @@ export function deleteRecordsHandler(b: BrokerServices) {
         topics: req.topics.map((t) => ({
           name: t.name,
           partitions: t.partitions.map((p) => {
+            // Kafka's KafkaApis answers a partition it does not know first (the partition does here).
+            const known = (b.table.topics.get(t.name)?.replicas.length ?? 0) > p.partitionIndex;
+            if (known && INTERNAL_TOPICS.has(t.name))
+              return {
+                partitionIndex: p.partitionIndex,
+                lowWatermark: -1n,
+                errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION,
+              };
             try {
               const low = b.replicaManager
                 .leaderPartition(t.name, p.partitionIndex)

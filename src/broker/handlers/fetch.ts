@@ -72,7 +72,15 @@ export function fetchHandler(b: BrokerServices) {
               highWatermark: r.highWatermark,
               lastStableOffset: r.lastStableOffset,
               logStartOffset: r.logStartOffset,
-              abortedTransactions: isolationLevel === 1 ? [] : null,
+              // read_committed (v4+): the aborted transactions the records may hold, for the
+              // consumer to drop their batches.
+              abortedTransactions:
+                isolationLevel === 1
+                  ? (r.abortedTransactions ?? []).map((t) => ({
+                      producerId: t.producerId,
+                      firstOffset: t.firstOffset,
+                    }))
+                  : null,
               preferredReadReplica: -1,
               ...(r.divergingEpoch ? { divergingEpoch: r.divergingEpoch } : {}),
               records: r.records ?? Buffer.alloc(0),

@@ -1,8 +1,9 @@
 /**
  * FindCoordinator (key 10), versions 0-4 (v4+ batches keys). Group keys: creates __consumer_offsets
- * on first use and answers with the leader of the group's partition. Transaction keys: there is no
- * transaction coordinator yet, so COORDINATOR_NOT_AVAILABLE. The coordinator's address is its
- * endpoint for the listener the request arrived on; a coordinator without that listener is
+ * on first use and answers with the leader of the group's partition. Transaction keys: creates
+ * __transaction_state on first use and answers with the leader of the transactional id's partition
+ * (abs(javaHashCode(id)) % partitions). The coordinator's address is its endpoint for the listener
+ * the request arrived on; a coordinator without that listener, or a partition with no leader, is
  * COORDINATOR_NOT_AVAILABLE (Kafka's rule).
  */
 import {
@@ -38,19 +39,19 @@ export function findCoordinatorHandler(b: BrokerServices) {
       errorCode,
       errorMessage,
     });
-    if (keyType === TRANSACTION_KEY)
-      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'Transactions are not supported yet');
-    if (keyType !== GROUP_KEY)
+    if (keyType !== GROUP_KEY && keyType !== TRANSACTION_KEY)
       return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}`);
-    if (key === '') return fail(ErrorCode.INVALID_REQUEST, 'The group id must not be empty');
+    if (keyType === GROUP_KEY && key === '')
+      return fail(ErrorCode.INVALID_REQUEST, 'The group id must not be empty');
+    const manager = keyType === GROUP_KEY ? b.groupMetadataManager : b.txnCoordinator.stateManager;
     try {
-      await b.groupMetadataManager.ensureTopic();
-      await b.groupMetadataManager.settled();
+      await manager.ensureTopic();
+      await manager.settled();
     } catch (err) {
-      b.log.warn({ err }, 'could not create the offsets topic');
+      b.log.warn({ err, keyType }, 'could not create the coordinator topic');
       return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, err instanceof Error ? err.message : null);
     }
-    const leader = b.groupMetadataManager.leaderFor(key);
+    const leader = manager.leaderFor(key);
     const broker = b.table.brokers.get(leader);
     const ep = broker ? endpointFor(broker, listener) : undefined;
     if (!broker || !ep) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);

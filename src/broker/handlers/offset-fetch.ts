@@ -26,6 +26,7 @@ export function offsetFetchHandler(b: BrokerServices) {
   const fetchGroup = (
     groupId: string,
     topics: { name: string; partitionIndexes: number[] }[] | null,
+    requireStable: boolean,
   ): { errorCode: number; topics: { name: string; partitions: PartitionOut[] }[] } => {
     const r = b.groupCoordinator.handleFetchOffsets(
       groupId,
@@ -84,6 +85,17 @@ export function offsetFetchHandler(b: BrokerServices) {
           push(o.topic, found(o));
       }
     }
+    // KIP-447: a consumer asking for stable offsets waits (retries) while a transactional commit
+    // for the partition is pending.
+    if (requireStable && r.errorCode === ErrorCode.NONE)
+      for (const [name, partitions] of byTopic)
+        for (const p of partitions)
+          if (b.groupCoordinator.hasPendingTxnOffset(groupId, name, p.partitionIndex)) {
+            p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
+            p.committedOffset = -1n;
+            p.committedLeaderEpoch = -1;
+            p.metadata = '';
+          }
     return {
       errorCode: r.errorCode,
       topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
@@ -102,7 +114,7 @@ export function offsetFetchHandler(b: BrokerServices) {
         return {
           throttleTimeMs: 0,
           groups: (req.groups ?? []).map((g) => {
-            const r = fetchGroup(g.groupId, g.topics);
+            const r = fetchGroup(g.groupId, g.topics, req.requireStable ?? false);
             return {
               groupId: g.groupId,
               errorCode: r.errorCode,
@@ -111,7 +123,7 @@ export function offsetFetchHandler(b: BrokerServices) {
           }),
         };
       }
-      const r = fetchGroup(req.groupId ?? '', req.topics ?? null);
+      const r = fetchGroup(req.groupId ?? '', req.topics ?? null, req.requireStable ?? false);
       if (ctx.apiVersion >= 2)
         return {
           throttleTimeMs: 0,

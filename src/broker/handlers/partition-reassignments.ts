@@ -3,7 +3,12 @@
  * forwarded to the active controller. Alter starts, replaces or (null replicas) cancels a partition's
  * reassignment: per partition NONE, INVALID_REPLICA_ASSIGNMENT, UNKNOWN_TOPIC_OR_PARTITION or
  * NO_REASSIGNMENT_IN_PROGRESS. The controller finishes it once the added replicas are in sync.
- * List answers the reassignments in progress. A single node has nowhere to move a replica to.
+ * List answers the reassignments in progress.
+ *
+ * A single node (no controller) answers itself, as a one-broker Kafka cluster does: its only broker
+ * is every partition's replica set, so a reassignment to that set is a no-op that succeeds; any
+ * other target is refused with Kafka's ReplicationControlManager errors and words (unknown topic or
+ * partition, empty list, unregistered or repeated broker), and a cancel finds nothing in progress.
  */
 import {
   decodeAlterPartitionReassignmentsRequest,
@@ -20,6 +25,7 @@ import {
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { reassignmentTargetProblem } from '../../controller/partition-state-machine.js';
 import { byTopic, codeOfName, forwardTimeout, type ControlPlaneAccess } from './controller-forward.js';
 
 interface Result {
@@ -37,8 +43,26 @@ interface Ongoing {
   removingReplicas: number[];
 }
 
-const SINGLE_NODE =
-  'Partition reassignment needs cluster mode (a single node has no other broker to move replicas to).';
+/** A single node's answer for one partition (see the file comment). */
+function singleNodeResult(
+  b: BrokerServices,
+  topic: string,
+  partition: number,
+  replicas: number[] | null,
+): Result {
+  const refuse = (error: string, message: string): Result => ({ topic, partition, error, message });
+  const record = b.table.topics.get(topic);
+  if (!record) return refuse('UNKNOWN_TOPIC_OR_PARTITION', `Unable to find a topic named ${topic}.`);
+  const current = record.replicas[partition];
+  if (!current)
+    return refuse('UNKNOWN_TOPIC_OR_PARTITION', `Unable to find partition ${topic}:${partition}.`);
+  if (replicas === null)
+    return refuse('NO_REASSIGNMENT_IN_PROGRESS', 'No partition reassignment is in progress.');
+  const invalid = reassignmentTargetProblem(replicas, new Set([b.nodeId]));
+  if (invalid !== null) return refuse('INVALID_REPLICA_ASSIGNMENT', invalid);
+  // The target is this node alone, which is the partition's replica set already: nothing to move.
+  return { topic, partition, error: 'NONE', message: '' };
+}
 
 export function alterPartitionReassignmentsHandler(b: BrokerServices, controlPlane: ControlPlaneAccess) {
   return defineHandler<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse>({
@@ -56,7 +80,6 @@ export function alterPartitionReassignmentsHandler(b: BrokerServices, controlPla
         responses: [],
       });
       const client = controlPlane();
-      if (!client) return fail(ErrorCode.INVALID_REQUEST, SINGLE_NODE);
       const reassignments = req.topics.flatMap((t) =>
         t.partitions.map((p) => ({
           topic: t.name,
@@ -66,18 +89,23 @@ export function alterPartitionReassignmentsHandler(b: BrokerServices, controlPla
         })),
       );
       let results: Result[];
-      try {
-        const res = await client.call(
-          'alterPartitionReassignments',
-          { reassignments },
-          forwardTimeout(req.timeoutMs),
+      if (!client)
+        results = reassignments.map((r) =>
+          singleNodeResult(b, r.topic, r.partition, r.cancel ? null : r.replicas),
         );
-        if (res.error !== 'NONE') return fail(codeOfName(res.error), res.message);
-        results = res.results;
-      } catch (err) {
-        b.log.warn({ err }, 'AlterPartitionReassignments: the controller did not answer');
-        return fail(ErrorCode.REQUEST_TIMED_OUT, 'the controller did not answer in time');
-      }
+      else
+        try {
+          const res = await client.call(
+            'alterPartitionReassignments',
+            { reassignments },
+            forwardTimeout(req.timeoutMs),
+          );
+          if (res.error !== 'NONE') return fail(codeOfName(res.error), res.message);
+          results = res.results;
+        } catch (err) {
+          b.log.warn({ err }, 'AlterPartitionReassignments: the controller did not answer');
+          return fail(ErrorCode.REQUEST_TIMED_OUT, 'the controller did not answer in time');
+        }
       return {
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,

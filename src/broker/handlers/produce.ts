@@ -2,6 +2,9 @@
  * Produce (key 0), versions 0-11. RecordBatch v2 only: v0-2 carry the old message formats, which are
  * answered per partition with UNSUPPORTED_VERSION (Kafka 4.0 does the same, while still advertising
  * min version 0 for librdkafka's feature probes). acks=0 gets no response; acks must be -1, 0 or 1.
+ * Each partition's records must be exactly one batch of magic 2 (Kafka's
+ * ProduceRequest.validateRecords); a batch refused for some of its records answers those records'
+ * indexes and reasons in `record_errors` (v8+, KIP-467) and writes none of it.
  */
 import {
   decodeProduceRequest,
@@ -12,7 +15,60 @@ import {
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { checkTransactionalId } from '../txn/request-checks.js';
 import { producePartitionError, type ProducePartitionResult } from '../replica-manager.js';
+import { scanRecordBatches } from '../../protocol/records/batch.js';
+import {
+  CompressionType,
+  MAGIC_OFFSET,
+  ATTRIBUTES_OFFSET,
+  compressionOf,
+} from '../../protocol/records/batch-header.js';
+import { CorruptRecordError } from '../../protocol/records/errors.js';
+
+/**
+ * Kafka's ProduceRequest.validateRecords (v3+), checked before any partition is touched: at least
+ * one batch, magic 2, no ZStandard before v7, exactly one batch. Returns the refusal, or null. Kafka's
+ * KafkaApis answers these with the error code alone (no error_message), so the message here is only
+ * logged.
+ */
+function recordsProblem(records: Buffer | null, version: number): { code: number; message: string } | null {
+  if (records === null) return null; // the partition answers it
+  let batches: { position: number }[];
+  try {
+    batches = scanRecordBatches(records).batches;
+  } catch (err) {
+    if (err instanceof CorruptRecordError) return null; // the partition's validation answers it
+    throw err;
+  }
+  const first = batches[0];
+  if (!first)
+    return records.length === 0
+      ? {
+          code: ErrorCode.INVALID_RECORD,
+          message: `Produce requests with version ${version} must have at least one record batch per partition`,
+        }
+      : null;
+  if (records[first.position + MAGIC_OFFSET] !== 2)
+    return {
+      code: ErrorCode.INVALID_RECORD,
+      message: `Produce requests with version ${version} are only allowed to contain record batches with magic version 2`,
+    };
+  if (
+    version < 7 &&
+    compressionOf(records.readInt16BE(first.position + ATTRIBUTES_OFFSET)) === CompressionType.Zstd
+  )
+    return {
+      code: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      message: `Produce requests with version ${version} are not allowed to use ZStandard compression`,
+    };
+  if (batches.length > 1)
+    return {
+      code: ErrorCode.INVALID_RECORD,
+      message: `Produce requests with version ${version} are only allowed to contain exactly one record batch per partition`,
+    };
+  return null;
+}
 
 export function produceHandler(b: BrokerServices) {
   return defineHandler<ProduceRequest, ProduceResponse>({
@@ -46,17 +102,29 @@ export function produceHandler(b: BrokerServices) {
           ]),
         );
       } else if (req.transactionalId) {
-        results = new Map(
-          inputs.map((i) => [
-            `${i.topic}-${i.partition}`,
-            errorFor(
-              ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-              'Transactional produce is not supported yet',
-            ),
-          ]),
-        );
+        // KIP-890: batches opening the producer's transaction on a partition are verified with the
+        // transaction coordinator first (src/broker/txn/produce-verification.ts).
+        checkTransactionalId(req.transactionalId, 'Produce');
+        const v = await b.txnVerifier.verify(req.transactionalId, inputs, ctx.apiVersion);
+        results = v.failed;
+        if (v.append.length > 0)
+          for (const [k, r] of await b.replicaManager.appendRecords(req.acks, req.timeoutMs, v.append))
+            results.set(k, r);
       } else {
-        results = await b.replicaManager.appendRecords(req.acks, req.timeoutMs, inputs);
+        results = new Map();
+        const valid = inputs.filter((i) => {
+          // As Kafka: a partition that does not exist is answered as such, whatever it carries.
+          const exists =
+            (b.table.topics.get(i.topic)?.replicas.length ?? 0) > i.partition && i.partition >= 0;
+          const problem = exists ? recordsProblem(i.records, ctx.apiVersion) : null;
+          if (problem) {
+            b.log.debug({ topic: i.topic, partition: i.partition, why: problem.message }, 'produce refused');
+            results.set(`${i.topic}-${i.partition}`, errorFor(problem.code, null));
+          }
+          return !problem;
+        });
+        for (const [key, r] of await b.replicaManager.appendRecords(req.acks, req.timeoutMs, valid))
+          results.set(key, r);
       }
       for (const [key, r] of results) {
         if (r.errorCode !== ErrorCode.NONE)

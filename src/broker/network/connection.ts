@@ -8,15 +8,32 @@
  *  - a request that needs no response (Produce with acks=0) is still handled in order;
  *  - a malformed frame closes the connection after the responses already owed are written;
  *  - a connection idle for connections.max.idle.ms is closed.
+ *
+ * On a SASL listener every frame goes to the connection's SaslServerAuthenticator until it has
+ * authenticated (ApiVersions excepted, which it hands back to KafkaApis), frames are limited to
+ * sasl.server.max.receive.size until then, and a SaslHandshake on an authenticated connection may
+ * start a re-authentication (KIP-368); a request on a connection whose session expired closes it.
+ * On a TLS listener the socket is a TLSSocket whose handshake is done; its principal (mTLS) is known
+ * when the Connection is made.
  */
 import type { Socket } from 'node:net';
 import { FrameDecoder, FrameError } from '../../protocol/frame-decoder.js';
 import type { Logger } from '../../common/logger.js';
+import type { SecurityProtocol } from '../../common/listener-config.js';
+import { ANONYMOUS, principalToString, type KafkaPrincipal } from '../security/principal.js';
+import type { SaslServerAuthenticator } from '../security/sasl-server-authenticator.js';
+import type { SecurityMetrics } from '../security/security-metrics.js';
 
 export interface ConnectionContext {
   readonly id: string;
   /** The listener the connection arrived on (its Metadata answers carry that listener's addresses). */
   readonly listenerName: string;
+  readonly securityProtocol: SecurityProtocol;
+  /**
+   * Who the connection authenticated as (Kafka's KafkaPrincipal): the SASL user, the mapped client
+   * certificate DN (mTLS), else User:ANONYMOUS. Requests only reach KafkaApis once it is final.
+   */
+  readonly principal: KafkaPrincipal;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localPort: number;
@@ -30,15 +47,26 @@ export type RequestHandler = (frame: Buffer, ctx: ConnectionContext) => Promise<
 
 export interface ConnectionOptions {
   listenerName: string;
+  securityProtocol?: SecurityProtocol;
   maxFrameSize: number;
   idleTimeoutMs: number;
   /** Frames allowed to wait before reading pauses (Kafka keeps one; a few smooth pipelining). */
   maxQueuedFrames: number;
 }
 
+/** What a connection on a secured listener gets besides its options. */
+export interface ConnectionSecurity {
+  /** The TLS principal (mTLS) or ANONYMOUS. */
+  principal: KafkaPrincipal;
+  /** SASL listeners: this connection's authenticator. */
+  authenticator: SaslServerAuthenticator | null;
+  metrics: SecurityMetrics | null;
+}
+
 export class Connection implements ConnectionContext {
   readonly id: string;
   readonly listenerName: string;
+  readonly securityProtocol: SecurityProtocol;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localPort: number;
@@ -52,25 +80,45 @@ export class Connection implements ConnectionContext {
   #closing = false;
   #idleTimer: NodeJS.Timeout | null = null;
   #inFlight: Promise<void> = Promise.resolve();
+  readonly #principal: KafkaPrincipal;
+  readonly #auth: SaslServerAuthenticator | null;
+  readonly #securityMetrics: SecurityMetrics | null;
   readonly closed: Promise<void>;
 
-  constructor(socket: Socket, id: string, handler: RequestHandler, log: Logger, opts: ConnectionOptions) {
+  constructor(
+    socket: Socket,
+    id: string,
+    handler: RequestHandler,
+    log: Logger,
+    opts: ConnectionOptions,
+    security: ConnectionSecurity = { principal: ANONYMOUS, authenticator: null, metrics: null },
+  ) {
     this.#socket = socket;
     this.id = id;
     this.listenerName = opts.listenerName;
+    this.securityProtocol = opts.securityProtocol ?? 'PLAINTEXT';
+    this.#principal = security.principal;
+    this.#auth = security.authenticator;
+    this.#securityMetrics = security.metrics;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     this.localPort = socket.localPort ?? 0;
     this.#handler = handler;
     this.#log = log.child({ connection: id, remote: `${this.remoteAddress}:${this.remotePort}` });
     this.#opts = opts;
-    this.#decoder = new FrameDecoder({ maxFrameSize: opts.maxFrameSize });
+    this.#decoder = new FrameDecoder({
+      maxFrameSize: this.#auth ? Math.min(opts.maxFrameSize, this.#auth.maxReceiveSize) : opts.maxFrameSize,
+    });
     socket.setNoDelay(true);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err) => this.#log.debug({ err }, 'socket error'));
     socket.on('close', () => this.#clearIdle());
     this.#armIdle();
+  }
+
+  get principal(): KafkaPrincipal {
+    return this.#auth ? this.#auth.principal : this.#principal;
   }
 
   #armIdle(): void {
@@ -99,7 +147,9 @@ export class Connection implements ConnectionContext {
       frames = this.#decoder.push(chunk);
     } catch (err) {
       if (err instanceof FrameError) {
-        this.#log.warn({ reason: err.reason, size: err.announcedSize }, err.message);
+        if (this.#auth && !this.#auth.complete && err.reason === 'too-large')
+          this.#auth.onOversizedFrame(err.announcedSize);
+        else this.#log.warn({ reason: err.reason, size: err.announcedSize }, err.message);
         // Answer what arrived intact before the bad size, then close.
         this.#queue.push(...err.completedFrames);
         this.#closeAfterQueue();
@@ -129,15 +179,42 @@ export class Connection implements ConnectionContext {
   }
 
   async #handle(frame: Buffer): Promise<void> {
+    const auth = this.#auth;
     let response: Buffer | null;
     try {
-      response = await this.#handler(frame, this);
+      if (auth?.wantsFrame(frame)) {
+        const outcome = await auth.onFrame(frame);
+        response = outcome.passToApis ? await this.#handler(frame, this) : outcome.response;
+        if (outcome.close) {
+          this.#queue.length = 0;
+          this.#closing = true;
+        } else if (auth.complete) {
+          this.#decoder.maxFrameSize = this.#opts.maxFrameSize;
+        }
+      } else if (auth?.sessionExpired()) {
+        // KIP-368: the session ended and the client did not re-authenticate.
+        this.#log.info(
+          { principal: principalToString(auth.principal), mechanism: auth.mechanism },
+          'closing a connection whose SASL session expired',
+        );
+        this.#securityMetrics?.expiredConnectionsKilled.inc({ listener: this.listenerName });
+        this.#queue.length = 0;
+        this.#closing = true;
+        this.#socket.destroy();
+        return;
+      } else {
+        response = await this.#handler(frame, this);
+      }
     } catch (err) {
       this.#log.warn({ err }, 'closing connection after a request that could not be handled');
       this.#queue.length = 0;
       this.#closing = true;
       return;
     }
+    await this.#write(response);
+  }
+
+  async #write(response: Buffer | null): Promise<void> {
     if (response === null || this.#socket.destroyed) return;
     const size = Buffer.allocUnsafe(4);
     size.writeInt32BE(response.length, 0);
@@ -166,12 +243,25 @@ export class Connection implements ConnectionContext {
     if (!this.#busy) this.#pump();
   }
 
-  /** Stop taking requests; finish the one in flight and those already queued, then close. */
+  /**
+   * Stop taking requests; finish the one in flight and those already queued, then close. Done once
+   * the last answer is handed to the kernel (the socket's writable side finished): the peer's own
+   * close is not waited for, as Kafka's SocketServer does not (a client that keeps its half open
+   * would hold a shutdown for the whole grace period).
+   */
   async drain(): Promise<void> {
     this.#closeAfterQueue();
     await this.#inFlight;
-    await Promise.race([this.closed, new Promise((r) => setTimeout(r, 5000).unref())]);
-    this.#socket.destroy();
+    const s = this.#socket;
+    const finished =
+      s.writableFinished || s.destroyed
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            s.once('finish', () => resolve());
+            s.once('close', () => resolve());
+          });
+    await Promise.race([finished, new Promise((r) => setTimeout(r, 5000).unref())]);
+    s.destroy();
   }
 
   destroy(): void {

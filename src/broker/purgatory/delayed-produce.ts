@@ -29,8 +29,9 @@ export class DelayedProduce extends DelayedOperation {
     for (const [key, { partition, requiredOffset }] of this.waitFor) {
       if (partition.highWatermark < requiredOffset) {
         const r = this.results.get(key)!;
+        // As Kafka's DelayedProduce: the code alone, no error_message.
         r.errorCode = ErrorCode.REQUEST_TIMED_OUT;
-        r.errorMessage = 'Timed out waiting for the in-sync replicas';
+        r.errorMessage = null;
       }
     }
   }
@@ -41,10 +42,10 @@ export class DelayedProduce extends DelayedOperation {
       if (r.errorCode !== ErrorCode.NONE) continue;
       if (partition.highWatermark < requiredOffset) {
         r.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-        r.errorMessage = 'Leadership moved before the in-sync replicas acknowledged the write';
+        r.errorMessage = null;
       } else if (partition.isLeader && partition.isr.length < minIsr) {
         r.errorCode = ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
-        r.errorMessage = `The ISR of ${partition.key} shrank to ${partition.isr.length}, below min.insync.replicas ${minIsr}, before the write was acknowledged`;
+        r.errorMessage = null;
       }
     }
     this.done();

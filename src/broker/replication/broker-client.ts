@@ -5,9 +5,20 @@
  * pipelined and matched to responses by correlation id; every request has a timeout, and a timeout
  * or a socket error closes the connection and fails what is in flight, so the caller backs off and
  * simply retries. When the broker re-registers elsewhere, `setEndpoint` moves the client there.
+ *
+ * Security (the inter-broker listener's, src/broker/security/client-security.ts): the shared
+ * client's connection speaks TLS when the listener does and runs the SASL login after ApiVersions;
+ * when the broker grants a session lifetime (KIP-368) the client logs in again on the same
+ * connection before the session ends.
  */
 import { KafkaClient, KafkaClientError, type Endpoint } from '../../client/index.js';
 import type { ApiKey, ApiMessages } from '../../protocol/messages/index.js';
+import {
+  clientAuthenticator,
+  clientTlsOptions,
+  PLAINTEXT_CLIENT,
+  type ClientSecurity,
+} from '../security/client-security.js';
 
 export type { Endpoint };
 /** What every failure of a request is (see src/client/errors.ts for the kinds). */
@@ -16,11 +27,18 @@ export { KafkaClientError as BrokerClientError };
 export class BrokerClient {
   readonly #client: KafkaClient;
 
-  constructor(endpoint: Endpoint, opts: { clientId: string; connectTimeoutMs?: number }) {
+  constructor(
+    endpoint: Endpoint,
+    opts: { clientId: string; connectTimeoutMs?: number; security?: ClientSecurity },
+  ) {
+    const security = opts.security ?? PLAINTEXT_CLIENT;
+    const connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
     this.#client = new KafkaClient({
       bootstrap: [endpoint],
       clientId: opts.clientId,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
+      connectTimeoutMs,
+      ...(security.tls ? { tls: clientTlsOptions(security.tls) } : {}),
+      ...(security.sasl ? { authenticate: clientAuthenticator(security.sasl, connectTimeoutMs) } : {}),
     });
   }
 

@@ -18,6 +18,7 @@ import type { FetchRequest } from '../../protocol/messages/fetch.js';
 import { UNDEFINED_EPOCH } from '../../storage/leader-epoch-file-cache.js';
 import type { Partition } from '../partition.js';
 import { BrokerClient, type Endpoint } from './broker-client.js';
+import type { ClientSecurity } from '../security/client-security.js';
 
 export const REPLICA_FETCH_VERSION = 12;
 
@@ -31,6 +32,8 @@ export interface FetcherOptions {
   backoffMs: number;
   requestTimeoutMs: number;
   log: Logger;
+  /** The inter-broker listener's TLS/SASL (default: PLAINTEXT). */
+  security?: ClientSecurity;
 }
 
 interface FetchState {
@@ -133,7 +136,10 @@ export class ReplicaFetcher {
     const ep = this.#o.endpoint();
     if (!ep) return null;
     if (!this.#clientRef)
-      this.#clientRef = new BrokerClient(ep, { clientId: `sluice-replica-fetcher-${this.#o.nodeId}` });
+      this.#clientRef = new BrokerClient(ep, {
+        clientId: `sluice-replica-fetcher-${this.#o.nodeId}`,
+        ...(this.#o.security ? { security: this.#o.security } : {}),
+      });
     else this.#clientRef.setEndpoint(ep);
     return this.#clientRef;
   }

@@ -6,6 +6,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { MetadataTable } from '../metadata-table.js';
 import { endpointFor } from '../records.js';
 import { callUnary, controlPlaneChannel, type Method, type RequestOf, type ResponseOf } from './methods.js';
+import { OPEN_CONTROL_PLANE, type ControlPlaneAuth } from './control-plane-auth.js';
 
 export type { Method } from './methods.js';
 
@@ -25,17 +26,22 @@ export class ControlPlaneClient {
   readonly #clients = new Map<string, grpc.Client>();
 
   readonly #listener: string;
+  readonly #auth: ControlPlaneAuth;
 
-  /** `listener`: this broker's inter.broker.listener.name; the controller is reached on its host. */
-  constructor(table: MetadataTable, listener: string) {
+  /**
+   * `listener`: this broker's inter.broker.listener.name; the controller is reached on its host.
+   * `auth`: the channel credentials and call metadata the control plane requires.
+   */
+  constructor(table: MetadataTable, listener: string, auth: ControlPlaneAuth = OPEN_CONTROL_PLANE) {
     this.#table = table;
     this.#listener = listener;
+    this.#auth = auth;
   }
 
   #client(address: string): grpc.Client {
     let c = this.#clients.get(address);
     if (!c) {
-      c = controlPlaneChannel(address);
+      c = controlPlaneChannel(address, this.#auth.channelCredentials());
       this.#clients.set(address, c);
     }
     return c;
@@ -74,6 +80,7 @@ export class ControlPlaneClient {
             method,
             request,
             Math.min(deadline, Date.now() + attemptMs),
+            this.#auth.callMetadata(),
           );
           // Every response carries an error name.
           const status: { error: string } = res;

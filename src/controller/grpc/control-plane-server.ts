@@ -2,7 +2,9 @@
  * The gRPC control plane every broker serves (Controller and Admin services, typed by the types
  * generated from the .proto). Only the active controller acts; other brokers answer NOT_CONTROLLER
  * with the controller's id. Failures a client should see (validation of admin writes) are answers
- * with a Kafka error name and message; anything else is a gRPC INTERNAL error.
+ * with a Kafka error name and message; anything else is a gRPC INTERNAL error. Callers are
+ * authenticated as ControlPlaneAuth says (TLS/mTLS credentials, a secret in the call metadata):
+ * an unauthenticated call gets UNAUTHENTICATED and changes nothing.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
@@ -15,6 +17,7 @@ import type { Replicas__Output } from './generated/sluice/controller/v1/Replicas
 import type { TopicRecordMessage } from './generated/sluice/controller/v1/TopicRecordMessage.js';
 import type { TopicRecord } from '../records.js';
 import { controlPlaneServices } from './proto.js';
+import { OPEN_CONTROL_PLANE, type ControlPlaneAuth } from './control-plane-auth.js';
 
 function flatten(tps: TopicPartitions__Output[]): { topic: string; partition: number }[] {
   return tps.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })));
@@ -50,10 +53,16 @@ interface ErrorAnswer {
 function unary<Req, Res extends object>(
   controllerId: () => number,
   log: Logger,
+  auth: ControlPlaneAuth,
   fn: (req: Req) => Promise<Res> | Res,
   write = false,
 ): grpc.handleUnaryCall<Req, Res | ErrorAnswer> {
   return (call, cb) => {
+    if (!auth.allows(call.metadata)) {
+      log.warn({ peer: call.getPeer() }, 'refused an unauthenticated control-plane call');
+      cb({ code: grpc.status.UNAUTHENTICATED, message: 'control-plane call without valid credentials' });
+      return;
+    }
     Promise.resolve()
       .then(() => fn(call.request))
       .then(
@@ -80,13 +89,20 @@ function unary<Req, Res extends object>(
 export class ControlPlaneServer {
   readonly #server = new grpc.Server();
   #port = 0;
+  readonly #auth: ControlPlaneAuth;
 
-  constructor(controller: Controller, controllerId: () => number, log: Logger) {
+  constructor(
+    controller: Controller,
+    controllerId: () => number,
+    log: Logger,
+    auth: ControlPlaneAuth = OPEN_CONTROL_PLANE,
+  ) {
+    this.#auth = auth;
     const { Controller: ControllerSvc, Admin } = controlPlaneServices();
     const u = <Req, Res extends object>(fn: (req: Req) => Promise<Res> | Res) =>
-      unary<Req, Res>(controllerId, log, fn);
+      unary<Req, Res>(controllerId, log, auth, fn);
     const w = <Req, Res extends object>(fn: (req: Req) => Promise<Res> | Res) =>
-      unary<Req, Res>(controllerId, log, fn, true);
+      unary<Req, Res>(controllerId, log, auth, fn, true);
     const controllerHandlers: ControllerHandlers = {
       AlterPartition: u(async (req) => {
         const r = await controller.alterPartition(req);
@@ -200,7 +216,7 @@ export class ControlPlaneServer {
     return new Promise((resolve, reject) => {
       this.#server.bindAsync(
         `${host.includes(':') ? `[${host}]` : host}:${port}`,
-        grpc.ServerCredentials.createInsecure(),
+        this.#auth.serverCredentials(),
         (err, bound) => {
           if (err) return reject(err);
           this.#port = bound;

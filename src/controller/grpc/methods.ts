@@ -78,17 +78,27 @@ function methodDefinitions(): Definitions {
   return definitions;
 }
 
-/** A channel to one broker's control plane; any method of either service goes through it. */
-export function controlPlaneChannel(address: string): grpc.Client {
-  return new grpc.Client(address, grpc.credentials.createInsecure());
+/**
+ * A channel to one broker's control plane; any method of either service goes through it.
+ * `credentials`: what a secured control plane requires (ControlPlaneAuth), else plaintext.
+ */
+export function controlPlaneChannel(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): grpc.Client {
+  return new grpc.Client(address, credentials);
 }
 
-/** One unary call, as a promise; rejects with the grpc.ServiceError (UNAVAILABLE, DEADLINE_EXCEEDED …). */
+/**
+ * One unary call, as a promise; rejects with the grpc.ServiceError (UNAVAILABLE, DEADLINE_EXCEEDED,
+ * UNAUTHENTICATED …). `metadata`: what the call carries (a secured control plane's secret).
+ */
 export function callUnary<M extends Method>(
   client: grpc.Client,
   method: M,
   request: RequestOf<M>,
   deadline: number,
+  metadata: grpc.Metadata = new grpc.Metadata(),
 ): Promise<ResponseOf<M>> {
   const def: UnaryDefinition<RequestOf<M>, ResponseOf<M>> = methodDefinitions()[method];
   return new Promise((resolve, reject) => {
@@ -97,6 +107,7 @@ export function callUnary<M extends Method>(
       def.requestSerialize,
       def.responseDeserialize,
       request,
+      metadata,
       { deadline },
       (err, res) =>
         err || res === undefined ? reject(err ?? new Error(`${method}: no response`)) : resolve(res),

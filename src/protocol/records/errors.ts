@@ -32,15 +32,61 @@ export type InvalidRecordErrorName =
   | 'UNSUPPORTED_COMPRESSION_TYPE'
   | 'UNSUPPORTED_FOR_MESSAGE_FORMAT';
 
+/**
+ * One refused record of a batch (KIP-467): its index in the batch and why. Produce v8+ answers these
+ * as `record_errors`, so a client can tell which record was bad.
+ */
+export interface RecordError {
+  batchIndex: number;
+  message: string | null;
+}
+
 /** Well-formed bytes that break a rule (null key on a compacted topic, timestamp out of range, ...). */
 export class InvalidRecordError extends RecordValidationError {
   override readonly name: string = 'InvalidRecordError';
   readonly errorName: InvalidRecordErrorName;
+  /**
+   * The records that broke a record-level rule (Kafka's RecordValidationException), empty for a
+   * batch-level refusal. When there are any, the whole batch is refused and none of it is written.
+   */
+  readonly recordErrors: readonly RecordError[];
 
-  constructor(errorName: InvalidRecordErrorName, message: string, options?: { cause?: unknown }) {
+  constructor(
+    errorName: InvalidRecordErrorName,
+    message: string,
+    options?: { cause?: unknown; recordErrors?: readonly RecordError[] },
+  ) {
     super(message, options);
     this.errorName = errorName;
+    this.recordErrors = options?.recordErrors ?? [];
   }
+}
+
+/** Java's RecordError.toString, which Kafka's summary message lists. */
+function recordErrorText(e: RecordError): string {
+  return `RecordError(batchIndex=${e.batchIndex}, message=${e.message === null ? 'null' : `'${e.message}'`})`;
+}
+
+/**
+ * The error for a batch some of whose records broke record-level rules, as Kafka's LogValidator
+ * builds it (processRecordErrors): INVALID_TIMESTAMP when any record's timestamp was refused, else
+ * INVALID_RECORD, with Kafka's summary sentence; the records themselves in `recordErrors`.
+ */
+export function recordErrorsError(
+  errors: readonly { errorName: 'INVALID_RECORD' | 'INVALID_TIMESTAMP'; error: RecordError }[],
+): InvalidRecordError {
+  const recordErrors = errors.map((e) => e.error);
+  if (errors.some((e) => e.errorName === 'INVALID_TIMESTAMP'))
+    return new InvalidRecordError(
+      'INVALID_TIMESTAMP',
+      'One or more records have been rejected due to invalid timestamp',
+      { recordErrors },
+    );
+  return new InvalidRecordError(
+    'INVALID_RECORD',
+    `One or more records have been rejected due to ${recordErrors.length} record errors in total, and only showing the first three errors at most: [${recordErrors.slice(0, 3).map(recordErrorText).join(', ')}]`,
+    { recordErrors },
+  );
 }
 
 /** Decompressed output would exceed the caller's limit: refused before (or while) inflating it. */

@@ -127,13 +127,20 @@ export function readRecords(
 
 /**
  * Walk `count` records of an uncompressed section without copying anything: for each record, its
- * offset delta, timestamp delta and whether the key is null. Checks every length against the record
+ * offset delta, timestamp delta, whether the key is null, and the key and value lengths (-1: null). Checks every length against the record
  * and the section (DecodeError otherwise), exactly as strictly as readRecords.
  */
 export function walkRecords(
   section: Buffer,
   count: number,
-  visit: (index: number, offsetDelta: number, timestampDelta: number, keyIsNull: boolean) => void,
+  visit: (
+    index: number,
+    offsetDelta: number,
+    timestampDelta: number,
+    keyIsNull: boolean,
+    keyLength: number,
+    valueLength: number,
+  ) => void,
 ): void {
   const r = new ByteReader(section);
   for (let i = 0; i < count; i++) {
@@ -162,7 +169,7 @@ export function walkRecords(
       throw new DecodeError(
         `record ${i} fields take ${r.offset - (end - length)} bytes, its length says ${length}`,
       );
-    visit(i, offDelta, tsDelta, keyLen < 0);
+    visit(i, offDelta, tsDelta, keyLen < 0, keyLen, valueLen);
   }
   if (r.remaining !== 0) throw new DecodeError(`${r.remaining} bytes after the last record`);
 }

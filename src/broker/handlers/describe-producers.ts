@@ -1,0 +1,53 @@
+/**
+ * DescribeProducers (key 61), version 0 (KIP-664): the producers a partition leader knows, with
+ * their epoch, last sequence and timestamp, coordinator epoch and open transaction's first offset
+ * (-1 when none). `kafka-transactions.sh describe-producers` and `find-hanging` read it. A partition
+ * this broker does not lead answers NOT_LEADER_OR_FOLLOWER, an unknown one UNKNOWN_TOPIC_OR_PARTITION.
+ */
+import {
+  decodeDescribeProducersRequest,
+  encodeDescribeProducersResponse,
+  type DescribeProducersRequest,
+  type DescribeProducersResponse,
+} from '../../protocol/messages/describe-producers.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { errorCodeOf } from '../error-mapping.js';
+import type { BrokerServices } from '../broker-services.js';
+import { defineHandler } from './api-handler.js';
+
+export function describeProducersHandler(b: BrokerServices) {
+  return defineHandler<DescribeProducersRequest, DescribeProducersResponse>({
+    apiKey: 61,
+    name: 'DescribeProducers',
+    minVersion: 0,
+    maxVersion: 0,
+    decode: decodeDescribeProducersRequest,
+    encode: encodeDescribeProducersResponse,
+    handle(req) {
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitionIndexes.map((partitionIndex) => {
+            try {
+              const p = b.replicaManager.leaderPartition(t.name, partitionIndex);
+              return {
+                partitionIndex,
+                errorCode: ErrorCode.NONE,
+                errorMessage: null,
+                activeProducers: p.activeProducers(),
+              };
+            } catch (err) {
+              return {
+                partitionIndex,
+                errorCode: errorCodeOf(err),
+                errorMessage: err instanceof Error ? err.message : null,
+                activeProducers: [],
+              };
+            }
+          }),
+        })),
+      };
+    },
+  });
+}
