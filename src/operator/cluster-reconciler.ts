@@ -4,7 +4,10 @@
  *   validate → rack RBAC (rack-rbac.ts) → external addresses (what the brokers' external Services
  *   got; listeners.ts) → objects (server-side apply of every desired object, in order) → prune →
  *   dynamicConfig (live AlterConfigs on the cluster default) → roll (one decision at most: repair a
- *   stuck pod of an old revision, or one safe restart; roller.ts) → status (last, /status only).
+ *   stuck pod of an old revision, or one safe restart; roller.ts) → rebalance (partition
+ *   reassignments onto the brokers the spec asks for; model/rebalance.ts) → status (last, /status
+ *   only). A scale-down runs its drain before the objects step: the StatefulSet keeps its replicas
+ *   until no partition has a replica on the brokers that go and every ISR is full.
  * A step that cannot finish yet says so; the chain then still writes status and asks for a requeue.
  */
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
@@ -14,7 +17,8 @@ import { outcomeConditions } from './conditions.js';
 import { EventRecorder } from './events.js';
 import { KubeApiError, resourceFor, type KubeClient } from './kube/client.js';
 import type { Wire } from './kube/objects.js';
-import { RESOURCE_BROKER, withAdmin } from './kafka/admin-client.js';
+import { RESOURCE_BROKER, withAdmin, type KafkaAdminClient } from './kafka/admin-client.js';
+import { planRebalance, replicasOutside, type RebalancePlan } from './model/rebalance.js';
 import { withClusterDefaults, type Undefaulted } from './model/defaults.js';
 import {
   brokerConfigPlan,
@@ -142,11 +146,30 @@ export class ClusterReconciler {
     // port, load-balancer ingress); until every one is known the StatefulSet is not applied.
     const external = externalAddresses(cluster, await this.#services(cluster));
 
+    // Step: drain (a scale-down only). Until the brokers that go hold no replica and every ISR is
+    // full, the StatefulSet keeps its current replicas.
+    const before = await this.#o.client.getOrNull<Wire<V1StatefulSet>>(
+      STS,
+      cluster.metadata.namespace,
+      names.statefulSet(cluster.metadata.name),
+    );
+    const current = before?.spec?.replicas;
+    const drain =
+      current !== undefined && current > cluster.spec.replicas
+        ? await this.#drain(cluster, current, log)
+        : null;
+
     // Step: objects.
     const desired = desiredObjects(
       cluster,
       external && external.missing.length === 0 ? external.addresses : null,
     );
+    if (drain && current !== undefined) {
+      const set = desired.find(
+        (o) => o.kind === 'StatefulSet' && o.metadata.name === names.statefulSet(cluster.metadata.name),
+      ) as (KubeObject & { spec?: { replicas?: number } }) | undefined;
+      if (set?.spec) set.spec.replicas = current;
+    }
     await this.#applyObjects(desired, log);
 
     // Step: prune objects a smaller spec no longer asks for (external per-broker Services).
@@ -169,9 +192,16 @@ export class ClusterReconciler {
     const updateRevision = sts?.status?.updateRevision;
     const roll = await this.#roll(cluster, pods, updateRevision, log);
 
+    // Step: rebalance (the brokers are the spec's, all Ready, no restart pending).
+    const balance =
+      drain ??
+      (roll.kind === 'idle' && readyPods === cluster.spec.replicas && pods.length === cluster.spec.replicas
+        ? await this.#rebalance(cluster, log)
+        : null);
+
     // Step: status.
     const status = await this.#status(raw, cluster, pods, roll);
-    const outcome =
+    let outcome =
       external && external.missing.length > 0
         ? {
             ready: false,
@@ -181,8 +211,160 @@ export class ClusterReconciler {
             message: `waiting for the external Services of brokers ${external.missing.join(', ')} to get an address`,
           }
         : this.#outcome(cluster, readyPods, roll, dynamicNote);
+    if (balance && (roll.kind === 'idle' || drain)) outcome = balance;
     await this.#writeStatus(cluster, status, outcome);
     return { requeueAfterMs: outcome.ready ? this.#o.resyncMs : this.#o.progressMs };
+  }
+
+  /** The reason of the last status written (to see transitions: events are recorded once). */
+  #lastReason(cluster: KafkaCluster): string | undefined {
+    return cluster.status?.conditions?.find((c) => c.type === 'Reconciling')?.reason;
+  }
+
+  /**
+   * Step "drain", before a scale-down from `current` brokers to the spec's: move every replica
+   * off the brokers that go (AlterPartitionReassignments), wait for the reassignments to finish
+   * and every ISR to be full. Null when the StatefulSet may shrink now; else the outcome to report
+   * while it keeps its replicas (Rebalancing, or ScaleDownBlocked when a partition's replication
+   * factor exceeds the brokers that remain).
+   */
+  async #drain(cluster: KafkaCluster, current: number, log: Logger): Promise<StepOutcome | null> {
+    const keep = Array.from({ length: cluster.spec.replicas }, (_, i) => i);
+    const going = Array.from({ length: current - keep.length }, (_, i) => keep.length + i);
+    const what = `scale-down ${current} → ${keep.length} (brokers ${going.join(', ')} go)`;
+    const waiting = (message: string): StepOutcome => ({
+      ready: false,
+      reconciling: true,
+      degraded: false,
+      reason: REASON.Rebalancing,
+      message: `${what}: ${message}`,
+    });
+    try {
+      return await withAdmin(this.#o.endpoints.bootstrap(cluster), async (admin) => {
+        const ongoing = await admin.listAllReassignments();
+        const { brokers, topics } = await admin.placements();
+        const assignment = new Map([...topics].map(([t, ps]) => [t, ps.map((p) => p.replicas)]));
+        const outside = replicasOutside(assignment, keep);
+        if (ongoing.length > 0)
+          return waiting(
+            `${ongoing.length} partition reassignments in progress; ${outside.length} partitions still on the brokers that go`,
+          );
+        if (outside.length === 0) {
+          const lagging = [...topics].flatMap(([t, ps]) =>
+            ps.flatMap((p, i) => (p.isr.length < p.replicas.length ? [`${t}-${i}`] : [])),
+          );
+          if (lagging.length > 0)
+            return waiting(
+              `waiting for a full ISR in ${lagging.length} partitions (${lagging.slice(0, 5).join(', ')})`,
+            );
+          log.info({ from: current, to: keep.length }, 'brokers drained: shrinking the StatefulSet');
+          await this.#events.record(cluster, {
+            type: 'Normal',
+            reason: REASON.Rebalanced,
+            message: `${what}: no partition left on brokers ${going.join(', ')}, every ISR full; shrinking the StatefulSet`,
+          });
+          return null;
+        }
+        const missing = keep.filter((id) => !brokers.includes(id));
+        if (missing.length > 0) return waiting(`brokers ${missing.join(', ')} not registered`);
+        const plan = planRebalance(assignment, keep);
+        if (plan.impossible.length > 0) {
+          const worst = Math.max(...plan.impossible.map((p) => p.replicationFactor));
+          const message =
+            `${what} refused: ${plan.impossible.length} partitions have up to ${worst} replicas, more than the ` +
+            `${keep.length} brokers that would remain (${plan.impossible
+              .slice(0, 5)
+              .map((p) => `${p.topic}-${p.partition}`)
+              .join(', ')}); lower their replication factor or keep spec.replicas ≥ ${worst}`;
+          if (this.#lastReason(cluster) !== REASON.ScaleDownBlocked) {
+            log.warn({ impossible: plan.impossible.length }, 'scale-down refused');
+            await this.#events.record(cluster, { type: 'Warning', reason: REASON.ScaleDownBlocked, message });
+          }
+          return {
+            ready: false,
+            reconciling: false,
+            degraded: true,
+            reason: REASON.ScaleDownBlocked,
+            message,
+          };
+        }
+        await this.#submit(admin, plan);
+        const message = `moving ${plan.replicaMoves} replicas (${plan.moves.length} partitions) off brokers ${going.join(', ')}`;
+        log.info({ moves: plan.moves.length, replicaMoves: plan.replicaMoves }, message);
+        await this.#events.record(cluster, {
+          type: 'Normal',
+          reason: REASON.Rebalancing,
+          message: `${what}: ${message}`,
+        });
+        return waiting(message);
+      });
+    } catch (err) {
+      log.warn({ err: errMessage(err) }, 'scale-down: cannot drain yet');
+      return waiting(`cannot reach the brokers yet: ${errMessage(err)}`);
+    }
+  }
+
+  /**
+   * Step "rebalance": with the spec's brokers all Ready, reassign partitions so every broker holds
+   * its share of each topic (after a scale-up: the new brokers get theirs). Null when balanced and
+   * nothing in progress. On completion (every ISR full) the preferred leaders are elected.
+   */
+  async #rebalance(cluster: KafkaCluster, log: Logger): Promise<StepOutcome | null> {
+    const keep = Array.from({ length: cluster.spec.replicas }, (_, i) => i);
+    const progress = (message: string): StepOutcome => ({
+      ready: true,
+      reconciling: true,
+      degraded: false,
+      reason: REASON.Rebalancing,
+      message,
+    });
+    const wasRebalancing = this.#lastReason(cluster) === REASON.Rebalancing;
+    try {
+      return await withAdmin(this.#o.endpoints.bootstrap(cluster), async (admin) => {
+        const ongoing = await admin.listAllReassignments();
+        if (ongoing.length > 0)
+          return wasRebalancing ? progress(`${ongoing.length} partition reassignments in progress`) : null;
+        const { brokers, topics } = await admin.placements();
+        if (keep.some((id) => !brokers.includes(id))) return null; // not registered yet: next time
+        const assignment = new Map([...topics].map(([t, ps]) => [t, ps.map((p) => p.replicas)]));
+        const plan = planRebalance(assignment, keep);
+        if (plan.moves.length > 0) {
+          await this.#submit(admin, plan);
+          const message = `reassigning ${plan.moves.length} partitions (${plan.replicaMoves} replicas copied) over brokers 0-${keep.length - 1}`;
+          log.info({ moves: plan.moves }, message);
+          await this.#events.record(cluster, { type: 'Normal', reason: REASON.Rebalancing, message });
+          return progress(message);
+        }
+        if (!wasRebalancing) return null;
+        const lagging = [...topics].flatMap(([t, ps]) =>
+          ps.flatMap((p, i) => (p.isr.length < p.replicas.length ? [`${t}-${i}`] : [])),
+        );
+        if (lagging.length > 0) return progress(`waiting for a full ISR in ${lagging.length} partitions`);
+        const notLed = [...topics].flatMap(([topic, ps]) =>
+          ps.flatMap((p, partition) =>
+            p.replicas.length > 0 && p.leader !== p.replicas[0] ? [{ topic, partition }] : [],
+          ),
+        );
+        const problems = notLed.length > 0 ? await admin.electPreferredLeaders(notLed) : [];
+        const message = `partitions balanced over brokers 0-${keep.length - 1}; ${notLed.length} preferred leaders elected${problems.length > 0 ? ` (not: ${problems.slice(0, 5).join(', ')})` : ''}`;
+        log.info(message);
+        await this.#events.record(cluster, { type: 'Normal', reason: REASON.Rebalanced, message });
+        return null;
+      });
+    } catch (err) {
+      log.warn({ err: errMessage(err) }, 'rebalance: cannot reach the brokers');
+      return wasRebalancing ? progress(`cannot reach the brokers: ${errMessage(err)}`) : null;
+    }
+  }
+
+  async #submit(admin: KafkaAdminClient, plan: RebalancePlan): Promise<void> {
+    const byTopic = new Map<string, Map<number, number[]>>();
+    for (const m of plan.moves) {
+      const t = byTopic.get(m.topic) ?? new Map<number, number[]>();
+      t.set(m.partition, m.to);
+      byTopic.set(m.topic, t);
+    }
+    for (const [topic, target] of byTopic) await admin.alterPartitionReassignments(topic, target);
   }
 
   /** Defaults from the schema, then every check the API server would make (schema and CEL). */

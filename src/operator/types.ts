@@ -82,4 +82,10 @@ export const REASON = {
   WaitingForExternalAddresses: 'WaitingForExternalAddresses',
   /** The roller replaced a broker pod stuck on an old revision (status.lastPodRepair says why). */
   StuckPodReplaced: 'StuckPodReplaced',
+  /** Partition reassignments for a scale-up or a scale-down in progress (model/rebalance.ts). */
+  Rebalancing: 'Rebalancing',
+  /** Event: the reassignments finished, every ISR full, preferred leaders elected. */
+  Rebalanced: 'Rebalanced',
+  /** A scale-down refused: some partition has more replicas than the brokers that would remain. */
+  ScaleDownBlocked: 'ScaleDownBlocked',
 } as const;

@@ -980,39 +980,68 @@ describe.skipIf(skip !== null)('the operator on a real Kubernetes node', () => {
     15 * MIN,
   );
 
-  // Known gap (see docs/operator.md): the operator only changes the StatefulSet's replicas; it
-  // neither moves partitions onto new brokers nor off brokers about to go. `it.fails` keeps the
-  // expectation written down: once the operator rebalances, this starts failing — then make it `it`.
-  it.fails(
-    'after a scale-up the operator reassigns partitions onto the new brokers (not implemented yet)',
+  // The operator's rebalance step (model/rebalance.ts): the new brokers get their share of every
+  // topic — 18 replicas of TOPIC over 5 brokers: 3 or 4 each — with every ISR full.
+  it(
+    'after a scale-up the operator reassigns partitions onto the new brokers',
     async () => {
       let placement: number[][] = [];
-      await waitUntil(
-        async () => {
-          const s = await topicState();
-          placement = s.map((p) => p.replicas);
-          const on = (id: number) => s.some((p) => p.replicas.includes(id));
-          return on(3) && on(4) && s.every((p) => p.isr.length === p.replicas.length);
-        },
-        45_000,
-        `replicas of ${TOPIC} on the new brokers 3 and 4`,
-        3000,
-      ).catch((err: unknown) => {
-        console.log(`[e2e-node] known gap: ${String(err)}; placement ${JSON.stringify(placement)}`);
-        throw err;
+      await timed('scale 3 → 5: partitions reassigned onto brokers 3 and 4, ISR full', async () => {
+        await waitUntil(
+          async () => {
+            const s = await topicState();
+            placement = s.map((p) => p.replicas);
+            const count = (id: number) => s.filter((p) => p.replicas.includes(id)).length;
+            return (
+              [0, 1, 2, 3, 4].every((id) => count(id) >= 3 && count(id) <= 4) &&
+              s.every((p) => p.replicas.length === 3 && p.isr.length === 3)
+            );
+          },
+          4 * MIN,
+          `replicas of ${TOPIC} balanced over brokers 0-4 (last placement ${JSON.stringify(placement)})`,
+          2000,
+        );
       });
+      console.log(`[e2e-node] placement after the scale-up: ${JSON.stringify(placement)}`);
+      const c = await getCluster();
+      // The rebalance ends with Ready and nothing in progress.
+      await waitUntil(
+        async () => cond(await getCluster(), 'Reconciling')?.status === 'False',
+        2 * MIN,
+        'Reconciling=False after the rebalance',
+        1000,
+      );
+      expect(cond(c, 'Ready')?.status).toBe('True');
+      const kept = await consumeAll();
+      expect(beforeScale.filter((v) => !new Set(kept).has(v))).toEqual([]);
     },
-    5 * MIN,
+    8 * MIN,
   );
 
   it(
-    'scale 5 → 3: brokers 3 and 4 go, every partition lives on 0-2 with a full ISR, nothing lost',
+    'scale 5 → 3: replicas on brokers 3 and 4 are moved before they go, a full ISR, nothing lost',
     async () => {
       const mid = await produce(TOPIC, 50, 'scaled');
+      const beforeDown = await topicState();
+      const onLeaving = beforeDown.filter((p) => p.replicas.some((r) => r >= 3)).length;
+      // After the rebalance above, brokers 3 and 4 hold 6 or more of the 18 replicas.
+      expect(onLeaving).toBeGreaterThan(0);
       await patchCluster({ replicas: 3 });
-      await timed('scale 5 → 3 (Ready with 3 brokers, ISR full)', async () => {
+      // Sample the StatefulSet's replicas with the placement: once it is below 5, no partition may
+      // have a replica on 3 or 4 (and every ISR is full) — the drain came first.
+      const samples: { stsReplicas: number; onLeaving: number; lagging: number; reason: string }[] = [];
+      await timed('scale 5 → 3 (drained, Ready with 3 brokers, ISR full)', async () => {
         await waitUntil(
           async () => {
+            const s = await topicState();
+            const sts = await api().get<Any>(R.sts, NS, 'e2e-broker');
+            const c = await getCluster();
+            samples.push({
+              stsReplicas: Number(sts.spec.replicas),
+              onLeaving: s.filter((p) => p.replicas.some((r) => r >= 3)).length,
+              lagging: s.filter((p) => p.isr.length < p.replicas.length).length,
+              reason: String(cond(c, 'Reconciling')?.reason ?? ''),
+            });
             const pods = await brokerPods();
             return pods.length === 3 && pods.every((p) => p.ready && p.id < 3);
           },
@@ -1021,8 +1050,6 @@ describe.skipIf(skip !== null)('the operator on a real Kubernetes node', () => {
           1000,
         );
         await waitClusterReady(5 * MIN, 'KafkaCluster Ready with 3 brokers');
-        // Had partitions lived on 3 or 4 without being moved first, they would stay
-        // under-replicated here (their replica sets still name the departed brokers).
         await waitUntil(
           async () => {
             const s = await topicState();
@@ -1033,6 +1060,16 @@ describe.skipIf(skip !== null)('the operator on a real Kubernetes node', () => {
           2000,
         );
       });
+      const firstShrunk = samples.findIndex((x) => x.stsReplicas < 5);
+      console.log(
+        `[e2e-node] scale-down: ${onLeaving} partitions on brokers 3/4 before; ${samples.length} samples, ` +
+          `StatefulSet shrunk at sample ${firstShrunk}; reasons seen: ${[...new Set(samples.map((x) => x.reason))].join(', ')}`,
+      );
+      expect(firstShrunk).toBeGreaterThanOrEqual(0);
+      // The StatefulSet kept 5 replicas while partitions still lived on 3 or 4 ...
+      expect(samples.filter((x) => x.onLeaving > 0 && x.stsReplicas < 5)).toEqual([]);
+      // ... and the first samples (taken before the drain could finish) saw it hold them.
+      expect(samples[0]!.stsReplicas).toBe(5);
       const all = new Set(await consumeAll());
       expect([...beforeScale, ...mid].filter((v) => !all.has(v))).toEqual([]);
     },

@@ -49,7 +49,16 @@ const VERSIONS = {
   describeConfigs: { min: 1, max: 4 },
   alterConfigs: { min: 0, max: 2 },
   partitionReassignments: 0,
+  /** v1: electionType (preferred). */
+  electLeaders: { min: 1, max: 2 },
 } as const;
+
+/** Every topic's partitions as Metadata reports them (index = partition). */
+export interface PartitionState {
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
 
 export interface TopicDescription {
   name: string;
@@ -216,6 +225,59 @@ export class KafkaAdminClient {
           removing: p.removingReplicas,
         })),
       );
+  }
+
+  /** Every topic's partitions (internal ones included) and the registered brokers. */
+  async placements(): Promise<{ brokers: number[]; topics: Map<string, PartitionState[]> }> {
+    const res = await this.#call(() => adminCalls.metadata(this.#client, null));
+    const topics = new Map<string, PartitionState[]>();
+    for (const t of res.topics) {
+      if (t.errorCode !== 0 || !t.name) continue;
+      const parts: PartitionState[] = [];
+      for (const p of t.partitions)
+        parts[p.partitionIndex] = { leader: p.leaderId, replicas: [...p.replicaNodes], isr: [...p.isrNodes] };
+      topics.set(
+        t.name,
+        Array.from({ length: parts.length }, (_, i) => parts[i] ?? { leader: -1, replicas: [], isr: [] }),
+      );
+    }
+    return { brokers: res.brokers.map((b) => b.nodeId).sort((a, b) => a - b), topics };
+  }
+
+  /** Reassignments in progress in every topic (KIP-455, topics null). */
+  async listAllReassignments(): Promise<{ topic: string; partition: number }[]> {
+    const res = await this.request(ApiKeys.ListPartitionReassignments, VERSIONS.partitionReassignments, {
+      timeoutMs: 30_000,
+      topics: null,
+    });
+    if (res.errorCode !== 0)
+      throw new KafkaAdminError(
+        errorName(res.errorCode),
+        `list reassignments: ${errorName(res.errorCode)}${res.errorMessage ? `: ${res.errorMessage}` : ''}`,
+      );
+    return res.topics.flatMap((t) =>
+      t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })),
+    );
+  }
+
+  /** Preferred-leader election (KIP-460) for the partitions; ELECTION_NOT_NEEDED is no error. */
+  async electPreferredLeaders(partitions: { topic: string; partition: number }[]): Promise<string[]> {
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of partitions)
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    const res = await this.request(ApiKeys.ElectLeaders, VERSIONS.electLeaders, {
+      electionType: 0,
+      topicPartitions: [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })),
+      timeoutMs: 30_000,
+    });
+    const problems: string[] = [];
+    for (const t of res.replicaElectionResults)
+      for (const p of t.partitionResult) {
+        const name = errorName(p.errorCode);
+        if (p.errorCode !== 0 && name !== 'ELECTION_NOT_NEEDED')
+          problems.push(`${t.topic}-${p.partitionId}: ${name}`);
+      }
+    return problems;
   }
 
   async createTopic(
