@@ -39,7 +39,8 @@ import {
 import { attempt, pair, QUICK, withFailures } from '../lib/compare.js';
 import { javaBin } from '../lib/java.js';
 import { RssSampler, freePort, runToEnd, sleep, spawnTracked, tempDir } from '../lib/proc.js';
-import { WireClient, createTopic } from '../lib/wire.js';
+import { KafkaClient } from '../../src/client/index.js';
+import { createTopic } from '../lib/wire.js';
 
 export const name = 'compaction';
 export const description =
@@ -150,7 +151,18 @@ function cleanerCheckpoint(b: Broker, topic: string): bigint {
   return -1n;
 }
 
-async function produce(c: WireClient, topic: string, batch: Buffer, acks = 1): Promise<bigint> {
+/** One broker on loopback through the project's Kafka client (patient: the broker may be busy cleaning). */
+function connect(port: number): KafkaClient {
+  return new KafkaClient({
+    bootstrap: [{ host: '127.0.0.1', port }],
+    clientId: 'sluice-bench',
+    connectTimeoutMs: 120_000,
+    requestTimeoutMs: 120_000,
+    clientSoftwareName: 'sluice-bench',
+  });
+}
+
+async function produce(c: KafkaClient, topic: string, batch: Buffer, acks = 1): Promise<bigint> {
   const res = await c.request(ApiKeys.Produce, 7, {
     transactionalId: null,
     acks,
@@ -164,7 +176,7 @@ async function produce(c: WireClient, topic: string, batch: Buffer, acks = 1): P
 
 /** 1,000,000 keyed records, PER_BATCH per request, 4 requests in flight. */
 async function fill(b: Broker): Promise<void> {
-  const c = await WireClient.connect(b.port);
+  const c = connect(b.port);
   const value = Buffer.alloc(VALUE_BYTES, 0x61);
   try {
     const batches = RECORDS / PER_BATCH;
@@ -187,7 +199,7 @@ async function fill(b: Broker): Promise<void> {
 
 /** Produce latency probe: one 1 KiB record every PROBE_EVERY_MS until `until()` says stop. */
 async function probe(b: Broker, until: () => boolean, minMs: number): Promise<number[]> {
-  const c = await WireClient.connect(b.port);
+  const c = connect(b.port);
   const lat: number[] = [];
   const value = Buffer.alloc(1024, 0x62);
   const t0 = performance.now();
@@ -238,7 +250,7 @@ async function measure(b: Broker): Promise<Figures> {
   const idle = await probe(b, () => true, IDLE_PROBE_S * 1000);
 
   // Roll the 1 GB segment: segment.ms 1 s, then one more record.
-  const c = await WireClient.connect(b.port);
+  const c = connect(b.port);
   try {
     const res = await c.request(ApiKeys.IncrementalAlterConfigs, 1, {
       resources: [
