@@ -769,25 +769,7 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
       if (req.generationId !== g.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
       this.#scheduleHeartbeat(g, g.get(req.memberId)!);
     }
-    const results = new Map<string, number>();
-    const now = BigInt(this.#now());
-    const toStore: CommittedOffset[] = [];
-    for (const o of req.offsets) {
-      const k = offsetKey(o.topic, o.partition);
-      if (o.metadata !== null && Buffer.byteLength(o.metadata) > this.config.offsetMetadataMaxBytes) {
-        results.set(k, ErrorCode.OFFSET_METADATA_TOO_LARGE);
-        continue;
-      }
-      toStore.push({
-        topic: o.topic,
-        partition: o.partition,
-        offset: o.offset,
-        leaderEpoch: o.leaderEpoch,
-        metadata: o.metadata ?? '',
-        commitTimestamp: now,
-        expireTimestamp: o.expireTimestamp,
-      });
-    }
+    const { results, toStore } = this.#offsetsToStore(req.offsets);
     if (toStore.length === 0) return results;
     const code = await this.#store.storeOffsets(req.groupId, toStore);
     for (const o of toStore) results.set(offsetKey(o.topic, o.partition), code);
@@ -840,13 +822,28 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
       return all(ErrorCode.ILLEGAL_GENERATION);
     const store = this.#store;
     if (!store.storeTxnOffsets) return all(ErrorCode.UNSUPPORTED_VERSION);
+    const { results, toStore } = this.#offsetsToStore(req.offsets);
+    if (toStore.length === 0) return results;
+    const code = await store.storeTxnOffsets(req.groupId, req.producerId, req.producerEpoch, toStore);
+    for (const o of toStore) results.set(offsetKey(o.topic, o.partition), code);
+    if (code === ErrorCode.NONE) this.#stageTxnOffsets(req.groupId, req.producerId, toStore);
+    return results;
+  }
+
+  /**
+   * The offsets of a commit (plain or transactional) as stored, stamped now; those whose metadata is
+   * over offset.metadata.max.bytes are answered OFFSET_METADATA_TOO_LARGE instead.
+   */
+  #offsetsToStore(offsets: readonly OffsetCommitData[]): {
+    results: Map<string, number>;
+    toStore: CommittedOffset[];
+  } {
     const results = new Map<string, number>();
     const now = BigInt(this.#now());
     const toStore: CommittedOffset[] = [];
-    for (const o of req.offsets) {
-      const k = offsetKey(o.topic, o.partition);
+    for (const o of offsets) {
       if (o.metadata !== null && Buffer.byteLength(o.metadata) > this.config.offsetMetadataMaxBytes) {
-        results.set(k, ErrorCode.OFFSET_METADATA_TOO_LARGE);
+        results.set(offsetKey(o.topic, o.partition), ErrorCode.OFFSET_METADATA_TOO_LARGE);
         continue;
       }
       toStore.push({
@@ -856,14 +853,10 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
         leaderEpoch: o.leaderEpoch,
         metadata: o.metadata ?? '',
         commitTimestamp: now,
-        expireTimestamp: -1n,
+        expireTimestamp: o.expireTimestamp,
       });
     }
-    if (toStore.length === 0) return results;
-    const code = await store.storeTxnOffsets(req.groupId, req.producerId, req.producerEpoch, toStore);
-    for (const o of toStore) results.set(offsetKey(o.topic, o.partition), code);
-    if (code === ErrorCode.NONE) this.#stageTxnOffsets(req.groupId, req.producerId, toStore);
-    return results;
+    return { results, toStore };
   }
 
   #stageTxnOffsets(groupId: string, producerId: bigint, offsets: CommittedOffset[]): void {

@@ -16,6 +16,28 @@ import type { OffsetCommitData } from '../group/group-coordinator.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
+/**
+ * The offsets of an OffsetCommit or TxnOffsetCommit request on partitions that exist; the others are
+ * answered UNKNOWN_TOPIC_OR_PARTITION, as Kafka does before the group coordinator sees them.
+ */
+export function offsetsOnKnownPartitions<P extends { partitionIndex: number }>(
+  b: Pick<BrokerServices, 'table'>,
+  topics: readonly { name: string; partitions: readonly P[] }[],
+  toOffset: (topic: string, p: P) => OffsetCommitData,
+): { errors: Map<string, number>; offsets: OffsetCommitData[] } {
+  const errors = new Map<string, number>();
+  const offsets: OffsetCommitData[] = [];
+  for (const t of topics) {
+    const topic = b.table.topics.get(t.name);
+    for (const p of t.partitions) {
+      if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.replicas.length)
+        errors.set(offsetKey(t.name, p.partitionIndex), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      else offsets.push(toOffset(t.name, p));
+    }
+  }
+  return { errors, offsets };
+}
+
 export function offsetCommitHandler(b: BrokerServices) {
   return defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
     apiKey: 8,
@@ -31,25 +53,14 @@ export function offsetCommitHandler(b: BrokerServices) {
         v >= 2 && v <= 4 && req.retentionTimeMs !== undefined && req.retentionTimeMs >= 0n
           ? req.retentionTimeMs
           : -1n;
-      const errors = new Map<string, number>();
-      const offsets: OffsetCommitData[] = [];
-      for (const t of req.topics) {
-        const topic = b.table.topics.get(t.name);
-        for (const p of t.partitions) {
-          if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.replicas.length) {
-            errors.set(offsetKey(t.name, p.partitionIndex), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            continue;
-          }
-          offsets.push({
-            topic: t.name,
-            partition: p.partitionIndex,
-            offset: p.committedOffset,
-            leaderEpoch: v >= 6 ? (p.committedLeaderEpoch ?? -1) : -1,
-            metadata: p.committedMetadata,
-            expireTimestamp: retention >= 0n ? now + retention : -1n,
-          });
-        }
-      }
+      const { errors, offsets } = offsetsOnKnownPartitions(b, req.topics, (topic, p) => ({
+        topic,
+        partition: p.partitionIndex,
+        offset: p.committedOffset,
+        leaderEpoch: v >= 6 ? (p.committedLeaderEpoch ?? -1) : -1,
+        metadata: p.committedMetadata,
+        expireTimestamp: retention >= 0n ? now + retention : -1n,
+      }));
       if (offsets.length > 0) {
         const results = await b.groupCoordinator.handleCommitOffsets({
           groupId: req.groupId,

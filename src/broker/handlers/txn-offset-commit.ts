@@ -14,10 +14,10 @@ import {
 } from '../../protocol/messages/txn-offset-commit.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { offsetKey } from '../group/group-metadata.js';
-import type { OffsetCommitData } from '../group/group-coordinator.js';
 import type { BrokerServices } from '../broker-services.js';
 import { checkTransactionalId } from '../txn/request-checks.js';
 import { defineHandler } from './api-handler.js';
+import { offsetsOnKnownPartitions } from './offset-commit.js';
 
 export function txnOffsetCommitHandler(b: BrokerServices) {
   return defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
@@ -29,25 +29,14 @@ export function txnOffsetCommitHandler(b: BrokerServices) {
     encode: encodeTxnOffsetCommitResponse,
     async handle(req) {
       checkTransactionalId(req.transactionalId, 'TxnOffsetCommit');
-      const errors = new Map<string, number>();
-      const offsets: OffsetCommitData[] = [];
-      for (const t of req.topics) {
-        const topic = b.table.topics.get(t.name);
-        for (const p of t.partitions) {
-          if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.replicas.length) {
-            errors.set(offsetKey(t.name, p.partitionIndex), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            continue;
-          }
-          offsets.push({
-            topic: t.name,
-            partition: p.partitionIndex,
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch ?? -1,
-            metadata: p.committedMetadata,
-            expireTimestamp: -1n,
-          });
-        }
-      }
+      const { errors, offsets } = offsetsOnKnownPartitions(b, req.topics, (topic, p) => ({
+        topic,
+        partition: p.partitionIndex,
+        offset: p.committedOffset,
+        leaderEpoch: p.committedLeaderEpoch ?? -1,
+        metadata: p.committedMetadata,
+        expireTimestamp: -1n,
+      }));
       if (offsets.length > 0) {
         const r = await b.groupCoordinator.handleTxnCommitOffsets({
           groupId: req.groupId,
