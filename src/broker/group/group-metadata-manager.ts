@@ -18,12 +18,12 @@ import type { Logger } from '../../common/logger.js';
 import type { MetadataTable } from '../../controller/metadata-table.js';
 import type { TopicAdmin } from '../../controller/admin-writes.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { errorCodeOf } from '../error-mapping.js';
 import { decodeRecordBatch, encodeRecordBatchSync, scanRecordBatches } from '../../protocol/records/batch.js';
 import type { RecordInput } from '../../protocol/records/record.js';
 import { isTransactional } from '../../protocol/records/batch-header.js';
 import { ControlRecordType, parseControlRecordKey } from '../../protocol/records/control.js';
 import type { ReplicaManager } from '../replica-manager.js';
+import { InternalTopic } from '../internal-topic.js';
 import {
   decodeGroupMetadataValue,
   decodeGroupRecordKey,
@@ -95,15 +95,13 @@ function optInt(config: BrokerConfig, name: string, def: number): number {
 
 export class GroupMetadataManager implements GroupStore {
   readonly #rm: ReplicaManager;
-  readonly #table: MetadataTable;
-  readonly #topics: TopicAdmin;
   readonly #config: BrokerConfig;
   readonly #log: Logger;
   readonly #now: () => number;
   /** Partitions of __consumer_offsets this broker leads and has loaded. */
   readonly owned = new Set<number>();
   readonly loading = new Set<number>();
-  #creating: Promise<void> | null = null;
+  readonly #topic: InternalTopic;
   /** Resolves once loading/unloading triggered so far has finished (set by the group service). */
   settled: () => Promise<void> = () => Promise.resolve();
   readonly commitTimeoutMs: number;
@@ -117,20 +115,29 @@ export class GroupMetadataManager implements GroupStore {
     now?: () => number;
   }) {
     this.#rm = opts.replicaManager;
-    this.#table = opts.table;
-    this.#topics = opts.topics;
     this.#config = opts.config;
     this.#log = opts.log;
     this.#now = opts.now ?? Date.now;
     this.commitTimeoutMs = optInt(opts.config, 'offsets.commit.timeout.ms', 5000);
+    const config = opts.config;
+    this.#topic = new InternalTopic({
+      name: GROUP_METADATA_TOPIC,
+      table: opts.table,
+      topics: opts.topics,
+      log: opts.log,
+      numPartitions: () => config.int('offsets.topic.num.partitions'),
+      replicationFactor: () => config.int('offsets.topic.replication.factor'),
+      configs: () => ({
+        'cleanup.policy': 'compact',
+        'compression.type': 'producer',
+        'segment.bytes': String(config.int('offsets.topic.segment.bytes')),
+      }),
+    });
   }
 
   /** The topic's partition count: the existing topic's, else the configured one. */
   get numPartitions(): number {
-    return (
-      this.#table.topics.get(GROUP_METADATA_TOPIC)?.replicas.length ??
-      this.#config.int('offsets.topic.num.partitions')
-    );
+    return this.#topic.numPartitions;
   }
 
   partitionFor(groupId: string): number {
@@ -145,40 +152,12 @@ export class GroupMetadataManager implements GroupStore {
 
   /** Create __consumer_offsets if it does not exist yet (once, even with concurrent callers). */
   async ensureTopic(): Promise<void> {
-    if (this.#table.topics.has(GROUP_METADATA_TOPIC)) return;
-    this.#creating ??= (async () => {
-      try {
-        await this.#topics.create(
-          {
-            name: GROUP_METADATA_TOPIC,
-            numPartitions: this.#config.int('offsets.topic.num.partitions'),
-            replicationFactor: Math.min(
-              this.#config.int('offsets.topic.replication.factor'),
-              Math.max(1, this.#table.brokers.size),
-            ),
-            configs: {
-              'cleanup.policy': 'compact',
-              'compression.type': 'producer',
-              'segment.bytes': String(this.#config.int('offsets.topic.segment.bytes')),
-            },
-          },
-          { numPartitions: 1, replicationFactor: 1 },
-          true,
-        );
-        this.#log.info({ partitions: this.numPartitions }, `created ${GROUP_METADATA_TOPIC}`);
-      } catch (err) {
-        if (errorCodeOf(err) !== ErrorCode.TOPIC_ALREADY_EXISTS) throw err;
-      } finally {
-        this.#creating = null;
-      }
-    })();
-    await this.#creating;
+    await this.#topic.ensure();
   }
 
   /** The leader broker of the group's partition, or -1. */
   leaderFor(groupId: string): number {
-    const st = this.#table.partitionState(GROUP_METADATA_TOPIC, this.partitionFor(groupId));
-    return st && st.leader >= 0 && this.#table.brokers.has(st.leader) ? st.leader : -1;
+    return this.#topic.leaderOf(this.partitionFor(groupId));
   }
 
   async #append(

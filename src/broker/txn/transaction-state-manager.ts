@@ -28,6 +28,7 @@ import { decodeRecordBatch, encodeRecordBatchSync, scanRecordBatches } from '../
 import type { RecordInput } from '../../protocol/records/record.js';
 import { errorCodeOf } from '../error-mapping.js';
 import type { ReplicaManager } from '../replica-manager.js';
+import { InternalTopic } from '../internal-topic.js';
 import { partitionForGroup } from '../group/group-metadata-manager.js';
 import { TransactionState, isExpirationAllowed, stateFromName } from './transaction-state.js';
 import {
@@ -109,8 +110,6 @@ export interface TransactionStateManagerOptions {
 
 export class TransactionStateManager {
   readonly #rm: ReplicaManager;
-  readonly #table: MetadataTable;
-  readonly #topics: TopicAdmin;
   readonly #config: BrokerConfig;
   readonly #log: Logger;
   readonly #tvLevel: () => TransactionVersion;
@@ -120,28 +119,42 @@ export class TransactionStateManager {
   readonly #cache = new Map<number, CacheEntry>();
   /** Partitions being loaded: partition → the coordinator epoch being loaded. */
   readonly #loading = new Map<number, number>();
-  #creating: Promise<void> | null = null;
+  readonly #topic: InternalTopic;
   #shuttingDown = false;
   /** Resolves once loading/unloading triggered so far has finished (set by the transaction service). */
   settled: () => Promise<void> = () => Promise.resolve();
 
   constructor(o: TransactionStateManagerOptions) {
     this.#rm = o.replicaManager;
-    this.#table = o.table;
-    this.#topics = o.topics;
     this.#config = o.config;
     this.#log = o.log;
     this.#tvLevel = o.transactionVersionLevel;
     this.#now = o.now ?? Date.now;
     this.#onLoaded = o.onPartitionLoaded ?? (() => {});
+    const config = o.config;
+    this.#topic = new InternalTopic({
+      name: TRANSACTION_STATE_TOPIC,
+      table: o.table,
+      topics: o.topics,
+      log: o.log,
+      numPartitions: () => config.int('transaction.state.log.num.partitions'),
+      replicationFactor: () => config.int('transaction.state.log.replication.factor'),
+      configs: (rf) => ({
+        'cleanup.policy': 'compact',
+        'compression.type': 'uncompressed',
+        'unclean.leader.election.enable': 'false',
+        // Capped by the replication factor: with fewer brokers than the configured factor the topic
+        // is created smaller (see InternalTopic), and a min ISR above its factor would refuse every
+        // write.
+        'min.insync.replicas': String(Math.max(1, Math.min(config.int('transaction.state.log.min.isr'), rf))),
+        'segment.bytes': String(config.int('transaction.state.log.segment.bytes')),
+      }),
+    });
   }
 
   /** The topic's partition count: the existing topic's, else the configured one. */
   get numPartitions(): number {
-    return (
-      this.#table.topics.get(TRANSACTION_STATE_TOPIC)?.replicas.length ??
-      this.#config.int('transaction.state.log.num.partitions')
-    );
+    return this.#topic.numPartitions;
   }
 
   partitionFor(transactionalId: string): number {
@@ -173,51 +186,12 @@ export class TransactionStateManager {
 
   /** Create __transaction_state if it does not exist yet (once, even with concurrent callers). */
   async ensureTopic(): Promise<void> {
-    if (this.#table.topics.has(TRANSACTION_STATE_TOPIC)) return;
-    this.#creating ??= (async () => {
-      try {
-        const rf = Math.min(
-          this.#config.int('transaction.state.log.replication.factor'),
-          Math.max(1, this.#table.brokers.size),
-        );
-        await this.#topics.create(
-          {
-            name: TRANSACTION_STATE_TOPIC,
-            numPartitions: this.#config.int('transaction.state.log.num.partitions'),
-            replicationFactor: rf,
-            configs: {
-              'cleanup.policy': 'compact',
-              'compression.type': 'uncompressed',
-              'unclean.leader.election.enable': 'false',
-              // Capped by the replication factor: with fewer brokers than the configured factor the
-              // topic is created smaller (as __consumer_offsets), and a min ISR above its factor would
-              // refuse every write.
-              'min.insync.replicas': String(
-                Math.max(1, Math.min(this.#config.int('transaction.state.log.min.isr'), rf)),
-              ),
-              'segment.bytes': String(this.#config.int('transaction.state.log.segment.bytes')),
-            },
-          },
-          { numPartitions: 1, replicationFactor: 1 },
-          true,
-        );
-        this.#log.info(
-          { partitions: this.numPartitions, replicationFactor: rf },
-          `created ${TRANSACTION_STATE_TOPIC}`,
-        );
-      } catch (err) {
-        if (errorCodeOf(err) !== ErrorCode.TOPIC_ALREADY_EXISTS) throw err;
-      } finally {
-        this.#creating = null;
-      }
-    })();
-    await this.#creating;
+    await this.#topic.ensure();
   }
 
   /** The leader broker of the id's partition, or -1. */
   leaderFor(transactionalId: string): number {
-    const st = this.#table.partitionState(TRANSACTION_STATE_TOPIC, this.partitionFor(transactionalId));
-    return st && st.leader >= 0 && this.#table.brokers.has(st.leader) ? st.leader : -1;
+    return this.#topic.leaderOf(this.partitionFor(transactionalId));
   }
 
   /**
