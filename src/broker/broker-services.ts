@@ -2,6 +2,7 @@
  * The broker's parts that API handlers use, gathered in one object the KafkaServer builds. Handlers
  * get this rather than the server itself so each handler's dependencies stay visible and testable.
  */
+import type { AutoTopicCreationManager } from './auto-topic-creation.js';
 import type { BrokerConfig } from '../common/broker-config.js';
 import type { Logger } from '../common/logger.js';
 import type { MetadataTable } from '../controller/metadata-table.js';
@@ -36,6 +37,6 @@ export interface BrokerServices {
   readonly log: Logger;
   /** The active controller's node id (-1 when none is known). */
   controllerId(): number;
-  /** Create a topic with broker defaults (auto.create.topics.enable path). */
-  autoCreateTopic(name: string): Promise<void>;
+  /** Starts creating unknown topics named by Metadata (auto.create.topics.enable path). */
+  readonly autoTopicCreation: AutoTopicCreationManager;
 }

@@ -67,6 +67,9 @@ import {
   alterPartitionReassignmentsHandler,
   listPartitionReassignmentsHandler,
 } from './handlers/partition-reassignments.js';
+import { AutoTopicCreationManager } from './auto-topic-creation.js';
+import { GROUP_METADATA_TOPIC } from './group/group-metadata-manager.js';
+import { TRANSACTION_STATE_TOPIC } from './txn/transaction-log.js';
 import { createGroupService, groupHandlers, type GroupService } from './group/group-service.js';
 import { BrokerSecurity, type ScramBootstrapUser } from './security/broker-security.js';
 import { createTransactionService, transactionHandlers, type TransactionService } from './txn/txn-service.js';
@@ -319,15 +322,21 @@ export class KafkaServer {
       txnVerifier: txn.verifier,
       log: this.#log,
       controllerId: () => (cluster ? (table.controller?.nodeId ?? -1) : this.nodeId),
-      autoCreateTopic: async (name) => {
-        await topics.create(
-          { name, numPartitions: -1, replicationFactor: -1 },
-          {
-            numPartitions: this.config.int('num.partitions'),
-            replicationFactor: Math.min(this.config.int('default.replication.factor'), table.brokers.size),
-          },
-        );
-      },
+      autoTopicCreation: new AutoTopicCreationManager({
+        log: this.#log,
+        create: async (name) => {
+          // Internal topics get their owners' partition counts and configs, as Kafka's do.
+          if (name === GROUP_METADATA_TOPIC) return groups.manager.ensureTopic();
+          if (name === TRANSACTION_STATE_TOPIC) return txn.coordinator.stateManager.ensureTopic();
+          await topics.create(
+            { name, numPartitions: -1, replicationFactor: -1 },
+            {
+              numPartitions: this.config.int('num.partitions'),
+              replicationFactor: Math.min(this.config.int('default.replication.factor'), table.brokers.size),
+            },
+          );
+        },
+      }),
     };
     const apis: KafkaApis = new KafkaApis(metrics);
     for (const h of [

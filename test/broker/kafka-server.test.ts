@@ -308,11 +308,17 @@ describe('configuration', () => {
     }).start();
     try {
       const c = await RawClient.connect(b.port);
-      const md = await c.request(ApiKeys.Metadata, 4, {
-        topics: [{ name: 'from-props' }],
-        allowAutoTopicCreation: true,
-      });
-      expect(md.topics[0]!.partitions).toHaveLength(4);
+      // Auto-creation answers UNKNOWN_TOPIC_OR_PARTITION while it runs (Kafka 4.4); a refresh finds it.
+      let partitions = 0;
+      for (let i = 0; i < 100 && partitions === 0; i++) {
+        const md = await c.request(ApiKeys.Metadata, 4, {
+          topics: [{ name: 'from-props' }],
+          allowAutoTopicCreation: true,
+        });
+        partitions = md.topics[0]!.partitions.length;
+        if (partitions === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(partitions).toBe(4);
       const dc = await c.request(ApiKeys.DescribeConfigs, 1, {
         resources: [
           {

@@ -11,6 +11,8 @@
  *    is a no-op that completes; a broker that does not exist is refused.
  *  - CreateTopics (the raw protocol: kafka-topics refuses these before asking): Kafka's codes and
  *    words for bad requests.
+ *  - Metadata auto-creation: UNKNOWN_TOPIC_OR_PARTITION while the creation runs, internal topics with
+ *    their own partition counts and configs.
  * Every expected line is Kafka 4.4's wording (LogValidator, UnifiedLog, ReplicationControlManager,
  * ControllerApis, and the clients' own texts).
  */
@@ -128,7 +130,8 @@ describe("Kafka's error answers", { timeout: 300_000 }, () => {
 import sys
 from confluent_kafka import Producer, Consumer, TopicPartition
 bs, topic = sys.argv[1], sys.argv[2]
-p = Producer({'bootstrap.servers': bs, 'linger.ms': 200, 'enable.idempotence': False, 'retries': 0})
+# linger long enough that the three records form one batch also on a loaded machine
+p = Producer({'bootstrap.servers': bs, 'linger.ms': 2000, 'enable.idempotence': False, 'retries': 0})
 out = {}
 def cb(i):
     def f(err, msg):
@@ -466,6 +469,73 @@ c.close()
             'Number of partitions was set to an invalid non-positive value.',
           ],
         ]);
+      } finally {
+        c.close();
+      }
+    });
+  });
+  describe('Metadata auto-creation', () => {
+    // Kafka 4.4 (AutoTopicCreationManager, KRaft): the first Metadata naming an unknown topic starts its
+    // creation and answers UNKNOWN_TOPIC_OR_PARTITION; a later refresh finds it. Internal topics are
+    // created with their coordinators' partition counts and configs.
+    const metadataOf = async (c: RawClient, topic: string, allowAutoTopicCreation: boolean) => {
+      const r = await c.request(ApiKeys.Metadata, 12, {
+        topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }],
+        allowAutoTopicCreation,
+        includeTopicAuthorizedOperations: false,
+      });
+      return r.topics[0]!;
+    };
+    const untilKnown = async (c: RawClient, topic: string) => {
+      for (let i = 0; i < 100; i++) {
+        const t = await metadataOf(c, topic, true);
+        if (t.errorCode === 0) return t;
+        expect(errorName(t.errorCode)).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`${topic} was not created`);
+    };
+
+    it('an unknown topic: UNKNOWN_TOPIC_OR_PARTITION first, then the created topic', async () => {
+      const c = await RawClient.connect(broker.port);
+      try {
+        const notAllowed = await metadataOf(c, 'answers-auto-off', false);
+        expect(errorName(notAllowed.errorCode)).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+        const first = await metadataOf(c, 'answers-auto', true);
+        expect([errorName(first.errorCode), first.isInternal, first.partitions]).toEqual([
+          'UNKNOWN_TOPIC_OR_PARTITION',
+          false,
+          [],
+        ]);
+        const created = await untilKnown(c, 'answers-auto');
+        expect(created.partitions.map((p) => [p.partitionIndex, p.leaderId])).toEqual([[0, 1]]);
+        // Not created when the request does not allow it.
+        expect(errorName((await metadataOf(c, 'answers-auto-off', false)).errorCode)).toBe(
+          'UNKNOWN_TOPIC_OR_PARTITION',
+        );
+      } finally {
+        c.close();
+      }
+    });
+
+    it('__transaction_state is created with the transaction log partitions and configs', async () => {
+      const c = await RawClient.connect(broker.port);
+      try {
+        const first = await metadataOf(c, '__transaction_state', true);
+        expect([errorName(first.errorCode), first.isInternal]).toEqual(['UNKNOWN_TOPIC_OR_PARTITION', true]);
+        const created = await untilKnown(c, '__transaction_state');
+        expect(created.isInternal).toBe(true);
+        expect(created.partitions).toHaveLength(50);
+        const r = await tool('kafka-configs', [
+          '--describe',
+          '--entity-type',
+          'topics',
+          '--entity-name',
+          '__transaction_state',
+        ]);
+        expect(r.code, show(r)).toBe(0);
+        expect(r.stdout).toContain('cleanup.policy=compact');
+        expect(r.stdout).toContain('unclean.leader.election.enable=false');
       } finally {
         c.close();
       }

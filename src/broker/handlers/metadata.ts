@@ -1,7 +1,8 @@
 /**
  * Metadata (key 3), versions 0-12. Brokers, cluster id, controller, and per topic the partitions with
  * leader, leader epoch, replicas, ISR and offline replicas, all from the MetadataTable. Unknown topics
- * are created when allowed (auto.create.topics.enable and, from v4, the request's flag).
+ * are created when allowed (auto.create.topics.enable and, from v4, the request's flag): their creation
+ * starts and the answer is UNKNOWN_TOPIC_OR_PARTITION, as Kafka 4.4's (AutoTopicCreationManager).
  *
  * Addresses are those of the listener the request arrived on (Kafka's rule): a broker without that
  * listener is left out of the brokers, and a partition whose leader lacks it has no leader (-1) with
@@ -14,7 +15,6 @@ import {
   type MetadataResponse,
 } from '../../protocol/messages/metadata.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { errorCodeOf } from '../error-mapping.js';
 import { INTERNAL_TOPICS, topicNameProblem } from '../../common/topic-config.js';
 import { ZERO_UUID } from '../../controller/topic-frontend.js';
 import { endpointFor } from '../../controller/records.js';
@@ -60,7 +60,7 @@ export function metadataHandler(b: BrokerServices) {
     errorCode,
     name,
     topicId,
-    isInternal: false,
+    isInternal: name !== null && INTERNAL_TOPICS.has(name),
     partitions: [],
     topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
   });
@@ -99,24 +99,14 @@ export function metadataHandler(b: BrokerServices) {
             topics.push(errorTopic(null, t.topicId ?? ZERO_UUID, ErrorCode.INVALID_REQUEST));
             continue;
           }
-          let out = describeTopic(name);
+          const out = describeTopic(name);
           if (!out && topicNameProblem(name)) {
             topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
             continue;
           }
-          if (!out && allowCreate && !INTERNAL_TOPICS.has(name)) {
-            try {
-              await b.autoCreateTopic(name);
-              out = describeTopic(name);
-            } catch (err) {
-              const code = errorCodeOf(err);
-              // Someone else created it first: describe theirs.
-              out =
-                code === ErrorCode.TOPIC_ALREADY_EXISTS
-                  ? describeTopic(name)
-                  : errorTopic(name, ZERO_UUID, code);
-            }
-          }
+          // Kafka 4.4 starts the creation and answers UNKNOWN_TOPIC_OR_PARTITION: the client's next
+          // refresh finds the topic (internal topics too, created with their owners' configs).
+          if (!out && allowCreate) b.autoTopicCreation.createTopic(name);
           topics.push(out ?? errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
         }
       }
