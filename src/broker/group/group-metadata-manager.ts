@@ -95,7 +95,6 @@ function optInt(config: BrokerConfig, name: string, def: number): number {
 
 export class GroupMetadataManager implements GroupStore {
   readonly #rm: ReplicaManager;
-  readonly #config: BrokerConfig;
   readonly #log: Logger;
   readonly #now: () => number;
   /** Partitions of __consumer_offsets this broker leads and has loaded. */
@@ -115,7 +114,6 @@ export class GroupMetadataManager implements GroupStore {
     now?: () => number;
   }) {
     this.#rm = opts.replicaManager;
-    this.#config = opts.config;
     this.#log = opts.log;
     this.#now = opts.now ?? Date.now;
     this.commitTimeoutMs = optInt(opts.config, 'offsets.commit.timeout.ms', 5000);
