@@ -36,6 +36,7 @@ import {
 } from '../storage/errors.js';
 import { CorruptIndexError } from '../storage/abstract-index.js';
 import { CorruptCheckpointError } from '../storage/checkpoint-file.js';
+import { PartitionMetadataError } from '../storage/partition-metadata-file.js';
 import { CorruptSnapshotError } from '../storage/producer-snapshot-file.js';
 import { LogCleaningAbortedError } from '../storage/cleaner.js';
 import { SwapRefusedError } from '../storage/unified-log.js';
@@ -112,6 +113,7 @@ row(KafkaStorageError, 'KAFKA_STORAGE_ERROR');
 row(LogDirError, 'KAFKA_STORAGE_ERROR');
 row(CorruptIndexError, 'KAFKA_STORAGE_ERROR');
 row(CorruptCheckpointError, 'KAFKA_STORAGE_ERROR');
+row(PartitionMetadataError, 'KAFKA_STORAGE_ERROR');
 row(CorruptSnapshotError, 'KAFKA_STORAGE_ERROR');
 // UpdateFeatures refused by Kafka's rules (FeatureControlManager).
 row(FeatureUpdateError, 'INVALID_UPDATE_VERSION');

@@ -319,7 +319,18 @@ export class ReplicaManager {
     if (!record || !state || !replicas) return;
     let p = this.#partitions.get(key);
     if (!p) {
-      p = new Partition(topic, index, this.logManager.getOrCreateLog(topic, index), this.#partitionContext);
+      // A log on disk from a deleted topic of the same name (this broker was down while it was
+      // deleted and re-created) must not become the new topic's: its records are not the new topic's.
+      const recorded = this.logManager.recordedTopicId(topic, index);
+      if (recorded !== null && recorded !== record.topicId) {
+        this.#log.warn(
+          { topic, partition: index, topicId: record.topicId, logTopicId: recorded },
+          'deleting a stray log: it belongs to a deleted topic of the same name',
+        );
+        this.logManager.deleteLog(topic, index);
+      }
+      const log = this.logManager.getOrCreateLog(topic, index, record.topicId);
+      p = new Partition(topic, index, log, this.#partitionContext);
       this.#partitions.set(key, p);
     }
     this.#applyState(p, state, replicas);

@@ -34,6 +34,11 @@ import {
 } from './log-file-utils.js';
 import type { BatchPosition } from './log-segment.js';
 import { UnifiedLog } from './unified-log.js';
+import {
+  PartitionMetadataError,
+  readPartitionMetadata,
+  writePartitionMetadata,
+} from './partition-metadata-file.js';
 
 export interface LogManagerOptions {
   /** log.dirs */
@@ -234,11 +239,18 @@ export class LogManager {
     return this.#logs.size;
   }
 
-  /** The existing log, or a new empty one in the least loaded log dir. */
-  getOrCreateLog(topic: string, partition: number): UnifiedLog {
+  /**
+   * The existing log, or a new empty one in the least loaded log dir. With `topicId`, the log's
+   * partition.metadata records it (written when missing; see recordedTopicId for a mismatch).
+   */
+  getOrCreateLog(topic: string, partition: number, topicId?: string): UnifiedLog {
     const key = topicPartitionKey({ topic, partition });
     const existing = this.#logs.get(key);
-    if (existing) return existing.log;
+    if (existing) {
+      if (topicId !== undefined && this.#readTopicId(existing.log.dir) !== topicId)
+        writePartitionMetadata(existing.log.dir, topicId);
+      return existing.log;
+    }
     if (topic.length === 0 || topic.includes('/') || topic === '.' || topic === '..') {
       throw new LogDirError(`invalid topic name ${JSON.stringify(topic)}`);
     }
@@ -247,7 +259,27 @@ export class LogManager {
     const log = this.#openLog(d, { topic, partition }, { hadCleanShutdown: true });
     this.#logs.set(key, { log, dir: d });
     d.logs.set(key, log);
+    if (topicId !== undefined) writePartitionMetadata(log.dir, topicId);
     return log;
+  }
+
+  /**
+   * The topic id the partition's log records in its partition.metadata: null when there is no log,
+   * no file (logs written before Sluice kept one) or an unreadable one. A different id than the
+   * topic's means the log belongs to a deleted topic of the same name (a stray log, in Kafka's words).
+   */
+  recordedTopicId(topic: string, partition: number): string | null {
+    const e = this.#logs.get(topicPartitionKey({ topic, partition }));
+    return e ? this.#readTopicId(e.log.dir) : null;
+  }
+
+  #readTopicId(dir: string): string | null {
+    try {
+      return readPartitionMetadata(dir);
+    } catch (err) {
+      if (err instanceof PartitionMetadataError) return null;
+      throw err;
+    }
   }
 
   /**

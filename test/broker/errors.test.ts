@@ -31,6 +31,7 @@ import {
 } from '../../src/storage/errors.js';
 import { CorruptIndexError } from '../../src/storage/abstract-index.js';
 import { CorruptCheckpointError } from '../../src/storage/checkpoint-file.js';
+import { PartitionMetadataError } from '../../src/storage/partition-metadata-file.js';
 import { CorruptSnapshotError } from '../../src/storage/producer-snapshot-file.js';
 import { FeatureUpdateError } from '../../src/controller/features.js';
 import { InvalidConfigError } from '../../src/common/config-def.js';
@@ -119,6 +120,7 @@ const SAMPLES: [AnyErrorClass, Error, number][] = [
   [LogDirError, new LogDirError('no dir'), ErrorCode.KAFKA_STORAGE_ERROR],
   [CorruptIndexError, new CorruptIndexError('index'), ErrorCode.KAFKA_STORAGE_ERROR],
   [CorruptCheckpointError, new CorruptCheckpointError('checkpoint'), ErrorCode.KAFKA_STORAGE_ERROR],
+  [PartitionMetadataError, new PartitionMetadataError('partition.metadata'), ErrorCode.KAFKA_STORAGE_ERROR],
   [CorruptSnapshotError, new CorruptSnapshotError('snapshot'), ErrorCode.KAFKA_STORAGE_ERROR],
   [FeatureUpdateError, new FeatureUpdateError('downgrade'), ErrorCode.INVALID_UPDATE_VERSION],
   [RecordTooLargeError, new RecordTooLargeError('big'), ErrorCode.MESSAGE_TOO_LARGE],

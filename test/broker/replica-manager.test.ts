@@ -10,6 +10,7 @@
  * the high watermark moves, fetch errors, ISR shrink and expand through AlterPartition, topic
  * deletion answering waiters, and the ordered shutdown.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -72,7 +73,7 @@ async function register(id: number): Promise<void> {
 }
 
 async function createTopic(name: string, replicas: number[][], configs: Record<string, string> = {}) {
-  const record: TopicRecord = { name, topicId: `${name}-id`, replicas, configs };
+  const record: TopicRecord = { name, topicId: randomUUID(), replicas, configs };
   await write(table.keys.topic(name), record);
   for (const [i, r] of replicas.entries())
     await write(table.keys.partition(name, i), { leader: r[0]!, leaderEpoch: 0, isr: r, partitionEpoch: 0 });
