@@ -188,11 +188,12 @@ describe('transactions with the Java client 4.4.0', { timeout: 400_000 }, () => 
     // Committed first: offsets 0-1 and the marker at 2.
     r = await txn(['produce', broker.bootstrap, topic, 'txn-before', '1', '2', '100']);
     expect(r.code, why(r)).toBe(0);
-    r = await txn(['hang', broker.bootstrap, topic, 'txn-abandoned', '3', '30000']);
+    // 60 s: the three JVMs that look at it while it is open must finish first, also on a loaded machine.
+    r = await txn(['hang', broker.bootstrap, topic, 'txn-abandoned', '3', '60000']);
     expect(r.code, why(r)).toBe(0);
     expect(r.stdout).toContain('open');
 
-    // While open (30 s): read_committed ends at the LSO 3, the abandoned transaction's first offset;
+    // While open (60 s): read_committed ends at the LSO 3, the abandoned transaction's first offset;
     // read_uncommitted at the high watermark 6.
     const during = await txn(['consume', broker.bootstrap, topic, 'read_committed', '2']);
     expect(during.code, why(during)).toBe(0);
