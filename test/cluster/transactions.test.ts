@@ -2,10 +2,11 @@
  * Transactions on a three-broker cluster (real etcd, three `sluice broker` processes) with the Java
  * client kafka-clients 4.4.0 (test/clients/java/TxnProofs.java). Data topics have RF 3 and
  * min.insync.replicas 2; `__transaction_state` and `__consumer_offsets` RF 3.
- *  1. 300 transactions in CI, 1,000 with SLUICE_TXN_COUNT=1000 (the issue's figure), each one record per partition of a 6-partition topic,
- *     every 3rd aborted: transaction i's records are at offset 2i of every partition and its marker
- *     at 2i+1. read_committed returns exactly the committed records, in transaction order, at those
- *     offsets; read_uncommitted all of them; both end at 2 × transactions.
+ *  1. 300 transactions (1,000, the issue's figure, with SLUICE_TXN_COUNT=1000), each one record per
+ *     partition of a 6-partition topic, every 3rd aborted: transaction i's records are at offset 2i
+ *     of every partition and its marker at 2i+1. read_committed returns exactly the committed
+ *     records, in transaction order, at those offsets; read_uncommitted all of them; both end at
+ *     2 × transactions (test/helpers/txn-proofs.ts).
  *  2. Consume-transform-produce with sendOffsetsToTransaction and the consumer's group metadata:
  *     the transforming process is SIGKILLed at random points (SLUICE_TXN_CTP_KILLS times, after a
  *     random number of its transactions plus a random delay, so mid-transaction, mid-commit or
@@ -23,26 +24,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForGroup } from '../../src/broker/group/group-metadata-manager.js';
 import { REPO_ROOT } from '../helpers/broker-process.js';
-import { ensureJavaClient, runJava, type RunResult } from '../helpers/clients.js';
+import { ensureJavaClient } from '../helpers/clients.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { runKafkaTool } from '../helpers/kafka-tools.js';
+import { checkManyTransactions, proofLines, txnProofs, TXN_PROOFS_CLIENT } from '../helpers/txn-proofs.js';
 
-const VERSION = '4.4.0';
 const TXNS = Number(process.env.SLUICE_TXN_COUNT ?? 300);
 const CTP_KILLS = Number(process.env.SLUICE_TXN_CTP_KILLS ?? 3);
 const CTP_RECORDS = Number(process.env.SLUICE_TXN_CTP_RECORDS ?? 3000);
 const TXN_STATE_PARTITIONS = 50;
-
-function proofs(args: string[], timeoutMs = 300_000): Promise<RunResult> {
-  return runJava('TxnProofs.java', args, timeoutMs, VERSION);
-}
-
-function lines(stdout: string, prefix: string): string[][] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.startsWith(prefix + ' '))
-    .map((l) => l.split(' ').slice(1));
-}
+const proofs = txnProofs;
+const lines = proofLines;
 
 /** A TxnProofs.java process that runs until it exits or is SIGKILLed; its stdout is read live. */
 class JavaProcess {
@@ -107,7 +99,7 @@ describe('transactions on a three-broker cluster (Java 4.4.0)', { timeout: 900_0
   };
 
   beforeAll(async () => {
-    lib = await ensureJavaClient(VERSION);
+    lib = await ensureJavaClient(TXN_PROOFS_CLIENT);
     cluster = await new TestCluster({
       overrides: { 'transaction.abort.timed.out.transaction.cleanup.interval.ms': '1000' },
     }).start();
@@ -121,48 +113,7 @@ describe('transactions on a three-broker cluster (Java 4.4.0)', { timeout: 900_0
   it(`${TXNS} transactions, every 3rd aborted: read_committed sees exactly the committed records in order`, async () => {
     const topic = 'txn-many';
     await create(topic, 6);
-    const t0 = Date.now();
-    const r = await proofs(['produce', cluster.bootstrap, topic, 'txn-many', String(TXNS), '3'], 600_000);
-    expect(r.code, why(r)).toBe(0);
-    const produceMs = Date.now() - t0;
-    const aborted = lines(r.stdout, 'abort').map((l) => Number(l[0]));
-    expect(aborted.length).toBe(Math.floor(TXNS / 3));
-    expect(aborted.every((i) => (i + 1) % 3 === 0)).toBe(true);
-    expect(lines(r.stdout, 'commit').length).toBe(TXNS - aborted.length);
-
-    const expected = (committedOnly: boolean) => {
-      const out: string[] = [];
-      for (let p = 0; p < 6; p++)
-        for (let i = 0; i < TXNS; i++) {
-          if (committedOnly && (i + 1) % 3 === 0) continue;
-          out.push(`${p} ${2 * i} t${i}-p${p}`);
-        }
-      return out;
-    };
-    const byPartition = (stdout: string) =>
-      [0, 1, 2, 3, 4, 5].flatMap((p) =>
-        lines(stdout, 'rec')
-          .filter((l) => l[0] === String(p))
-          .map((l) => l.join(' ')),
-      );
-
-    const committed = expected(true);
-    const c = await proofs(['consume', cluster.bootstrap, topic, 'read_committed', String(committed.length)]);
-    expect(c.code, why(c)).toBe(0);
-    // Per partition, in the order consumed: exactly the committed records, at their offsets.
-    expect(byPartition(c.stdout)).toEqual(committed);
-    const ends = (stdout: string, what: string) =>
-      lines(stdout, what)
-        .map((l) => l.join(' '))
-        .sort();
-    const full = [0, 1, 2, 3, 4, 5].map((p) => `${p} ${2 * TXNS}`);
-    expect(ends(c.stdout, 'end')).toEqual(full);
-    expect(ends(c.stdout, 'hw')).toEqual(full);
-
-    const all = expected(false);
-    const u = await proofs(['consume', cluster.bootstrap, topic, 'read_uncommitted', String(all.length)]);
-    expect(u.code, why(u)).toBe(0);
-    expect(byPartition(u.stdout)).toEqual(all);
+    const produceMs = await checkManyTransactions(cluster.bootstrap, topic, 6, TXNS, why);
     console.log(`${TXNS} transactions × 6 partitions on 3 brokers (RF 3): produced in ${produceMs} ms`);
   });
 
