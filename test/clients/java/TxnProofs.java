@@ -15,6 +15,9 @@
 //   fill    <topic> <count>
 //           : <count> plain records, value "in-<n>", n = 0..count-1, round robin over the partitions,
 //             acks=all, idempotent; prints "filled <count>".
+//   words   <topic> <lines> <distinct>
+//           : <lines> plain records (null key), line n = "w<n % distinct> w<(7n + 3) % distinct>",
+//             round robin over the partitions, acks=all, idempotent; prints "filled <lines>".
 //   ctp     <in> <out> <group> <txnId> <maxPollRecords> <processMs>
 //           : consume-transform-produce without end: a read_committed consumer in <group> (static
 //             member "ctp-<txnId>", so a restarted process takes the killed one's place at once)
@@ -52,6 +55,7 @@ public class TxnProofs {
       case "produce" -> produce(bootstrap, args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]));
       case "consume" -> consume(bootstrap, args[2], args[3], Integer.parseInt(args[4]));
       case "fill" -> fill(bootstrap, args[2], Integer.parseInt(args[3]));
+      case "words" -> words(bootstrap, args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]));
       case "ctp" -> ctp(bootstrap, args[2], args[3], args[4], args[5], Integer.parseInt(args[6]), Integer.parseInt(args[7]));
       case "slow" -> slow(bootstrap, args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]));
       default -> throw new IllegalArgumentException(mode);
@@ -162,6 +166,22 @@ public class TxnProofs {
       for (var f : fs) f.get(120, TimeUnit.SECONDS);
     }
     out("filled " + count);
+  }
+
+  static void words(String bootstrap, String topic, int lines, int distinct) throws Exception {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
+      int partitions = producer.partitionsFor(topic).size();
+      List<java.util.concurrent.Future<RecordMetadata>> fs = new ArrayList<>();
+      for (long n = 0; n < lines; n++)
+        fs.add(producer.send(new ProducerRecord<>(topic, (int) (n % partitions), null, "w" + (n % distinct) + " w" + ((7 * n + 3) % distinct))));
+      for (var f : fs) f.get(120, TimeUnit.SECONDS);
+    }
+    out("filled " + lines);
   }
 
   static void ctp(String bootstrap, String in, String outTopic, String group, String txnId, int maxPollRecords, int processMs) throws Exception {
