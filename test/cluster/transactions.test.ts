@@ -12,9 +12,10 @@
  *     random number of its transactions plus a random delay, so mid-transaction, mid-commit or
  *     between) and restarted; at the end the output read read_committed holds every input record
  *     transformed exactly once, in input order per partition.
- *  3. Coordinator failover: the broker leading the transactional id's `__transaction_state`
- *     partition is SIGKILLed while the producer has a transaction open; another broker becomes
- *     coordinator, loads the partition, and the producer goes on. Every transaction the producer saw
+ *  3. Failover: the broker leading the transactional id's `__transaction_state` partition is
+ *     SIGKILLed while the producer has a transaction open; another broker becomes coordinator, loads
+ *     the partition, and the producer goes on; once that broker is back, the leader of one of the
+ *     partitions the transactions write to is SIGKILLed likewise. Every transaction the producer saw
  *     committed is in the output once, none it gave up; the last stable offset reaches the high
  *     watermark on every partition (no hanging transaction) and `kafka-transactions.sh
  *     find-hanging` reports none on any broker.
@@ -176,10 +177,10 @@ describe('transactions on a three-broker cluster (Java 4.4.0)', { timeout: 900_0
     );
   });
 
-  it('coordinator failover: SIGKILL of the transaction coordinator mid-transaction', async () => {
+  it('failover: SIGKILL of the transaction coordinator, then of a partition leader, mid-transaction', async () => {
     const topic = 'txn-failover';
     const txnId = 'txn-failover-producer';
-    const TOTAL = 30;
+    const TOTAL = 60;
     await create(topic, 3);
     const p = start(['slow', cluster.bootstrap, topic, txnId, String(TOTAL), '150']);
     await cluster.waitFor(
@@ -211,6 +212,31 @@ describe('transactions on a three-broker cluster (Java 4.4.0)', { timeout: 900_0
       180_000,
     );
     await cluster.broker(victim).start();
+    await cluster.waitFullyReplicated(topic, 3, 3);
+    await cluster.waitFullyReplicated('__transaction_state', TXN_STATE_PARTITIONS, 3);
+
+    // Then the leader of a partition the transactions write to (not the coordinator), mid-transaction.
+    expect(p.running, why(p)).toBe(true);
+    const states = await cluster.partitionStates(topic);
+    const [leaderPartition, leaderState] =
+      [...states].find(([, st]) => st.leader !== after) ?? [...states][0]!;
+    const leaderVictim = leaderState.leader;
+    const committedBefore2 = p.count('commit');
+    await cluster.broker(leaderVictim).kill();
+    await cluster.waitFor(
+      `a new leader of ${topic}-${leaderPartition}`,
+      async () => {
+        const st = (await cluster.partitionStates(topic)).get(leaderPartition);
+        return st && st.leader > 0 && st.leader !== leaderVictim ? true : undefined;
+      },
+      90_000,
+    );
+    await cluster.waitFor(
+      '3 more committed transactions after the partition leader was killed',
+      () => (p.count('commit') >= committedBefore2 + 3 || !p.running ? true : undefined),
+      180_000,
+    );
+    await cluster.broker(leaderVictim).start();
     const code = await Promise.race([
       p.exited,
       new Promise<string>((res) => setTimeout(() => res('timeout'), 300_000)),
@@ -282,8 +308,8 @@ describe('transactions on a three-broker cluster (Java 4.4.0)', { timeout: 900_0
     ]);
     expect(d.code, why(d)).toBe(0);
     console.log(
-      `coordinator failover: killed broker ${victim} (coordinator of __transaction_state-${partition}), ` +
-        `broker ${after} took over; ${commits.size} committed, ${given.length} given up ` +
+      `failover: killed broker ${victim} (coordinator of __transaction_state-${partition}), ` +
+        `broker ${after} took over; then broker ${leaderVictim} (leader of ${topic}-${leaderPartition}); ${commits.size} committed, ${given.length} given up ` +
         `(${given.map((g) => g.join(' ')).join(', ')})\n${d.stdout}`,
     );
   });

@@ -1,5 +1,6 @@
 // Transactions under failures with the Java client (kafka-clients 4.4.0), for
-// test/cluster/transactions.test.ts (and the one-broker run in test/compat/transactions-java.test.ts).
+// test/cluster/transactions.test.ts, the 1,000-transaction run of test/compat/transactions-java.test.ts
+// and the input/output of test/compat/streams-eos.test.ts.
 // Usage: java -cp 'lib/*' TxnProofs.java <mode> <bootstrap> args...
 //   create  <topic> <partitions> <rf> [<config>=<value>...] : create the topic, wait for its leaders
 //   produce <topic> <txnId> <txns> <abortEvery>
