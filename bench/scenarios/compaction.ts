@@ -59,8 +59,11 @@ const PROBE_EVERY_MS = 5;
 const IDLE_PROBE_S = QUICK ? 4 : 10;
 const CLEANER = { 'log.cleaner.backoff.ms': '100' };
 
-/** Kafka 4.4.0 in KRaft combined mode (config/server.properties as shipped, loopback, temp dirs). */
-async function startKafka44(): Promise<Broker> {
+/**
+ * Kafka 4.4.0 in KRaft combined mode (config/server.properties as shipped, loopback, temp dirs), with
+ * `extra` broker settings (also used by the transactions scenario).
+ */
+export async function startKafka44(extra: Record<string, string> = {}): Promise<Broker> {
   const lib = await ensureKafkaTools();
   const cp = join(lib, '*');
   const dir = tempDir('kafka44-bench-broker-');
@@ -82,7 +85,7 @@ async function startKafka44(): Promise<Broker> {
     'offsets.topic.replication.factor=1',
     'transaction.state.log.replication.factor=1',
     'transaction.state.log.min.isr=1',
-    ...Object.entries(CLEANER).map(([k, v]) => `${k}=${v}`),
+    ...Object.entries(extra).map(([k, v]) => `${k}=${v}`),
   ];
   const propsFile = join(dir, 'server.properties');
   writeFileSync(propsFile, props.join('\n') + '\n');
@@ -314,7 +317,7 @@ export async function run(): Promise<BenchResult[]> {
   for (const kind of brokerKinds()) {
     const b = await attempt(
       `${kind} start`,
-      () => (kind === 'sluice' ? startSluice({ overrides: CLEANER }) : startKafka44()),
+      () => (kind === 'sluice' ? startSluice({ overrides: CLEANER }) : startKafka44(CLEANER)),
       failures,
     );
     if (!b) continue;

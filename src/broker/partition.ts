@@ -772,9 +772,8 @@ export class Partition {
     );
   }
 
-  /** DescribeProducers (leader): every producer this partition knows, as Kafka reports them. */
+  /** DescribeProducers (any replica): every producer this partition knows, as Kafka reports them. */
   activeProducers(): ProducerStateView[] {
-    this.#checkLeader();
     return [...this.#producerState.activeProducers()].map((e: ProducerEntry) => ({
       producerId: e.producerId,
       producerEpoch: e.epoch,

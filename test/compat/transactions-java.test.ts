@@ -17,14 +17,20 @@
  *    of its records;
  *  - Kafka 4.4's kafka-transactions.sh (TransactionsCommand): list, describe, describe-producers
  *    show an abandoned transaction, and `abort` ends it at the partition (WriteTxnMarkers from the
- *    tool), which moves the last stable offset past it.
+ *    tool), which moves the last stable offset past it;
+ *  - 1,000 transactions (SLUICE_TXN_COUNT), one record per partition of a 6-partition topic, every
+ *    3rd aborted: read_committed gets exactly the committed records in order at their offsets,
+ *    read_uncommitted all (test/helpers/txn-proofs.ts; the three-broker run is in
+ *    test/cluster/transactions.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { ensureJavaClient, runJava } from '../helpers/clients.js';
 import { runKafkaTool } from '../helpers/kafka-tools.js';
+import { checkManyTransactions, txnProofs } from '../helpers/txn-proofs.js';
 
 const VERSION = '4.4.0';
+const MANY_TXNS = Number(process.env.SLUICE_TXN_COUNT ?? 1000);
 
 function txn(args: string[], timeoutMs = 170_000) {
   return runJava('TxnCompat.java', args, timeoutMs, VERSION);
@@ -275,5 +281,13 @@ describe('transactions with the Java client 4.4.0', { timeout: 400_000 }, () => 
     const after = await tool(['describe-producers', '--topic', topic, '--partition', '0']);
     expect(after.code, why(after)).toBe(0);
     expect(rows(after.stdout).filter((c) => c[5] !== 'None')).toEqual([]);
+  });
+
+  it(`${MANY_TXNS} transactions to 6 partitions, every 3rd aborted: read_committed sees exactly the committed records in order`, async () => {
+    const topic = 'txn-many';
+    const r = await txnProofs(['create', broker.bootstrap, topic, '6', '1']);
+    expect(r.code, why(r)).toBe(0);
+    const ms = await checkManyTransactions(broker.bootstrap, topic, 6, MANY_TXNS, why);
+    console.log(`${MANY_TXNS} transactions × 6 partitions on one broker: produced in ${ms} ms`);
   });
 });

@@ -1,8 +1,11 @@
 /**
  * DescribeProducers (key 61), version 0 (KIP-664): the producers a partition leader knows, with
  * their epoch, last sequence and timestamp, coordinator epoch and open transaction's first offset
- * (-1 when none). `kafka-transactions.sh describe-producers` and `find-hanging` read it. A partition
- * this broker does not lead answers NOT_LEADER_OR_FOLLOWER, an unknown one UNKNOWN_TOPIC_OR_PARTITION.
+ * (-1 when none). `kafka-transactions.sh describe-producers` and `find-hanging` read it. As in Kafka,
+ * any replica answers from its own producer state (followers record producers' batches and markers
+ * as they replicate), since `find-hanging --broker-id` asks one broker about every partition it
+ * hosts; a partition this broker does not host answers NOT_LEADER_OR_FOLLOWER, an unknown one
+ * UNKNOWN_TOPIC_OR_PARTITION.
  */
 import {
   decodeDescribeProducersRequest,
@@ -30,7 +33,9 @@ export function describeProducersHandler(b: BrokerServices) {
           name: t.name,
           partitions: t.partitionIndexes.map((partitionIndex) => {
             try {
-              const p = b.replicaManager.leaderPartition(t.name, partitionIndex);
+              const p =
+                b.replicaManager.getPartition(t.name, partitionIndex) ??
+                b.replicaManager.leaderPartition(t.name, partitionIndex);
               return {
                 partitionIndex,
                 errorCode: ErrorCode.NONE,
