@@ -14,7 +14,6 @@ import { BrokerMetrics } from '../../src/broker/broker-metrics.js';
 import { apiVersionsHandler } from '../../src/broker/handlers/api-versions.js';
 import { defineHandler } from '../../src/broker/handlers/api-handler.js';
 import type { ConnectionContext } from '../../src/broker/network/connection.js';
-import { ANONYMOUS } from '../../src/broker/security/principal.js';
 import { createRegistry } from '../../src/common/metrics.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ByteReader, ByteWriter, DecodeError } from '../../src/protocol/primitives.js';
@@ -41,7 +40,6 @@ const conn: ConnectionContext = {
   remoteAddress: '127.0.0.1',
   remotePort: 50000,
   localPort: 9092,
-  principal: ANONYMOUS,
 };
 
 function frame(
