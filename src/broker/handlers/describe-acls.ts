@@ -38,7 +38,12 @@ export function aclResources(acls: readonly AclBinding[]): DescribeAclsResponse[
     if (!r)
       byPattern.set(
         key,
-        (r = { resourceType: a.resourceType, resourceName: a.resourceName, patternType: a.patternType, acls: [] }),
+        (r = {
+          resourceType: a.resourceType,
+          resourceName: a.resourceName,
+          patternType: a.patternType,
+          acls: [],
+        }),
       );
     r.acls.push({
       principal: a.principal,
@@ -65,7 +70,12 @@ export function describeAclsHandler(b: BrokerServices) {
         else if (patternType !== PatternType.LITERAL)
           throw new InvalidRequestError('DescribeAcls v0 only supports literal resource pattern types');
       }
-      if (patternType === 0 || req.resourceTypeFilter === 0 || req.operation === 0 || req.permissionType === 0)
+      if (
+        patternType === 0 ||
+        req.resourceTypeFilter === 0 ||
+        req.operation === 0 ||
+        req.permissionType === 0
+      )
         throw new InvalidRequestError('DescribeAclsRequest contains UNKNOWN elements');
       const fail = (errorCode: number, errorMessage: string): DescribeAclsResponse => ({
         throttleTimeMs: 0,
@@ -95,7 +105,12 @@ export function describeAclsHandler(b: BrokerServices) {
         },
         'DescribeAcls',
       );
-      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, resources: aclResources(acls) };
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        resources: aclResources(acls),
+      };
     },
   });
 }
