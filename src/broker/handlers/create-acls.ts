@@ -53,7 +53,8 @@ export function createAclsHandler(b: BrokerServices) {
       });
       if (!b.auth.authorizeCluster(ctx, 'ALTER'))
         return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, clusterAuthorizationMessage(ctx, 'ALTER'));
-      if (!b.auth.authorizer || !b.aclAdmin) return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured.');
+      if (!b.auth.authorizer || !b.aclAdmin)
+        return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured.');
       const bindings = raw.map(normalizeBinding);
       if (bindings.some(unbuildableBinding)) return all(ErrorCode.UNKNOWN_SERVER_ERROR, null);
       try {

@@ -57,7 +57,8 @@ export function deleteAclsHandler(b: BrokerServices) {
       });
       if (!b.auth.authorizeCluster(ctx, 'ALTER'))
         return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, clusterAuthorizationMessage(ctx, 'ALTER'));
-      if (!b.auth.authorizer || !b.aclAdmin) return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured.');
+      if (!b.auth.authorizer || !b.aclAdmin)
+        return all(ErrorCode.SECURITY_DISABLED, 'No Authorizer is configured.');
       try {
         const results = await b.aclAdmin.delete(raw.map(normalizeFilter));
         for (const r of results)
