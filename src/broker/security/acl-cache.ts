@@ -60,7 +60,11 @@ export class AclCache {
     const acl: IndexedAcl = { id, binding, principalType: p.principalType, principalName: p.name };
     this.#byId.set(id, acl);
     let t = this.#types.get(binding.resourceType);
-    if (!t) this.#types.set(binding.resourceType, (t = { literal: new Map(), prefixed: new Map(), prefixLengths: [] }));
+    if (!t)
+      this.#types.set(
+        binding.resourceType,
+        (t = { literal: new Map(), prefixed: new Map(), prefixLengths: [] }),
+      );
     if (binding.patternType === PatternType.PREFIXED) {
       pushTo(t.prefixed, binding.resourceName, acl);
       this.#reindexLengths(t);

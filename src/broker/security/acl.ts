@@ -73,7 +73,8 @@ const PATTERN_TYPE_NAMES = invert(PatternType);
 const OPERATION_NAMES = invert(AclOperation);
 const PERMISSION_NAMES = invert(AclPermissionType);
 
-export const resourceTypeName = (code: number): ResourceTypeName => RESOURCE_TYPE_NAMES.get(code) ?? 'UNKNOWN';
+export const resourceTypeName = (code: number): ResourceTypeName =>
+  RESOURCE_TYPE_NAMES.get(code) ?? 'UNKNOWN';
 export const patternTypeName = (code: number): PatternTypeName => PATTERN_TYPE_NAMES.get(code) ?? 'UNKNOWN';
 export const operationName = (code: number): AclOperationName => OPERATION_NAMES.get(code) ?? 'UNKNOWN';
 export const permissionTypeName = (code: number): AclPermissionTypeName =>
@@ -135,7 +136,11 @@ export function normalizeFilter(f: AclBindingFilter): AclBindingFilter {
 /** ResourcePatternFilter.matches && AccessControlEntryFilter.matches. */
 export function filterMatches(f: AclBindingFilter, b: AclBinding): boolean {
   if (f.resourceType !== ResourceType.ANY && f.resourceType !== b.resourceType) return false;
-  if (f.patternType !== PatternType.ANY && f.patternType !== PatternType.MATCH && f.patternType !== b.patternType)
+  if (
+    f.patternType !== PatternType.ANY &&
+    f.patternType !== PatternType.MATCH &&
+    f.patternType !== b.patternType
+  )
     return false;
   if (f.resourceName !== null) {
     if (f.patternType === PatternType.ANY || f.patternType === b.patternType) {

@@ -144,7 +144,11 @@ export class AuthHelper {
    * the operation with code n), among those the resource type supports. Every supported operation
    * without an authorizer.
    */
-  authorizedOperations(ctx: RequestContext, resourceType: ConcreteResourceType, resourceName: string): number {
+  authorizedOperations(
+    ctx: RequestContext,
+    resourceType: ConcreteResourceType,
+    resourceName: string,
+  ): number {
     const ops = supportedOperations(resourceType);
     if (!this.authorizer) return operationsBitField(ops);
     const results = this.authorizer.authorize(
@@ -167,6 +171,39 @@ export class AuthHelper {
     operation: CheckedOperation,
     resourceType: ConcreteResourceType,
   ): boolean {
-    return this.authorizer?.authorizeByResourceType(authorizableContext(ctx), operation, resourceType) ?? true;
+    return (
+      this.authorizer?.authorizeByResourceType(authorizableContext(ctx), operation, resourceType) ?? true
+    );
+  }
+}
+
+/**
+ * Kafka's checks on a config resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs):
+ * a TOPIC (2) or GROUP (32) needs `operation` on itself, a BROKER (4), BROKER_LOGGER (8) or
+ * CLIENT_METRICS (16) resource on the cluster. The error code a denial answers, or null when
+ * allowed (or the type is one the handler refuses anyway).
+ */
+export function configResourceDenial(
+  auth: AuthHelper,
+  ctx: RequestContext,
+  operation: 'DESCRIBE_CONFIGS' | 'ALTER_CONFIGS',
+  configResourceType: number,
+  resourceName: string,
+): number | null {
+  switch (configResourceType) {
+    case 2:
+      return auth.authorize(ctx, operation, 'TOPIC', resourceName)
+        ? null
+        : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    case 32:
+      return auth.authorize(ctx, operation, 'GROUP', resourceName)
+        ? null
+        : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+    case 4:
+    case 8:
+    case 16:
+      return auth.authorizeCluster(ctx, operation) ? null : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    default:
+      return null;
   }
 }

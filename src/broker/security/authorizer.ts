@@ -71,7 +71,10 @@ export function authorizerConfigFrom(config: BrokerConfig): AuthorizerConfig | n
     const v = raw.trim();
     if (v === '') continue;
     if (!parsePrincipal(v))
-      throw new InvalidConfigError('super.users', `Invalid principal in super.users: ${v} (expected Type:name)`);
+      throw new InvalidConfigError(
+        'super.users',
+        `Invalid principal in super.users: ${v} (expected Type:name)`,
+      );
     superUsers.add(v);
   }
   const allow = (config.str('allow.everyone.if.no.acl.found') ?? 'false').trim().toLowerCase() === 'true';
