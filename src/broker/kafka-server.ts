@@ -354,7 +354,7 @@ export class KafkaServer {
     const apis: KafkaApis = new KafkaApis(metrics);
     for (const h of [
       apiVersionsHandler(() => apis.handlers(), features),
-      updateFeaturesHandler(this.nodeId, features),
+      updateFeaturesHandler(this.nodeId, features, auth),
       metadataHandler(services),
       produceHandler(services),
       fetchHandler(services),
