@@ -11,6 +11,7 @@ import {
   type ListTransactionsRequest,
   type ListTransactionsResponse,
 } from '../../protocol/messages/list-transactions.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -22,13 +23,25 @@ export function listTransactionsHandler(b: BrokerServices) {
     maxVersion: 1,
     decode: decodeListTransactionsRequest,
     encode: encodeListTransactionsResponse,
-    handle(req) {
+    handle(req, ctx) {
       const r = b.txnCoordinator.handleListTransactions(
         new Set(req.producerIdFilters),
         req.stateFilters,
         Number(req.durationFilter ?? -1n),
       );
-      return { throttleTimeMs: 0, ...r };
+      // Kafka: only the transactional ids the principal may DESCRIBE.
+      const describable = b.auth.filterAuthorized(
+        ctx,
+        'DESCRIBE',
+        'TRANSACTIONAL_ID',
+        r.transactionStates.map((s) => s.transactionalId),
+        { logIfDenied: false },
+      );
+      return {
+        throttleTimeMs: 0,
+        ...r,
+        transactionStates: r.transactionStates.filter((s) => describable.has(s.transactionalId)),
+      };
     },
   });
 }
