@@ -26,9 +26,10 @@ import { ErrorCode, errorName } from '../../src/protocol/error-codes.js';
 import { kcat } from './client-programs.js';
 import { scrapeMetric } from './metrics.js';
 import { startSecureBroker, type SecureBroker } from './secure-broker.js';
+import { connectAs, plainJaas } from './sasl-raw.js';
 
 const USERS = ['admin', 'alice', 'bob', 'carol'];
-const JAAS = `org.apache.kafka.common.security.plain.PlainLoginModule required ${USERS.map((u) => `user_${u}="${u}-secret"`).join(' ')};`;
+const JAAS = plainJaas(USERS);
 
 const authorizerOverrides = (extra: Record<string, string> = {}): Record<string, string> => ({
   'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
@@ -56,18 +57,6 @@ const OP = {
 } as const;
 const ALLOW = 3;
 const DENY = 2;
-
-/** A SASL_PLAINTEXT connection authenticated with PLAIN as `user`. */
-async function connectAs(port: number, user: string): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  const hs = await c.request(ApiKeys.SaslHandshake, 1, { mechanism: 'PLAIN' });
-  expect(hs.errorCode).toBe(0);
-  const auth = await c.request(ApiKeys.SaslAuthenticate, 2, {
-    authBytes: Buffer.from(`\u0000${user}\u0000${user}-secret`),
-  });
-  expect(auth.errorCode, auth.errorMessage ?? '').toBe(0);
-  return c;
-}
 
 interface Acl {
   resourceType: number;
