@@ -8,7 +8,6 @@ import {
   type ListGroupsRequest,
   type ListGroupsResponse,
 } from '../../protocol/messages/list-groups.js';
-import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 

@@ -11,7 +11,6 @@ import {
   type ListTransactionsRequest,
   type ListTransactionsResponse,
 } from '../../protocol/messages/list-transactions.js';
-import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 

@@ -227,22 +227,25 @@ export class StandardAuthorizer {
 
   #findAclRule(ctx: AuthorizableRequestContext, action: Action): Rule {
     const op = AclOperation[action.operation];
-    let hasResourceAcls = false;
-    let allow: IndexedAcl | null = null;
-    let deny: IndexedAcl | null = null;
+    // Filled by the visitor (an object: TypeScript does not see a closure assign plain variables).
+    const found: { any: boolean; allow: IndexedAcl | null; deny: IndexedAcl | null } = {
+      any: false,
+      allow: null,
+      deny: null,
+    };
     this.#cache.forEachApplying(ResourceType[action.resourceType], action.resourceName, (acl) => {
-      hasResourceAcls = true;
+      found.any = true;
       const r = matchResult(op, ctx, acl);
-      if (r === 'ALLOW') allow = acl;
+      if (r === 'ALLOW') found.allow = acl;
       else if (r === 'DENY') {
-        deny = acl;
+        found.deny = acl;
         return true;
       }
       return false;
     });
-    if (deny) return { kind: 'MatchingAcl', acl: deny, allowed: false };
-    if (allow) return { kind: 'MatchingAcl', acl: allow, allowed: true };
-    if (hasResourceAcls) return { kind: 'DefaultDeny' };
+    if (found.deny) return { kind: 'MatchingAcl', acl: found.deny, allowed: false };
+    if (found.allow) return { kind: 'MatchingAcl', acl: found.allow, allowed: true };
+    if (found.any) return { kind: 'DefaultDeny' };
     return { kind: this.config.allowEveryoneIfNoAclFound ? 'DefaultAllow' : 'DefaultDeny' };
   }
 
