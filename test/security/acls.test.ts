@@ -730,6 +730,107 @@ describe('authorization matrix', () => {
   }, 30_000);
 });
 
+describe("CreateAcls / DescribeAcls / DeleteAcls: Kafka's validation on the wire", () => {
+  it('refuses bad bindings and filters with INVALID_REQUEST, unbuildable ones with UNKNOWN_SERVER_ERROR', async () => {
+    const bad = await admin.request(ApiKeys.CreateAcls, 3, {
+      creations: [
+        creation({
+          resourceType: RT.CLUSTER,
+          resourceName: 'other',
+          principal: 'User:x',
+          operation: OP.ALTER,
+        }),
+        creation({ resourceType: RT.TOPIC, resourceName: 'v', principal: 'nocolon', operation: OP.READ }),
+        creation({ resourceType: RT.TOPIC, resourceName: '', principal: 'User:x', operation: OP.READ }),
+        creation({
+          resourceType: RT.TOPIC,
+          resourceName: 'valid-acl',
+          principal: 'User:x',
+          operation: OP.READ,
+        }),
+      ],
+    });
+    expect(bad.results.map((r) => [errorName(r.errorCode), r.errorMessage])).toEqual([
+      ['INVALID_REQUEST', 'The only valid name for the CLUSTER resource is kafka-cluster'],
+      [
+        'INVALID_REQUEST',
+        'Could not parse principal from `nocolon` (no colon is present separating the principal type from the principal name)',
+      ],
+      ['INVALID_REQUEST', 'Invalid empty resource name'],
+      ['NONE', null],
+    ]);
+    // A MATCH pattern (or ANY operation) cannot be an ACL: Kafka's handler fails the whole request.
+    const unbuildable = await admin.request(ApiKeys.CreateAcls, 3, {
+      creations: [
+        creation({ resourceType: RT.TOPIC, resourceName: 'a', principal: 'User:x', operation: OP.READ }),
+        {
+          ...creation({ resourceType: RT.TOPIC, resourceName: 'b', principal: 'User:x', operation: OP.READ }),
+          resourcePatternType: 2,
+        },
+      ],
+    });
+    expect(unbuildable.results.map((r) => errorName(r.errorCode))).toEqual([
+      'UNKNOWN_SERVER_ERROR',
+      'UNKNOWN_SERVER_ERROR',
+    ]);
+    // A filter with a code Kafka does not know is refused; the others in the request still work.
+    const del = await admin.request(ApiKeys.DeleteAcls, 3, {
+      filters: [
+        {
+          resourceTypeFilter: 2,
+          resourceNameFilter: 'valid-acl',
+          patternTypeFilter: 3,
+          principalFilter: null,
+          hostFilter: null,
+          operation: 99,
+          permissionType: 1,
+        },
+        {
+          resourceTypeFilter: 2,
+          resourceNameFilter: 'valid-acl',
+          patternTypeFilter: 3,
+          principalFilter: null,
+          hostFilter: null,
+          operation: 1,
+          permissionType: 1,
+        },
+      ],
+    });
+    expect(
+      del.filterResults.map((r) => [errorName(r.errorCode), r.errorMessage, r.matchingAcls.length]),
+    ).toEqual([
+      ['INVALID_REQUEST', 'Unknown entryFilter.', 0],
+      ['NONE', null, 1],
+    ]);
+  }, 30_000);
+
+  it('answers SECURITY_DISABLED without an authorizer', async () => {
+    const plain = await startSecureBroker();
+    const c = await RawClient.connect(plain.port('PLAINTEXT'));
+    try {
+      const ca = await c.request(ApiKeys.CreateAcls, 3, {
+        creations: [
+          creation({ resourceType: RT.TOPIC, resourceName: 't', principal: 'User:x', operation: OP.READ }),
+        ],
+      });
+      expect(errorName(ca.results[0]!.errorCode)).toBe('SECURITY_DISABLED');
+      const da = await c.request(ApiKeys.DescribeAcls, 3, {
+        resourceTypeFilter: 1,
+        resourceNameFilter: null,
+        patternTypeFilter: 1,
+        principalFilter: null,
+        hostFilter: null,
+        operation: 1,
+        permissionType: 1,
+      });
+      expect(errorName(da.errorCode)).toBe('SECURITY_DISABLED');
+    } finally {
+      c.close();
+      await plain.cleanup();
+    }
+  }, 120_000);
+});
+
 describe('allow.everyone.if.no.acl.found=true', () => {
   it('allows what no ACL names, denies what an ACL for someone else names', async () => {
     const other = await startSecureBroker({
