@@ -14,6 +14,8 @@ import type { GroupCoordinator } from './group/group-coordinator.js';
 import type { GroupMetadataManager } from './group/group-metadata-manager.js';
 import type { TransactionCoordinator } from './txn/transaction-coordinator.js';
 import type { ProduceVerifier } from './txn/produce-verification.js';
+import type { AuthHelper } from './security/authorizer-helper.js';
+import type { AclAdmin } from '../controller/acl-admin.js';
 
 export interface BrokerServices {
   readonly nodeId: number;
@@ -35,6 +37,15 @@ export interface BrokerServices {
   /** KIP-890 verification of transactional produce against the coordinator. */
   readonly txnVerifier: ProduceVerifier;
   readonly log: Logger;
+  /**
+   * Authorization (Kafka's AuthHelper): `auth.authorize(ctx, 'WRITE', 'TOPIC', name)`,
+   * `auth.filterAuthorized(…)`, `auth.authorizeCluster(ctx, 'ALTER')`, KIP-430's
+   * `auth.authorizedOperations(…)`. Everything is allowed while no authorizer is configured.
+   * docs/security.md lists what each API checks.
+   */
+  readonly auth: AuthHelper;
+  /** CreateAcls/DeleteAcls writes (acl-admin.ts); null when no authorizer is configured. */
+  readonly aclAdmin: AclAdmin | null;
   /** The active controller's node id (-1 when none is known). */
   controllerId(): number;
   /** Starts creating unknown topics named by Metadata (auto.create.topics.enable path). */

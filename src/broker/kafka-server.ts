@@ -72,6 +72,14 @@ import { GROUP_METADATA_TOPIC } from './group/group-metadata-manager.js';
 import { TRANSACTION_STATE_TOPIC } from './txn/transaction-log.js';
 import { createGroupService, groupHandlers, type GroupService } from './group/group-service.js';
 import { BrokerSecurity, type ScramBootstrapUser } from './security/broker-security.js';
+import { StandardAuthorizer, authorizerConfigFrom } from './security/authorizer.js';
+import { AuthHelper } from './security/authorizer-helper.js';
+import { createAclsHandler } from './handlers/create-acls.js';
+import { describeAclsHandler } from './handlers/describe-acls.js';
+import { deleteAclsHandler } from './handlers/delete-acls.js';
+import { AclTable } from '../controller/acl-table.js';
+import { AclFrontend } from '../controller/acl-frontend.js';
+import { LocalAclAdmin, type AclAdmin } from '../controller/acl-admin.js';
 import { createTransactionService, transactionHandlers, type TransactionService } from './txn/txn-service.js';
 
 /**
@@ -117,6 +125,7 @@ export class KafkaServer {
   #controlClient: ControlPlaneClient | null = null;
   #registration: BrokerRegistration | null = null;
   #security: BrokerSecurity | null = null;
+  #aclTable: AclTable | null = null;
 
   constructor(config: BrokerConfig, opts: ServerOptions) {
     this.config = config;
@@ -214,7 +223,18 @@ export class KafkaServer {
         )
       : null;
     this.#controlClient = controlClient;
-    const admin = await this.#adminWrites(store, table, controlClient);
+    // ACLs (every broker's view of the stored set) and the authorizer over them: on when
+    // authorizer.class.name names it, else every check allows (src/broker/security/authorizer.ts).
+    const aclTable = new AclTable(store, this.#root);
+    this.#aclTable = aclTable;
+    await aclTable.start();
+    const authorizerConfig = authorizerConfigFrom(this.config);
+    const auth = new AuthHelper(
+      authorizerConfig
+        ? new StandardAuthorizer({ config: authorizerConfig, acls: aclTable, log: this.#log, registry })
+        : null,
+    );
+    const admin = await this.#adminWrites(store, table, controlClient, aclTable);
 
     const socketServers = this.#socketServers;
     // Gauges read the parts built below at scrape time (never before startup ends).
@@ -321,6 +341,8 @@ export class KafkaServer {
       txnCoordinator: txn.coordinator,
       txnVerifier: txn.verifier,
       log: this.#log,
+      auth,
+      aclAdmin: authorizerConfig ? admin.acls : null,
       controllerId: () => (cluster ? (table.controller?.nodeId ?? -1) : this.nodeId),
       autoTopicCreation: new AutoTopicCreationManager({
         log: this.#log,
@@ -341,7 +363,7 @@ export class KafkaServer {
     const apis: KafkaApis = new KafkaApis(metrics);
     for (const h of [
       apiVersionsHandler(() => apis.handlers(), features),
-      updateFeaturesHandler(this.nodeId, features),
+      updateFeaturesHandler(this.nodeId, features, auth),
       metadataHandler(services),
       produceHandler(services),
       fetchHandler(services),
@@ -362,7 +384,10 @@ export class KafkaServer {
       alterPartitionReassignmentsHandler(services, () => controlClient),
       listPartitionReassignmentsHandler(services, () => controlClient),
       ...groupHandlers(services),
-      ...security.handlers(),
+      ...security.handlers(auth),
+      createAclsHandler(services),
+      describeAclsHandler(services),
+      deleteAclsHandler(services),
       ...transactionHandlers(services),
     ]) {
       apis.register(h);
@@ -461,19 +486,22 @@ export class KafkaServer {
     store: MetadataStore,
     table: MetadataTable,
     controlClient: ControlPlaneClient | null,
-  ): Promise<{ topics: TopicAdmin; brokerConfigs: BrokerConfigAdmin }> {
+    aclTable: AclTable,
+  ): Promise<{ topics: TopicAdmin; brokerConfigs: BrokerConfigAdmin; acls: AclAdmin }> {
     if (controlClient) {
-      const { ForwardingTopicAdmin, ForwardingConfigAdmin } =
+      const { ForwardingTopicAdmin, ForwardingConfigAdmin, ForwardingAclAdmin } =
         await import('../controller/grpc/forwarding-admin.js');
       return {
         topics: new ForwardingTopicAdmin(controlClient, table),
         brokerConfigs: new ForwardingConfigAdmin(controlClient, table),
+        acls: new ForwardingAclAdmin(controlClient, table, aclTable),
       };
     }
     const fence = await claimSingleNodeController(store, table, this.nodeId);
     return {
       topics: new LocalTopicAdmin(new TopicFrontend(store, table, fence)),
       brokerConfigs: new LocalConfigAdmin(new ConfigFrontend(store, table, fence)),
+      acls: new LocalAclAdmin(new AclFrontend(store, this.#root, fence), aclTable),
     };
   }
 
@@ -580,6 +608,7 @@ export class KafkaServer {
       // removes the registration (and the controller key, if held) at once instead of after the TTL.
       await this.#session?.close();
       await this.#features?.stop();
+      await this.#aclTable?.stop();
       await this.#table.stop();
       await this.#store.close();
     }

@@ -131,6 +131,8 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'sasl.oauthbearer.scope.claim.name': '',
   'sasl.oauthbearer.clock.skew.seconds': '',
   'sluice.control.plane.secret': '',
+  'authorizer.class.name':
+    'StandardAuthorizer turns ACLs on (docs/security.md: super.users, allow.everyone.if.no.acl.found)',
   'log.dirs': '',
   'log.dir': '',
   'broker.rack': '',

@@ -15,8 +15,9 @@
  *  - partition reassignments (KIP-455): started by AlterPartitionReassignments, finished when every
  *    added replica has joined the ISR (checked after each AlterPartition and every second);
  *  - admin writes forwarded by the brokers (CreateTopics, DeleteTopics, CreatePartitions, topic and
- *    broker configs): validated and written by its TopicFrontend and ConfigFrontend, whose fence is
- *    this controller's epoch, as every other write it makes.
+ *    broker configs, CreateAcls and DeleteAcls): validated and written by its TopicFrontend,
+ *    ConfigFrontend and AclFrontend, whose fence is this controller's epoch, as every other write
+ *    it makes.
  */
 import type { Logger } from '../common/logger.js';
 import type { BrokerConfig } from '../common/broker-config.js';
@@ -32,6 +33,8 @@ import {
   type TopicDefaults,
 } from './topic-frontend.js';
 import { ConfigFrontend } from './config-frontend.js';
+import { AclFrontend, type AclDeleteResult, type AclWriteResult } from './acl-frontend.js';
+import type { AclBinding, AclBindingFilter } from '../broker/security/acl.js';
 import {
   isReassigning,
   maybeCompleteReassignment,
@@ -112,6 +115,7 @@ export class Controller {
   readonly #fence: WriteFence;
   readonly #topics: TopicFrontend;
   readonly #configs: ConfigFrontend;
+  readonly #acls: AclFrontend;
   #active = false;
   #epoch = -1;
   #stopped = false;
@@ -131,6 +135,7 @@ export class Controller {
     this.#fence = controllerEpochFence(o.table, () => this.#epoch);
     this.#topics = new TopicFrontend(o.store, o.table, this.#fence);
     this.#configs = new ConfigFrontend(o.store, o.table, this.#fence);
+    this.#acls = new AclFrontend(o.store, o.table.keys.root, this.#fence);
     // The broker registered again under a new lease (the old one was lost): campaign with it.
     o.session.onRenewed(() => {
       if (this.#active && this.#o.table.controller === null) this.#deactivate('lease replaced');
@@ -632,6 +637,16 @@ export class Controller {
     validateOnly: boolean,
   ): Promise<number> {
     return this.#adminWrite(() => this.#configs.setBrokerConfigs(id, configs, validateOnly));
+  }
+
+  /** CreateAcls: one result per binding, and the revision to wait for. */
+  createAcls(bindings: AclBinding[]): Promise<{ results: AclWriteResult[]; revision: number }> {
+    return this.#adminWrite(() => this.#acls.create(bindings));
+  }
+
+  /** DeleteAcls: one result per filter with the ACLs it removed, and the revision to wait for. */
+  deleteAcls(filters: AclBindingFilter[]): Promise<{ results: AclDeleteResult[]; revision: number }> {
+    return this.#adminWrite(() => this.#acls.delete(filters));
   }
 
   /** Move every leadership off `broker` and take it out of ISRs; returns partitions it still leads. */

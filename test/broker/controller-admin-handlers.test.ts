@@ -13,6 +13,7 @@ import type { ControlPlaneClient } from '../../src/controller/grpc/control-plane
 import type { RequestContext } from '../../src/broker/handlers/api-handler.js';
 import type { PartitionState, TopicRecord } from '../../src/controller/records.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { AuthHelper } from '../../src/broker/security/authorizer-helper.js';
 
 const ctx = {} as RequestContext;
 const log = { warn: () => {}, info: () => {}, error: () => {} };
@@ -33,6 +34,8 @@ function services(
   return {
     log,
     nodeId: 1,
+    // No authorizer: every check allows (the checks themselves: test/security/acls.test.ts).
+    auth: new AuthHelper(null),
     table: {
       topics: t,
       brokers: new Map(brokers.map((b) => [b, {}])),

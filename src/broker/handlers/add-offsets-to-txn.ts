@@ -12,6 +12,7 @@ import {
   type AddOffsetsToTxnResponse,
 } from '../../protocol/messages/add-offsets-to-txn.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-metadata-manager.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { checkTransactionalId, fencedForVersion } from '../txn/request-checks.js';
 import { defineHandler } from './api-handler.js';
@@ -26,6 +27,11 @@ export function addOffsetsToTxnHandler(b: BrokerServices) {
     encode: encodeAddOffsetsToTxnResponse,
     async handle(req, ctx) {
       checkTransactionalId(req.transactionalId, 'AddOffsetsToTxn');
+      // Kafka: WRITE on the transactional id, then READ on the group.
+      if (!b.auth.authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId))
+        return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
+      if (!b.auth.authorize(ctx, 'READ', 'GROUP', req.groupId))
+        return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
       const partition = b.groupMetadataManager.partitionFor(req.groupId);
       const code = await b.txnCoordinator.handleAddPartitionsToTransaction(
         req.transactionalId,

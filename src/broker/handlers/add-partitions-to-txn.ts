@@ -26,7 +26,7 @@ import { TopicPartitionSet, type TopicPartition } from '../txn/topic-partitions.
 import { checkTransactionalId, fencedForVersion } from '../txn/request-checks.js';
 import { GROUP_METADATA_TOPIC } from '../group/group-metadata-manager.js';
 import { TRANSACTION_STATE_TOPIC } from '../txn/transaction-log.js';
-import { defineHandler } from './api-handler.js';
+import { defineHandler, type RequestContext } from './api-handler.js';
 
 interface TxnToAdd {
   transactionalId: string;
@@ -57,14 +57,32 @@ export function addPartitionsToTxnHandler(b: BrokerServices) {
   };
 
   const handleOne = async (
+    ctx: RequestContext,
     t: TxnToAdd,
     version: number,
   ): Promise<AddPartitionsToTxnResponseAddPartitionsToTxnResult> => {
     const parts = [...t.partitions];
     const all = (code: number) => new Map(parts.map((tp) => [tp, fencedForVersion(code, version, 2)]));
+    // Kafka: a client's request (v0-3) needs WRITE on the transactional id and on each topic; a
+    // broker's (v4+) was authorized as CLUSTER_ACTION as a whole.
+    if (version < 4 && !b.auth.authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', t.transactionalId))
+      return {
+        transactionalId: t.transactionalId,
+        topicResults: topicResults(all(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)),
+      };
+    const writable =
+      version < 4
+        ? b.auth.filterAuthorized(
+            ctx,
+            'WRITE',
+            'TOPIC',
+            parts.filter((tp) => !INTERNAL_TOPICS.has(tp.topic)).map((tp) => tp.topic),
+          )
+        : null;
     const refused = new Map<TopicPartition, number>();
     for (const tp of parts) {
-      if (version < 4 && INTERNAL_TOPICS.has(tp.topic)) refused.set(tp, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      if (version < 4 && (INTERNAL_TOPICS.has(tp.topic) || !writable!.has(tp.topic)))
+        refused.set(tp, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       else if (!exists(tp)) refused.set(tp, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     }
     let errors: Map<TopicPartition, number>;
@@ -126,7 +144,13 @@ export function addPartitionsToTxnHandler(b: BrokerServices) {
               ),
             }));
       for (const t of txns) checkTransactionalId(t.transactionalId, 'AddPartitionsToTxn');
-      const results = await Promise.all(txns.map((t) => handleOne(t, v)));
+      if (v >= 4 && !b.auth.authorizeCluster(ctx, 'CLUSTER_ACTION'))
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          resultsByTransaction: [],
+        };
+      const results = await Promise.all(txns.map((t) => handleOne(ctx, t, v)));
       if (v < 4) return { throttleTimeMs: 0, resultsByTopicV3AndBelow: results[0]!.topicResults };
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, resultsByTransaction: results };
     },

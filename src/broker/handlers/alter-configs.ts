@@ -31,6 +31,7 @@ import { BROKER_CONFIG, dynamicConfigProblem } from '../../common/broker-config.
 import { TopicOperationError } from '../../controller/topic-frontend.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { configResourceDenial } from '../security/authorizer-helper.js';
 import { ResourceType } from './config-describer.js';
 
 interface ResourceResult {
@@ -215,12 +216,23 @@ export function alterConfigsHandler(b: BrokerServices) {
     maxVersion: 2,
     decode: decodeAlterConfigsRequest,
     encode: encodeAlterConfigsResponse,
-    async handle(req) {
+    async handle(req, ctx) {
       const dup = duplicates(req.resources);
       const responses: ResourceResult[] = [];
       for (const r of req.resources) {
         if (dup.has(`${r.resourceType}/${r.resourceName}`)) {
           responses.push(duplicateResult(r));
+          continue;
+        }
+        // Kafka: ALTER_CONFIGS on the topic, or on the cluster for a broker.
+        const denied = configResourceDenial(b.auth, ctx, 'ALTER_CONFIGS', r.resourceType, r.resourceName);
+        if (denied !== null) {
+          responses.push({
+            resourceType: r.resourceType,
+            resourceName: r.resourceName,
+            errorCode: denied,
+            errorMessage: null,
+          });
           continue;
         }
         const ops = r.configs.map((c) => ({ name: c.name, op: OpType.SET, value: c.value }));
@@ -239,12 +251,23 @@ export function incrementalAlterConfigsHandler(b: BrokerServices) {
     maxVersion: 1,
     decode: decodeIncrementalAlterConfigsRequest,
     encode: encodeIncrementalAlterConfigsResponse,
-    async handle(req) {
+    async handle(req, ctx) {
       const dup = duplicates(req.resources);
       const responses: ResourceResult[] = [];
       for (const r of req.resources) {
         if (dup.has(`${r.resourceType}/${r.resourceName}`)) {
           responses.push(duplicateResult(r));
+          continue;
+        }
+        // Kafka: ALTER_CONFIGS on the topic, or on the cluster for a broker.
+        const denied = configResourceDenial(b.auth, ctx, 'ALTER_CONFIGS', r.resourceType, r.resourceName);
+        if (denied !== null) {
+          responses.push({
+            resourceType: r.resourceType,
+            resourceName: r.resourceName,
+            errorCode: denied,
+            errorMessage: null,
+          });
           continue;
         }
         const ops = r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value }));

@@ -18,9 +18,20 @@ export function createPartitionsHandler(b: BrokerServices) {
     maxVersion: 3,
     decode: decodeCreatePartitionsRequest,
     encode: encodeCreatePartitionsResponse,
-    async handle(req) {
+    async handle(req, ctx) {
       const results: CreatePartitionsResponse['results'] = [];
+      // Kafka: ALTER on each topic.
+      const alterable = b.auth.filterAuthorized(
+        ctx,
+        'ALTER',
+        'TOPIC',
+        req.topics.map((t) => t.name),
+      );
       for (const t of req.topics) {
+        if (!alterable.has(t.name)) {
+          results.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null });
+          continue;
+        }
         try {
           await b.topics.createPartitions(
             t.name,

@@ -27,7 +27,14 @@ export function createTopicsHandler(b: BrokerServices) {
     maxVersion: 7,
     decode: decodeCreateTopicsRequest,
     encode: encodeCreateTopicsResponse,
-    async handle(req) {
+    async handle(req, ctx) {
+      // Kafka's ControllerApis.createTopics: CREATE on the cluster, else on each topic; the
+      // configs are answered only with DESCRIBE_CONFIGS on the topic.
+      const names = req.topics.map((t) => t.name);
+      const creatable = b.auth.authorizeCluster(ctx, 'CREATE', { logIfDenied: false })
+        ? new Set(names)
+        : b.auth.filterAuthorized(ctx, 'CREATE', 'TOPIC', names);
+      const describable = b.auth.filterAuthorized(ctx, 'DESCRIBE_CONFIGS', 'TOPIC', names);
       const defaults = {
         numPartitions: b.config.int('num.partitions'),
         replicationFactor: b.config.int('default.replication.factor'),
@@ -56,6 +63,10 @@ export function createTopicsHandler(b: BrokerServices) {
         }
         if (t.name === CLUSTER_METADATA_TOPIC) {
           refuse(t.name, ErrorCode.INVALID_REQUEST, `Creation of internal topic ${t.name} is prohibited.`);
+          continue;
+        }
+        if (!creatable.has(t.name)) {
+          refuse(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
           continue;
         }
         const creq: CreateTopicRequest = {
@@ -99,14 +110,16 @@ export function createTopicsHandler(b: BrokerServices) {
             errorMessage: null,
             numPartitions: record.replicas.length,
             replicationFactor: record.replicas[0]?.length ?? 0,
-            configs: describeTopicConfigs(b, record.configs, null, false).map((c) => ({
-              name: c.name,
-              value: c.value,
-              readOnly: c.readOnly,
-              configSource: c.configSource,
-              isSensitive: c.isSensitive,
-            })),
-            topicConfigErrorCode: 0,
+            configs: describable.has(t.name)
+              ? describeTopicConfigs(b, record.configs, null, false).map((c) => ({
+                  name: c.name,
+                  value: c.value,
+                  readOnly: c.readOnly,
+                  configSource: c.configSource,
+                  isSensitive: c.isSensitive,
+                }))
+              : null,
+            topicConfigErrorCode: describable.has(t.name) ? 0 : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
           });
         } catch (err) {
           results.push({

@@ -8,6 +8,7 @@ import {
   type DeleteGroupsRequest,
   type DeleteGroupsResponse,
 } from '../../protocol/messages/delete-groups.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -19,11 +20,16 @@ export function deleteGroupsHandler(b: BrokerServices) {
     maxVersion: 2,
     decode: decodeDeleteGroupsRequest,
     encode: encodeDeleteGroupsResponse,
-    async handle(req) {
-      const r = await b.groupCoordinator.deleteGroups(req.groupsNames);
+    async handle(req, ctx) {
+      // Kafka: DELETE on each group.
+      const deletable = b.auth.filterAuthorized(ctx, 'DELETE', 'GROUP', req.groupsNames);
+      const r = await b.groupCoordinator.deleteGroups(req.groupsNames.filter((g) => deletable.has(g)));
       return {
         throttleTimeMs: 0,
-        results: req.groupsNames.map((groupId) => ({ groupId, errorCode: r.get(groupId) ?? 0 })),
+        results: req.groupsNames.map((groupId) => ({
+          groupId,
+          errorCode: deletable.has(groupId) ? (r.get(groupId) ?? 0) : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        })),
       };
     },
   });

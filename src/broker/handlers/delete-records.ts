@@ -24,12 +24,25 @@ export function deleteRecordsHandler(b: BrokerServices) {
     maxVersion: 2,
     decode: decodeDeleteRecordsRequest,
     encode: encodeDeleteRecordsResponse,
-    handle(req) {
+    handle(req, ctx) {
+      // Kafka: DELETE on each topic.
+      const deletable = b.auth.filterAuthorized(
+        ctx,
+        'DELETE',
+        'TOPIC',
+        req.topics.map((t) => t.name),
+      );
       return {
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
           name: t.name,
           partitions: t.partitions.map((p) => {
+            if (!deletable.has(t.name))
+              return {
+                partitionIndex: p.partitionIndex,
+                lowWatermark: -1n,
+                errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              };
             // Kafka's KafkaApis answers a partition it does not know first (the partition does here).
             const known = (b.table.topics.get(t.name)?.replicas.length ?? 0) > p.partitionIndex;
             if (known && INTERNAL_TOPICS.has(t.name))

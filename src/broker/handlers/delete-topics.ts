@@ -22,11 +22,22 @@ export function deleteTopicsHandler(b: BrokerServices) {
     maxVersion: 6,
     decode: decodeDeleteTopicsRequest,
     encode: encodeDeleteTopicsResponse,
-    async handle(req) {
+    async handle(req, ctx) {
       const wanted: { name: string | null; topicId: string }[] =
         req.topics && req.topics.length > 0
           ? req.topics
           : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
+      // Kafka's ControllerApis.deleteTopics: DELETE on the cluster, else DELETE on each topic (and
+      // DESCRIBE to learn that a named topic exists, or the name of one given by id).
+      const names = wanted.map((w) => w.name ?? b.table.topicsById.get(w.topicId)?.name ?? null);
+      const known = names.filter((n): n is string => n !== null);
+      const clusterDelete = b.auth.authorizeCluster(ctx, 'DELETE', { logIfDenied: false });
+      const describable = clusterDelete
+        ? new Set(known)
+        : b.auth.filterAuthorized(ctx, 'DESCRIBE', 'TOPIC', known);
+      const deletable = clusterDelete
+        ? new Set(known)
+        : b.auth.filterAuthorized(ctx, 'DELETE', 'TOPIC', known);
       const responses: DeleteTopicsResponse['responses'] = [];
       for (const w of wanted) {
         let name = w.name;
@@ -41,6 +52,16 @@ export function deleteTopicsHandler(b: BrokerServices) {
             });
             continue;
           }
+        }
+        if (!deletable.has(name)) {
+          const byId = w.name === null;
+          responses.push({
+            name: byId && !describable.has(name) ? null : name,
+            topicId: byId ? w.topicId : ZERO_UUID,
+            errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            errorMessage: null,
+          });
+          continue;
         }
         const topicId = b.table.topics.get(name)?.topicId ?? ZERO_UUID;
         if (!b.config.bool('delete.topic.enable')) {

@@ -51,8 +51,11 @@ export function describeClusterHandler(b: BrokerServices) {
             return ep ? [{ brokerId: br.nodeId, host: ep.host, port: ep.port, rack: br.rack }] : [];
           }),
         // KIP-430: the operations on the cluster, when asked.
+        // Kafka: 0 when the principal may not DESCRIBE the cluster.
         clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
-          ? authorizedOperations('CLUSTER')
+          ? b.auth.authorizeCluster(ctx, 'DESCRIBE')
+            ? authorizedOperations(b.auth, ctx, 'CLUSTER')
+            : 0
           : OPERATIONS_NOT_REQUESTED,
       };
     },

@@ -8,7 +8,8 @@ import {
   type DescribeConfigsRequest,
   type DescribeConfigsResponse,
 } from '../../protocol/messages/describe-configs.js';
-import { ErrorCode } from '../../protocol/error-codes.js';
+import { ErrorCode, errorByCode } from '../../protocol/error-codes.js';
+import { configResourceDenial } from '../security/authorizer-helper.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 import {
@@ -26,9 +27,13 @@ export function describeConfigsHandler(b: BrokerServices) {
     maxVersion: 4,
     decode: decodeDescribeConfigsRequest,
     encode: encodeDescribeConfigsResponse,
-    handle(req) {
+    handle(req, ctx) {
       const results = req.resources.map((r) => {
         const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+        // Kafka: DESCRIBE_CONFIGS on the topic, or on the cluster for a broker.
+        const denied = configResourceDenial(b.auth, ctx, 'DESCRIBE_CONFIGS', r.resourceType, r.resourceName);
+        if (denied !== null)
+          return { ...base, errorCode: denied, errorMessage: errorByCode(denied)!.message, configs: [] };
         if (r.resourceType === ResourceType.TOPIC) {
           const t = b.table.topics.get(r.resourceName);
           if (!t)

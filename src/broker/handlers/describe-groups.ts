@@ -9,6 +9,7 @@ import {
   type DescribeGroupsRequest,
   type DescribeGroupsResponse,
 } from '../../protocol/messages/describe-groups.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 import { authorizedOperations, OPERATIONS_NOT_REQUESTED } from '../authorized-operations.js';
@@ -23,13 +24,22 @@ export function describeGroupsHandler(b: BrokerServices) {
     encode: encodeDescribeGroupsResponse,
     handle(req, ctx) {
       // KIP-430 (v3+): the operations on each group, when asked.
-      const groupOps =
-        ctx.apiVersion >= 3 && req.includeAuthorizedOperations
-          ? authorizedOperations('GROUP')
-          : OPERATIONS_NOT_REQUESTED;
+      const asked = ctx.apiVersion >= 3 && req.includeAuthorizedOperations;
       return {
         throttleTimeMs: 0,
         groups: req.groups.map((id) => {
+          // Kafka: DESCRIBE on each group, else GROUP_AUTHORIZATION_FAILED for it.
+          if (!b.auth.authorize(ctx, 'DESCRIBE', 'GROUP', id))
+            return {
+              errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+              groupId: id,
+              groupState: '',
+              protocolType: '',
+              protocolData: '',
+              members: [],
+              authorizedOperations: OPERATIONS_NOT_REQUESTED,
+            };
+          const groupOps = asked ? authorizedOperations(b.auth, ctx, 'GROUP', id) : OPERATIONS_NOT_REQUESTED;
           const s = b.groupCoordinator.describeGroup(id);
           return {
             errorCode: s.errorCode,

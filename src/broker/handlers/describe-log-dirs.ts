@@ -19,7 +19,10 @@ export function describeLogDirsHandler(b: BrokerServices) {
     maxVersion: 4,
     decode: decodeDescribeLogDirsRequest,
     encode: encodeDescribeLogDirsResponse,
-    handle(req) {
+    handle(req, ctx) {
+      // Kafka: DESCRIBE on the cluster.
+      if (!b.auth.authorizeCluster(ctx, 'DESCRIBE'))
+        return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
       const wanted =
         req.topics === null
           ? null

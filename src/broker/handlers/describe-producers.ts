@@ -13,7 +13,7 @@ import {
   type DescribeProducersRequest,
   type DescribeProducersResponse,
 } from '../../protocol/messages/describe-producers.js';
-import { ErrorCode } from '../../protocol/error-codes.js';
+import { ErrorCode, errorByCode } from '../../protocol/error-codes.js';
 import { errorCodeOf } from '../error-mapping.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
@@ -26,12 +26,26 @@ export function describeProducersHandler(b: BrokerServices) {
     maxVersion: 0,
     decode: decodeDescribeProducersRequest,
     encode: encodeDescribeProducersResponse,
-    handle(req) {
+    handle(req, ctx) {
+      // Kafka: READ on each topic.
+      const readable = b.auth.filterAuthorized(
+        ctx,
+        'READ',
+        'TOPIC',
+        req.topics.map((t) => t.name),
+      );
       return {
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
           name: t.name,
           partitions: t.partitionIndexes.map((partitionIndex) => {
+            if (!readable.has(t.name))
+              return {
+                partitionIndex,
+                errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+                errorMessage: errorByCode(ErrorCode.TOPIC_AUTHORIZATION_FAILED)!.message,
+                activeProducers: [],
+              };
             try {
               const p =
                 b.replicaManager.getPartition(t.name, partitionIndex) ??

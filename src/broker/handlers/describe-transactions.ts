@@ -11,6 +11,7 @@ import {
   type DescribeTransactionsRequest,
   type DescribeTransactionsResponse,
 } from '../../protocol/messages/describe-transactions.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { checkTransactionalId } from '../txn/request-checks.js';
 import { defineHandler } from './api-handler.js';
@@ -23,13 +24,37 @@ export function describeTransactionsHandler(b: BrokerServices) {
     maxVersion: 0,
     decode: decodeDescribeTransactionsRequest,
     encode: encodeDescribeTransactionsResponse,
-    handle(req) {
+    handle(req, ctx) {
       for (const id of req.transactionalIds) checkTransactionalId(id, 'DescribeTransactions');
       return {
         throttleTimeMs: 0,
         transactionStates: req.transactionalIds.map((id) => {
+          // Kafka: DESCRIBE on the transactional id, and only the topics the principal may DESCRIBE.
+          if (!b.auth.authorize(ctx, 'DESCRIBE', 'TRANSACTIONAL_ID', id))
+            return {
+              errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+              transactionalId: id,
+              transactionState: '',
+              transactionTimeoutMs: 0,
+              transactionStartTimeMs: -1n,
+              producerId: -1n,
+              producerEpoch: -1,
+              topics: [],
+            };
           const d = b.txnCoordinator.handleDescribeTransactions(id);
-          return { ...d, topics: d.topics.map((t) => ({ topic: t.topic, partitions: t.partitions })) };
+          const describable = b.auth.filterAuthorized(
+            ctx,
+            'DESCRIBE',
+            'TOPIC',
+            d.topics.map((t) => t.topic),
+            { logIfDenied: false },
+          );
+          return {
+            ...d,
+            topics: d.topics
+              .filter((t) => describable.has(t.topic))
+              .map((t) => ({ topic: t.topic, partitions: t.partitions })),
+          };
         }),
       };
     },

@@ -33,8 +33,15 @@ export function electLeadersHandler(b: BrokerServices, controlPlane: ControlPlan
     maxVersion: 2,
     decode: decodeElectLeadersRequest,
     encode: encodeElectLeadersResponse,
-    async handle(req) {
+    async handle(req, ctx) {
       const electionType = req.electionType ?? 0;
+      // Kafka: ALTER on the cluster.
+      if (!b.auth.authorizeCluster(ctx, 'ALTER'))
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          replicaElectionResults: [],
+        };
       if (electionType !== 0 && electionType !== 1) {
         return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, replicaElectionResults: [] };
       }

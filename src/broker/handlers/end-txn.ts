@@ -12,6 +12,7 @@ import {
   type EndTxnRequest,
   type EndTxnResponse,
 } from '../../protocol/messages/end-txn.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { checkTransactionalId, fencedForVersion } from '../txn/request-checks.js';
 import { defineHandler } from './api-handler.js';
@@ -26,6 +27,14 @@ export function endTxnHandler(b: BrokerServices) {
     encode: encodeEndTxnResponse,
     async handle(req, ctx) {
       checkTransactionalId(req.transactionalId, 'EndTxn');
+      // Kafka: WRITE on the transactional id.
+      if (!b.auth.authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId))
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+          producerId: -1n,
+          producerEpoch: -1,
+        };
       const r = await b.txnCoordinator.handleEndTransaction(
         req.transactionalId,
         req.producerId,

@@ -13,6 +13,7 @@ import {
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import type { FetchPartitionResult } from '../replica-manager.js';
 
 export function fetchHandler(b: BrokerServices) {
   return defineHandler<FetchRequest, FetchResponse>({
@@ -42,10 +43,25 @@ export function fetchHandler(b: BrokerServices) {
           lastFetchedEpoch: p.lastFetchedEpoch ?? -1,
         })),
       );
-      const results = await b.replicaManager.fetchMessages({
-        // v15+ moved the replica id into ReplicaState; below that the decoder fills ReplicaState with
-        // its default (-1), so it must not shadow ReplicaId.
-        replicaId: ctx.apiVersion >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1),
+      // v15+ moved the replica id into ReplicaState; below that the decoder fills ReplicaState with
+      // its default (-1), so it must not shadow ReplicaId.
+      const replicaId = ctx.apiVersion >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1);
+      // Authorization as Kafka's handleFetchRequest: a follower needs CLUSTER_ACTION on the cluster
+      // (else every partition is TOPIC_AUTHORIZATION_FAILED), a consumer READ on each topic.
+      const readable =
+        replicaId >= 0
+          ? b.auth.authorizeCluster(ctx, 'CLUSTER_ACTION')
+            ? null
+            : new Set<string>()
+          : b.auth.filterAuthorized(
+              ctx,
+              'READ',
+              'TOPIC',
+              partitions.map((p) => p.topic),
+            );
+      const allowed = readable ? partitions.filter((p) => readable.has(p.topic)) : partitions;
+      const fetched = await b.replicaManager.fetchMessages({
+        replicaId,
         maxWaitMs: req.maxWaitMs,
         minBytes: req.minBytes,
         // v0-2 had no response limit; keep Kafka's behaviour of honouring only partition limits there.
@@ -54,8 +70,22 @@ export function fetchHandler(b: BrokerServices) {
             ? Math.min(req.maxBytes ?? 0x7fffffff, b.config.int('fetch.max.bytes'))
             : 0x7fffffff,
         isolationLevel,
-        partitions,
+        partitions: allowed,
       });
+      let f = 0;
+      const results = partitions.map((p): FetchPartitionResult =>
+        !readable || readable.has(p.topic)
+          ? fetched[f++]!
+          : {
+              topic: p.topic,
+              partition: p.partition,
+              errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              highWatermark: -1n,
+              lastStableOffset: -1n,
+              logStartOffset: -1n,
+              records: null,
+            },
+      );
       let i = 0;
       return {
         throttleTimeMs: 0,

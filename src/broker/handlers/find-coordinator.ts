@@ -12,10 +12,10 @@ import {
   type FindCoordinatorRequest,
   type FindCoordinatorResponse,
 } from '../../protocol/messages/find-coordinator.js';
-import { ErrorCode } from '../../protocol/error-codes.js';
+import { ErrorCode, errorByCode } from '../../protocol/error-codes.js';
 import { endpointFor } from '../../controller/records.js';
 import type { BrokerServices } from '../broker-services.js';
-import { defineHandler } from './api-handler.js';
+import { defineHandler, type RequestContext } from './api-handler.js';
 
 const GROUP_KEY = 0;
 const TRANSACTION_KEY = 1;
@@ -30,7 +30,12 @@ type Found = {
 };
 
 export function findCoordinatorHandler(b: BrokerServices) {
-  const find = async (key: string, keyType: number, listener: string): Promise<Found> => {
+  const find = async (
+    ctx: RequestContext,
+    key: string,
+    keyType: number,
+    listener: string,
+  ): Promise<Found> => {
     const fail = (errorCode: number, errorMessage: string | null = null): Found => ({
       key,
       nodeId: -1,
@@ -43,6 +48,17 @@ export function findCoordinatorHandler(b: BrokerServices) {
       return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}`);
     if (keyType === GROUP_KEY && key === '')
       return fail(ErrorCode.INVALID_REQUEST, 'The group id must not be empty');
+    // Kafka: DESCRIBE on the group or the transactional id.
+    if (keyType === GROUP_KEY && !b.auth.authorize(ctx, 'DESCRIBE', 'GROUP', key))
+      return fail(
+        ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        errorByCode(ErrorCode.GROUP_AUTHORIZATION_FAILED)!.message,
+      );
+    if (keyType === TRANSACTION_KEY && !b.auth.authorize(ctx, 'DESCRIBE', 'TRANSACTIONAL_ID', key))
+      return fail(
+        ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        errorByCode(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)!.message,
+      );
     const manager = keyType === GROUP_KEY ? b.groupMetadataManager : b.txnCoordinator.stateManager;
     try {
       await manager.ensureTopic();
@@ -77,10 +93,10 @@ export function findCoordinatorHandler(b: BrokerServices) {
       if (ctx.apiVersion >= 4) {
         const coordinators = [];
         for (const key of req.coordinatorKeys ?? [])
-          coordinators.push(await find(key, keyType, ctx.connection.listenerName));
+          coordinators.push(await find(ctx, key, keyType, ctx.connection.listenerName));
         return { throttleTimeMs: 0, coordinators };
       }
-      const f = await find(req.key ?? '', keyType, ctx.connection.listenerName);
+      const f = await find(ctx, req.key ?? '', keyType, ctx.connection.listenerName);
       return {
         throttleTimeMs: 0,
         errorCode: f.errorCode,

@@ -5,6 +5,7 @@ import {
   type HeartbeatRequest,
   type HeartbeatResponse,
 } from '../../protocol/messages/heartbeat.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -16,7 +17,10 @@ export function heartbeatHandler(b: BrokerServices) {
     maxVersion: 4,
     decode: decodeHeartbeatRequest,
     encode: encodeHeartbeatResponse,
-    handle(req) {
+    handle(req, ctx) {
+      // Kafka: READ on the group.
+      if (!b.auth.authorize(ctx, 'READ', 'GROUP', req.groupId))
+        return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
       const errorCode = b.groupCoordinator.handleHeartbeat({
         groupId: req.groupId,
         memberId: req.memberId,

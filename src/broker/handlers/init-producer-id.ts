@@ -39,6 +39,19 @@ export function initProducerIdHandler(b: BrokerServices) {
       const pid = req.producerId ?? NO_PRODUCER_ID;
       const epoch = req.producerEpoch ?? NO_PRODUCER_EPOCH;
       if ((pid === NO_PRODUCER_ID) !== (epoch === NO_PRODUCER_EPOCH)) return fail(ErrorCode.INVALID_REQUEST);
+      // Kafka: a transactional producer needs WRITE on its id; an idempotent one IDEMPOTENT_WRITE on
+      // the cluster, or WRITE on some topic (authorizeByResourceType).
+      if (
+        req.transactionalId !== null &&
+        !b.auth.authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId)
+      )
+        return fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      if (
+        req.transactionalId === null &&
+        !b.auth.authorizeCluster(ctx, 'IDEMPOTENT_WRITE', { logIfDenied: false }) &&
+        !b.auth.authorizeByResourceType(ctx, 'WRITE', 'TOPIC')
+      )
+        return fail(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
       if (req.transactionalId === null) {
         // KIP-360: an idempotent producer that asks to bump its epoch simply gets a new id.
         try {

@@ -9,6 +9,7 @@ import {
   type JoinGroupRequest,
   type JoinGroupResponse,
 } from '../../protocol/messages/join-group.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -21,6 +22,19 @@ export function joinGroupHandler(b: BrokerServices) {
     decode: decodeJoinGroupRequest,
     encode: encodeJoinGroupResponse,
     async handle(req, ctx) {
+      // Kafka: READ on the group.
+      if (!b.auth.authorize(ctx, 'READ', 'GROUP', req.groupId))
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+          generationId: -1,
+          protocolType: null,
+          protocolName: ctx.apiVersion >= 7 ? null : '',
+          leader: '',
+          skipAssignment: false,
+          memberId: '',
+          members: [],
+        };
       const groupInstanceId = req.groupInstanceId ?? null;
       const r = await b.groupCoordinator.handleJoinGroup({
         groupId: req.groupId,

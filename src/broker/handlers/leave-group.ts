@@ -8,6 +8,7 @@ import {
   type LeaveGroupRequest,
   type LeaveGroupResponse,
 } from '../../protocol/messages/leave-group.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -21,6 +22,9 @@ export function leaveGroupHandler(b: BrokerServices) {
     encode: encodeLeaveGroupResponse,
     handle(req, ctx) {
       const batched = ctx.apiVersion >= 3;
+      // Kafka: READ on the group.
+      if (!b.auth.authorize(ctx, 'READ', 'GROUP', req.groupId))
+        return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
       const leaving = batched
         ? (req.members ?? []).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
         : [{ memberId: req.memberId ?? '', groupInstanceId: null }];

@@ -19,10 +19,23 @@ export function listGroupsHandler(b: BrokerServices) {
     maxVersion: 5,
     decode: decodeListGroupsRequest,
     encode: encodeListGroupsResponse,
-    handle(req) {
+    handle(req, ctx) {
       const r = b.groupCoordinator.listGroups(req.statesFilter ?? []);
+      // Kafka: every group with DESCRIBE on the cluster, else those with DESCRIBE on the group.
+      const visible = b.auth.authorizeCluster(ctx, 'DESCRIBE', { logIfDenied: false })
+        ? null
+        : b.auth.filterAuthorized(
+            ctx,
+            'DESCRIBE',
+            'GROUP',
+            r.groups.map((g) => g.groupId),
+            { logIfDenied: false },
+          );
       const types = (req.typesFilter ?? []).map((t) => t.toLowerCase());
-      const groups = types.length > 0 && !types.includes('classic') ? [] : r.groups;
+      const groups =
+        types.length > 0 && !types.includes('classic')
+          ? []
+          : r.groups.filter((g) => !visible || visible.has(g.groupId));
       return {
         throttleTimeMs: 0,
         errorCode: r.errorCode,

@@ -26,6 +26,13 @@ export function listOffsetsHandler(b: BrokerServices) {
     handle(req, ctx) {
       const v = ctx.apiVersion;
       const seen = new Set<string>();
+      // Kafka's handleListOffsetRequest: DESCRIBE on each topic.
+      const describable = b.auth.filterAuthorized(
+        ctx,
+        'DESCRIBE',
+        'TOPIC',
+        req.topics.map((t) => t.name),
+      );
       return {
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
@@ -40,6 +47,7 @@ export function listOffsetsHandler(b: BrokerServices) {
                     oldStyleOffsets: errorCode === ErrorCode.NONE && offset >= 0n ? [offset] : [],
                   }
                 : { partitionIndex: p.partitionIndex, errorCode, timestamp, offset, leaderEpoch };
+            if (!describable.has(t.name)) return out(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
             const key = `${t.name}-${p.partitionIndex}`;
             if (seen.has(key) && v > 0) return out(ErrorCode.INVALID_REQUEST);
             seen.add(key);

@@ -22,13 +22,25 @@ export function listTransactionsHandler(b: BrokerServices) {
     maxVersion: 1,
     decode: decodeListTransactionsRequest,
     encode: encodeListTransactionsResponse,
-    handle(req) {
+    handle(req, ctx) {
       const r = b.txnCoordinator.handleListTransactions(
         new Set(req.producerIdFilters),
         req.stateFilters,
         Number(req.durationFilter ?? -1n),
       );
-      return { throttleTimeMs: 0, ...r };
+      // Kafka: only the transactional ids the principal may DESCRIBE.
+      const describable = b.auth.filterAuthorized(
+        ctx,
+        'DESCRIBE',
+        'TRANSACTIONAL_ID',
+        r.transactionStates.map((s) => s.transactionalId),
+        { logIfDenied: false },
+      );
+      return {
+        throttleTimeMs: 0,
+        ...r,
+        transactionStates: r.transactionStates.filter((s) => describable.has(s.transactionalId)),
+      };
     },
   });
 }

@@ -80,8 +80,29 @@ export function metadataHandler(b: BrokerServices) {
       const all = req.topics === null || (v === 0 && req.topics.length === 0);
       const topics: TopicOut[] = [];
       if (all) {
-        for (const name of [...b.table.topics.keys()].sort()) topics.push(describeTopic(name)!);
+        // Kafka hides the topics the principal may not DESCRIBE (and logs no denial for them).
+        const visible = b.auth.filterAuthorized(ctx, 'DESCRIBE', 'TOPIC', b.table.topics.keys(), {
+          logIfDenied: false,
+        });
+        for (const name of [...visible].sort()) topics.push(describeTopic(name)!);
       } else {
+        // Kafka's handleTopicMetadataRequest: DESCRIBE on each named topic (a denied one answers
+        // TOPIC_AUTHORIZATION_FAILED without saying whether it exists); a topic to auto-create
+        // needs CREATE on the cluster or on the topic.
+        const names = req.topics!.map((t) =>
+          t.topicId && t.topicId !== ZERO_UUID ? (b.table.topicsById.get(t.topicId)?.name ?? null) : t.name,
+        );
+        const describable = b.auth.filterAuthorized(
+          ctx,
+          'DESCRIBE',
+          'TOPIC',
+          names.filter((n): n is string => n !== null),
+        );
+        let clusterCreate: boolean | null = null;
+        const mayCreate = (name: string): boolean => {
+          clusterCreate ??= b.auth.authorizeCluster(ctx, 'CREATE', { logIfDenied: false });
+          return clusterCreate || b.auth.authorize(ctx, 'CREATE', 'TOPIC', name);
+        };
         const allowCreate =
           (v < 4 || req.allowAutoTopicCreation !== false) && b.config.bool('auto.create.topics.enable');
         for (const t of req.topics!) {
@@ -99,9 +120,26 @@ export function metadataHandler(b: BrokerServices) {
             topics.push(errorTopic(null, t.topicId ?? ZERO_UUID, ErrorCode.INVALID_REQUEST));
             continue;
           }
+          if (!describable.has(name)) {
+            // By id: the id is not secret, the name is.
+            const byId = !!t.topicId && t.topicId !== ZERO_UUID;
+            topics.push(
+              errorTopic(
+                byId ? null : name,
+                byId ? t.topicId! : ZERO_UUID,
+                ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              ),
+            );
+            continue;
+          }
           const out = describeTopic(name);
           if (!out && topicNameProblem(name)) {
             topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
+            continue;
+          }
+          // Auto-creation needs CREATE on the cluster or the topic (internal topics too, as Kafka).
+          if (!out && allowCreate && !mayCreate(name)) {
+            topics.push(errorTopic(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
             continue;
           }
           // Kafka 4.4 starts the creation and answers UNKNOWN_TOPIC_OR_PARTITION: the client's next
@@ -114,10 +152,13 @@ export function metadataHandler(b: BrokerServices) {
       // to DescribeCluster), when asked.
       if (v >= 8 && req.includeTopicAuthorizedOperations)
         for (const t of topics)
-          if (t.name !== null) t.topicAuthorizedOperations = authorizedOperations('TOPIC');
+          if (t.name !== null && t.errorCode !== ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+            t.topicAuthorizedOperations = authorizedOperations(b.auth, ctx, 'TOPIC', t.name);
       const clusterOps =
         v >= 8 && v <= 10 && req.includeClusterAuthorizedOperations
-          ? authorizedOperations('CLUSTER')
+          ? b.auth.authorizeCluster(ctx, 'DESCRIBE')
+            ? authorizedOperations(b.auth, ctx, 'CLUSTER')
+            : 0
           : OPERATIONS_NOT_REQUESTED;
       return {
         throttleTimeMs: 0,

@@ -53,14 +53,41 @@ export function offsetCommitHandler(b: BrokerServices) {
         v >= 2 && v <= 4 && req.retentionTimeMs !== undefined && req.retentionTimeMs >= 0n
           ? req.retentionTimeMs
           : -1n;
-      const { errors, offsets } = offsetsOnKnownPartitions(b, req.topics, (topic, p) => ({
-        topic,
-        partition: p.partitionIndex,
-        offset: p.committedOffset,
-        leaderEpoch: v >= 6 ? (p.committedLeaderEpoch ?? -1) : -1,
-        metadata: p.committedMetadata,
-        expireTimestamp: retention >= 0n ? now + retention : -1n,
-      }));
+      // Kafka: READ on the group (else every partition fails), then READ on each topic.
+      if (!b.auth.authorize(ctx, 'READ', 'GROUP', req.groupId))
+        return {
+          throttleTimeMs: 0,
+          topics: req.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+            })),
+          })),
+        };
+      const readable = b.auth.filterAuthorized(
+        ctx,
+        'READ',
+        'TOPIC',
+        req.topics.map((t) => t.name),
+      );
+      const denied = new Map<string, number>();
+      for (const t of req.topics)
+        if (!readable.has(t.name))
+          for (const p of t.partitions)
+            denied.set(offsetKey(t.name, p.partitionIndex), ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      const { errors, offsets } = offsetsOnKnownPartitions(
+        b,
+        req.topics.filter((t) => readable.has(t.name)),
+        (topic, p) => ({
+          topic,
+          partition: p.partitionIndex,
+          offset: p.committedOffset,
+          leaderEpoch: v >= 6 ? (p.committedLeaderEpoch ?? -1) : -1,
+          metadata: p.committedMetadata,
+          expireTimestamp: retention >= 0n ? now + retention : -1n,
+        }),
+      );
       if (offsets.length > 0) {
         const results = await b.groupCoordinator.handleCommitOffsets({
           groupId: req.groupId,
@@ -71,6 +98,7 @@ export function offsetCommitHandler(b: BrokerServices) {
         });
         for (const [k, code] of results) errors.set(k, code);
       }
+      for (const [k, code] of denied) errors.set(k, code);
       return {
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({

@@ -21,10 +21,19 @@ export function offsetDeleteHandler(b: BrokerServices) {
     maxVersion: 0,
     decode: decodeOffsetDeleteRequest,
     encode: encodeOffsetDeleteResponse,
-    async handle(req) {
-      const partitions = req.topics.flatMap((t) =>
-        t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })),
+    async handle(req, ctx) {
+      // Kafka: DELETE on the group, then READ on each topic.
+      if (!b.auth.authorize(ctx, 'DELETE', 'GROUP', req.groupId))
+        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, throttleTimeMs: 0, topics: [] };
+      const readable = b.auth.filterAuthorized(
+        ctx,
+        'READ',
+        'TOPIC',
+        req.topics.map((t) => t.name),
       );
+      const partitions = req.topics
+        .filter((t) => readable.has(t.name))
+        .flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
       const r = await b.groupCoordinator.deleteOffsets(req.groupId, partitions);
       if (r.errorCode !== ErrorCode.NONE) return { errorCode: r.errorCode, throttleTimeMs: 0, topics: [] };
       return {
@@ -34,7 +43,9 @@ export function offsetDeleteHandler(b: BrokerServices) {
           name: t.name,
           partitions: t.partitions.map((p) => ({
             partitionIndex: p.partitionIndex,
-            errorCode: r.partitions.get(offsetKey(t.name, p.partitionIndex)) ?? ErrorCode.NONE,
+            errorCode: readable.has(t.name)
+              ? (r.partitions.get(offsetKey(t.name, p.partitionIndex)) ?? ErrorCode.NONE)
+              : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
           })),
         })),
       };

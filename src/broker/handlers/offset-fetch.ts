@@ -12,7 +12,7 @@ import {
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { CommittedOffset } from '../group/group-metadata.js';
 import type { BrokerServices } from '../broker-services.js';
-import { defineHandler } from './api-handler.js';
+import { defineHandler, type RequestContext } from './api-handler.js';
 
 interface PartitionOut {
   partitionIndex: number;
@@ -24,14 +24,19 @@ interface PartitionOut {
 
 export function offsetFetchHandler(b: BrokerServices) {
   const fetchGroup = (
+    ctx: RequestContext,
     groupId: string,
     topics: { name: string; partitionIndexes: number[] }[] | null,
     requireStable: boolean,
   ): { errorCode: number; topics: { name: string; partitions: PartitionOut[] }[] } => {
-    const r = b.groupCoordinator.handleFetchOffsets(
-      groupId,
-      topics?.map((t) => ({ name: t.name, partitions: t.partitionIndexes })) ?? null,
-    );
+    // Kafka: DESCRIBE on the group, then on each topic (named ones denied answer
+    // TOPIC_AUTHORIZATION_FAILED, unnamed ones are left out).
+    const r = b.auth.authorize(ctx, 'DESCRIBE', 'GROUP', groupId)
+      ? b.groupCoordinator.handleFetchOffsets(
+          groupId,
+          topics?.map((t) => ({ name: t.name, partitions: t.partitionIndexes })) ?? null,
+        )
+      : { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, offsets: [] };
     const byTopic = new Map<string, PartitionOut[]>();
     const push = (topic: string, p: PartitionOut) => {
       let list = byTopic.get(topic);
@@ -96,6 +101,22 @@ export function offsetFetchHandler(b: BrokerServices) {
             p.committedLeaderEpoch = -1;
             p.metadata = '';
           }
+    if (r.errorCode === ErrorCode.NONE) {
+      const describable = b.auth.filterAuthorized(ctx, 'DESCRIBE', 'TOPIC', byTopic.keys(), {
+        logIfDenied: topics !== null,
+      });
+      for (const [name, partitions] of byTopic) {
+        if (describable.has(name)) continue;
+        if (topics === null) byTopic.delete(name);
+        else
+          for (const p of partitions) {
+            p.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+            p.committedOffset = -1n;
+            p.committedLeaderEpoch = -1;
+            p.metadata = '';
+          }
+      }
+    }
     return {
       errorCode: r.errorCode,
       topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
@@ -114,7 +135,7 @@ export function offsetFetchHandler(b: BrokerServices) {
         return {
           throttleTimeMs: 0,
           groups: (req.groups ?? []).map((g) => {
-            const r = fetchGroup(g.groupId, g.topics, req.requireStable ?? false);
+            const r = fetchGroup(ctx, g.groupId, g.topics, req.requireStable ?? false);
             return {
               groupId: g.groupId,
               errorCode: r.errorCode,
@@ -123,7 +144,7 @@ export function offsetFetchHandler(b: BrokerServices) {
           }),
         };
       }
-      const r = fetchGroup(req.groupId ?? '', req.topics ?? null, req.requireStable ?? false);
+      const r = fetchGroup(ctx, req.groupId ?? '', req.topics ?? null, req.requireStable ?? false);
       if (ctx.apiVersion >= 2)
         return {
           throttleTimeMs: 0,

@@ -25,7 +25,17 @@ export function offsetForLeaderEpochHandler(b: BrokerServices) {
     maxVersion: 4,
     decode: decodeOffsetForLeaderEpochRequest,
     encode: encodeOffsetForLeaderEpochResponse,
-    handle(req) {
+    handle(req, ctx) {
+      // Kafka: CLUSTER_ACTION on the cluster (followers), else DESCRIBE on each topic (consumers
+      // checking for truncation, KIP-320).
+      const describable = b.auth.authorizeCluster(ctx, 'CLUSTER_ACTION', { logIfDenied: false })
+        ? null
+        : b.auth.filterAuthorized(
+            ctx,
+            'DESCRIBE',
+            'TOPIC',
+            req.topics.map((t) => t.topic),
+          );
       return {
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
@@ -37,6 +47,7 @@ export function offsetForLeaderEpochHandler(b: BrokerServices) {
               leaderEpoch,
               endOffset,
             });
+            if (describable && !describable.has(t.topic)) return out(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
             try {
               const end = b.replicaManager
                 .leaderPartition(t.topic, q.partition)

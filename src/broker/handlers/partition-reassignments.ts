@@ -25,6 +25,7 @@ import {
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { clusterAuthorizationMessage } from '../security/authorizer-helper.js';
 import { reassignmentTargetProblem } from '../../controller/partition-state-machine.js';
 import { byTopic, codeOfName, forwardTimeout, type ControlPlaneAccess } from './controller-forward.js';
 
@@ -72,13 +73,16 @@ export function alterPartitionReassignmentsHandler(b: BrokerServices, controlPla
     maxVersion: 0,
     decode: decodeAlterPartitionReassignmentsRequest,
     encode: encodeAlterPartitionReassignmentsResponse,
-    async handle(req) {
+    async handle(req, ctx) {
       const fail = (errorCode: number, errorMessage: string): AlterPartitionReassignmentsResponse => ({
         throttleTimeMs: 0,
         errorCode,
         errorMessage,
         responses: [],
       });
+      // Kafka: ALTER on the cluster.
+      if (!b.auth.authorizeCluster(ctx, 'ALTER'))
+        return fail(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, clusterAuthorizationMessage(ctx, 'ALTER'));
       const client = controlPlane();
       const reassignments = req.topics.flatMap((t) =>
         t.partitions.map((p) => ({
@@ -131,7 +135,15 @@ export function listPartitionReassignmentsHandler(b: BrokerServices, controlPlan
     maxVersion: 0,
     decode: decodeListPartitionReassignmentsRequest,
     encode: encodeListPartitionReassignmentsResponse,
-    async handle(req) {
+    async handle(req, ctx) {
+      // Kafka: DESCRIBE on the cluster.
+      if (!b.auth.authorizeCluster(ctx, 'DESCRIBE'))
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: clusterAuthorizationMessage(ctx, 'DESCRIBE'),
+          topics: [],
+        };
       const client = controlPlane();
       if (!client) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, topics: [] };
       let ongoing: Ongoing[];

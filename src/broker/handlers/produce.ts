@@ -81,10 +81,30 @@ export function produceHandler(b: BrokerServices) {
     async handle(req, ctx) {
       const errorFor = producePartitionError;
       let results: Map<string, ProducePartitionResult>;
-      const inputs = req.topicData.flatMap((t) =>
+      const all = req.topicData.flatMap((t) =>
         t.partitionData.map((p) => ({ topic: t.name, partition: p.index, records: p.records })),
       );
-      if (ctx.apiVersion < 3) {
+      // Authorization as Kafka's handleProduceRequest: a transactional produce needs WRITE on its
+      // transactional id (else every partition fails), then each topic needs WRITE.
+      const txnDenied =
+        !!req.transactionalId && !b.auth.authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId);
+      const writable = txnDenied
+        ? new Set<string>()
+        : b.auth.filterAuthorized(
+            ctx,
+            'WRITE',
+            'TOPIC',
+            all.map((i) => i.topic),
+          );
+      const inputs = all.filter((i) => writable.has(i.topic));
+      if (txnDenied) {
+        results = new Map(
+          all.map((i) => [
+            `${i.topic}-${i.partition}`,
+            errorFor(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null),
+          ]),
+        );
+      } else if (ctx.apiVersion < 3) {
         results = new Map(
           inputs.map((i) => [
             `${i.topic}-${i.partition}`,
@@ -126,6 +146,9 @@ export function produceHandler(b: BrokerServices) {
         for (const [key, r] of await b.replicaManager.appendRecords(req.acks, req.timeoutMs, valid))
           results.set(key, r);
       }
+      for (const i of all)
+        if (!writable.has(i.topic) && !txnDenied)
+          results.set(`${i.topic}-${i.partition}`, errorFor(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null));
       for (const [key, r] of results) {
         if (r.errorCode !== ErrorCode.NONE)
           b.metrics.failedProduce.inc({ topic: key.slice(0, key.lastIndexOf('-')) });

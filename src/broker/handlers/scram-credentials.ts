@@ -2,8 +2,8 @@
  * DescribeUserScramCredentials (key 50) and AlterUserScramCredentials (key 51), version 0 each, as
  * Kafka answers them (`kafka-configs.sh --entity-type users --alter --add-config
  * 'SCRAM-SHA-512=[iterations=8192,password=…]'` and `--describe`). Validation and storage are the
- * ScramCredentialFrontend's. Open to every principal until the authorizer lands (Kafka checks
- * CLUSTER DESCRIBE / CLUSTER ALTER).
+ * ScramCredentialFrontend's. As Kafka: Describe needs CLUSTER DESCRIBE (else the whole answer is
+ * CLUSTER_AUTHORIZATION_FAILED), Alter needs CLUSTER ALTER (else every user's result is).
  */
 import {
   decodeDescribeUserScramCredentialsRequest,
@@ -19,9 +19,13 @@ import {
 } from '../../protocol/messages/alter-user-scram-credentials.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { ScramCredentialFrontend } from '../../controller/scram-frontend.js';
+import type { AuthHelper } from '../security/authorizer-helper.js';
 import { defineHandler, type ApiHandler } from './api-handler.js';
 
-export function describeUserScramCredentialsHandler(scram: ScramCredentialFrontend) {
+/** Kafka's message of Errors.CLUSTER_AUTHORIZATION_FAILED.exception. */
+const CLUSTER_DENIED = 'Cluster authorization failed.';
+
+export function describeUserScramCredentialsHandler(scram: ScramCredentialFrontend, auth: AuthHelper) {
   return defineHandler<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse>({
     apiKey: 50,
     name: 'DescribeUserScramCredentials',
@@ -29,16 +33,24 @@ export function describeUserScramCredentialsHandler(scram: ScramCredentialFronte
     maxVersion: 0,
     decode: decodeDescribeUserScramCredentialsRequest,
     encode: encodeDescribeUserScramCredentialsResponse,
-    handle: (req) => ({
-      throttleTimeMs: 0,
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      results: scram.describe(req.users?.map((u) => u.name) ?? null),
-    }),
+    handle: (req, ctx) =>
+      auth.authorizeCluster(ctx, 'DESCRIBE')
+        ? {
+            throttleTimeMs: 0,
+            errorCode: ErrorCode.NONE,
+            errorMessage: null,
+            results: scram.describe(req.users?.map((u) => u.name) ?? null),
+          }
+        : {
+            throttleTimeMs: 0,
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            errorMessage: CLUSTER_DENIED,
+            results: [],
+          },
   });
 }
 
-export function alterUserScramCredentialsHandler(scram: ScramCredentialFrontend) {
+export function alterUserScramCredentialsHandler(scram: ScramCredentialFrontend, auth: AuthHelper) {
   return defineHandler<AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse>({
     apiKey: 51,
     name: 'AlterUserScramCredentials',
@@ -46,16 +58,27 @@ export function alterUserScramCredentialsHandler(scram: ScramCredentialFrontend)
     maxVersion: 0,
     decode: decodeAlterUserScramCredentialsRequest,
     encode: encodeAlterUserScramCredentialsResponse,
-    handle: async (req) => ({
-      throttleTimeMs: 0,
-      results: await scram.alter(req.deletions, req.upsertions),
-    }),
+    handle: async (req, ctx) => {
+      if (!auth.authorizeCluster(ctx, 'ALTER')) {
+        // Kafka's getErrorResponse: every named user, once, with the error.
+        const users = [...new Set([...req.deletions, ...req.upsertions].map((u) => u.name))].sort();
+        return {
+          throttleTimeMs: 0,
+          results: users.map((user) => ({
+            user,
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            errorMessage: CLUSTER_DENIED,
+          })),
+        };
+      }
+      return { throttleTimeMs: 0, results: await scram.alter(req.deletions, req.upsertions) };
+    },
   });
 }
 
-export function scramCredentialHandlers(scram: ScramCredentialFrontend): ApiHandler[] {
+export function scramCredentialHandlers(scram: ScramCredentialFrontend, auth: AuthHelper): ApiHandler[] {
   return [
-    describeUserScramCredentialsHandler(scram) as ApiHandler,
-    alterUserScramCredentialsHandler(scram) as ApiHandler,
+    describeUserScramCredentialsHandler(scram, auth) as ApiHandler,
+    alterUserScramCredentialsHandler(scram, auth) as ApiHandler,
   ];
 }

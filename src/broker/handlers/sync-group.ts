@@ -8,6 +8,7 @@ import {
   type SyncGroupRequest,
   type SyncGroupResponse,
 } from '../../protocol/messages/sync-group.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 
@@ -19,7 +20,16 @@ export function syncGroupHandler(b: BrokerServices) {
     maxVersion: 5,
     decode: decodeSyncGroupRequest,
     encode: encodeSyncGroupResponse,
-    async handle(req) {
+    async handle(req, ctx) {
+      // Kafka: READ on the group.
+      if (!b.auth.authorize(ctx, 'READ', 'GROUP', req.groupId))
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+          protocolType: null,
+          protocolName: null,
+          assignment: Buffer.alloc(0),
+        };
       const r = await b.groupCoordinator.handleSyncGroup({
         groupId: req.groupId,
         generationId: req.generationId,

@@ -27,9 +27,31 @@ export function txnOffsetCommitHandler(b: BrokerServices) {
     maxVersion: 4,
     decode: decodeTxnOffsetCommitRequest,
     encode: encodeTxnOffsetCommitResponse,
-    async handle(req) {
+    async handle(req, ctx) {
       checkTransactionalId(req.transactionalId, 'TxnOffsetCommit');
-      const { errors, offsets } = offsetsOnKnownPartitions(b, req.topics, (topic, p) => ({
+      // Kafka: WRITE on the transactional id, READ on the group (either denied fails every
+      // partition), then READ on each topic.
+      const whole = !b.auth.authorize(ctx, 'WRITE', 'TRANSACTIONAL_ID', req.transactionalId)
+        ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        : !b.auth.authorize(ctx, 'READ', 'GROUP', req.groupId)
+          ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+          : null;
+      const readable =
+        whole === null
+          ? b.auth.filterAuthorized(
+              ctx,
+              'READ',
+              'TOPIC',
+              req.topics.map((t) => t.name),
+            )
+          : new Set<string>();
+      const denied = new Map<string, number>();
+      for (const t of req.topics)
+        if (!readable.has(t.name))
+          for (const p of t.partitions)
+            denied.set(offsetKey(t.name, p.partitionIndex), whole ?? ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      const allowedTopics = req.topics.filter((t) => readable.has(t.name));
+      const { errors, offsets } = offsetsOnKnownPartitions(b, allowedTopics, (topic, p) => ({
         topic,
         partition: p.partitionIndex,
         offset: p.committedOffset,
@@ -49,6 +71,7 @@ export function txnOffsetCommitHandler(b: BrokerServices) {
         });
         for (const [k, code] of r) errors.set(k, code);
       }
+      for (const [k, code] of denied) errors.set(k, code);
       return {
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({

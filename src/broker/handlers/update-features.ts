@@ -21,13 +21,14 @@ import {
 } from '../../controller/features.js';
 import type { FeaturesTable } from '../../controller/features-table.js';
 import { defineHandler } from './api-handler.js';
+import type { AuthHelper } from '../security/authorizer-helper.js';
 
 function sameLevels(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
-export function updateFeaturesHandler(nodeId: number, features: FeaturesTable) {
+export function updateFeaturesHandler(nodeId: number, features: FeaturesTable, auth: AuthHelper) {
   return defineHandler<UpdateFeaturesRequest, UpdateFeaturesResponse>({
     apiKey: 57,
     name: 'UpdateFeatures',
@@ -36,6 +37,21 @@ export function updateFeaturesHandler(nodeId: number, features: FeaturesTable) {
     decode: decodeUpdateFeaturesRequest,
     encode: encodeUpdateFeaturesResponse,
     async handle(req, ctx) {
+      // Kafka: ALTER on the cluster.
+      if (!auth.authorizeCluster(ctx, 'ALTER'))
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: null,
+          results:
+            ctx.apiVersion <= 1
+              ? req.featureUpdates.map((u) => ({
+                  feature: u.feature,
+                  errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+                  errorMessage: null,
+                }))
+              : [],
+        };
       // v0 said "allow downgrade" instead of an upgrade type (UpdateFeaturesRequest.getFeatureUpdateItem).
       const updates: FeatureUpdate[] = req.featureUpdates.map((u) => ({
         feature: u.feature,

@@ -25,7 +25,24 @@ export function writeTxnMarkersHandler(b: BrokerServices) {
     maxVersion: 1,
     decode: decodeWriteTxnMarkersRequest,
     encode: encodeWriteTxnMarkersResponse,
-    async handle(req) {
+    async handle(req, ctx) {
+      // Kafka: ALTER on the cluster (logged only if CLUSTER_ACTION is denied too), else CLUSTER_ACTION.
+      if (
+        !b.auth.authorizeCluster(ctx, 'ALTER', { logIfDenied: false }) &&
+        !b.auth.authorizeCluster(ctx, 'CLUSTER_ACTION')
+      )
+        return {
+          markers: req.markers.map((m) => ({
+            producerId: m.producerId,
+            topics: m.topics.map((t) => ({
+              name: t.name,
+              partitions: t.partitionIndexes.map((partitionIndex) => ({
+                partitionIndex,
+                errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+              })),
+            })),
+          })),
+        };
       const inputs = req.markers.map((m) => ({
         producerId: m.producerId,
         producerEpoch: m.producerEpoch,

@@ -25,6 +25,7 @@ import type { ApiHandler } from '../handlers/api-handler.js';
 import { saslHandshakeHandler } from '../handlers/sasl-handshake.js';
 import { saslAuthenticateHandler } from '../handlers/sasl-authenticate.js';
 import { scramCredentialHandlers } from '../handlers/scram-credentials.js';
+import type { AuthHelper } from './authorizer-helper.js';
 import { describeClientQuotasHandler } from '../handlers/describe-client-quotas.js';
 import { interBrokerClientSecurity, PLAINTEXT_CLIENT, type ClientSecurity } from './client-security.js';
 import { ListenerConfigView } from './listener-config-view.js';
@@ -184,12 +185,13 @@ export class BrokerSecurity {
    * SaslHandshake/SaslAuthenticate (their KafkaApis answers), the SCRAM credential APIs, and an
    * empty DescribeClientQuotas (kafka-configs.sh --describe --entity-type users needs it).
    */
-  handlers(): ApiHandler[] {
+  /** `auth`: the SCRAM APIs' CLUSTER checks. */
+  handlers(auth: AuthHelper): ApiHandler[] {
     return [
       describeClientQuotasHandler() as ApiHandler,
       saslHandshakeHandler() as ApiHandler,
       saslAuthenticateHandler() as ApiHandler,
-      ...scramCredentialHandlers(this.scramFrontend),
+      ...scramCredentialHandlers(this.scramFrontend, auth),
     ];
   }
 

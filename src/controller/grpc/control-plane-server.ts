@@ -16,6 +16,8 @@ import type { TopicPartitions__Output } from './generated/sluice/controller/v1/T
 import type { Replicas__Output } from './generated/sluice/controller/v1/Replicas.js';
 import type { TopicRecordMessage } from './generated/sluice/controller/v1/TopicRecordMessage.js';
 import type { TopicRecord } from '../records.js';
+import type { AclBinding } from '../../broker/security/acl.js';
+import type { AclBindingMessage__Output } from './generated/sluice/controller/v1/AclBindingMessage.js';
 import { controlPlaneServices } from './proto.js';
 import { OPEN_CONTROL_PLANE, type ControlPlaneAuth } from './control-plane-auth.js';
 
@@ -25,6 +27,18 @@ function flatten(tps: TopicPartitions__Output[]): { topic: string; partition: nu
 
 function replicasOf(rs: Replicas__Output[]): number[][] {
   return rs.map((r) => r.brokers);
+}
+
+function aclBinding(m: AclBindingMessage__Output): AclBinding {
+  return {
+    resourceType: m.resourceType,
+    resourceName: m.resourceName,
+    patternType: m.patternType,
+    principal: m.principal,
+    host: m.host,
+    operation: m.operation,
+    permissionType: m.permissionType,
+  };
 }
 
 function topicMessage(t: TopicRecord): TopicRecordMessage {
@@ -175,6 +189,41 @@ export class ControlPlaneServer {
           req.validateOnly,
         );
         return { error: 'NONE', message: '', revision };
+      }),
+      CreateAcls: w(async (req) => {
+        const r = await controller.createAcls(req.bindings.map(aclBinding));
+        return {
+          error: 'NONE',
+          message: '',
+          results: r.results.map((x) => ({
+            error: x.error,
+            ...(x.message === null ? {} : { message: x.message }),
+          })),
+          revision: r.revision,
+        };
+      }),
+      DeleteAcls: w(async (req) => {
+        const r = await controller.deleteAcls(
+          req.filters.map((f) => ({
+            resourceType: f.resourceType,
+            resourceName: f.resourceName ?? null,
+            patternType: f.patternType,
+            principal: f.principal ?? null,
+            host: f.host ?? null,
+            operation: f.operation,
+            permissionType: f.permissionType,
+          })),
+        );
+        return {
+          error: 'NONE',
+          message: '',
+          results: r.results.map((x) => ({
+            error: x.error,
+            ...(x.message === null ? {} : { message: x.message }),
+            deleted: x.deleted,
+          })),
+          revision: r.revision,
+        };
       }),
     };
     const adminHandlers: AdminHandlers = {

@@ -18,10 +18,20 @@ import {
 import type { ControlPlaneClient } from './control-plane-client.js';
 import type { TopicRecordMessage__Output } from './generated/sluice/controller/v1/TopicRecordMessage.js';
 import type { ControllerMethod, RequestOf, ResponseOf } from './methods.js';
+import type { AclAdmin } from '../acl-admin.js';
+import type { AclDeleteResult, AclWriteResult } from '../acl-frontend.js';
+import type { AclTable } from '../acl-table.js';
+import type { AclBinding, AclBindingFilter } from '../../broker/security/acl.js';
 
 type WriteMethod = Extract<
   ControllerMethod,
-  'createTopic' | 'deleteTopic' | 'createPartitions' | 'alterTopicConfigs' | 'alterBrokerConfigs'
+  | 'createTopic'
+  | 'deleteTopic'
+  | 'createPartitions'
+  | 'alterTopicConfigs'
+  | 'alterBrokerConfigs'
+  | 'createAcls'
+  | 'deleteAcls'
 >;
 
 export interface ForwardingOptions {
@@ -154,5 +164,53 @@ export class ForwardingConfigAdmin implements BrokerConfigAdmin {
       configs: next,
       validateOnly,
     });
+  }
+}
+
+/**
+ * CreateAcls / DeleteAcls forwarded to the active controller; answered once this broker's AclTable
+ * has the write (the ACL is then enforced here).
+ */
+export class ForwardingAclAdmin implements AclAdmin {
+  readonly #acls: AclTable;
+  readonly #f: Forwarder;
+
+  constructor(client: ControlPlaneClient, table: MetadataTable, acls: AclTable, o: ForwardingOptions = {}) {
+    this.#acls = acls;
+    this.#f = new Forwarder(client, table, o);
+  }
+
+  async create(bindings: AclBinding[]): Promise<AclWriteResult[]> {
+    const res = await this.#f.forward('createAcls', { bindings });
+    await this.#acls.waitForRevision(res.revision);
+    return res.results.map((r) => ({ error: r.error, message: r.message ?? null }));
+  }
+
+  async delete(filters: AclBindingFilter[]): Promise<AclDeleteResult[]> {
+    const res = await this.#f.forward('deleteAcls', {
+      filters: filters.map((f) => ({
+        resourceType: f.resourceType,
+        patternType: f.patternType,
+        operation: f.operation,
+        permissionType: f.permissionType,
+        ...(f.resourceName === null ? {} : { resourceName: f.resourceName }),
+        ...(f.principal === null ? {} : { principal: f.principal }),
+        ...(f.host === null ? {} : { host: f.host }),
+      })),
+    });
+    await this.#acls.waitForRevision(res.revision);
+    return res.results.map((r) => ({
+      error: r.error,
+      message: r.message ?? null,
+      deleted: r.deleted.map((b) => ({
+        resourceType: b.resourceType,
+        resourceName: b.resourceName,
+        patternType: b.patternType,
+        principal: b.principal,
+        host: b.host,
+        operation: b.operation,
+        permissionType: b.permissionType,
+      })),
+    }));
   }
 }

@@ -20,7 +20,9 @@ export type ControllerMethod =
   | 'deleteTopic'
   | 'createPartitions'
   | 'alterTopicConfigs'
-  | 'alterBrokerConfigs';
+  | 'alterBrokerConfigs'
+  | 'createAcls'
+  | 'deleteAcls';
 export type AdminMethod = 'describeClusterHealth' | 'safeToRestart' | 'drainBroker';
 export type Method = ControllerMethod | AdminMethod;
 
@@ -71,6 +73,8 @@ function methodDefinitions(): Definitions {
     createPartitions: c.CreatePartitions,
     alterTopicConfigs: c.AlterTopicConfigs,
     alterBrokerConfigs: c.AlterBrokerConfigs,
+    createAcls: c.CreateAcls,
+    deleteAcls: c.DeleteAcls,
     describeClusterHealth: a.DescribeClusterHealth,
     safeToRestart: a.SafeToRestart,
     drainBroker: a.DrainBroker,

@@ -3,6 +3,10 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AclBindingMessage as _sluice_controller_v1_AclBindingMessage, AclBindingMessage__Output as _sluice_controller_v1_AclBindingMessage__Output } from './sluice/controller/v1/AclBindingMessage.js';
+import type { AclFilterMessage as _sluice_controller_v1_AclFilterMessage, AclFilterMessage__Output as _sluice_controller_v1_AclFilterMessage__Output } from './sluice/controller/v1/AclFilterMessage.js';
+import type { AclFilterResult as _sluice_controller_v1_AclFilterResult, AclFilterResult__Output as _sluice_controller_v1_AclFilterResult__Output } from './sluice/controller/v1/AclFilterResult.js';
+import type { AclResult as _sluice_controller_v1_AclResult, AclResult__Output as _sluice_controller_v1_AclResult__Output } from './sluice/controller/v1/AclResult.js';
 import type { AdminClient as _sluice_controller_v1_AdminClient, AdminDefinition as _sluice_controller_v1_AdminDefinition } from './sluice/controller/v1/Admin.js';
 import type { AlterBrokerConfigsRequest as _sluice_controller_v1_AlterBrokerConfigsRequest, AlterBrokerConfigsRequest__Output as _sluice_controller_v1_AlterBrokerConfigsRequest__Output } from './sluice/controller/v1/AlterBrokerConfigsRequest.js';
 import type { AlterPartitionReassignmentsRequest as _sluice_controller_v1_AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsRequest__Output as _sluice_controller_v1_AlterPartitionReassignmentsRequest__Output } from './sluice/controller/v1/AlterPartitionReassignmentsRequest.js';
@@ -15,9 +19,13 @@ import type { ConfigEntry as _sluice_controller_v1_ConfigEntry, ConfigEntry__Out
 import type { ControlledShutdownRequest as _sluice_controller_v1_ControlledShutdownRequest, ControlledShutdownRequest__Output as _sluice_controller_v1_ControlledShutdownRequest__Output } from './sluice/controller/v1/ControlledShutdownRequest.js';
 import type { ControlledShutdownResponse as _sluice_controller_v1_ControlledShutdownResponse, ControlledShutdownResponse__Output as _sluice_controller_v1_ControlledShutdownResponse__Output } from './sluice/controller/v1/ControlledShutdownResponse.js';
 import type { ControllerClient as _sluice_controller_v1_ControllerClient, ControllerDefinition as _sluice_controller_v1_ControllerDefinition } from './sluice/controller/v1/Controller.js';
+import type { CreateAclsRequest as _sluice_controller_v1_CreateAclsRequest, CreateAclsRequest__Output as _sluice_controller_v1_CreateAclsRequest__Output } from './sluice/controller/v1/CreateAclsRequest.js';
+import type { CreateAclsResponse as _sluice_controller_v1_CreateAclsResponse, CreateAclsResponse__Output as _sluice_controller_v1_CreateAclsResponse__Output } from './sluice/controller/v1/CreateAclsResponse.js';
 import type { CreatePartitionsRequest as _sluice_controller_v1_CreatePartitionsRequest, CreatePartitionsRequest__Output as _sluice_controller_v1_CreatePartitionsRequest__Output } from './sluice/controller/v1/CreatePartitionsRequest.js';
 import type { CreateTopicRequest as _sluice_controller_v1_CreateTopicRequest, CreateTopicRequest__Output as _sluice_controller_v1_CreateTopicRequest__Output } from './sluice/controller/v1/CreateTopicRequest.js';
 import type { CreateTopicResponse as _sluice_controller_v1_CreateTopicResponse, CreateTopicResponse__Output as _sluice_controller_v1_CreateTopicResponse__Output } from './sluice/controller/v1/CreateTopicResponse.js';
+import type { DeleteAclsRequest as _sluice_controller_v1_DeleteAclsRequest, DeleteAclsRequest__Output as _sluice_controller_v1_DeleteAclsRequest__Output } from './sluice/controller/v1/DeleteAclsRequest.js';
+import type { DeleteAclsResponse as _sluice_controller_v1_DeleteAclsResponse, DeleteAclsResponse__Output as _sluice_controller_v1_DeleteAclsResponse__Output } from './sluice/controller/v1/DeleteAclsResponse.js';
 import type { DeleteTopicRequest as _sluice_controller_v1_DeleteTopicRequest, DeleteTopicRequest__Output as _sluice_controller_v1_DeleteTopicRequest__Output } from './sluice/controller/v1/DeleteTopicRequest.js';
 import type { DescribeClusterHealthRequest as _sluice_controller_v1_DescribeClusterHealthRequest, DescribeClusterHealthRequest__Output as _sluice_controller_v1_DescribeClusterHealthRequest__Output } from './sluice/controller/v1/DescribeClusterHealthRequest.js';
 import type { DescribeClusterHealthResponse as _sluice_controller_v1_DescribeClusterHealthResponse, DescribeClusterHealthResponse__Output as _sluice_controller_v1_DescribeClusterHealthResponse__Output } from './sluice/controller/v1/DescribeClusterHealthResponse.js';
@@ -46,6 +54,10 @@ export interface ProtoGrpcType {
   sluice: {
     controller: {
       v1: {
+        AclBindingMessage: MessageTypeDefinition<_sluice_controller_v1_AclBindingMessage, _sluice_controller_v1_AclBindingMessage__Output>
+        AclFilterMessage: MessageTypeDefinition<_sluice_controller_v1_AclFilterMessage, _sluice_controller_v1_AclFilterMessage__Output>
+        AclFilterResult: MessageTypeDefinition<_sluice_controller_v1_AclFilterResult, _sluice_controller_v1_AclFilterResult__Output>
+        AclResult: MessageTypeDefinition<_sluice_controller_v1_AclResult, _sluice_controller_v1_AclResult__Output>
         /**
          * Operator and CLI → controller.
          */
@@ -64,9 +76,13 @@ export interface ProtoGrpcType {
          * Broker → controller.
          */
         Controller: SubtypeConstructor<typeof grpc.Client, _sluice_controller_v1_ControllerClient> & { service: _sluice_controller_v1_ControllerDefinition }
+        CreateAclsRequest: MessageTypeDefinition<_sluice_controller_v1_CreateAclsRequest, _sluice_controller_v1_CreateAclsRequest__Output>
+        CreateAclsResponse: MessageTypeDefinition<_sluice_controller_v1_CreateAclsResponse, _sluice_controller_v1_CreateAclsResponse__Output>
         CreatePartitionsRequest: MessageTypeDefinition<_sluice_controller_v1_CreatePartitionsRequest, _sluice_controller_v1_CreatePartitionsRequest__Output>
         CreateTopicRequest: MessageTypeDefinition<_sluice_controller_v1_CreateTopicRequest, _sluice_controller_v1_CreateTopicRequest__Output>
         CreateTopicResponse: MessageTypeDefinition<_sluice_controller_v1_CreateTopicResponse, _sluice_controller_v1_CreateTopicResponse__Output>
+        DeleteAclsRequest: MessageTypeDefinition<_sluice_controller_v1_DeleteAclsRequest, _sluice_controller_v1_DeleteAclsRequest__Output>
+        DeleteAclsResponse: MessageTypeDefinition<_sluice_controller_v1_DeleteAclsResponse, _sluice_controller_v1_DeleteAclsResponse__Output>
         DeleteTopicRequest: MessageTypeDefinition<_sluice_controller_v1_DeleteTopicRequest, _sluice_controller_v1_DeleteTopicRequest__Output>
         DescribeClusterHealthRequest: MessageTypeDefinition<_sluice_controller_v1_DescribeClusterHealthRequest, _sluice_controller_v1_DescribeClusterHealthRequest__Output>
         DescribeClusterHealthResponse: MessageTypeDefinition<_sluice_controller_v1_DescribeClusterHealthResponse, _sluice_controller_v1_DescribeClusterHealthResponse__Output>

@@ -10,9 +10,13 @@ import type { AlterPartitionResponse as _sluice_controller_v1_AlterPartitionResp
 import type { AlterTopicConfigsRequest as _sluice_controller_v1_AlterTopicConfigsRequest, AlterTopicConfigsRequest__Output as _sluice_controller_v1_AlterTopicConfigsRequest__Output } from '../../../sluice/controller/v1/AlterTopicConfigsRequest.js';
 import type { ControlledShutdownRequest as _sluice_controller_v1_ControlledShutdownRequest, ControlledShutdownRequest__Output as _sluice_controller_v1_ControlledShutdownRequest__Output } from '../../../sluice/controller/v1/ControlledShutdownRequest.js';
 import type { ControlledShutdownResponse as _sluice_controller_v1_ControlledShutdownResponse, ControlledShutdownResponse__Output as _sluice_controller_v1_ControlledShutdownResponse__Output } from '../../../sluice/controller/v1/ControlledShutdownResponse.js';
+import type { CreateAclsRequest as _sluice_controller_v1_CreateAclsRequest, CreateAclsRequest__Output as _sluice_controller_v1_CreateAclsRequest__Output } from '../../../sluice/controller/v1/CreateAclsRequest.js';
+import type { CreateAclsResponse as _sluice_controller_v1_CreateAclsResponse, CreateAclsResponse__Output as _sluice_controller_v1_CreateAclsResponse__Output } from '../../../sluice/controller/v1/CreateAclsResponse.js';
 import type { CreatePartitionsRequest as _sluice_controller_v1_CreatePartitionsRequest, CreatePartitionsRequest__Output as _sluice_controller_v1_CreatePartitionsRequest__Output } from '../../../sluice/controller/v1/CreatePartitionsRequest.js';
 import type { CreateTopicRequest as _sluice_controller_v1_CreateTopicRequest, CreateTopicRequest__Output as _sluice_controller_v1_CreateTopicRequest__Output } from '../../../sluice/controller/v1/CreateTopicRequest.js';
 import type { CreateTopicResponse as _sluice_controller_v1_CreateTopicResponse, CreateTopicResponse__Output as _sluice_controller_v1_CreateTopicResponse__Output } from '../../../sluice/controller/v1/CreateTopicResponse.js';
+import type { DeleteAclsRequest as _sluice_controller_v1_DeleteAclsRequest, DeleteAclsRequest__Output as _sluice_controller_v1_DeleteAclsRequest__Output } from '../../../sluice/controller/v1/DeleteAclsRequest.js';
+import type { DeleteAclsResponse as _sluice_controller_v1_DeleteAclsResponse, DeleteAclsResponse__Output as _sluice_controller_v1_DeleteAclsResponse__Output } from '../../../sluice/controller/v1/DeleteAclsResponse.js';
 import type { DeleteTopicRequest as _sluice_controller_v1_DeleteTopicRequest, DeleteTopicRequest__Output as _sluice_controller_v1_DeleteTopicRequest__Output } from '../../../sluice/controller/v1/DeleteTopicRequest.js';
 import type { ElectLeadersRequest as _sluice_controller_v1_ElectLeadersRequest, ElectLeadersRequest__Output as _sluice_controller_v1_ElectLeadersRequest__Output } from '../../../sluice/controller/v1/ElectLeadersRequest.js';
 import type { ElectLeadersResponse as _sluice_controller_v1_ElectLeadersResponse, ElectLeadersResponse__Output as _sluice_controller_v1_ElectLeadersResponse__Output } from '../../../sluice/controller/v1/ElectLeadersResponse.js';
@@ -102,6 +106,21 @@ export interface ControllerClient extends grpc.Client {
   controlledShutdown(argument: _sluice_controller_v1_ControlledShutdownRequest, callback: grpc.requestCallback<_sluice_controller_v1_ControlledShutdownResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * CreateAcls (key 30): validated per binding (Kafka's AclControlManager) and written.
+   */
+  CreateAcls(argument: _sluice_controller_v1_CreateAclsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_CreateAclsResponse__Output>): grpc.ClientUnaryCall;
+  CreateAcls(argument: _sluice_controller_v1_CreateAclsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sluice_controller_v1_CreateAclsResponse__Output>): grpc.ClientUnaryCall;
+  CreateAcls(argument: _sluice_controller_v1_CreateAclsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_CreateAclsResponse__Output>): grpc.ClientUnaryCall;
+  CreateAcls(argument: _sluice_controller_v1_CreateAclsRequest, callback: grpc.requestCallback<_sluice_controller_v1_CreateAclsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * CreateAcls (key 30): validated per binding (Kafka's AclControlManager) and written.
+   */
+  createAcls(argument: _sluice_controller_v1_CreateAclsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_CreateAclsResponse__Output>): grpc.ClientUnaryCall;
+  createAcls(argument: _sluice_controller_v1_CreateAclsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sluice_controller_v1_CreateAclsResponse__Output>): grpc.ClientUnaryCall;
+  createAcls(argument: _sluice_controller_v1_CreateAclsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_CreateAclsResponse__Output>): grpc.ClientUnaryCall;
+  createAcls(argument: _sluice_controller_v1_CreateAclsRequest, callback: grpc.requestCallback<_sluice_controller_v1_CreateAclsResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * CreatePartitions (key 37).
    */
   CreatePartitions(argument: _sluice_controller_v1_CreatePartitionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_MetadataWriteResponse__Output>): grpc.ClientUnaryCall;
@@ -136,6 +155,21 @@ export interface ControllerClient extends grpc.Client {
   createTopic(argument: _sluice_controller_v1_CreateTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sluice_controller_v1_CreateTopicResponse__Output>): grpc.ClientUnaryCall;
   createTopic(argument: _sluice_controller_v1_CreateTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_CreateTopicResponse__Output>): grpc.ClientUnaryCall;
   createTopic(argument: _sluice_controller_v1_CreateTopicRequest, callback: grpc.requestCallback<_sluice_controller_v1_CreateTopicResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * DeleteAcls (key 31): every ACL each filter matches is removed.
+   */
+  DeleteAcls(argument: _sluice_controller_v1_DeleteAclsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_DeleteAclsResponse__Output>): grpc.ClientUnaryCall;
+  DeleteAcls(argument: _sluice_controller_v1_DeleteAclsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sluice_controller_v1_DeleteAclsResponse__Output>): grpc.ClientUnaryCall;
+  DeleteAcls(argument: _sluice_controller_v1_DeleteAclsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_DeleteAclsResponse__Output>): grpc.ClientUnaryCall;
+  DeleteAcls(argument: _sluice_controller_v1_DeleteAclsRequest, callback: grpc.requestCallback<_sluice_controller_v1_DeleteAclsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * DeleteAcls (key 31): every ACL each filter matches is removed.
+   */
+  deleteAcls(argument: _sluice_controller_v1_DeleteAclsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_DeleteAclsResponse__Output>): grpc.ClientUnaryCall;
+  deleteAcls(argument: _sluice_controller_v1_DeleteAclsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sluice_controller_v1_DeleteAclsResponse__Output>): grpc.ClientUnaryCall;
+  deleteAcls(argument: _sluice_controller_v1_DeleteAclsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_DeleteAclsResponse__Output>): grpc.ClientUnaryCall;
+  deleteAcls(argument: _sluice_controller_v1_DeleteAclsRequest, callback: grpc.requestCallback<_sluice_controller_v1_DeleteAclsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * DeleteTopics (key 20).
@@ -217,6 +251,11 @@ export interface ControllerHandlers extends grpc.UntypedServiceImplementation {
   ControlledShutdown: grpc.handleUnaryCall<_sluice_controller_v1_ControlledShutdownRequest__Output, _sluice_controller_v1_ControlledShutdownResponse>;
   
   /**
+   * CreateAcls (key 30): validated per binding (Kafka's AclControlManager) and written.
+   */
+  CreateAcls: grpc.handleUnaryCall<_sluice_controller_v1_CreateAclsRequest__Output, _sluice_controller_v1_CreateAclsResponse>;
+  
+  /**
    * CreatePartitions (key 37).
    */
   CreatePartitions: grpc.handleUnaryCall<_sluice_controller_v1_CreatePartitionsRequest__Output, _sluice_controller_v1_MetadataWriteResponse>;
@@ -228,6 +267,11 @@ export interface ControllerHandlers extends grpc.UntypedServiceImplementation {
    * CreateTopics (key 19), and the automatic creation of topics and of __consumer_offsets.
    */
   CreateTopic: grpc.handleUnaryCall<_sluice_controller_v1_CreateTopicRequest__Output, _sluice_controller_v1_CreateTopicResponse>;
+  
+  /**
+   * DeleteAcls (key 31): every ACL each filter matches is removed.
+   */
+  DeleteAcls: grpc.handleUnaryCall<_sluice_controller_v1_DeleteAclsRequest__Output, _sluice_controller_v1_DeleteAclsResponse>;
   
   /**
    * DeleteTopics (key 20).
@@ -253,8 +297,10 @@ export interface ControllerDefinition extends grpc.ServiceDefinition {
   AlterPartitionReassignments: MethodDefinition<_sluice_controller_v1_AlterPartitionReassignmentsRequest, _sluice_controller_v1_AlterPartitionReassignmentsResponse, _sluice_controller_v1_AlterPartitionReassignmentsRequest__Output, _sluice_controller_v1_AlterPartitionReassignmentsResponse__Output>
   AlterTopicConfigs: MethodDefinition<_sluice_controller_v1_AlterTopicConfigsRequest, _sluice_controller_v1_MetadataWriteResponse, _sluice_controller_v1_AlterTopicConfigsRequest__Output, _sluice_controller_v1_MetadataWriteResponse__Output>
   ControlledShutdown: MethodDefinition<_sluice_controller_v1_ControlledShutdownRequest, _sluice_controller_v1_ControlledShutdownResponse, _sluice_controller_v1_ControlledShutdownRequest__Output, _sluice_controller_v1_ControlledShutdownResponse__Output>
+  CreateAcls: MethodDefinition<_sluice_controller_v1_CreateAclsRequest, _sluice_controller_v1_CreateAclsResponse, _sluice_controller_v1_CreateAclsRequest__Output, _sluice_controller_v1_CreateAclsResponse__Output>
   CreatePartitions: MethodDefinition<_sluice_controller_v1_CreatePartitionsRequest, _sluice_controller_v1_MetadataWriteResponse, _sluice_controller_v1_CreatePartitionsRequest__Output, _sluice_controller_v1_MetadataWriteResponse__Output>
   CreateTopic: MethodDefinition<_sluice_controller_v1_CreateTopicRequest, _sluice_controller_v1_CreateTopicResponse, _sluice_controller_v1_CreateTopicRequest__Output, _sluice_controller_v1_CreateTopicResponse__Output>
+  DeleteAcls: MethodDefinition<_sluice_controller_v1_DeleteAclsRequest, _sluice_controller_v1_DeleteAclsResponse, _sluice_controller_v1_DeleteAclsRequest__Output, _sluice_controller_v1_DeleteAclsResponse__Output>
   DeleteTopic: MethodDefinition<_sluice_controller_v1_DeleteTopicRequest, _sluice_controller_v1_MetadataWriteResponse, _sluice_controller_v1_DeleteTopicRequest__Output, _sluice_controller_v1_MetadataWriteResponse__Output>
   ElectLeaders: MethodDefinition<_sluice_controller_v1_ElectLeadersRequest, _sluice_controller_v1_ElectLeadersResponse, _sluice_controller_v1_ElectLeadersRequest__Output, _sluice_controller_v1_ElectLeadersResponse__Output>
   ListPartitionReassignments: MethodDefinition<_sluice_controller_v1_ListPartitionReassignmentsRequest, _sluice_controller_v1_ListPartitionReassignmentsResponse, _sluice_controller_v1_ListPartitionReassignmentsRequest__Output, _sluice_controller_v1_ListPartitionReassignmentsResponse__Output>
