@@ -42,6 +42,7 @@ import type { BrokerRegistration } from '../controller/records.js';
 import type { ListenerConfig } from '../common/listener-config.js';
 import { KafkaApis } from './kafka-apis.js';
 import { SocketServer } from './network/socket-server.js';
+import { ConnectionQuotas } from './network/connection-quotas.js';
 import { ReplicaManager } from './replica-manager.js';
 import { ProducerIdManager } from './producer-id-manager.js';
 import { BrokerMetrics } from './broker-metrics.js';
@@ -246,8 +247,17 @@ export class KafkaServer {
       clientSecurity: security.interBrokerClient,
     });
     this.#replicaManager = replicaManager;
-    const connectionCount = (): number =>
-      [...socketServers.values()].reduce((n, s) => n + s.connectionCount, 0);
+    // max.connections (broker and per listener), per IP, creation rates: one set of counts for every
+    // listener, read from the config at each connection (dynamic updates apply).
+    const connectionQuotas = new ConnectionQuotas({
+      config: this.config,
+      listeners: this.#listeners.listeners.map((l) => l.name),
+      interBrokerListener: this.#listeners.interBrokerListenerName,
+      windowSamples: this.config.int('quota.window.num'),
+      windowSeconds: this.config.int('quota.window.size.seconds'),
+      log: this.#log,
+      registry,
+    });
     for (const l of this.#listeners.listeners) {
       socketServers.set(
         l.name,
@@ -257,8 +267,8 @@ export class KafkaServer {
             // An empty host binds every interface, as in Kafka.
             host: l.host === '' ? undefined : l.host,
             port: l.port,
-            maxConnections: this.config.int('max.connections'),
-            brokerConnections: connectionCount,
+            quotas: connectionQuotas,
+            acceptBacklog: this.config.int('socket.listen.backlog.size'),
             maxFrameSize: this.config.int('socket.request.max.bytes'),
             idleTimeoutMs: this.config.int('connections.max.idle.ms'),
             maxQueuedFrames: 8,
@@ -375,6 +385,7 @@ export class KafkaServer {
     applyDynamic();
     table.on('brokerConfig', () => {
       applyDynamic();
+      connectionQuotas.configChanged();
       security.reloadTls();
     });
 

@@ -141,7 +141,16 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'delete.topic.enable': '',
   'socket.request.max.bytes': 'read at startup',
   'connections.max.idle.ms': 'read at startup',
-  'max.connections': 'read at startup: a dynamic change applies after a restart',
+  // Connection quotas (src/broker/network/connection-quotas.ts): read at every accepted connection,
+  // so dynamic updates apply at once; max.connections and max.connection.creation.rate also per
+  // listener (listener.name.<l>.<key>).
+  'max.connections': 'over it the acceptor waits for a slot; the inter-broker listener is exempt',
+  'max.connections.per.ip': 'excess connections are closed at once',
+  'max.connections.per.ip.overrides': 'IP addresses and host names (resolved when the value changes)',
+  'max.connection.creation.rate': 'connections over the rate wait (TLS listeners: counted, not delayed)',
+  'quota.window.num': 'windows of the connection creation rates',
+  'quota.window.size.seconds': 'window of the connection creation rates',
+  'socket.listen.backlog.size': 'also how many connections may wait for a slot',
   'log.retention.check.interval.ms': '',
   'replica.lag.time.max.ms': '',
   'replica.fetch.max.bytes': '',
