@@ -43,6 +43,11 @@ import type { ListenerConfig } from '../common/listener-config.js';
 import { KafkaApis } from './kafka-apis.js';
 import { SocketServer } from './network/socket-server.js';
 import { ConnectionQuotas } from './network/connection-quotas.js';
+import {
+  ReplicationQuotaManager,
+  replicationQuotaMetrics,
+  type ReplicationType,
+} from './replication/replication-quota.js';
 import { ReplicaManager } from './replica-manager.js';
 import { ProducerIdManager } from './producer-id-manager.js';
 import { BrokerMetrics } from './broker-metrics.js';
@@ -231,6 +236,25 @@ export class KafkaServer {
       }),
       connections: () => [...socketServers].map(([listener, s]) => ({ listener, count: s.connectionCount })),
     });
+    // Replication throttles (KIP-73): rates from the broker configs, throttled replicas from the topic configs.
+    const replicationQuotaMetricSet = replicationQuotaMetrics(registry, () => [
+      replicationQuotas.leader,
+      replicationQuotas.follower,
+    ]);
+    const replicationQuota = (type: ReplicationType) =>
+      new ReplicationQuotaManager({
+        type,
+        brokerId: this.nodeId,
+        config: this.config,
+        topicConfigs: (topic) => table.topics.get(topic)?.configs,
+        windowSamples: this.config.int('replication.quota.window.num'),
+        windowSeconds: this.config.int('replication.quota.window.size.seconds'),
+        metrics: replicationQuotaMetricSet,
+      });
+    const replicationQuotas = {
+      leader: replicationQuota('LeaderReplication'),
+      follower: replicationQuota('FollowerReplication'),
+    };
     const replicaManager = new ReplicaManager({
       nodeId: this.nodeId,
       config: this.config,
@@ -245,6 +269,7 @@ export class KafkaServer {
         : null,
       metrics: metrics.replicaMetrics(),
       clientSecurity: security.interBrokerClient,
+      replicationQuotas,
     });
     this.#replicaManager = replicaManager;
     // max.connections (broker and per listener), per IP, creation rates: one set of counts for every

@@ -12,7 +12,8 @@
  *  - A quota with bound B is violated when the rate after recording is above B; the throttle time is
  *    (rate − B) / B × windowSize, as QuotaUtils.throttleTime computes it.
  *
- * Used by the connection creation-rate quotas (KIP-612) and the replication throttles (KIP-73).
+ * Used by the connection creation-rate quotas (KIP-612) and, as Kafka's SimpleRate (at least one
+ * window, so the first burst is about one window's worth), by the replication throttles (KIP-73).
  */
 
 export interface SampledRateConfig {
@@ -20,6 +21,11 @@ export interface SampledRateConfig {
   samples: number;
   /** Kafka's quota.window.size.seconds / replication.quota.window.size.seconds, in ms. */
   windowMs: number;
+  /**
+   * Kafka's SimpleRate (the replication quotas): averaged over the time since the oldest window
+   * started but at least one window, instead of at least samples − 1 windows. Default false (Rate).
+   */
+  simple?: boolean;
 }
 
 interface Sample {
@@ -35,7 +41,11 @@ export class SampledRate {
   #current = 0;
 
   constructor(cfg: SampledRateConfig) {
-    this.#cfg = { samples: Math.max(1, cfg.samples), windowMs: Math.max(1, cfg.windowMs) };
+    this.#cfg = {
+      samples: Math.max(1, cfg.samples),
+      windowMs: Math.max(1, cfg.windowMs),
+      simple: cfg.simple ?? false,
+    };
   }
 
   get config(): SampledRateConfig {
@@ -62,6 +72,7 @@ export class SampledRate {
     this.#purge(nowMs);
     const oldest = this.#samples.length === 0 ? nowMs : Math.min(...this.#samples.map((s) => s.startMs));
     let elapsed = nowMs - oldest;
+    if (this.#cfg.simple) return Math.max(elapsed, this.#cfg.windowMs);
     const fullWindows = Math.floor(elapsed / this.#cfg.windowMs);
     const minFull = this.#cfg.samples - 1;
     if (fullWindows < minFull) elapsed += (minFull - fullWindows) * this.#cfg.windowMs;

@@ -45,4 +45,15 @@ describe('SampledRate (Kafka Rate arithmetic)', () => {
     expect(violations).toBe(0);
     expect(r.measure(60_000)).toBeGreaterThan(80);
   });
+
+  it('SimpleRate (replication quotas) averages over at least one window only', () => {
+    const r = new SampledRate({ samples: 11, windowMs: 1000, simple: true });
+    r.record(10 * 1024 * 1024, 0);
+    expect(r.windowSizeMs(0)).toBe(1000);
+    expect(r.exceeds(10 * 1024 * 1024, 0)).toBe(false);
+    r.record(1, 0);
+    expect(r.exceeds(10 * 1024 * 1024, 0)).toBe(true);
+    // 4 s later the same bytes are averaged over 4 s.
+    expect(r.measure(4000)).toBeCloseTo((10 * 1024 * 1024 + 1) / 4, 3);
+  });
 });
