@@ -151,6 +151,11 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'quota.window.num': 'windows of the connection creation rates',
   'quota.window.size.seconds': 'window of the connection creation rates',
   'socket.listen.backlog.size': 'also how many connections may wait for a slot',
+  // Replication throttles (src/broker/replication/replication-quota.ts), read at each fetch.
+  'leader.replication.throttled.rate': '',
+  'follower.replication.throttled.rate': '',
+  'replication.quota.window.num': '',
+  'replication.quota.window.size.seconds': '',
   'log.retention.check.interval.ms': '',
   'replica.lag.time.max.ms': '',
   'replica.fetch.max.bytes': '',
