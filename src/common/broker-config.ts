@@ -28,6 +28,7 @@ import {
   SEGMENT_BYTES_DIVERGENCE,
 } from './topic-config.js';
 import { resolveListeners, type ListenerConfig } from './listener-config.js';
+import { parseConnectionOverrides } from './connection-overrides.js';
 
 /** Keys of Sluice's own (not in Kafka 4.4). */
 const SLUICE_ONLY_KEYS: ConfigKey[] = [
@@ -302,6 +303,15 @@ export function dynamicConfigProblem(
     } catch (err) {
       if (err instanceof InvalidConfigError) return { key: name, message: err.message };
       throw err;
+    }
+  }
+  // KafkaConfig's own parse of the overrides (its dynamic validation builds a whole KafkaConfig).
+  const overrides = props['max.connections.per.ip.overrides'];
+  if (overrides !== undefined && overrides !== null) {
+    try {
+      parseConnectionOverrides(overrides);
+    } catch (err) {
+      return { key: 'max.connections.per.ip.overrides', message: (err as Error).message };
     }
   }
   if (!perBroker) {

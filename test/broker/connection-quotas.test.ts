@@ -249,6 +249,22 @@ describe('connection quotas', { timeout: 300_000 }, () => {
       (await openConnections(broker)) === 0 ? true : undefined,
     );
     await configs(['--delete-config', 'max.connections.per.ip.overrides']);
+
+    // Bad input: Kafka's answer (INVALID_REQUEST with KafkaConfig's sentence); nothing is stored.
+    const bad = await runKafkaTool('kafka-configs', [
+      '--bootstrap-server',
+      `127.0.0.1:${internal}`,
+      '--entity-type',
+      'brokers',
+      '--entity-default',
+      '--alter',
+      '--add-config',
+      'max.connections.per.ip.overrides=[a/b:1]',
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr + bad.stdout).toContain(
+      'max.connections.per.ip.overrides contains invalid addresses : a/b',
+    );
   });
 
   it('max.connections: the acceptor waits for a slot, takes waiting connections in order; the inter-broker listener is exempt', async () => {

@@ -32,6 +32,9 @@ import { Counter, type Registry } from 'prom-client';
 import type { BrokerConfig } from '../../common/broker-config.js';
 import type { Logger } from '../../common/logger.js';
 import { SampledRate } from '../../common/sampled-rate.js';
+import { parseConnectionOverrides } from '../../common/connection-overrides.js';
+
+export { parseConnectionOverrides };
 
 const INT_MAX = 2 ** 31 - 1;
 
@@ -57,23 +60,6 @@ export interface AcceptorHooks {
   wake(): void;
   /** Close up to `n` of this listener's connections (oldest first); returns how many it closed. */
   closeExcess(n: number): number;
-}
-
-/** Kafka's Csv.parseCsvMap for `host:count,host:count` (the host may hold colons: split at the last). */
-export function parseConnectionOverrides(raw: string | null): Map<string, number> {
-  const out = new Map<string, number>();
-  if (raw === null || raw.trim() === '') return out;
-  for (const entry of raw.trim().split(/\s*,\s*/)) {
-    const i = entry.lastIndexOf(':');
-    if (i <= 0)
-      throw new Error(`Error parsing configuration property 'max.connections.per.ip.overrides': ${raw}`);
-    const host = entry.slice(0, i).trim();
-    const count = entry.slice(i + 1).trim();
-    if (!/^[+-]?\d+$/.test(count))
-      throw new Error(`Error parsing configuration property 'max.connections.per.ip.overrides': ${raw}`);
-    out.set(host, Number(count));
-  }
-  return out;
 }
 
 /** IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are the IPv4 address, as Java's InetAddress has it. */

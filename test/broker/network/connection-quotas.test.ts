@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { dynamicConfigProblem } from '../../../src/common/broker-config.js';
 import {
   ConnectionQuotas,
   normalizeIp,
@@ -32,8 +33,22 @@ describe('ConnectionQuotas', () => {
       ['::1', 7],
     ]);
     expect(parseConnectionOverrides('').size).toBe(0);
-    expect(() => parseConnectionOverrides('host')).toThrow(/max.connections.per.ip.overrides/);
-    expect(() => parseConnectionOverrides('host:x')).toThrow(/max.connections.per.ip.overrides/);
+    // Kafka's sentences (its dynamic validation answers INVALID_REQUEST with them).
+    expect(() => parseConnectionOverrides('host')).toThrow(
+      "Error parsing configuration property 'max.connections.per.ip.overrides': begin 0, end -1, length 4",
+    );
+    expect(() => parseConnectionOverrides('host:x')).toThrow('For input string: "x"');
+    expect(() => parseConnectionOverrides('a/b:1')).toThrow(
+      'max.connections.per.ip.overrides contains invalid addresses : a/b',
+    );
+    expect(dynamicConfigProblem({ 'max.connections.per.ip.overrides': 'h:1,g' }, false)).toEqual({
+      key: 'max.connections.per.ip.overrides',
+      message:
+        "Error parsing configuration property 'max.connections.per.ip.overrides': begin 0, end -1, length 1",
+    });
+    expect(
+      dynamicConfigProblem({ 'max.connections.per.ip.overrides': '127.0.0.2:5,localhost:3' }, false),
+    ).toBeUndefined();
     expect(normalizeIp('::ffff:127.0.0.1')).toBe('127.0.0.1');
   });
 
