@@ -148,7 +148,7 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'max.connections': 'over it the acceptor waits for a slot; the inter-broker listener is exempt',
   'max.connections.per.ip': 'excess connections are closed at once',
   'max.connections.per.ip.overrides': 'IP addresses and host names (resolved when the value changes)',
-  'max.connection.creation.rate': 'connections over the rate wait (TLS listeners: counted, not delayed)',
+  'max.connection.creation.rate': 'connections over the rate wait in the acceptor',
   'quota.window.num': 'windows of the connection creation rates',
   'quota.window.size.seconds': 'window of the connection creation rates',
   'socket.listen.backlog.size': 'also how many connections may wait for a slot',

@@ -11,14 +11,18 @@
  *    over the limit the other listener closes its oldest connections (Kafka's closeExcessConnections);
  *    a per-listener max.connections limits that listener only;
  *  - max.connection.creation.rate per listener (KIP-612): a burst of connections is taken at about the
- *    rate, in order, all of them eventually; the other listener is not throttled.
+ *    rate, in order, all of them eventually; the other listener is not throttled;
+ *  - on a TLS listener a connection over the limit waits before its handshake, and completes it once
+ *    a slot frees.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { freePort } from '../helpers/etcd.js';
 import { run } from '../helpers/clients.js';
 import { runKafkaTool } from '../helpers/kafka-tools.js';
+import { startSecureBroker, type SecureBroker } from '../security/secure-broker.js';
 
 /** ApiVersions v0 request frame (header v1, client id "q"). */
 function apiVersionsFrame(correlationId: number): Buffer {
@@ -391,5 +395,42 @@ describe('connection creation rate (KIP-612)', { timeout: 180_000 }, () => {
       'creation-rate figures',
       JSON.stringify({ N, rate: RATE, externalMs: total, spreadMs: elapsed, internalMs }),
     );
+  });
+});
+
+describe('connection quotas on a TLS listener', { timeout: 120_000 }, () => {
+  let secure: SecureBroker;
+  const sockets: TLSSocket[] = [];
+
+  beforeAll(async () => {
+    secure = await startSecureBroker({ overrides: { 'listener.name.sasl_ssl.max.connections': '2' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await secure?.cleanup();
+  }, 60_000);
+
+  it('a connection over the listener limit waits before its handshake and completes it once a slot frees', async () => {
+    const port = secure.port('SASL_SSL');
+    const handshake = () => {
+      const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+      sockets.push(s);
+      s.on('error', () => {});
+      const secured = new Promise<number>((resolve) => s.once('secureConnect', () => resolve(Date.now())));
+      return { s, secured };
+    };
+    const a = handshake();
+    const b = handshake();
+    await Promise.all([a.secured, b.secured]);
+    const c = handshake();
+    // The third waits (TCP connected, no handshake), longer than any handshake here takes.
+    expect(await Promise.race([c.secured, new Promise((r) => setTimeout(() => r('waiting'), 1500))])).toBe(
+      'waiting',
+    );
+    const closedAt = Date.now();
+    a.s.destroy();
+    expect(await c.secured).toBeGreaterThanOrEqual(closedAt);
+    expect(c.s.destroyed).toBe(false);
   });
 });

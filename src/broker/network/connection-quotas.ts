@@ -87,7 +87,7 @@ function createMetrics(registry: Registry | undefined): ConnectionQuotaMetrics {
     }),
     rejected: new Counter({
       name: 'sluice_connections_rejected_total',
-      help: 'Connections refused and closed, per listener and reason (per_ip: max.connections.per.ip or its override; backlog: the acceptor queue was full while the broker waited for a slot)',
+      help: 'Connections refused and closed, per listener and reason (per_ip: max.connections.per.ip or its override; backlog: the acceptor queue was full while waiting for a slot)',
       labelNames: ['listener', 'reason'],
       registers,
     }),

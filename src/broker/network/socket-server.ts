@@ -4,10 +4,10 @@
  * the request handler through a Connection. Owns the connection set for limits, metrics and a
  * graceful shutdown (stop accepting, finish what is in flight, close).
  *
- * SSL and SASL_SSL listeners are tls.Servers: the TLS handshake (on node's TLS, as fast as node's
- * tls is) happens before a Connection exists; a raw TCP connection counts against max.connections
- * from its first byte, so a flood of unfinished handshakes is bounded like any other connections,
- * and a handshake must finish within TLS_HANDSHAKE_TIMEOUT_MS. A failed handshake or a refused client
+ * SSL and SASL_SSL listeners wrap each taken socket in a tls.Server: the TLS handshake (on node's TLS,
+ * as fast as node's tls is) happens before a Connection exists; a TCP connection counts against
+ * max.connections from the moment it is taken, so a flood of unfinished handshakes is bounded like
+ * any other connections, and a handshake must finish within TLS_HANDSHAKE_TIMEOUT_MS. A failed handshake or a refused client
  * certificate is a failed authentication (counted, logged without secrets).
  *
  * Connection quotas (ConnectionQuotas, shared by every listener) decide at accept, as Kafka's Acceptor
@@ -15,11 +15,11 @@
  * and for a connection slot (max.connections, per listener and broker-wide), in arrival order, as
  * behind Kafka's blocked acceptor thread; a full queue (socket.listen.backlog.size, Kafka's kernel
  * backlog) refuses the newest. Then the per-IP limit refuses and closes it at once, or it becomes a
- * Connection. TLS listeners cannot hold a socket before its handshake: there a socket with no slot is
- * closed at once and the creation-rate delay is not applied (it still counts in the rate).
+ * Connection. On TLS listeners the socket is handed to the tls.Server only then, so a waiting socket
+ * costs no handshake and its handshake timeout starts once it is taken.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { Connection, type ConnectionOptions, type RequestHandler } from './connection.js';
 import type { Logger } from '../../common/logger.js';
 import { PLAINTEXT_LISTENER, type ListenerSecurity } from '../security/listener-security.js';
@@ -45,6 +45,8 @@ export interface SocketServerOptions extends ConnectionOptions {
 
 export class SocketServer {
   readonly #server: Server;
+  /** TLS listeners: the tls.Server that wraps the sockets #server accepts. */
+  #tlsServer: TlsServer | null = null;
   readonly #connections = new Set<Connection>();
   readonly #opts: SocketServerOptions;
   readonly #handler: RequestHandler;
@@ -71,25 +73,24 @@ export class SocketServer {
     this.#security = opts.security ?? PLAINTEXT_LISTENER;
     const tls = this.#security.tls;
     if (tls) {
+      // Not listening itself: the plain server below hands it each socket the quotas let through
+      // (emit('connection')), so the handshake (and its timeout) starts only then.
       const server = createTlsServer(
         { ...tls.serverOptions(), handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
         (socket) => this.#accept(socket),
       );
-      // Runs after tls.Server's own listener has wrapped the socket: refusing destroys it before the
-      // handshake costs anything.
       server.on('connection', (raw: Socket) => {
-        if (!this.#admitTls(raw)) return;
         raw.setNoDelay(true);
         this.#rawSockets.add(raw);
         raw.once('close', () => this.#rawSockets.delete(raw));
       });
       server.on('tlsClientError', (err, socket) => this.#tlsFailure(err, socket));
+      server.on('error', (err) => this.#log.error({ err }, 'TLS listener error'));
       tls.attach(server);
-      this.#server = server;
-    } else {
-      // Paused: a socket waiting in the acceptor queue is not read, as one in Kafka's backlog.
-      this.#server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#enqueue(socket));
+      this.#tlsServer = server;
     }
+    // Paused: a socket waiting in the acceptor queue is not read, as one in Kafka's backlog.
+    this.#server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.#enqueue(socket));
     this.#server.on('error', (err) => this.#log.error({ err }, 'listener error'));
     opts.quotas.register(opts.listenerName, {
       wake: () => this.#pumpWaiting(),
@@ -155,8 +156,13 @@ export class SocketServer {
         continue;
       }
       socket.once('close', () => quotas.dec(this.#listener, address));
-      this.#accept(socket);
-      socket.resume();
+      if (this.#tlsServer) {
+        // Still paused: the TLS wrap reads the ClientHello from the handle itself.
+        this.#tlsServer.emit('connection', socket);
+      } else {
+        this.#accept(socket);
+        socket.resume();
+      }
     }
     this.#unblocked(Date.now());
   }
@@ -172,28 +178,6 @@ export class SocketServer {
       (now - this.#blockedSince) / 1000,
     );
     this.#blockedSince = null;
-  }
-
-  /**
-   * TLS listeners: the quotas decide at once (a socket cannot wait before its handshake here): no slot
-   * closes it, a creation-rate throttle is counted but not waited for. Returns whether it is taken.
-   */
-  #admitTls(raw: Socket): boolean {
-    const quotas = this.#opts.quotas;
-    quotas.recordConnectionAndGetThrottleMs(this.#listener);
-    if (this.#stopping || !quotas.slotAvailable(this.#listener)) {
-      quotas.metrics.rejected.inc({ listener: this.#listener, reason: 'max_connections' });
-      this.#log.warn({ remote: raw.remoteAddress }, 'max.connections reached; refusing connection');
-      raw.destroy();
-      return false;
-    }
-    const address = raw.remoteAddress ?? '';
-    if (quotas.inc(this.#listener, address) !== null) {
-      raw.destroy();
-      return false;
-    }
-    raw.once('close', () => quotas.dec(this.#listener, address));
-    return true;
   }
 
   /** Close up to n connections of this listener, oldest first (the broker is over max.connections). */
