@@ -303,7 +303,7 @@ describe('connection quotas', { timeout: 300_000 }, () => {
     expect(ps.slice(5, 13).every((p) => !p.socket.destroyed)).toBe(true);
     await closeAll(ib);
 
-    // Raised again: the two still waiting are taken.
+    // Slots free again (the inter-broker and some external connections close): the two waiting are taken.
     await closeAll(ps.slice(5, 13));
     await waitFor('the waiting two', () =>
       ps.slice(13).every((p) => p.settled === true) ? true : undefined,
