@@ -42,6 +42,12 @@ import type { BrokerRegistration } from '../controller/records.js';
 import type { ListenerConfig } from '../common/listener-config.js';
 import { KafkaApis } from './kafka-apis.js';
 import { SocketServer } from './network/socket-server.js';
+import { ConnectionQuotas } from './network/connection-quotas.js';
+import {
+  ReplicationQuotaManager,
+  replicationQuotaMetrics,
+  type ReplicationType,
+} from './replication/replication-quota.js';
 import { ReplicaManager } from './replica-manager.js';
 import { ProducerIdManager } from './producer-id-manager.js';
 import { BrokerMetrics } from './broker-metrics.js';
@@ -253,6 +259,25 @@ export class KafkaServer {
       }),
       connections: () => [...socketServers].map(([listener, s]) => ({ listener, count: s.connectionCount })),
     });
+    // Replication throttles (KIP-73): rates from the broker configs, throttled replicas from the topic configs.
+    const replicationQuotaMetricSet = replicationQuotaMetrics(registry, () => [
+      replicationQuotas.leader,
+      replicationQuotas.follower,
+    ]);
+    const replicationQuota = (type: ReplicationType) =>
+      new ReplicationQuotaManager({
+        type,
+        brokerId: this.nodeId,
+        config: this.config,
+        topicConfigs: (topic) => table.topics.get(topic)?.configs,
+        windowSamples: this.config.int('replication.quota.window.num'),
+        windowSeconds: this.config.int('replication.quota.window.size.seconds'),
+        metrics: replicationQuotaMetricSet,
+      });
+    const replicationQuotas = {
+      leader: replicationQuota('LeaderReplication'),
+      follower: replicationQuota('FollowerReplication'),
+    };
     const replicaManager = new ReplicaManager({
       nodeId: this.nodeId,
       config: this.config,
@@ -267,10 +292,20 @@ export class KafkaServer {
         : null,
       metrics: metrics.replicaMetrics(),
       clientSecurity: security.interBrokerClient,
+      replicationQuotas,
     });
     this.#replicaManager = replicaManager;
-    const connectionCount = (): number =>
-      [...socketServers.values()].reduce((n, s) => n + s.connectionCount, 0);
+    // max.connections (broker and per listener), per IP, creation rates: one set of counts for every
+    // listener, read from the config at each connection (dynamic updates apply).
+    const connectionQuotas = new ConnectionQuotas({
+      config: this.config,
+      listeners: this.#listeners.listeners.map((l) => l.name),
+      interBrokerListener: this.#listeners.interBrokerListenerName,
+      windowSamples: this.config.int('quota.window.num'),
+      windowSeconds: this.config.int('quota.window.size.seconds'),
+      log: this.#log,
+      registry,
+    });
     for (const l of this.#listeners.listeners) {
       socketServers.set(
         l.name,
@@ -280,8 +315,8 @@ export class KafkaServer {
             // An empty host binds every interface, as in Kafka.
             host: l.host === '' ? undefined : l.host,
             port: l.port,
-            maxConnections: this.config.int('max.connections'),
-            brokerConnections: connectionCount,
+            quotas: connectionQuotas,
+            acceptBacklog: this.config.int('socket.listen.backlog.size'),
             maxFrameSize: this.config.int('socket.request.max.bytes'),
             idleTimeoutMs: this.config.int('connections.max.idle.ms'),
             maxQueuedFrames: 8,
@@ -409,6 +444,7 @@ export class KafkaServer {
     applyDynamic();
     table.on('brokerConfig', () => {
       applyDynamic();
+      connectionQuotas.configChanged();
       security.reloadTls();
     });
 

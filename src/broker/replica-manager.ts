@@ -22,6 +22,7 @@ import { InvalidRecordError } from '../protocol/records/errors.js';
 import { DelayedOperationPurgatory } from './purgatory/delayed-operation.js';
 import { DelayedProduce } from './purgatory/delayed-produce.js';
 import { DelayedFetch } from './purgatory/delayed-fetch.js';
+import type { ReplicaQuota } from './replication/replication-quota.js';
 import { CLEANER_CONFIG_KEYS, cleanerConfigFromProps } from '../storage/cleaner-config.js';
 import { TimingWheelTimer } from './purgatory/timing-wheel.js';
 import {
@@ -148,6 +149,8 @@ export interface ReplicaManagerOptions {
   metrics?: ReplicaMetrics;
   /** The inter-broker listener's TLS/SASL, for the replica fetchers' connections. Default: PLAINTEXT. */
   clientSecurity?: ClientSecurity;
+  /** Replication throttles (KIP-73): as leader for follower fetches, as follower for the fetchers. */
+  replicationQuotas?: { leader: ReplicaQuota; follower: ReplicaQuota };
 }
 const CLEANER_KEYS = Object.values(CLEANER_CONFIG_KEYS);
 
@@ -164,6 +167,7 @@ export class ReplicaManager {
   readonly timer = new TimingWheelTimer();
   readonly producePurgatory = new DelayedOperationPurgatory<DelayedProduce>('Produce', this.timer);
   readonly fetchPurgatory = new DelayedOperationPurgatory<DelayedFetch>('Fetch', this.timer);
+  readonly #leaderQuota: ReplicaQuota | null;
   #checkpointTimer: NodeJS.Timeout | null = null;
   #isrTimer: NodeJS.Timeout | null = null;
   #started = false;
@@ -177,6 +181,7 @@ export class ReplicaManager {
     this.#config = config;
     this.#table = table;
     this.#log = o.log.child({ component: 'replica-manager' });
+    this.#leaderQuota = o.replicationQuotas?.leader ?? null;
     this.logManager = new LogManager({
       logDirs: config.logDirs,
       defaultConfig: this.#logConfigFor(null),
@@ -215,6 +220,7 @@ export class ReplicaManager {
       requestTimeoutMs: 30_000,
       log: this.#log,
       ...(o.clientSecurity ? { security: o.clientSecurity } : {}),
+      ...(o.replicationQuotas ? { quota: o.replicationQuotas.follower } : {}),
     });
   }
 
@@ -541,6 +547,16 @@ export class ReplicaManager {
     let bytes = 0;
     const results = params.partitions.map((f) => {
       const res = this.#readPartition(f, isolation, followerId, remaining, bytes === 0);
+      // Kafka's shouldLeaderThrottle: a throttled replica out of the ISR gets no records while the
+      // leader's replication quota is exceeded (its fetch state was still recorded above).
+      if (
+        res.records &&
+        res.records.length > 0 &&
+        this.#shouldLeaderThrottle(f.topic, f.partition, params.replicaId)
+      ) {
+        res.records = Buffer.alloc(0);
+        this.#leaderQuota?.markHeldBack?.();
+      }
       const n = res.records?.length ?? 0;
       remaining = Math.max(0, remaining - n);
       bytes += n;
@@ -604,8 +620,32 @@ export class ReplicaManager {
     }
   }
 
+  /** Whether a follower fetch of this partition is held back by the leader's replication quota. */
+  #shouldLeaderThrottle(topic: string, partition: number, replicaId: number): boolean {
+    const q = this.#leaderQuota;
+    if (!q || replicaId < 0 || !q.isThrottled(topic, partition)) return false;
+    const p = this.#partitions.get(`${topic}-${partition}`);
+    if (p?.isr.includes(replicaId)) return false;
+    return q.isQuotaExceeded();
+  }
+
+  /** Leader: record the bytes sent to a follower for throttled partitions (Kafka: quotas.leader.record). */
+  #recordReplication(params: FetchParams, results: FetchPartitionResult[]): FetchPartitionResult[] {
+    const q = this.#leaderQuota;
+    if (!q || params.replicaId < 0) return results;
+    let n = 0;
+    for (const r of results)
+      if (r.records && r.records.length > 0 && q.isThrottled(r.topic, r.partition)) n += r.records.length;
+    q.record(n);
+    return results;
+  }
+
   /** Answer now when there is enough (or an error, or no wait), else wait in the fetch purgatory. */
   async fetchMessages(params: FetchParams): Promise<FetchPartitionResult[]> {
+    return this.#recordReplication(params, await this.#fetchMessages(params));
+  }
+
+  async #fetchMessages(params: FetchParams): Promise<FetchPartitionResult[]> {
     const first = this.#readFromLocalLog(params, true);
     const hasError = first.results.some(
       (r) => r.errorCode !== ErrorCode.NONE || r.divergingEpoch !== undefined,
@@ -631,6 +671,8 @@ export class ReplicaManager {
           let bytes = first.bytes;
           for (const { p, at } of watched) {
             if (p.isClosed) return Infinity; // partition gone: answer with the error now
+            // Kafka's DelayedFetch: bytes a throttled follower would not be given do not count.
+            if (follower && this.#shouldLeaderThrottle(p.topic, p.index, params.replicaId)) continue;
             bytes += visible(p) - at;
           }
           return bytes;

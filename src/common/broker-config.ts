@@ -28,6 +28,7 @@ import {
   SEGMENT_BYTES_DIVERGENCE,
 } from './topic-config.js';
 import { resolveListeners, type ListenerConfig } from './listener-config.js';
+import { parseConnectionOverrides } from './connection-overrides.js';
 
 /** Keys of Sluice's own (not in Kafka 4.4). */
 const SLUICE_ONLY_KEYS: ConfigKey[] = [
@@ -143,7 +144,21 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'delete.topic.enable': '',
   'socket.request.max.bytes': 'read at startup',
   'connections.max.idle.ms': 'read at startup',
-  'max.connections': 'read at startup: a dynamic change applies after a restart',
+  // Connection quotas (src/broker/network/connection-quotas.ts): read at every accepted connection,
+  // so dynamic updates apply at once; max.connections and max.connection.creation.rate also per
+  // listener (listener.name.<l>.<key>).
+  'max.connections': 'over it the acceptor waits for a slot; the inter-broker listener is exempt',
+  'max.connections.per.ip': 'excess connections are closed at once',
+  'max.connections.per.ip.overrides': 'IP addresses and host names (resolved when the value changes)',
+  'max.connection.creation.rate': 'connections over the rate wait in the acceptor',
+  'quota.window.num': 'windows of the connection creation rates',
+  'quota.window.size.seconds': 'window of the connection creation rates',
+  'socket.listen.backlog.size': 'also how many connections may wait for a slot',
+  // Replication throttles (src/broker/replication/replication-quota.ts), read at each fetch.
+  'leader.replication.throttled.rate': '',
+  'follower.replication.throttled.rate': '',
+  'replication.quota.window.num': '',
+  'replication.quota.window.size.seconds': '',
   'log.retention.check.interval.ms': '',
   'replica.lag.time.max.ms': '',
   'replica.fetch.max.bytes': '',
@@ -290,6 +305,15 @@ export function dynamicConfigProblem(
     } catch (err) {
       if (err instanceof InvalidConfigError) return { key: name, message: err.message };
       throw err;
+    }
+  }
+  // KafkaConfig's own parse of the overrides (its dynamic validation builds a whole KafkaConfig).
+  const overrides = props['max.connections.per.ip.overrides'];
+  if (overrides !== undefined && overrides !== null) {
+    try {
+      parseConnectionOverrides(overrides);
+    } catch (err) {
+      return { key: 'max.connections.per.ip.overrides', message: (err as Error).message };
     }
   }
   if (!perBroker) {

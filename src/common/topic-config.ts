@@ -32,6 +32,10 @@ export const TOPIC_ENFORCED: Readonly<Record<string, string>> = {
   'segment.index.bytes': '',
   'segment.ms': '',
   'unclean.leader.election.enable': 'read by the controller when it elects a leader',
+  // Replication throttles (src/broker/replication/replication-quota.ts).
+  'leader.replication.throttled.replicas': 'out-of-sync replicas held to leader.replication.throttled.rate',
+  'follower.replication.throttled.replicas':
+    'out-of-sync replicas held to follower.replication.throttled.rate',
 };
 
 /**

@@ -19,8 +19,14 @@ import { UNDEFINED_EPOCH } from '../../storage/leader-epoch-file-cache.js';
 import type { Partition } from '../partition.js';
 import { BrokerClient, type Endpoint } from './broker-client.js';
 import type { ClientSecurity } from '../security/client-security.js';
+import type { ReplicaQuota } from './replication-quota.js';
 
 export const REPLICA_FETCH_VERSION = 12;
+/**
+ * How long a fetcher whose partitions are all held back by the follower quota waits before it looks
+ * again. Kafka waits replica.fetch.backoff.ms (1 s); a shorter wait keeps the rate closer to the bound.
+ */
+const THROTTLED_BACKOFF_MS = 100;
 
 export interface FetcherOptions {
   nodeId: number;
@@ -34,6 +40,8 @@ export interface FetcherOptions {
   log: Logger;
   /** The inter-broker listener's TLS/SASL (default: PLAINTEXT). */
   security?: ClientSecurity;
+  /** The follower replication throttle (KIP-73); none: nothing is throttled. */
+  quota?: ReplicaQuota;
 }
 
 interface FetchState {
@@ -44,6 +52,8 @@ interface FetchState {
   delayUntil: number;
   /** Leader's high watermark minus our log end after the last response (replica fetcher lag). */
   lag: bigint;
+  /** Caught up with the leader's high watermark at the last response (Kafka's isReplicaInSync). */
+  inSync: boolean;
 }
 
 export class ReplicaFetcher {
@@ -86,7 +96,13 @@ export class ReplicaFetcher {
   addPartition(p: Partition): void {
     const cur = this.#partitions.get(p.key);
     if (cur && cur.partition === p && cur.leaderEpoch === p.leaderEpoch) return;
-    this.#partitions.set(p.key, { partition: p, leaderEpoch: p.leaderEpoch, delayUntil: 0, lag: 0n });
+    this.#partitions.set(p.key, {
+      partition: p,
+      leaderEpoch: p.leaderEpoch,
+      delayUntil: 0,
+      lag: 0n,
+      inSync: false,
+    });
     this.#wakeUp();
   }
 
@@ -162,11 +178,29 @@ export class ReplicaFetcher {
     const now = Date.now();
     const ready: FetchState[] = [];
     let nextDelay = Infinity;
+    const quota = this.#o.quota;
+    let exceeded: boolean | undefined;
+    let heldBack = false;
     for (const s of this.#partitions.values()) {
       if (s.partition.isClosed || s.partition.isLeader) continue;
-      if (s.delayUntil <= now) ready.push(s);
-      else nextDelay = Math.min(nextDelay, s.delayUntil - now);
+      if (s.delayUntil > now) {
+        nextDelay = Math.min(nextDelay, s.delayUntil - now);
+        continue;
+      }
+      // Kafka's shouldFollowerThrottle: a throttled partition not caught up is left out of the fetch
+      // while the follower's replication quota is exceeded.
+      if (quota && !s.inSync && quota.isThrottled(s.partition.topic, s.partition.index)) {
+        exceeded ??= quota.isQuotaExceeded();
+        if (exceeded) {
+          heldBack = true;
+          quota.markHeldBack?.();
+          continue;
+        }
+      }
+      ready.push(s);
     }
+    // Kafka's fetcher backs off (replica.fetch.backoff.ms) when the quota left nothing to fetch.
+    if (heldBack) nextDelay = Math.min(nextDelay, THROTTLED_BACKOFF_MS);
     if (ready.length === 0) {
       await this.#sleep(Number.isFinite(nextDelay) ? nextDelay : 60_000);
       return;
@@ -271,11 +305,15 @@ export class ReplicaFetcher {
           this.#truncateOnDivergence(p, div);
           return true;
         }
-        if (pr.records && pr.records.length > 0) p.appendRecordsAsFollower(pr.records);
+        if (pr.records && pr.records.length > 0) {
+          p.appendRecordsAsFollower(pr.records);
+          if (this.#o.quota?.isThrottled(p.topic, p.index)) this.#o.quota.record(pr.records.length);
+        }
         p.updateFollowerHighWatermark(pr.highWatermark);
         p.maybeIncrementLogStartOffset(pr.logStartOffset ?? -1n);
         const lag = pr.highWatermark - p.logEndOffset;
         s.lag = lag > 0n ? lag : 0n;
+        s.inSync = lag <= 0n;
         return true;
       }
       case ErrorCode.OFFSET_OUT_OF_RANGE: {
