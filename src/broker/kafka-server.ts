@@ -29,9 +29,16 @@ import type { MetadataStore } from '../controller/metadata-store.js';
 import { MetadataTable } from '../controller/metadata-table.js';
 import { TopicFrontend } from '../controller/topic-frontend.js';
 import { ConfigFrontend } from '../controller/config-frontend.js';
+import { ClientQuotaFrontend } from '../controller/client-quota-frontend.js';
+import { ClientQuotaTable } from '../controller/client-quota-table.js';
+import { ClientQuotas } from './quota/client-quotas.js';
+import { describeClientQuotasHandler } from './handlers/describe-client-quotas.js';
+import { alterClientQuotasHandler } from './handlers/alter-client-quotas.js';
 import { FeaturesTable } from '../controller/features-table.js';
 import {
   LocalConfigAdmin,
+  LocalClientQuotaAdmin,
+  type ClientQuotaAdmin,
   LocalTopicAdmin,
   type BrokerConfigAdmin,
   type TopicAdmin,
@@ -97,6 +104,7 @@ export class KafkaServer {
   readonly #log: Logger;
   #store: MetadataStore | null = null;
   #table: MetadataTable | null = null;
+  #clientQuotaTable: ClientQuotaTable | null = null;
   #features: FeaturesTable | null = null;
   #replicaManager: ReplicaManager | null = null;
   #groups: GroupService | null = null;
@@ -175,6 +183,9 @@ export class KafkaServer {
     const features = (this.#features = new FeaturesTable(store, this.#root));
     await features.start();
     await features.bootstrap();
+    // Client quotas (user / client-id entities): every broker enforces what the watch brings.
+    const clientQuotaTable = (this.#clientQuotaTable = new ClientQuotaTable(store, this.#root));
+    await clientQuotaTable.start();
 
     // The registration (and, in cluster mode, its lease) is written once the listeners are bound.
     const session = new BrokerSession({
@@ -211,7 +222,7 @@ export class KafkaServer {
         )
       : null;
     this.#controlClient = controlClient;
-    const admin = await this.#adminWrites(store, table, controlClient);
+    const admin = await this.#adminWrites(store, table, clientQuotaTable, controlClient);
 
     const socketServers = this.#socketServers;
     // Gauges read the parts built below at scrape time (never before startup ends).
@@ -329,7 +340,19 @@ export class KafkaServer {
         );
       },
     };
-    const apis: KafkaApis = new KafkaApis(metrics);
+    const clientQuotas = new ClientQuotas(
+      clientQuotaTable,
+      {
+        samples: this.config.int('quota.window.num'),
+        windowMs: this.config.int('quota.window.size.seconds') * 1000,
+      },
+      {
+        samples: this.config.int('controller.quota.window.num'),
+        windowMs: this.config.int('controller.quota.window.size.seconds') * 1000,
+      },
+    );
+    clientQuotas.registerMetrics(registry);
+    const apis: KafkaApis = new KafkaApis(metrics, clientQuotas);
     for (const h of [
       apiVersionsHandler(() => apis.handlers(), features),
       updateFeaturesHandler(this.nodeId, features),
@@ -354,6 +377,8 @@ export class KafkaServer {
       listPartitionReassignmentsHandler(services, () => controlClient),
       ...groupHandlers(services),
       ...security.handlers(),
+      describeClientQuotasHandler(clientQuotaTable),
+      alterClientQuotasHandler(admin.clientQuotas),
       ...transactionHandlers(services),
     ]) {
       apis.register(h);
@@ -451,20 +476,26 @@ export class KafkaServer {
   async #adminWrites(
     store: MetadataStore,
     table: MetadataTable,
+    clientQuotaTable: ClientQuotaTable,
     controlClient: ControlPlaneClient | null,
-  ): Promise<{ topics: TopicAdmin; brokerConfigs: BrokerConfigAdmin }> {
+  ): Promise<{ topics: TopicAdmin; brokerConfigs: BrokerConfigAdmin; clientQuotas: ClientQuotaAdmin }> {
     if (controlClient) {
-      const { ForwardingTopicAdmin, ForwardingConfigAdmin } =
+      const { ForwardingTopicAdmin, ForwardingConfigAdmin, ForwardingClientQuotaAdmin } =
         await import('../controller/grpc/forwarding-admin.js');
       return {
         topics: new ForwardingTopicAdmin(controlClient, table),
         brokerConfigs: new ForwardingConfigAdmin(controlClient, table),
+        clientQuotas: new ForwardingClientQuotaAdmin(controlClient, clientQuotaTable),
       };
     }
     const fence = await claimSingleNodeController(store, table, this.nodeId);
     return {
       topics: new LocalTopicAdmin(new TopicFrontend(store, table, fence)),
       brokerConfigs: new LocalConfigAdmin(new ConfigFrontend(store, table, fence)),
+      clientQuotas: new LocalClientQuotaAdmin(
+        new ClientQuotaFrontend(store, table.keys.root, fence),
+        clientQuotaTable,
+      ),
     };
   }
 
@@ -571,6 +602,7 @@ export class KafkaServer {
       // removes the registration (and the controller key, if held) at once instead of after the TTL.
       await this.#session?.close();
       await this.#features?.stop();
+      await this.#clientQuotaTable?.stop();
       await this.#table.stop();
       await this.#store.close();
     }

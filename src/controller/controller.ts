@@ -33,6 +33,11 @@ import {
 } from './topic-frontend.js';
 import { ConfigFrontend } from './config-frontend.js';
 import {
+  ClientQuotaFrontend,
+  type ClientQuotaAlteration,
+  type ClientQuotaAlterationResult,
+} from './client-quota-frontend.js';
+import {
   isReassigning,
   maybeCompleteReassignment,
   onAlterReassignment,
@@ -112,6 +117,7 @@ export class Controller {
   readonly #fence: WriteFence;
   readonly #topics: TopicFrontend;
   readonly #configs: ConfigFrontend;
+  readonly #clientQuotas: ClientQuotaFrontend;
   #active = false;
   #epoch = -1;
   #stopped = false;
@@ -131,6 +137,7 @@ export class Controller {
     this.#fence = controllerEpochFence(o.table, () => this.#epoch);
     this.#topics = new TopicFrontend(o.store, o.table, this.#fence);
     this.#configs = new ConfigFrontend(o.store, o.table, this.#fence);
+    this.#clientQuotas = new ClientQuotaFrontend(o.store, o.table.keys.root, this.#fence);
     // The broker registered again under a new lease (the old one was lost): campaign with it.
     o.session.onRenewed(() => {
       if (this.#active && this.#o.table.controller === null) this.#deactivate('lease replaced');
@@ -632,6 +639,14 @@ export class Controller {
     validateOnly: boolean,
   ): Promise<number> {
     return this.#adminWrite(() => this.#configs.setBrokerConfigs(id, configs, validateOnly));
+  }
+
+  /** AlterClientQuotas: per-entity results and the write's revision (0: nothing written). */
+  alterClientQuotas(
+    alterations: ClientQuotaAlteration[],
+    validateOnly: boolean,
+  ): Promise<{ results: ClientQuotaAlterationResult[]; revision: number }> {
+    return this.#adminWrite(() => this.#clientQuotas.alter(alterations, validateOnly));
   }
 
   /** Move every leadership off `broker` and take it out of ISRs; returns partitions it still leads. */

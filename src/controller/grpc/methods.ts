@@ -20,7 +20,8 @@ export type ControllerMethod =
   | 'deleteTopic'
   | 'createPartitions'
   | 'alterTopicConfigs'
-  | 'alterBrokerConfigs';
+  | 'alterBrokerConfigs'
+  | 'alterClientQuotas';
 export type AdminMethod = 'describeClusterHealth' | 'safeToRestart' | 'drainBroker';
 export type Method = ControllerMethod | AdminMethod;
 
@@ -71,6 +72,7 @@ function methodDefinitions(): Definitions {
     createPartitions: c.CreatePartitions,
     alterTopicConfigs: c.AlterTopicConfigs,
     alterBrokerConfigs: c.AlterBrokerConfigs,
+    alterClientQuotas: c.AlterClientQuotas,
     describeClusterHealth: a.DescribeClusterHealth,
     safeToRestart: a.SafeToRestart,
     drainBroker: a.DrainBroker,
