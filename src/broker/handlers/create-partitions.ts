@@ -9,6 +9,7 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { errorCodeOf } from '../error-mapping.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../quota/client-quotas.js';
 
 export function createPartitionsHandler(b: BrokerServices) {
   return defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
@@ -18,9 +19,22 @@ export function createPartitionsHandler(b: BrokerServices) {
     maxVersion: 3,
     decode: decodeCreatePartitionsRequest,
     encode: encodeCreatePartitionsResponse,
-    async handle(req) {
+    async handle(req, ctx) {
       const results: CreatePartitionsResponse['results'] = [];
       for (const t of req.topics) {
+        // KIP-599: the partitions added count against controller_mutation_rate.
+        const current = b.table.topics.get(t.name)?.replicas.length;
+        const permits = current === undefined ? 0 : t.count - current;
+        if (ctx.quota && !req.validateOnly && permits > 0) {
+          if (ctx.quota.recordMutations(permits, ctx.apiVersion >= 3) > 0) {
+            results.push({
+              name: t.name,
+              errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+              errorMessage: THROTTLING_QUOTA_EXCEEDED_MESSAGE,
+            });
+            continue;
+          }
+        }
         try {
           await b.topics.createPartitions(
             t.name,

@@ -54,6 +54,9 @@ const CLIENT_THROTTLES_SINCE: Readonly<Record<number, number>> = {
   42: 1, // DeleteGroups
 };
 
+/** Kafka's message of a mutation refused by the strict controller mutation quota. */
+export const THROTTLING_QUOTA_EXCEEDED_MESSAGE = 'The throttling quota has been exceeded.';
+
 export function clientThrottles(apiKey: number, version: number): boolean {
   const since = CLIENT_THROTTLES_SINCE[apiKey];
   return since === undefined || version >= since;
@@ -197,6 +200,20 @@ export class RequestThrottle {
       this.#bandwidthMs = ms;
       this.#bandwidthQuota = quota;
     }
+  }
+
+  /**
+   * KIP-599: take `permits` partition mutations (created or deleted partitions) from the client's
+   * controller_mutation_rate. Strict (CreateTopics v6+, CreatePartitions v3+, DeleteTopics v5+):
+   * returns the throttle time when the quota is already exhausted, and the caller refuses the topic
+   * with THROTTLING_QUOTA_EXCEEDED; 0 when taken. Permissive (older versions): always taken (returns
+   * 0), and the request is throttled once the quota is exceeded.
+   */
+  recordMutations(permits: number, strict: boolean): number {
+    const m = this.#q.controllerMutation;
+    const t = m.recordMutations(this.identity.user, this.identity.clientId, permits, strict);
+    if (t > 0) this.setBandwidthThrottle(m, t);
+    return strict ? t : 0;
   }
 
   /** Record the handler time so far against request_percentage (once) and return its throttle. */
