@@ -172,6 +172,11 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'log.cleaner.dedupe.buffer.size': 'shared by all cleaner threads, as in Kafka',
   'log.cleaner.io.buffer.size': '',
   'log.cleaner.io.buffer.load.factor': '',
+  // Client quotas (src/broker/quota/, docs/quotas.md): read at startup.
+  'quota.window.num': 'samples of the produce, fetch and request quota rates (read at startup)',
+  'quota.window.size.seconds': '',
+  'controller.quota.window.num': 'samples of the controller mutation quota (read at startup)',
+  'controller.quota.window.size.seconds': '',
 };
 
 function brokerKeys(): ConfigDef {
