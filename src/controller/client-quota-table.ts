@@ -37,6 +37,8 @@ export class ClientQuotaTable extends EventEmitter<{ change: [] }> {
   /** entityKey → the entity's quotas (what the quota managers read) */
   readonly #byEntity = new Map<string, StoredClientQuota>();
   #revision = 0;
+  /** Bumped on every change, so readers can cache what they derive from the quotas. */
+  #version = 0;
   #watcher: Watcher | null = null;
   #waiters: { revision: number; resolve: () => void }[] = [];
   #stopped = false;
@@ -98,6 +100,7 @@ export class ClientQuotaTable extends EventEmitter<{ change: [] }> {
   }
 
   #apply(e: WatchEvent): void {
+    this.#version++;
     const old = this.#byKey.get(e.key);
     if (old) this.#byEntity.delete(entityKey(old.entity));
     this.#byKey.delete(e.key);
@@ -109,6 +112,11 @@ export class ClientQuotaTable extends EventEmitter<{ change: [] }> {
     } catch (err) {
       this.#log.error({ key: e.key, err }, 'ignoring a client quota that does not decode');
     }
+  }
+
+  /** Changes with every applied change (a cache key for what readers derive). */
+  get version(): number {
+    return this.#version;
   }
 
   /** entityKey → entity and quotas. */

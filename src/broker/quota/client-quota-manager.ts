@@ -47,23 +47,38 @@ export class ClientQuotaManager {
   readonly key: QuotaKey;
   readonly #cfg: SampleConfig;
   readonly #quotas: () => ClientQuotaMap;
+  readonly #version: () => number;
+  #enabled: { version: number; value: boolean } = { version: -1, value: false };
   readonly #sensors = new Map<string, Sensor>();
   /** Upper bound of a throttle time (the Request quota caps it at one window, as Kafka does). */
   readonly #maxThrottleMs: number;
   #lastSweep = 0;
 
-  constructor(type: QuotaType, key: QuotaKey, cfg: SampleConfig, quotas: () => ClientQuotaMap) {
+  /** `version`: changes whenever the quotas do (ClientQuotaTable.version). */
+  constructor(
+    type: QuotaType,
+    key: QuotaKey,
+    cfg: SampleConfig,
+    quotas: () => ClientQuotaMap,
+    version: () => number,
+  ) {
     this.type = type;
     this.key = key;
     this.#cfg = cfg;
     this.#quotas = quotas;
+    this.#version = version;
     this.#maxThrottleMs = type === 'Request' ? cfg.windowMs : Number.POSITIVE_INFINITY;
   }
 
   /** Whether any entity has a quota of this type (Kafka records nothing until one has). */
   get enabled(): boolean {
-    for (const { quotas } of this.#quotas().values()) if (quotas[this.key] !== undefined) return true;
-    return false;
+    const version = this.#version();
+    if (this.#enabled.version !== version) {
+      let value = false;
+      for (const { quotas } of this.#quotas().values()) if (quotas[this.key] !== undefined) value = true;
+      this.#enabled = { version, value };
+    }
+    return this.#enabled.value;
   }
 
   #resolve(user: string, clientId: string): { limit: number | null; sensor: Sensor; now: number } {

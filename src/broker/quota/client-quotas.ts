@@ -80,14 +80,16 @@ export class ClientQuotas {
    */
   constructor(table: ClientQuotaTable, cfg: SampleConfig, mutationCfg: SampleConfig) {
     const q = () => table.quotas;
-    this.produce = new ClientQuotaManager('Produce', 'producer_byte_rate', cfg, q);
-    this.fetch = new ClientQuotaManager('Fetch', 'consumer_byte_rate', cfg, q);
-    this.request = new ClientQuotaManager('Request', 'request_percentage', cfg, q);
+    const v = () => table.version;
+    this.produce = new ClientQuotaManager('Produce', 'producer_byte_rate', cfg, q, v);
+    this.fetch = new ClientQuotaManager('Fetch', 'consumer_byte_rate', cfg, q, v);
+    this.request = new ClientQuotaManager('Request', 'request_percentage', cfg, q, v);
     this.controllerMutation = new ClientQuotaManager(
       'ControllerMutation',
       'controller_mutation_rate',
       mutationCfg,
       q,
+      v,
     );
   }
 

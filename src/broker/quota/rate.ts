@@ -1,8 +1,9 @@
 /**
  * A rate measured over sampled windows, as Kafka's metrics `Rate` over a `SampledStat` measure the
  * quota sensors (KIP-13): `samples` windows of `windowMs` each; a value goes into the current window,
- * a new window starts when the current one is `windowMs` old, and windows older than
- * `samples × windowMs` are forgotten. The rate is the sum of the kept windows over the elapsed
+ * a new window starts when the current one is `windowMs` old, and a window whose last record is
+ * `samples × windowMs` old is forgotten (one spare slot keeps the window that overlaps the start
+ * of the measured span, as Kafka 3.8+ does). The rate is the sum of the kept windows over the elapsed
  * time since the oldest one started, but never over less than `samples - 1` whole windows (so a
  * client that just started is not measured over a few milliseconds).
  *
@@ -22,8 +23,17 @@ export interface SampleConfig {
 interface Sample {
   /** When the window started. */
   start: number;
+  /** The last record in it (a window is kept while it overlaps the measured span). */
+  last: number;
   value: number;
   count: number;
+}
+
+function reset(s: Sample, now: number): void {
+  s.start = now;
+  s.last = now;
+  s.value = 0;
+  s.count = 0;
 }
 
 export class SampledRate {
@@ -33,7 +43,7 @@ export class SampledRate {
 
   constructor(cfg: SampleConfig, now: number) {
     this.#cfg = cfg;
-    this.#samples.push({ start: now, value: 0, count: 0 });
+    this.#samples.push({ start: now, last: now, value: 0, count: 0 });
   }
 
   get config(): SampleConfig {
@@ -44,30 +54,25 @@ export class SampledRate {
   record(value: number, now: number): void {
     let s = this.#samples[this.#current]!;
     if (now - s.start >= this.#cfg.windowMs) {
-      this.#current = (this.#current + 1) % this.#cfg.samples;
+      // One slot more than `samples`: the oldest window may overlap the measured span (Kafka 3.8+).
+      this.#current = (this.#current + 1) % (this.#cfg.samples + 1);
       if (this.#current >= this.#samples.length) {
-        s = { start: now, value: 0, count: 0 };
+        s = { start: now, last: now, value: 0, count: 0 };
         this.#samples.push(s);
       } else {
         s = this.#samples[this.#current]!;
-        s.start = now;
-        s.value = 0;
-        s.count = 0;
+        reset(s, now);
       }
     }
     s.value += value;
     s.count++;
+    s.last = now;
   }
 
+  /** Windows with no record in the last samples × windowMs are emptied (they overlap nothing). */
   #purge(now: number): void {
     const expireAge = this.#cfg.samples * this.#cfg.windowMs;
-    for (const s of this.#samples) {
-      if (now - s.start >= expireAge) {
-        s.start = now;
-        s.value = 0;
-        s.count = 0;
-      }
-    }
+    for (const s of this.#samples) if (now - s.last >= expireAge) reset(s, now);
   }
 
   /** The time the rate is measured over at `now`, in ms (Kafka's Rate.windowSize). */
@@ -79,7 +84,7 @@ export class SampledRate {
     const fullWindows = Math.floor(elapsed / this.#cfg.windowMs);
     const minFull = this.#cfg.samples - 1;
     if (fullWindows < minFull) elapsed += (minFull - fullWindows) * this.#cfg.windowMs;
-    return elapsed;
+    return Math.max(elapsed, 1);
   }
 
   /** The sum of the kept windows. */
