@@ -180,7 +180,7 @@ describe(
       ]);
       expect(r.code, show(r)).toBe(0);
       const p = result(
-        await load('produce', 'quota-request', 'quota-r', 8, 0, 'linger.ms=0;batch.size=1024'),
+        await load('produce', 'quota-request', 'quota-r', 8, 0, 'linger.ms=0|batch.size=1024'),
       );
       console.log(
         `request_percentage=0.5: throttle avg ${p.throttleAvg.toFixed(0)} ms, max ${p.throttleMax} ms, rate ${(p.rate / MiB).toFixed(3)} MiB/s`,

@@ -8,7 +8,7 @@
 //   consume : assign() every partition from the beginning and poll; the clock starts at the first
 //             record; the rate counts value bytes received between <warmup> and <seconds>
 //   fill    : produce <seconds> MiB (as fast as possible) and exit
-// [props]: extra client settings "k=v;k=v". Prints "tick <ms> <bytes>" each second and one
+// [props]: extra client settings "k=v|k=v". Prints "tick <ms> <bytes>" each second and one
 // "result rate=<bytes/s> throttleAvg=<ms> throttleMax=<ms>" line (the largest values the client's
 // produce-/fetch-throttle-time-avg/-max metrics showed while it ran).
 import java.time.Duration;
@@ -28,7 +28,7 @@ public class QuotaLoad {
     p.put("bootstrap.servers", bootstrap);
     p.put("client.id", clientId);
     if (args.length > 6 && !args[6].isEmpty())
-      for (String kv : args[6].split(";")) {
+      for (String kv : args[6].split("\\|")) {
         int i = kv.indexOf('=');
         p.put(kv.substring(0, i), kv.substring(i + 1));
       }
