@@ -29,9 +29,16 @@ import type { MetadataStore } from '../controller/metadata-store.js';
 import { MetadataTable } from '../controller/metadata-table.js';
 import { TopicFrontend } from '../controller/topic-frontend.js';
 import { ConfigFrontend } from '../controller/config-frontend.js';
+import { ClientQuotaFrontend } from '../controller/client-quota-frontend.js';
+import { ClientQuotaTable } from '../controller/client-quota-table.js';
+import { ClientQuotas } from './quota/client-quotas.js';
+import { describeClientQuotasHandler } from './handlers/describe-client-quotas.js';
+import { alterClientQuotasHandler } from './handlers/alter-client-quotas.js';
 import { FeaturesTable } from '../controller/features-table.js';
 import {
   LocalConfigAdmin,
+  LocalClientQuotaAdmin,
+  type ClientQuotaAdmin,
   LocalTopicAdmin,
   type BrokerConfigAdmin,
   type TopicAdmin,
@@ -114,6 +121,7 @@ export class KafkaServer {
   readonly #log: Logger;
   #store: MetadataStore | null = null;
   #table: MetadataTable | null = null;
+  #clientQuotaTable: ClientQuotaTable | null = null;
   #features: FeaturesTable | null = null;
   #replicaManager: ReplicaManager | null = null;
   #groups: GroupService | null = null;
@@ -193,6 +201,9 @@ export class KafkaServer {
     const features = (this.#features = new FeaturesTable(store, this.#root));
     await features.start();
     await features.bootstrap();
+    // Client quotas (user / client-id entities): every broker enforces what the watch brings.
+    const clientQuotaTable = (this.#clientQuotaTable = new ClientQuotaTable(store, this.#root));
+    await clientQuotaTable.start();
 
     // The registration (and, in cluster mode, its lease) is written once the listeners are bound.
     const session = new BrokerSession({
@@ -240,7 +251,7 @@ export class KafkaServer {
         ? new StandardAuthorizer({ config: authorizerConfig, acls: aclTable, log: this.#log, registry })
         : null,
     );
-    const admin = await this.#adminWrites(store, table, controlClient, aclTable);
+    const admin = await this.#adminWrites(store, table, clientQuotaTable, controlClient, aclTable);
 
     const socketServers = this.#socketServers;
     // Gauges read the parts built below at scrape time (never before startup ends).
@@ -395,7 +406,19 @@ export class KafkaServer {
         },
       }),
     };
-    const apis: KafkaApis = new KafkaApis(metrics);
+    const clientQuotas = new ClientQuotas(
+      clientQuotaTable,
+      {
+        samples: this.config.int('quota.window.num'),
+        windowMs: this.config.int('quota.window.size.seconds') * 1000,
+      },
+      {
+        samples: this.config.int('controller.quota.window.num'),
+        windowMs: this.config.int('controller.quota.window.size.seconds') * 1000,
+      },
+    );
+    clientQuotas.registerMetrics(registry);
+    const apis: KafkaApis = new KafkaApis(metrics, clientQuotas);
     for (const h of [
       apiVersionsHandler(() => apis.handlers(), features),
       updateFeaturesHandler(this.nodeId, features, auth),
@@ -423,6 +446,8 @@ export class KafkaServer {
       createAclsHandler(services),
       describeAclsHandler(services),
       deleteAclsHandler(services),
+      describeClientQuotasHandler(clientQuotaTable, auth),
+      alterClientQuotasHandler(admin.clientQuotas, auth),
       ...transactionHandlers(services),
     ]) {
       apis.register(h);
@@ -521,16 +546,23 @@ export class KafkaServer {
   async #adminWrites(
     store: MetadataStore,
     table: MetadataTable,
+    clientQuotaTable: ClientQuotaTable,
     controlClient: ControlPlaneClient | null,
     aclTable: AclTable,
-  ): Promise<{ topics: TopicAdmin; brokerConfigs: BrokerConfigAdmin; acls: AclAdmin }> {
+  ): Promise<{
+    topics: TopicAdmin;
+    brokerConfigs: BrokerConfigAdmin;
+    acls: AclAdmin;
+    clientQuotas: ClientQuotaAdmin;
+  }> {
     if (controlClient) {
-      const { ForwardingTopicAdmin, ForwardingConfigAdmin, ForwardingAclAdmin } =
+      const { ForwardingTopicAdmin, ForwardingConfigAdmin, ForwardingAclAdmin, ForwardingClientQuotaAdmin } =
         await import('../controller/grpc/forwarding-admin.js');
       return {
         topics: new ForwardingTopicAdmin(controlClient, table),
         brokerConfigs: new ForwardingConfigAdmin(controlClient, table),
         acls: new ForwardingAclAdmin(controlClient, table, aclTable),
+        clientQuotas: new ForwardingClientQuotaAdmin(controlClient, clientQuotaTable),
       };
     }
     const fence = await claimSingleNodeController(store, table, this.nodeId);
@@ -538,6 +570,10 @@ export class KafkaServer {
       topics: new LocalTopicAdmin(new TopicFrontend(store, table, fence)),
       brokerConfigs: new LocalConfigAdmin(new ConfigFrontend(store, table, fence)),
       acls: new LocalAclAdmin(new AclFrontend(store, this.#root, fence), aclTable),
+      clientQuotas: new LocalClientQuotaAdmin(
+        new ClientQuotaFrontend(store, table.keys.root, fence),
+        clientQuotaTable,
+      ),
     };
   }
 
@@ -645,6 +681,7 @@ export class KafkaServer {
       await this.#session?.close();
       await this.#features?.stop();
       await this.#aclTable?.stop();
+      await this.#clientQuotaTable?.stop();
       await this.#table.stop();
       await this.#store.close();
     }

@@ -151,8 +151,9 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'max.connections.per.ip': 'excess connections are closed at once',
   'max.connections.per.ip.overrides': 'IP addresses and host names (resolved when the value changes)',
   'max.connection.creation.rate': 'connections over the rate wait in the acceptor',
-  'quota.window.num': 'windows of the connection creation rates',
-  'quota.window.size.seconds': 'window of the connection creation rates',
+  'quota.window.num':
+    'samples of the connection creation rates and the produce, fetch and request quota rates (client quotas read it at startup)',
+  'quota.window.size.seconds': '',
   'socket.listen.backlog.size': 'also how many connections may wait for a slot',
   // Replication throttles (src/broker/replication/replication-quota.ts), read at each fetch.
   'leader.replication.throttled.rate': '',
@@ -189,6 +190,9 @@ export const BROKER_ENFORCED: Readonly<Record<string, string>> = {
   'log.cleaner.dedupe.buffer.size': 'shared by all cleaner threads, as in Kafka',
   'log.cleaner.io.buffer.size': '',
   'log.cleaner.io.buffer.load.factor': '',
+  // Client quotas (src/broker/quota/, docs/quotas.md): read at startup.
+  'controller.quota.window.num': 'samples of the controller mutation quota (read at startup)',
+  'controller.quota.window.size.seconds': '',
 };
 
 function brokerKeys(): ConfigDef {

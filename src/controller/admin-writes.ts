@@ -16,6 +16,12 @@
 import type { CreateTopicRequest, TopicDefaults, TopicFrontend } from './topic-frontend.js';
 import type { ConfigFrontend } from './config-frontend.js';
 import type { TopicRecord } from './records.js';
+import type {
+  ClientQuotaAlteration,
+  ClientQuotaAlterationResult,
+  ClientQuotaFrontend,
+} from './client-quota-frontend.js';
+import type { ClientQuotaTable } from './client-quota-table.js';
 
 export interface TopicAdmin {
   /** Validate a CreateTopics entry without writing (validateOnly); the record it would create. */
@@ -101,5 +107,31 @@ export class LocalConfigAdmin implements BrokerConfigAdmin {
     validateOnly: boolean,
   ): Promise<void> {
     await this.#f.setBrokerConfigs(id, next, validateOnly);
+  }
+}
+
+/** AlterClientQuotas (the reads, DescribeClientQuotas, use the broker's ClientQuotaTable). */
+export interface ClientQuotaAdmin {
+  /** One result per distinct entity; resolves once this broker's table has the write. */
+  alter(alterations: ClientQuotaAlteration[], validateOnly: boolean): Promise<ClientQuotaAlterationResult[]>;
+}
+
+/** Single node: the broker's own ClientQuotaFrontend, fenced by the node's controller key. */
+export class LocalClientQuotaAdmin implements ClientQuotaAdmin {
+  readonly #f: ClientQuotaFrontend;
+  readonly #table: ClientQuotaTable;
+
+  constructor(frontend: ClientQuotaFrontend, table: ClientQuotaTable) {
+    this.#f = frontend;
+    this.#table = table;
+  }
+
+  async alter(
+    alterations: ClientQuotaAlteration[],
+    validateOnly: boolean,
+  ): Promise<ClientQuotaAlterationResult[]> {
+    const { results, revision } = await this.#f.alter(alterations, validateOnly);
+    await this.#table.waitForRevision(revision);
+    return results;
   }
 }

@@ -36,6 +36,11 @@ import { ConfigFrontend } from './config-frontend.js';
 import { AclFrontend, type AclDeleteResult, type AclWriteResult } from './acl-frontend.js';
 import type { AclBinding, AclBindingFilter } from '../broker/security/acl.js';
 import {
+  ClientQuotaFrontend,
+  type ClientQuotaAlteration,
+  type ClientQuotaAlterationResult,
+} from './client-quota-frontend.js';
+import {
   isReassigning,
   maybeCompleteReassignment,
   onAlterReassignment,
@@ -116,6 +121,7 @@ export class Controller {
   readonly #topics: TopicFrontend;
   readonly #configs: ConfigFrontend;
   readonly #acls: AclFrontend;
+  readonly #clientQuotas: ClientQuotaFrontend;
   #active = false;
   #epoch = -1;
   #stopped = false;
@@ -136,6 +142,7 @@ export class Controller {
     this.#topics = new TopicFrontend(o.store, o.table, this.#fence);
     this.#configs = new ConfigFrontend(o.store, o.table, this.#fence);
     this.#acls = new AclFrontend(o.store, o.table.keys.root, this.#fence);
+    this.#clientQuotas = new ClientQuotaFrontend(o.store, o.table.keys.root, this.#fence);
     // The broker registered again under a new lease (the old one was lost): campaign with it.
     o.session.onRenewed(() => {
       if (this.#active && this.#o.table.controller === null) this.#deactivate('lease replaced');
@@ -647,6 +654,14 @@ export class Controller {
   /** DeleteAcls: one result per filter with the ACLs it removed, and the revision to wait for. */
   deleteAcls(filters: AclBindingFilter[]): Promise<{ results: AclDeleteResult[]; revision: number }> {
     return this.#adminWrite(() => this.#acls.delete(filters));
+  }
+
+  /** AlterClientQuotas: per-entity results and the write's revision (0: nothing written). */
+  alterClientQuotas(
+    alterations: ClientQuotaAlteration[],
+    validateOnly: boolean,
+  ): Promise<{ results: ClientQuotaAlterationResult[]; revision: number }> {
+    return this.#adminWrite(() => this.#clientQuotas.alter(alterations, validateOnly));
   }
 
   /** Move every leadership off `broker` and take it out of ISRs; returns partitions it still leads. */

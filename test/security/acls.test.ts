@@ -634,6 +634,18 @@ describe('authorization matrix', () => {
     expect(errorName(dl.errorCode!)).toBe('CLUSTER_AUTHORIZATION_FAILED');
     const scram = await alice.request(ApiKeys.DescribeUserScramCredentials, 0, { users: null });
     expect(errorName(scram.errorCode)).toBe('CLUSTER_AUTHORIZATION_FAILED');
+    const dq = await alice.request(ApiKeys.DescribeClientQuotas, 1, { components: [], strict: false });
+    expect([errorName(dq.errorCode), dq.entries]).toEqual(['CLUSTER_AUTHORIZATION_FAILED', null]);
+    const aq = await alice.request(ApiKeys.AlterClientQuotas, 1, {
+      entries: [
+        {
+          entity: [{ entityType: 'client-id', entityName: 'x' }],
+          ops: [{ key: 'producer_byte_rate', value: 1024, remove: false }],
+        },
+      ],
+      validateOnly: true,
+    });
+    expect(errorName(aq.entries[0]!.errorCode)).toBe('CLUSTER_AUTHORIZATION_FAILED');
     const markers = await alice.request(ApiKeys.WriteTxnMarkers, 1, {
       markers: [
         {

@@ -6,12 +6,15 @@
 import type { ByteReader, ByteWriter } from '../../protocol/primitives.js';
 import type { RequestHeader } from '../../protocol/messages/headers.js';
 import type { ConnectionContext } from '../network/connection.js';
+import type { RequestThrottle } from '../quota/client-quotas.js';
 
 export interface RequestContext {
   readonly header: RequestHeader;
   readonly apiVersion: number;
   readonly connection: ConnectionContext;
   readonly clientId: string | null;
+  /** Client quota bookkeeping of this request (absent when the broker runs without quotas). */
+  readonly quota?: RequestThrottle;
 }
 
 export interface ApiHandler<Req = unknown, Res = unknown> {

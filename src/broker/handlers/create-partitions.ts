@@ -9,6 +9,7 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { errorCodeOf } from '../error-mapping.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../quota/client-quotas.js';
 
 export function createPartitionsHandler(b: BrokerServices) {
   return defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
@@ -31,6 +32,19 @@ export function createPartitionsHandler(b: BrokerServices) {
         if (!alterable.has(t.name)) {
           results.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null });
           continue;
+        }
+        // KIP-599: the partitions added count against controller_mutation_rate.
+        const current = b.table.topics.get(t.name)?.replicas.length;
+        const permits = current === undefined ? 0 : t.count - current;
+        if (ctx.quota && !req.validateOnly && permits > 0) {
+          if (ctx.quota.recordMutations(permits, ctx.apiVersion >= 3) > 0) {
+            results.push({
+              name: t.name,
+              errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+              errorMessage: THROTTLING_QUOTA_EXCEEDED_MESSAGE,
+            });
+            continue;
+          }
         }
         try {
           await b.topics.createPartitions(

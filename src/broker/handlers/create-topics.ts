@@ -14,6 +14,7 @@ import { errorCodeOf } from '../error-mapping.js';
 import { ZERO_UUID, type CreateTopicRequest } from '../../controller/topic-frontend.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../quota/client-quotas.js';
 
 /** The KRaft metadata log's topic name, which CreateTopics refuses (Kafka's Topic.CLUSTER_METADATA_TOPIC_NAME). */
 const CLUSTER_METADATA_TOPIC = '__cluster_metadata';
@@ -100,6 +101,14 @@ export function createTopicsHandler(b: BrokerServices) {
           }
         }
         try {
+          // KIP-599: the partitions a creation makes count against controller_mutation_rate.
+          if (ctx.quota && !req.validateOnly) {
+            const permits = b.topics.plan(creq, defaults).replicas.length;
+            if (ctx.quota.recordMutations(permits, ctx.apiVersion >= 6) > 0) {
+              refuse(t.name, ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLING_QUOTA_EXCEEDED_MESSAGE);
+              continue;
+            }
+          }
           const record = req.validateOnly
             ? b.topics.plan(creq, defaults)
             : await b.topics.create(creq, defaults);

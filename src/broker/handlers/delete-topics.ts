@@ -13,6 +13,7 @@ import { errorCodeOf } from '../error-mapping.js';
 import { ZERO_UUID } from '../../controller/topic-frontend.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
+import { THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../quota/client-quotas.js';
 
 export function deleteTopicsHandler(b: BrokerServices) {
   return defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
@@ -70,6 +71,17 @@ export function deleteTopicsHandler(b: BrokerServices) {
             topicId,
             errorCode: ErrorCode.TOPIC_DELETION_DISABLED,
             errorMessage: 'Topic deletion is disabled (delete.topic.enable=false).',
+          });
+          continue;
+        }
+        // KIP-599: the partitions a deletion removes count against controller_mutation_rate.
+        const permits = b.table.topics.get(name)?.replicas.length ?? 0;
+        if (ctx.quota && permits > 0 && ctx.quota.recordMutations(permits, ctx.apiVersion >= 5) > 0) {
+          responses.push({
+            name,
+            topicId,
+            errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+            errorMessage: THROTTLING_QUOTA_EXCEEDED_MESSAGE,
           });
           continue;
         }

@@ -1,9 +1,8 @@
 /**
- * DescribeClientQuotas (key 48), versions 0-1: Sluice has no client quotas yet, so every valid filter
- * matches nothing, as on a Kafka cluster without quotas. It exists because `kafka-configs.sh
- * --describe --entity-type users` asks for quotas before it shows the user's SCRAM credentials. The
- * filter is validated as Kafka's ClientQuotasImage.describe does (same errors and sentences). The
- * quotas work replaces this with the real table.
+ * DescribeClientQuotas (key 48), versions 0-1: the entities in this broker's ClientQuotaTable that
+ * match the filter, with their values, as Kafka's ClientQuotasImage.describe answers (same
+ * validation, errors and sentences): EXACT (0) matches a name, DEFAULT (1) the default entity of the
+ * type, SPECIFIED (2) any entity that has the type; `strict` leaves out entities with other types.
  */
 import {
   decodeDescribeClientQuotasRequest,
@@ -12,7 +11,10 @@ import {
   type DescribeClientQuotasResponse,
 } from '../../protocol/messages/describe-client-quotas.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import type { AuthHelper } from '../security/authorizer-helper.js';
 import { defineHandler } from './api-handler.js';
+import { entityMatches } from '../../common/client-quota.js';
+import type { ClientQuotaTable } from '../../controller/client-quota-table.js';
 
 const ENTITY_TYPES = new Set(['user', 'client-id', 'ip']);
 
@@ -59,7 +61,30 @@ export function clientQuotaFilterError(
   return null;
 }
 
-export function describeClientQuotasHandler() {
+/** The entities of `table` the (valid) filter matches. */
+export function describeClientQuotas(
+  table: ClientQuotaTable,
+  req: DescribeClientQuotasRequest,
+): NonNullable<DescribeClientQuotasResponse['entries']> {
+  const exact = new Map<string, string | null>();
+  const specified = new Set<string>();
+  for (const c of req.components) {
+    if (c.matchType === 0) exact.set(c.entityType, c.match);
+    else if (c.matchType === 1) exact.set(c.entityType, null);
+    else specified.add(c.entityType);
+  }
+  const out: NonNullable<DescribeClientQuotasResponse['entries']> = [];
+  for (const { entity, quotas } of table.quotas.values()) {
+    if (!entityMatches(entity, exact, specified, req.strict)) continue;
+    out.push({
+      entity: Object.keys(entity).map((t) => ({ entityType: t, entityName: entity[t] ?? null })),
+      values: Object.entries(quotas).map(([key, value]) => ({ key, value })),
+    });
+  }
+  return out;
+}
+
+export function describeClientQuotasHandler(table: ClientQuotaTable, auth: AuthHelper) {
   return defineHandler<DescribeClientQuotasRequest, DescribeClientQuotasResponse>({
     apiKey: 48,
     name: 'DescribeClientQuotas',
@@ -67,11 +92,24 @@ export function describeClientQuotasHandler() {
     maxVersion: 1,
     decode: decodeDescribeClientQuotasRequest,
     encode: encodeDescribeClientQuotasResponse,
-    handle: (req) => {
+    handle: (req, ctx) => {
+      // As Kafka's KafkaApis: DESCRIBE_CONFIGS on the cluster, else the whole answer is refused.
+      if (!auth.authorizeCluster(ctx, 'DESCRIBE_CONFIGS'))
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: 'Cluster authorization failed.',
+          entries: null,
+        };
       const err = clientQuotaFilterError(req);
       return err
         ? { throttleTimeMs: 0, errorCode: err.code, errorMessage: err.message, entries: null }
-        : { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, entries: [] };
+        : {
+            throttleTimeMs: 0,
+            errorCode: ErrorCode.NONE,
+            errorMessage: null,
+            entries: describeClientQuotas(table, req),
+          };
     },
   });
 }

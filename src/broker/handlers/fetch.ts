@@ -60,18 +60,34 @@ export function fetchHandler(b: BrokerServices) {
               partitions.map((p) => p.topic),
             );
       const allowed = readable ? partitions.filter((p) => readable.has(p.topic)) : partitions;
-      const fetched = await b.replicaManager.fetchMessages({
+      // Client quotas (consumer_byte_rate): a follower's fetch is exempt; a consumer's response is
+      // no bigger than its quota allows in one window (Kafka's getMaxValueInQuotaWindow).
+      const quota = ctx.quota;
+      const fetchQuota = quota?.quotas.fetch;
+      if (quota && replicaId >= 0) quota.exempt = true;
+      const quotaMaxBytes =
+        quota && fetchQuota && replicaId < 0
+          ? Math.min(
+              0x7fffffff,
+              Math.floor(fetchQuota.maxValueInQuotaWindow(quota.identity.user, quota.identity.clientId)),
+            )
+          : 0x7fffffff;
+      // v0-2 had no response limit; keep Kafka's behaviour of honouring only partition limits there.
+      const maxBytes = Math.min(
+        ctx.apiVersion >= 3
+          ? Math.min(req.maxBytes ?? 0x7fffffff, b.config.int('fetch.max.bytes'))
+          : 0x7fffffff,
+        quotaMaxBytes,
+      );
+      const fetching = b.replicaManager.fetchMessages({
         replicaId,
         maxWaitMs: req.maxWaitMs,
-        minBytes: req.minBytes,
-        // v0-2 had no response limit; keep Kafka's behaviour of honouring only partition limits there.
-        maxBytes:
-          ctx.apiVersion >= 3
-            ? Math.min(req.maxBytes ?? 0x7fffffff, b.config.int('fetch.max.bytes'))
-            : 0x7fffffff,
+        minBytes: Math.min(req.minBytes, maxBytes),
+        maxBytes,
         isolationLevel,
         partitions: allowed,
       });
+      const fetched = quota ? await quota.waiting(fetching) : await fetching;
       let f = 0;
       const results = partitions.map((p): FetchPartitionResult =>
         !readable || readable.has(p.topic)
@@ -86,6 +102,21 @@ export function fetchHandler(b: BrokerServices) {
               records: null,
             },
       );
+      if (quota && fetchQuota && replicaId < 0) {
+        // Kafka records the response size, then, when either the fetch or the request quota asks
+        // for a throttle, takes it back and answers no data (the client fetches it again later).
+        const { user, clientId } = quota.identity;
+        let size = 0;
+        for (const r of results) size += r.records?.length ?? 0;
+        const bandwidthMs = fetchQuota.recordAndGetThrottleTimeMs(user, clientId, size);
+        const requestMs = quota.requestThrottleMs();
+        const throttleTimeMs = Math.max(bandwidthMs, requestMs);
+        if (throttleTimeMs > 0) {
+          fetchQuota.unrecord(user, clientId, size);
+          quota.setBandwidthThrottle(fetchQuota, bandwidthMs);
+          return { throttleTimeMs, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
+        }
+      }
       let i = 0;
       return {
         throttleTimeMs: 0,

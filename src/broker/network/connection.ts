@@ -37,6 +37,11 @@ export interface ConnectionContext {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localPort: number;
+  /**
+   * Stop reading and handling this connection's requests for `ms` after the current response (a
+   * client over its quota, Kafka's channel muting for throttling; see src/broker/quota).
+   */
+  muteFor?(ms: number): void;
 }
 
 /**
@@ -79,6 +84,9 @@ export class Connection implements ConnectionContext {
   #busy = false;
   #closing = false;
   #idleTimer: NodeJS.Timeout | null = null;
+  /** Quota throttling: no request is read or handled before this time (Date.now() ms). */
+  #mutedUntil = 0;
+  #muteTimer: NodeJS.Timeout | null = null;
   #inFlight: Promise<void> = Promise.resolve();
   readonly #principal: KafkaPrincipal;
   readonly #auth: SaslServerAuthenticator | null;
@@ -113,7 +121,11 @@ export class Connection implements ConnectionContext {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (err) => this.#log.debug({ err }, 'socket error'));
-    socket.on('close', () => this.#clearIdle());
+    socket.on('close', () => {
+      this.#clearIdle();
+      if (this.#muteTimer) clearTimeout(this.#muteTimer);
+      this.#muteTimer = null;
+    });
     this.#armIdle();
   }
 
@@ -163,8 +175,22 @@ export class Connection implements ConnectionContext {
     this.#pump();
   }
 
+  muteFor(ms: number): void {
+    if (ms > 0) this.#mutedUntil = Math.max(this.#mutedUntil, Date.now() + ms);
+  }
+
   #pump(): void {
-    if (this.#busy) return;
+    if (this.#busy || this.#muteTimer) return;
+    const wait = this.#mutedUntil - Date.now();
+    if (wait > 0 && !this.#closing) {
+      // Throttled: read nothing more until the throttle time has passed (Kafka mutes the channel).
+      this.#socket.pause();
+      this.#muteTimer = setTimeout(() => {
+        this.#muteTimer = null;
+        this.#pump();
+      }, wait);
+      return;
+    }
     const frame = this.#queue.shift();
     if (frame === undefined) {
       if (this.#closing) this.#socket.end();
@@ -239,6 +265,9 @@ export class Connection implements ConnectionContext {
 
   #closeAfterQueue(): void {
     this.#closing = true;
+    // A throttled connection that is closing answers what it owes without waiting out its throttle.
+    if (this.#muteTimer) clearTimeout(this.#muteTimer);
+    this.#muteTimer = null;
     this.#socket.pause();
     if (!this.#busy) this.#pump();
   }

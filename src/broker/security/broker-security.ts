@@ -26,7 +26,6 @@ import { saslHandshakeHandler } from '../handlers/sasl-handshake.js';
 import { saslAuthenticateHandler } from '../handlers/sasl-authenticate.js';
 import { scramCredentialHandlers } from '../handlers/scram-credentials.js';
 import type { AuthHelper } from './authorizer-helper.js';
-import { describeClientQuotasHandler } from '../handlers/describe-client-quotas.js';
 import { interBrokerClientSecurity, PLAINTEXT_CLIENT, type ClientSecurity } from './client-security.js';
 import { ListenerConfigView } from './listener-config-view.js';
 import { saslServerSettings } from './sasl-config.js';
@@ -182,13 +181,11 @@ export class BrokerSecurity {
   }
 
   /**
-   * SaslHandshake/SaslAuthenticate (their KafkaApis answers), the SCRAM credential APIs, and an
-   * empty DescribeClientQuotas (kafka-configs.sh --describe --entity-type users needs it).
+   * SaslHandshake/SaslAuthenticate (their KafkaApis answers) and the SCRAM credential APIs.
    */
   /** `auth`: the SCRAM APIs' CLUSTER checks. */
   handlers(auth: AuthHelper): ApiHandler[] {
     return [
-      describeClientQuotasHandler() as ApiHandler,
       saslHandshakeHandler() as ApiHandler,
       saslAuthenticateHandler() as ApiHandler,
       ...scramCredentialHandlers(this.scramFrontend, auth),

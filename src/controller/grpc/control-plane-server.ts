@@ -225,6 +225,29 @@ export class ControlPlaneServer {
           revision: r.revision,
         };
       }),
+      AlterClientQuotas: w(async (req) => {
+        const { results, revision } = await controller.alterClientQuotas(
+          req.entries.map((a) => ({
+            entity: a.entity.map((e) => ({ entityType: e.entityType, entityName: e.entityName ?? null })),
+            ops: a.ops.map((o) => ({ key: o.key, value: o.value ?? null })),
+          })),
+          req.validateOnly,
+        );
+        return {
+          error: 'NONE',
+          message: '',
+          revision,
+          results: results.map((r) => ({
+            entity: r.entity.map((e) =>
+              e.entityName === null
+                ? { entityType: e.entityType }
+                : { entityType: e.entityType, entityName: e.entityName },
+            ),
+            error: r.error,
+            message: r.message ?? '',
+          })),
+        };
+      }),
     };
     const adminHandlers: AdminHandlers = {
       DescribeClusterHealth: u(() => {

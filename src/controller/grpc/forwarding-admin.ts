@@ -6,7 +6,9 @@
  * waits until its own table has the write (read-your-writes: a Metadata request right after a
  * CreateTopics on the same connection sees the topic). Reads (plan, current) use the local view.
  */
-import type { BrokerConfigAdmin, TopicAdmin } from '../admin-writes.js';
+import type { BrokerConfigAdmin, ClientQuotaAdmin, TopicAdmin } from '../admin-writes.js';
+import type { ClientQuotaAlteration, ClientQuotaAlterationResult } from '../client-quota-frontend.js';
+import type { ClientQuotaTable } from '../client-quota-table.js';
 import type { MetadataTable } from '../metadata-table.js';
 import type { TopicRecord } from '../records.js';
 import {
@@ -32,7 +34,13 @@ type WriteMethod = Extract<
   | 'alterBrokerConfigs'
   | 'createAcls'
   | 'deleteAcls'
+  | 'alterClientQuotas'
 >;
+
+/** The view a write must reach before the broker answers (the MetadataTable, or the ClientQuotaTable). */
+interface RevisionView {
+  waitForRevision(revision: number): Promise<void>;
+}
 
 export interface ForwardingOptions {
   /** How long to look for a controller that answers (default 30 s, Kafka's default request timeout). */
@@ -47,11 +55,11 @@ export interface ForwardingOptions {
 /** Sends one write to the controller and turns its answer into a result or a TopicOperationError. */
 class Forwarder {
   readonly #client: ControlPlaneClient;
-  readonly #table: MetadataTable;
+  readonly #table: RevisionView;
   readonly #timeoutMs: number;
   readonly #attemptTimeoutMs: number;
 
-  constructor(client: ControlPlaneClient, table: MetadataTable, o: ForwardingOptions) {
+  constructor(client: ControlPlaneClient, table: RevisionView, o: ForwardingOptions) {
     this.#client = client;
     this.#table = table;
     this.#timeoutMs = o.timeoutMs ?? 30_000;
@@ -211,6 +219,36 @@ export class ForwardingAclAdmin implements AclAdmin {
         operation: b.operation,
         permissionType: b.permissionType,
       })),
+    }));
+  }
+}
+
+export class ForwardingClientQuotaAdmin implements ClientQuotaAdmin {
+  readonly #f: Forwarder;
+
+  constructor(client: ControlPlaneClient, table: ClientQuotaTable, o: ForwardingOptions = {}) {
+    this.#f = new Forwarder(client, table, o);
+  }
+
+  async alter(
+    alterations: ClientQuotaAlteration[],
+    validateOnly: boolean,
+  ): Promise<ClientQuotaAlterationResult[]> {
+    const res = await this.#f.forward('alterClientQuotas', {
+      entries: alterations.map((a) => ({
+        entity: a.entity.map((e) =>
+          e.entityName === null
+            ? { entityType: e.entityType }
+            : { entityType: e.entityType, entityName: e.entityName },
+        ),
+        ops: a.ops.map((o) => (o.value === null ? { key: o.key } : { key: o.key, value: o.value })),
+      })),
+      validateOnly,
+    });
+    return res.results.map((r) => ({
+      entity: r.entity.map((e) => ({ entityType: e.entityType, entityName: e.entityName ?? null })),
+      error: r.error,
+      message: r.error === 'NONE' ? null : r.message,
     }));
   }
 }

@@ -22,7 +22,8 @@ export type ControllerMethod =
   | 'alterTopicConfigs'
   | 'alterBrokerConfigs'
   | 'createAcls'
-  | 'deleteAcls';
+  | 'deleteAcls'
+  | 'alterClientQuotas';
 export type AdminMethod = 'describeClusterHealth' | 'safeToRestart' | 'drainBroker';
 export type Method = ControllerMethod | AdminMethod;
 
@@ -75,6 +76,7 @@ function methodDefinitions(): Definitions {
     alterBrokerConfigs: c.AlterBrokerConfigs,
     createAcls: c.CreateAcls,
     deleteAcls: c.DeleteAcls,
+    alterClientQuotas: c.AlterClientQuotas,
     describeClusterHealth: a.DescribeClusterHealth,
     safeToRestart: a.SafeToRestart,
     drainBroker: a.DrainBroker,

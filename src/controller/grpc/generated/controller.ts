@@ -9,12 +9,18 @@ import type { AclFilterResult as _sluice_controller_v1_AclFilterResult, AclFilte
 import type { AclResult as _sluice_controller_v1_AclResult, AclResult__Output as _sluice_controller_v1_AclResult__Output } from './sluice/controller/v1/AclResult.js';
 import type { AdminClient as _sluice_controller_v1_AdminClient, AdminDefinition as _sluice_controller_v1_AdminDefinition } from './sluice/controller/v1/Admin.js';
 import type { AlterBrokerConfigsRequest as _sluice_controller_v1_AlterBrokerConfigsRequest, AlterBrokerConfigsRequest__Output as _sluice_controller_v1_AlterBrokerConfigsRequest__Output } from './sluice/controller/v1/AlterBrokerConfigsRequest.js';
+import type { AlterClientQuotasRequest as _sluice_controller_v1_AlterClientQuotasRequest, AlterClientQuotasRequest__Output as _sluice_controller_v1_AlterClientQuotasRequest__Output } from './sluice/controller/v1/AlterClientQuotasRequest.js';
+import type { AlterClientQuotasResponse as _sluice_controller_v1_AlterClientQuotasResponse, AlterClientQuotasResponse__Output as _sluice_controller_v1_AlterClientQuotasResponse__Output } from './sluice/controller/v1/AlterClientQuotasResponse.js';
 import type { AlterPartitionReassignmentsRequest as _sluice_controller_v1_AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsRequest__Output as _sluice_controller_v1_AlterPartitionReassignmentsRequest__Output } from './sluice/controller/v1/AlterPartitionReassignmentsRequest.js';
 import type { AlterPartitionReassignmentsResponse as _sluice_controller_v1_AlterPartitionReassignmentsResponse, AlterPartitionReassignmentsResponse__Output as _sluice_controller_v1_AlterPartitionReassignmentsResponse__Output } from './sluice/controller/v1/AlterPartitionReassignmentsResponse.js';
 import type { AlterPartitionRequest as _sluice_controller_v1_AlterPartitionRequest, AlterPartitionRequest__Output as _sluice_controller_v1_AlterPartitionRequest__Output } from './sluice/controller/v1/AlterPartitionRequest.js';
 import type { AlterPartitionResponse as _sluice_controller_v1_AlterPartitionResponse, AlterPartitionResponse__Output as _sluice_controller_v1_AlterPartitionResponse__Output } from './sluice/controller/v1/AlterPartitionResponse.js';
 import type { AlterTopicConfigsRequest as _sluice_controller_v1_AlterTopicConfigsRequest, AlterTopicConfigsRequest__Output as _sluice_controller_v1_AlterTopicConfigsRequest__Output } from './sluice/controller/v1/AlterTopicConfigsRequest.js';
 import type { BrokerHealth as _sluice_controller_v1_BrokerHealth, BrokerHealth__Output as _sluice_controller_v1_BrokerHealth__Output } from './sluice/controller/v1/BrokerHealth.js';
+import type { ClientQuotaAlteration as _sluice_controller_v1_ClientQuotaAlteration, ClientQuotaAlteration__Output as _sluice_controller_v1_ClientQuotaAlteration__Output } from './sluice/controller/v1/ClientQuotaAlteration.js';
+import type { ClientQuotaEntityEntry as _sluice_controller_v1_ClientQuotaEntityEntry, ClientQuotaEntityEntry__Output as _sluice_controller_v1_ClientQuotaEntityEntry__Output } from './sluice/controller/v1/ClientQuotaEntityEntry.js';
+import type { ClientQuotaOp as _sluice_controller_v1_ClientQuotaOp, ClientQuotaOp__Output as _sluice_controller_v1_ClientQuotaOp__Output } from './sluice/controller/v1/ClientQuotaOp.js';
+import type { ClientQuotaResult as _sluice_controller_v1_ClientQuotaResult, ClientQuotaResult__Output as _sluice_controller_v1_ClientQuotaResult__Output } from './sluice/controller/v1/ClientQuotaResult.js';
 import type { ConfigEntry as _sluice_controller_v1_ConfigEntry, ConfigEntry__Output as _sluice_controller_v1_ConfigEntry__Output } from './sluice/controller/v1/ConfigEntry.js';
 import type { ControlledShutdownRequest as _sluice_controller_v1_ControlledShutdownRequest, ControlledShutdownRequest__Output as _sluice_controller_v1_ControlledShutdownRequest__Output } from './sluice/controller/v1/ControlledShutdownRequest.js';
 import type { ControlledShutdownResponse as _sluice_controller_v1_ControlledShutdownResponse, ControlledShutdownResponse__Output as _sluice_controller_v1_ControlledShutdownResponse__Output } from './sluice/controller/v1/ControlledShutdownResponse.js';
@@ -63,12 +69,18 @@ export interface ProtoGrpcType {
          */
         Admin: SubtypeConstructor<typeof grpc.Client, _sluice_controller_v1_AdminClient> & { service: _sluice_controller_v1_AdminDefinition }
         AlterBrokerConfigsRequest: MessageTypeDefinition<_sluice_controller_v1_AlterBrokerConfigsRequest, _sluice_controller_v1_AlterBrokerConfigsRequest__Output>
+        AlterClientQuotasRequest: MessageTypeDefinition<_sluice_controller_v1_AlterClientQuotasRequest, _sluice_controller_v1_AlterClientQuotasRequest__Output>
+        AlterClientQuotasResponse: MessageTypeDefinition<_sluice_controller_v1_AlterClientQuotasResponse, _sluice_controller_v1_AlterClientQuotasResponse__Output>
         AlterPartitionReassignmentsRequest: MessageTypeDefinition<_sluice_controller_v1_AlterPartitionReassignmentsRequest, _sluice_controller_v1_AlterPartitionReassignmentsRequest__Output>
         AlterPartitionReassignmentsResponse: MessageTypeDefinition<_sluice_controller_v1_AlterPartitionReassignmentsResponse, _sluice_controller_v1_AlterPartitionReassignmentsResponse__Output>
         AlterPartitionRequest: MessageTypeDefinition<_sluice_controller_v1_AlterPartitionRequest, _sluice_controller_v1_AlterPartitionRequest__Output>
         AlterPartitionResponse: MessageTypeDefinition<_sluice_controller_v1_AlterPartitionResponse, _sluice_controller_v1_AlterPartitionResponse__Output>
         AlterTopicConfigsRequest: MessageTypeDefinition<_sluice_controller_v1_AlterTopicConfigsRequest, _sluice_controller_v1_AlterTopicConfigsRequest__Output>
         BrokerHealth: MessageTypeDefinition<_sluice_controller_v1_BrokerHealth, _sluice_controller_v1_BrokerHealth__Output>
+        ClientQuotaAlteration: MessageTypeDefinition<_sluice_controller_v1_ClientQuotaAlteration, _sluice_controller_v1_ClientQuotaAlteration__Output>
+        ClientQuotaEntityEntry: MessageTypeDefinition<_sluice_controller_v1_ClientQuotaEntityEntry, _sluice_controller_v1_ClientQuotaEntityEntry__Output>
+        ClientQuotaOp: MessageTypeDefinition<_sluice_controller_v1_ClientQuotaOp, _sluice_controller_v1_ClientQuotaOp__Output>
+        ClientQuotaResult: MessageTypeDefinition<_sluice_controller_v1_ClientQuotaResult, _sluice_controller_v1_ClientQuotaResult__Output>
         ConfigEntry: MessageTypeDefinition<_sluice_controller_v1_ConfigEntry, _sluice_controller_v1_ConfigEntry__Output>
         ControlledShutdownRequest: MessageTypeDefinition<_sluice_controller_v1_ControlledShutdownRequest, _sluice_controller_v1_ControlledShutdownRequest__Output>
         ControlledShutdownResponse: MessageTypeDefinition<_sluice_controller_v1_ControlledShutdownResponse, _sluice_controller_v1_ControlledShutdownResponse__Output>

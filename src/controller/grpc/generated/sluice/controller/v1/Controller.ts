@@ -3,6 +3,8 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AlterBrokerConfigsRequest as _sluice_controller_v1_AlterBrokerConfigsRequest, AlterBrokerConfigsRequest__Output as _sluice_controller_v1_AlterBrokerConfigsRequest__Output } from '../../../sluice/controller/v1/AlterBrokerConfigsRequest.js';
+import type { AlterClientQuotasRequest as _sluice_controller_v1_AlterClientQuotasRequest, AlterClientQuotasRequest__Output as _sluice_controller_v1_AlterClientQuotasRequest__Output } from '../../../sluice/controller/v1/AlterClientQuotasRequest.js';
+import type { AlterClientQuotasResponse as _sluice_controller_v1_AlterClientQuotasResponse, AlterClientQuotasResponse__Output as _sluice_controller_v1_AlterClientQuotasResponse__Output } from '../../../sluice/controller/v1/AlterClientQuotasResponse.js';
 import type { AlterPartitionReassignmentsRequest as _sluice_controller_v1_AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsRequest__Output as _sluice_controller_v1_AlterPartitionReassignmentsRequest__Output } from '../../../sluice/controller/v1/AlterPartitionReassignmentsRequest.js';
 import type { AlterPartitionReassignmentsResponse as _sluice_controller_v1_AlterPartitionReassignmentsResponse, AlterPartitionReassignmentsResponse__Output as _sluice_controller_v1_AlterPartitionReassignmentsResponse__Output } from '../../../sluice/controller/v1/AlterPartitionReassignmentsResponse.js';
 import type { AlterPartitionRequest as _sluice_controller_v1_AlterPartitionRequest, AlterPartitionRequest__Output as _sluice_controller_v1_AlterPartitionRequest__Output } from '../../../sluice/controller/v1/AlterPartitionRequest.js';
@@ -42,6 +44,21 @@ export interface ControllerClient extends grpc.Client {
   alterBrokerConfigs(argument: _sluice_controller_v1_AlterBrokerConfigsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sluice_controller_v1_MetadataWriteResponse__Output>): grpc.ClientUnaryCall;
   alterBrokerConfigs(argument: _sluice_controller_v1_AlterBrokerConfigsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_MetadataWriteResponse__Output>): grpc.ClientUnaryCall;
   alterBrokerConfigs(argument: _sluice_controller_v1_AlterBrokerConfigsRequest, callback: grpc.requestCallback<_sluice_controller_v1_MetadataWriteResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * AlterClientQuotas (key 49): one result per entity, as Kafka's controller answers.
+   */
+  AlterClientQuotas(argument: _sluice_controller_v1_AlterClientQuotasRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_AlterClientQuotasResponse__Output>): grpc.ClientUnaryCall;
+  AlterClientQuotas(argument: _sluice_controller_v1_AlterClientQuotasRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sluice_controller_v1_AlterClientQuotasResponse__Output>): grpc.ClientUnaryCall;
+  AlterClientQuotas(argument: _sluice_controller_v1_AlterClientQuotasRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_AlterClientQuotasResponse__Output>): grpc.ClientUnaryCall;
+  AlterClientQuotas(argument: _sluice_controller_v1_AlterClientQuotasRequest, callback: grpc.requestCallback<_sluice_controller_v1_AlterClientQuotasResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * AlterClientQuotas (key 49): one result per entity, as Kafka's controller answers.
+   */
+  alterClientQuotas(argument: _sluice_controller_v1_AlterClientQuotasRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_AlterClientQuotasResponse__Output>): grpc.ClientUnaryCall;
+  alterClientQuotas(argument: _sluice_controller_v1_AlterClientQuotasRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sluice_controller_v1_AlterClientQuotasResponse__Output>): grpc.ClientUnaryCall;
+  alterClientQuotas(argument: _sluice_controller_v1_AlterClientQuotasRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_AlterClientQuotasResponse__Output>): grpc.ClientUnaryCall;
+  alterClientQuotas(argument: _sluice_controller_v1_AlterClientQuotasRequest, callback: grpc.requestCallback<_sluice_controller_v1_AlterClientQuotasResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * A partition leader asks to change its ISR (shrink on lag, expand on catch-up). Applied only
@@ -230,6 +247,11 @@ export interface ControllerHandlers extends grpc.UntypedServiceImplementation {
   AlterBrokerConfigs: grpc.handleUnaryCall<_sluice_controller_v1_AlterBrokerConfigsRequest__Output, _sluice_controller_v1_MetadataWriteResponse>;
   
   /**
+   * AlterClientQuotas (key 49): one result per entity, as Kafka's controller answers.
+   */
+  AlterClientQuotas: grpc.handleUnaryCall<_sluice_controller_v1_AlterClientQuotasRequest__Output, _sluice_controller_v1_AlterClientQuotasResponse>;
+  
+  /**
    * A partition leader asks to change its ISR (shrink on lag, expand on catch-up). Applied only
    * against the leader epoch and partition epoch the leader last saw (Kafka's AlterPartition).
    */
@@ -293,6 +315,7 @@ export interface ControllerHandlers extends grpc.UntypedServiceImplementation {
 
 export interface ControllerDefinition extends grpc.ServiceDefinition {
   AlterBrokerConfigs: MethodDefinition<_sluice_controller_v1_AlterBrokerConfigsRequest, _sluice_controller_v1_MetadataWriteResponse, _sluice_controller_v1_AlterBrokerConfigsRequest__Output, _sluice_controller_v1_MetadataWriteResponse__Output>
+  AlterClientQuotas: MethodDefinition<_sluice_controller_v1_AlterClientQuotasRequest, _sluice_controller_v1_AlterClientQuotasResponse, _sluice_controller_v1_AlterClientQuotasRequest__Output, _sluice_controller_v1_AlterClientQuotasResponse__Output>
   AlterPartition: MethodDefinition<_sluice_controller_v1_AlterPartitionRequest, _sluice_controller_v1_AlterPartitionResponse, _sluice_controller_v1_AlterPartitionRequest__Output, _sluice_controller_v1_AlterPartitionResponse__Output>
   AlterPartitionReassignments: MethodDefinition<_sluice_controller_v1_AlterPartitionReassignmentsRequest, _sluice_controller_v1_AlterPartitionReassignmentsResponse, _sluice_controller_v1_AlterPartitionReassignmentsRequest__Output, _sluice_controller_v1_AlterPartitionReassignmentsResponse__Output>
   AlterTopicConfigs: MethodDefinition<_sluice_controller_v1_AlterTopicConfigsRequest, _sluice_controller_v1_MetadataWriteResponse, _sluice_controller_v1_AlterTopicConfigsRequest__Output, _sluice_controller_v1_MetadataWriteResponse__Output>
