@@ -309,6 +309,7 @@ describe('real clients through a recording proxy', () => {
         const s = step(name);
         const metas = ofKey(s, ApiKeys.Metadata).filter((e) => !isBrokersOnly(e));
         expect(metas.length).toBeGreaterThan(0);
+        let known = false;
         for (const m of metas) {
           const body = decodeReq<MetadataRequest>(m.request).body;
           expect(body).toEqual({
@@ -317,11 +318,19 @@ describe('real clients through a recording proxy', () => {
             ...NOT_IN_V4_OR_V6,
           });
           const r = decodeRes<MetadataResponse>(m.response!, 3, 4).body;
+          // A producer's first request creates the topic: as Kafka 4.4, the answer is
+          // UNKNOWN_TOPIC_OR_PARTITION while the creation runs, the topic on the next refresh.
+          if (autoCreate && !known && r.topics[0]?.errorCode === 3) {
+            expect(r.topics.map((t) => [t.name, t.partitions])).toEqual([[s.topic, []]]);
+            continue;
+          }
+          known = true;
           expect(r.topics.map((t) => [t.name, t.errorCode])).toEqual([[s.topic, 0]]);
           expect(r.topics[0]!.partitions.find((p) => p.partitionIndex === 0)?.leaderId).toBe(
             r.brokers[0]!.nodeId,
           );
         }
+        expect(known).toBe(true);
       }
     });
 
