@@ -92,6 +92,8 @@ import { describeAclsHandler } from './handlers/describe-acls.js';
 import { deleteAclsHandler } from './handlers/delete-acls.js';
 import { AclTable } from '../controller/acl-table.js';
 import { AclFrontend } from '../controller/acl-frontend.js';
+import { LocalScramAdmin, type ScramAdmin } from '../controller/scram-admin.js';
+import { ScramCredentialFrontend } from '../controller/scram-frontend.js';
 import { LocalAclAdmin, type AclAdmin } from '../controller/acl-admin.js';
 import { createTransactionService, transactionHandlers, type TransactionService } from './txn/txn-service.js';
 
@@ -251,7 +253,7 @@ export class KafkaServer {
         ? new StandardAuthorizer({ config: authorizerConfig, acls: aclTable, log: this.#log, registry })
         : null,
     );
-    const admin = await this.#adminWrites(store, table, clientQuotaTable, controlClient, aclTable);
+    const admin = await this.#adminWrites(store, table, clientQuotaTable, controlClient, aclTable, security);
 
     const socketServers = this.#socketServers;
     // Gauges read the parts built below at scrape time (never before startup ends).
@@ -442,7 +444,7 @@ export class KafkaServer {
       alterPartitionReassignmentsHandler(services, () => controlClient),
       listPartitionReassignmentsHandler(services, () => controlClient),
       ...groupHandlers(services),
-      ...security.handlers(auth),
+      ...security.handlers(auth, admin.scram),
       createAclsHandler(services),
       describeAclsHandler(services),
       deleteAclsHandler(services),
@@ -494,6 +496,7 @@ export class KafkaServer {
         session,
         config: this.config,
         log: this.#log,
+        scramCredentials: security.scramTable,
       });
       this.#controller = controller;
       this.#controlServer = new ControlPlaneServer(
@@ -549,20 +552,28 @@ export class KafkaServer {
     clientQuotaTable: ClientQuotaTable,
     controlClient: ControlPlaneClient | null,
     aclTable: AclTable,
+    security: BrokerSecurity,
   ): Promise<{
     topics: TopicAdmin;
     brokerConfigs: BrokerConfigAdmin;
     acls: AclAdmin;
     clientQuotas: ClientQuotaAdmin;
+    scram: ScramAdmin;
   }> {
     if (controlClient) {
-      const { ForwardingTopicAdmin, ForwardingConfigAdmin, ForwardingAclAdmin, ForwardingClientQuotaAdmin } =
-        await import('../controller/grpc/forwarding-admin.js');
+      const {
+        ForwardingTopicAdmin,
+        ForwardingConfigAdmin,
+        ForwardingAclAdmin,
+        ForwardingClientQuotaAdmin,
+        ForwardingScramAdmin,
+      } = await import('../controller/grpc/forwarding-admin.js');
       return {
         topics: new ForwardingTopicAdmin(controlClient, table),
         brokerConfigs: new ForwardingConfigAdmin(controlClient, table),
         acls: new ForwardingAclAdmin(controlClient, table, aclTable),
         clientQuotas: new ForwardingClientQuotaAdmin(controlClient, clientQuotaTable),
+        scram: new ForwardingScramAdmin(controlClient, security.scramTable),
       };
     }
     const fence = await claimSingleNodeController(store, table, this.nodeId);
@@ -573,6 +584,10 @@ export class KafkaServer {
       clientQuotas: new LocalClientQuotaAdmin(
         new ClientQuotaFrontend(store, table.keys.root, fence),
         clientQuotaTable,
+      ),
+      scram: new LocalScramAdmin(
+        new ScramCredentialFrontend(store, security.scramTable, table.keys.root, fence),
+        security.scramTable,
       ),
     };
   }

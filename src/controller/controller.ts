@@ -36,6 +36,13 @@ import { ConfigFrontend } from './config-frontend.js';
 import { AclFrontend, type AclDeleteResult, type AclWriteResult } from './acl-frontend.js';
 import type { AclBinding, AclBindingFilter } from '../broker/security/acl.js';
 import {
+  ScramCredentialFrontend,
+  type ScramDeletion,
+  type ScramUpsertion,
+  type UserResult,
+} from './scram-frontend.js';
+import type { ScramCredentialTable } from './scram-table.js';
+import {
   ClientQuotaFrontend,
   type ClientQuotaAlteration,
   type ClientQuotaAlterationResult,
@@ -103,6 +110,8 @@ export interface ControllerOptions {
   session: RegistrationLease;
   config: BrokerConfig;
   log: Logger;
+  /** This broker's view of the SCRAM credentials, which AlterUserScramCredentials validates against. */
+  scramCredentials: ScramCredentialTable;
 }
 
 export interface ClusterHealth {
@@ -122,6 +131,7 @@ export class Controller {
   readonly #configs: ConfigFrontend;
   readonly #acls: AclFrontend;
   readonly #clientQuotas: ClientQuotaFrontend;
+  readonly #scram: ScramCredentialFrontend;
   #active = false;
   #epoch = -1;
   #stopped = false;
@@ -143,6 +153,7 @@ export class Controller {
     this.#configs = new ConfigFrontend(o.store, o.table, this.#fence);
     this.#acls = new AclFrontend(o.store, o.table.keys.root, this.#fence);
     this.#clientQuotas = new ClientQuotaFrontend(o.store, o.table.keys.root, this.#fence);
+    this.#scram = new ScramCredentialFrontend(o.store, o.scramCredentials, o.table.keys.root, this.#fence);
     // The broker registered again under a new lease (the old one was lost): campaign with it.
     o.session.onRenewed(() => {
       if (this.#active && this.#o.table.controller === null) this.#deactivate('lease replaced');
@@ -662,6 +673,14 @@ export class Controller {
     validateOnly: boolean,
   ): Promise<{ results: ClientQuotaAlterationResult[]; revision: number }> {
     return this.#adminWrite(() => this.#clientQuotas.alter(alterations, validateOnly));
+  }
+
+  /** AlterUserScramCredentials: per-user results and the write's revision (0: nothing written). */
+  alterUserScramCredentials(
+    deletions: ScramDeletion[],
+    upsertions: ScramUpsertion[],
+  ): Promise<{ results: UserResult[]; revision: number }> {
+    return this.#adminWrite(() => this.#scram.alter(deletions, upsertions));
   }
 
   /** Move every leadership off `broker` and take it out of ISRs; returns partitions it still leads. */

@@ -1,6 +1,7 @@
 /**
  * A deposed controller cannot change metadata: each write it makes (CreateTopics, CreatePartitions,
- * DeleteTopics, AlterConfigs on a topic and on brokers, and its own partition-state writes:
+ * DeleteTopics, AlterConfigs on a topic and on brokers, AlterUserScramCredentials, and its own
+ * partition-state writes:
  * AlterPartition, reassignment) reaches etcd and is refused there, by the controller-epoch compare,
  * while the new controller's same write succeeds.
  *
@@ -105,6 +106,23 @@ const writes: {
     name: 'AlterConfigs (broker default)',
     write: (c) => c.alterBrokerConfigs('default', { 'log.retention.ms': '60000' }, false),
     applied: (keys, root) => keys.some((k) => k.startsWith(`${root}/configs/brokers/default@`)),
+  },
+  {
+    name: 'AlterUserScramCredentials',
+    write: (c) =>
+      c.alterUserScramCredentials(
+        [],
+        [
+          {
+            name: 'alice',
+            mechanism: 2, // SCRAM-SHA-512
+            iterations: 4096,
+            salt: Buffer.alloc(16, 1),
+            saltedPassword: Buffer.alloc(64, 2),
+          },
+        ],
+      ),
+    applied: (keys) => keys.some((k) => k.includes('SCRAM-SHA-512/alice@')),
   },
 ];
 

@@ -13,6 +13,7 @@ import { Controller } from '../../src/controller/controller.js';
 import { ControlPlaneServer } from '../../src/controller/grpc/control-plane-server.js';
 import type { MetadataStore, WatchEvent, Watcher } from '../../src/controller/metadata-store.js';
 import { MetadataTable } from '../../src/controller/metadata-table.js';
+import { ScramCredentialTable } from '../../src/controller/scram-table.js';
 import type { BrokerRegistration, PartitionState } from '../../src/controller/records.js';
 
 setLogLevel((process.env.SLUICE_LOG_LEVEL as 'info' | undefined) ?? 'silent');
@@ -64,6 +65,7 @@ export class ControllerNode {
             session: this.session,
             config: new BrokerConfig({ 'leader.imbalance.check.interval.seconds': '3600', ...o.config }),
             log,
+            scramCredentials: new ScramCredentialTable(o.store, o.root),
           });
     this.#server =
       o.controlPlane && this.controller

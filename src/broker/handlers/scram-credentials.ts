@@ -18,14 +18,16 @@ import {
   type AlterUserScramCredentialsResponse,
 } from '../../protocol/messages/alter-user-scram-credentials.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
-import type { ScramCredentialFrontend } from '../../controller/scram-frontend.js';
+import { describeScramCredentials } from '../../controller/scram-frontend.js';
+import type { ScramAdmin } from '../../controller/scram-admin.js';
+import type { ScramCredentialTable } from '../../controller/scram-table.js';
 import type { AuthHelper } from '../security/authorizer-helper.js';
 import { defineHandler, type ApiHandler } from './api-handler.js';
 
 /** Kafka's message of Errors.CLUSTER_AUTHORIZATION_FAILED.exception. */
 const CLUSTER_DENIED = 'Cluster authorization failed.';
 
-export function describeUserScramCredentialsHandler(scram: ScramCredentialFrontend, auth: AuthHelper) {
+export function describeUserScramCredentialsHandler(table: ScramCredentialTable, auth: AuthHelper) {
   return defineHandler<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse>({
     apiKey: 50,
     name: 'DescribeUserScramCredentials',
@@ -39,7 +41,7 @@ export function describeUserScramCredentialsHandler(scram: ScramCredentialFronte
             throttleTimeMs: 0,
             errorCode: ErrorCode.NONE,
             errorMessage: null,
-            results: scram.describe(req.users?.map((u) => u.name) ?? null),
+            results: describeScramCredentials(table, req.users?.map((u) => u.name) ?? null),
           }
         : {
             throttleTimeMs: 0,
@@ -50,7 +52,7 @@ export function describeUserScramCredentialsHandler(scram: ScramCredentialFronte
   });
 }
 
-export function alterUserScramCredentialsHandler(scram: ScramCredentialFrontend, auth: AuthHelper) {
+export function alterUserScramCredentialsHandler(scram: ScramAdmin, auth: AuthHelper) {
   return defineHandler<AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse>({
     apiKey: 51,
     name: 'AlterUserScramCredentials',
@@ -76,9 +78,13 @@ export function alterUserScramCredentialsHandler(scram: ScramCredentialFrontend,
   });
 }
 
-export function scramCredentialHandlers(scram: ScramCredentialFrontend, auth: AuthHelper): ApiHandler[] {
+export function scramCredentialHandlers(
+  table: ScramCredentialTable,
+  scram: ScramAdmin,
+  auth: AuthHelper,
+): ApiHandler[] {
   return [
-    describeUserScramCredentialsHandler(scram, auth) as ApiHandler,
+    describeUserScramCredentialsHandler(table, auth) as ApiHandler,
     alterUserScramCredentialsHandler(scram, auth) as ApiHandler,
   ];
 }

@@ -19,7 +19,8 @@ import type { ListenerConfig } from '../../common/listener-config.js';
 import type { Logger } from '../../common/logger.js';
 import type { MetadataStore } from '../../controller/metadata-store.js';
 import { ScramCredentialTable } from '../../controller/scram-table.js';
-import { ScramCredentialFrontend } from '../../controller/scram-frontend.js';
+import { createScramCredentialIfAbsent } from '../../controller/scram-frontend.js';
+import type { ScramAdmin } from '../../controller/scram-admin.js';
 import type { ControlPlaneAuth } from '../../controller/grpc/control-plane-auth.js';
 import type { ApiHandler } from '../handlers/api-handler.js';
 import { saslHandshakeHandler } from '../handlers/sasl-handshake.js';
@@ -116,12 +117,13 @@ export function buildListenerSecurity(
 export class BrokerSecurity {
   readonly metrics: SecurityMetrics;
   readonly scramTable: ScramCredentialTable;
-  readonly scramFrontend: ScramCredentialFrontend;
   readonly interBrokerClient: ClientSecurity;
   readonly #controlPlaneSecret: string | null;
   readonly #listeners = new Map<string, ListenerSecurity>();
   readonly #bootstrap: ScramBootstrapUser[];
   readonly #log: Logger;
+  readonly #store: MetadataStore;
+  readonly #root: string;
 
   /** Reads and checks every listener's security config; throws InvalidConfigError. */
   constructor(o: {
@@ -136,7 +138,8 @@ export class BrokerSecurity {
     this.#log = o.log.child({ component: 'security' });
     this.metrics = new SecurityMetrics(o.registry);
     this.scramTable = new ScramCredentialTable(o.store, o.root);
-    this.scramFrontend = new ScramCredentialFrontend(o.store, this.scramTable, o.root);
+    this.#store = o.store;
+    this.#root = o.root;
     this.#bootstrap = o.addScram ?? [];
     const table = this.scramTable;
     const built = buildListenerSecurity(o.config, o.listeners, this.#log, this.metrics, (u, m) =>
@@ -184,11 +187,11 @@ export class BrokerSecurity {
    * SaslHandshake/SaslAuthenticate (their KafkaApis answers) and the SCRAM credential APIs.
    */
   /** `auth`: the SCRAM APIs' CLUSTER checks. */
-  handlers(auth: AuthHelper): ApiHandler[] {
+  handlers(auth: AuthHelper, scram: ScramAdmin): ApiHandler[] {
     return [
       saslHandshakeHandler() as ApiHandler,
       saslAuthenticateHandler() as ApiHandler,
-      ...scramCredentialHandlers(this.scramFrontend, auth),
+      ...scramCredentialHandlers(this.scramTable, scram, auth),
     ];
   }
 
@@ -203,7 +206,14 @@ export class BrokerSecurity {
         u.iterations,
         randomBytes(32),
       );
-      const wrote = await this.scramFrontend.createIfAbsent(u.name, u.mechanism, cred);
+      const wrote = await createScramCredentialIfAbsent(
+        this.#store,
+        this.scramTable,
+        this.#root,
+        u.name,
+        u.mechanism,
+        cred,
+      );
       if (wrote)
         this.#log.info(
           { user: u.name, mechanism: u.mechanism },

@@ -248,6 +248,28 @@ export class ControlPlaneServer {
           })),
         };
       }),
+      AlterUserScramCredentials: w(async (req) => {
+        const { results, revision } = await controller.alterUserScramCredentials(
+          req.deletions.map((d) => ({ name: d.name, mechanism: d.mechanism })),
+          req.upsertions.map((u) => ({
+            name: u.name,
+            mechanism: u.mechanism,
+            iterations: u.iterations,
+            salt: u.salt,
+            saltedPassword: u.saltedPassword,
+          })),
+        );
+        return {
+          error: 'NONE',
+          message: '',
+          revision,
+          results: results.map((r) => ({
+            user: r.user,
+            errorCode: r.errorCode,
+            ...(r.errorMessage === null ? {} : { errorMessage: r.errorMessage }),
+          })),
+        };
+      }),
     };
     const adminHandlers: AdminHandlers = {
       DescribeClusterHealth: u(() => {

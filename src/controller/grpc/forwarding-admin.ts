@@ -21,6 +21,9 @@ import type { ControlPlaneClient } from './control-plane-client.js';
 import type { TopicRecordMessage__Output } from './generated/sluice/controller/v1/TopicRecordMessage.js';
 import type { ControllerMethod, RequestOf, ResponseOf } from './methods.js';
 import type { AclAdmin } from '../acl-admin.js';
+import type { ScramAdmin } from '../scram-admin.js';
+import type { ScramDeletion, ScramUpsertion, UserResult } from '../scram-frontend.js';
+import type { ScramCredentialTable } from '../scram-table.js';
 import type { AclDeleteResult, AclWriteResult } from '../acl-frontend.js';
 import type { AclTable } from '../acl-table.js';
 import type { AclBinding, AclBindingFilter } from '../../broker/security/acl.js';
@@ -35,6 +38,7 @@ type WriteMethod = Extract<
   | 'createAcls'
   | 'deleteAcls'
   | 'alterClientQuotas'
+  | 'alterUserScramCredentials'
 >;
 
 /** The view a write must reach before the broker answers (the MetadataTable, or the ClientQuotaTable). */
@@ -249,6 +253,27 @@ export class ForwardingClientQuotaAdmin implements ClientQuotaAdmin {
       entity: r.entity.map((e) => ({ entityType: e.entityType, entityName: e.entityName ?? null })),
       error: r.error,
       message: r.error === 'NONE' ? null : r.message,
+    }));
+  }
+}
+
+/**
+ * AlterUserScramCredentials forwarded to the active controller; answered once this broker's
+ * ScramCredentialTable has the write (the credential then authenticates here).
+ */
+export class ForwardingScramAdmin implements ScramAdmin {
+  readonly #f: Forwarder;
+
+  constructor(client: ControlPlaneClient, table: ScramCredentialTable, o: ForwardingOptions = {}) {
+    this.#f = new Forwarder(client, table, o);
+  }
+
+  async alter(deletions: ScramDeletion[], upsertions: ScramUpsertion[]): Promise<UserResult[]> {
+    const res = await this.#f.forward('alterUserScramCredentials', { deletions, upsertions });
+    return res.results.map((r) => ({
+      user: r.user,
+      errorCode: r.errorCode,
+      errorMessage: r.errorMessage ?? null,
     }));
   }
 }

@@ -23,7 +23,8 @@ export type ControllerMethod =
   | 'alterBrokerConfigs'
   | 'createAcls'
   | 'deleteAcls'
-  | 'alterClientQuotas';
+  | 'alterClientQuotas'
+  | 'alterUserScramCredentials';
 export type AdminMethod = 'describeClusterHealth' | 'safeToRestart' | 'drainBroker';
 export type Method = ControllerMethod | AdminMethod;
 
@@ -77,6 +78,7 @@ function methodDefinitions(): Definitions {
     createAcls: c.CreateAcls,
     deleteAcls: c.DeleteAcls,
     alterClientQuotas: c.AlterClientQuotas,
+    alterUserScramCredentials: c.AlterUserScramCredentials,
     describeClusterHealth: a.DescribeClusterHealth,
     safeToRestart: a.SafeToRestart,
     drainBroker: a.DrainBroker,

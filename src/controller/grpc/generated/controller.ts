@@ -16,6 +16,8 @@ import type { AlterPartitionReassignmentsResponse as _sluice_controller_v1_Alter
 import type { AlterPartitionRequest as _sluice_controller_v1_AlterPartitionRequest, AlterPartitionRequest__Output as _sluice_controller_v1_AlterPartitionRequest__Output } from './sluice/controller/v1/AlterPartitionRequest.js';
 import type { AlterPartitionResponse as _sluice_controller_v1_AlterPartitionResponse, AlterPartitionResponse__Output as _sluice_controller_v1_AlterPartitionResponse__Output } from './sluice/controller/v1/AlterPartitionResponse.js';
 import type { AlterTopicConfigsRequest as _sluice_controller_v1_AlterTopicConfigsRequest, AlterTopicConfigsRequest__Output as _sluice_controller_v1_AlterTopicConfigsRequest__Output } from './sluice/controller/v1/AlterTopicConfigsRequest.js';
+import type { AlterUserScramCredentialsRequest as _sluice_controller_v1_AlterUserScramCredentialsRequest, AlterUserScramCredentialsRequest__Output as _sluice_controller_v1_AlterUserScramCredentialsRequest__Output } from './sluice/controller/v1/AlterUserScramCredentialsRequest.js';
+import type { AlterUserScramCredentialsResponse as _sluice_controller_v1_AlterUserScramCredentialsResponse, AlterUserScramCredentialsResponse__Output as _sluice_controller_v1_AlterUserScramCredentialsResponse__Output } from './sluice/controller/v1/AlterUserScramCredentialsResponse.js';
 import type { BrokerHealth as _sluice_controller_v1_BrokerHealth, BrokerHealth__Output as _sluice_controller_v1_BrokerHealth__Output } from './sluice/controller/v1/BrokerHealth.js';
 import type { ClientQuotaAlteration as _sluice_controller_v1_ClientQuotaAlteration, ClientQuotaAlteration__Output as _sluice_controller_v1_ClientQuotaAlteration__Output } from './sluice/controller/v1/ClientQuotaAlteration.js';
 import type { ClientQuotaEntityEntry as _sluice_controller_v1_ClientQuotaEntityEntry, ClientQuotaEntityEntry__Output as _sluice_controller_v1_ClientQuotaEntityEntry__Output } from './sluice/controller/v1/ClientQuotaEntityEntry.js';
@@ -49,6 +51,9 @@ import type { PartitionStateMessage as _sluice_controller_v1_PartitionStateMessa
 import type { Replicas as _sluice_controller_v1_Replicas, Replicas__Output as _sluice_controller_v1_Replicas__Output } from './sluice/controller/v1/Replicas.js';
 import type { SafeToRestartRequest as _sluice_controller_v1_SafeToRestartRequest, SafeToRestartRequest__Output as _sluice_controller_v1_SafeToRestartRequest__Output } from './sluice/controller/v1/SafeToRestartRequest.js';
 import type { SafeToRestartResponse as _sluice_controller_v1_SafeToRestartResponse, SafeToRestartResponse__Output as _sluice_controller_v1_SafeToRestartResponse__Output } from './sluice/controller/v1/SafeToRestartResponse.js';
+import type { ScramDeletionMessage as _sluice_controller_v1_ScramDeletionMessage, ScramDeletionMessage__Output as _sluice_controller_v1_ScramDeletionMessage__Output } from './sluice/controller/v1/ScramDeletionMessage.js';
+import type { ScramUpsertionMessage as _sluice_controller_v1_ScramUpsertionMessage, ScramUpsertionMessage__Output as _sluice_controller_v1_ScramUpsertionMessage__Output } from './sluice/controller/v1/ScramUpsertionMessage.js';
+import type { ScramUserResult as _sluice_controller_v1_ScramUserResult, ScramUserResult__Output as _sluice_controller_v1_ScramUserResult__Output } from './sluice/controller/v1/ScramUserResult.js';
 import type { TopicPartitions as _sluice_controller_v1_TopicPartitions, TopicPartitions__Output as _sluice_controller_v1_TopicPartitions__Output } from './sluice/controller/v1/TopicPartitions.js';
 import type { TopicRecordMessage as _sluice_controller_v1_TopicRecordMessage, TopicRecordMessage__Output as _sluice_controller_v1_TopicRecordMessage__Output } from './sluice/controller/v1/TopicRecordMessage.js';
 
@@ -76,6 +81,8 @@ export interface ProtoGrpcType {
         AlterPartitionRequest: MessageTypeDefinition<_sluice_controller_v1_AlterPartitionRequest, _sluice_controller_v1_AlterPartitionRequest__Output>
         AlterPartitionResponse: MessageTypeDefinition<_sluice_controller_v1_AlterPartitionResponse, _sluice_controller_v1_AlterPartitionResponse__Output>
         AlterTopicConfigsRequest: MessageTypeDefinition<_sluice_controller_v1_AlterTopicConfigsRequest, _sluice_controller_v1_AlterTopicConfigsRequest__Output>
+        AlterUserScramCredentialsRequest: MessageTypeDefinition<_sluice_controller_v1_AlterUserScramCredentialsRequest, _sluice_controller_v1_AlterUserScramCredentialsRequest__Output>
+        AlterUserScramCredentialsResponse: MessageTypeDefinition<_sluice_controller_v1_AlterUserScramCredentialsResponse, _sluice_controller_v1_AlterUserScramCredentialsResponse__Output>
         BrokerHealth: MessageTypeDefinition<_sluice_controller_v1_BrokerHealth, _sluice_controller_v1_BrokerHealth__Output>
         ClientQuotaAlteration: MessageTypeDefinition<_sluice_controller_v1_ClientQuotaAlteration, _sluice_controller_v1_ClientQuotaAlteration__Output>
         ClientQuotaEntityEntry: MessageTypeDefinition<_sluice_controller_v1_ClientQuotaEntityEntry, _sluice_controller_v1_ClientQuotaEntityEntry__Output>
@@ -112,6 +119,9 @@ export interface ProtoGrpcType {
         Replicas: MessageTypeDefinition<_sluice_controller_v1_Replicas, _sluice_controller_v1_Replicas__Output>
         SafeToRestartRequest: MessageTypeDefinition<_sluice_controller_v1_SafeToRestartRequest, _sluice_controller_v1_SafeToRestartRequest__Output>
         SafeToRestartResponse: MessageTypeDefinition<_sluice_controller_v1_SafeToRestartResponse, _sluice_controller_v1_SafeToRestartResponse__Output>
+        ScramDeletionMessage: MessageTypeDefinition<_sluice_controller_v1_ScramDeletionMessage, _sluice_controller_v1_ScramDeletionMessage__Output>
+        ScramUpsertionMessage: MessageTypeDefinition<_sluice_controller_v1_ScramUpsertionMessage, _sluice_controller_v1_ScramUpsertionMessage__Output>
+        ScramUserResult: MessageTypeDefinition<_sluice_controller_v1_ScramUserResult, _sluice_controller_v1_ScramUserResult__Output>
         TopicPartitions: MessageTypeDefinition<_sluice_controller_v1_TopicPartitions, _sluice_controller_v1_TopicPartitions__Output>
         TopicRecordMessage: MessageTypeDefinition<_sluice_controller_v1_TopicRecordMessage, _sluice_controller_v1_TopicRecordMessage__Output>
       }

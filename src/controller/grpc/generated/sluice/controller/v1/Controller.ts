@@ -10,6 +10,8 @@ import type { AlterPartitionReassignmentsResponse as _sluice_controller_v1_Alter
 import type { AlterPartitionRequest as _sluice_controller_v1_AlterPartitionRequest, AlterPartitionRequest__Output as _sluice_controller_v1_AlterPartitionRequest__Output } from '../../../sluice/controller/v1/AlterPartitionRequest.js';
 import type { AlterPartitionResponse as _sluice_controller_v1_AlterPartitionResponse, AlterPartitionResponse__Output as _sluice_controller_v1_AlterPartitionResponse__Output } from '../../../sluice/controller/v1/AlterPartitionResponse.js';
 import type { AlterTopicConfigsRequest as _sluice_controller_v1_AlterTopicConfigsRequest, AlterTopicConfigsRequest__Output as _sluice_controller_v1_AlterTopicConfigsRequest__Output } from '../../../sluice/controller/v1/AlterTopicConfigsRequest.js';
+import type { AlterUserScramCredentialsRequest as _sluice_controller_v1_AlterUserScramCredentialsRequest, AlterUserScramCredentialsRequest__Output as _sluice_controller_v1_AlterUserScramCredentialsRequest__Output } from '../../../sluice/controller/v1/AlterUserScramCredentialsRequest.js';
+import type { AlterUserScramCredentialsResponse as _sluice_controller_v1_AlterUserScramCredentialsResponse, AlterUserScramCredentialsResponse__Output as _sluice_controller_v1_AlterUserScramCredentialsResponse__Output } from '../../../sluice/controller/v1/AlterUserScramCredentialsResponse.js';
 import type { ControlledShutdownRequest as _sluice_controller_v1_ControlledShutdownRequest, ControlledShutdownRequest__Output as _sluice_controller_v1_ControlledShutdownRequest__Output } from '../../../sluice/controller/v1/ControlledShutdownRequest.js';
 import type { ControlledShutdownResponse as _sluice_controller_v1_ControlledShutdownResponse, ControlledShutdownResponse__Output as _sluice_controller_v1_ControlledShutdownResponse__Output } from '../../../sluice/controller/v1/ControlledShutdownResponse.js';
 import type { CreateAclsRequest as _sluice_controller_v1_CreateAclsRequest, CreateAclsRequest__Output as _sluice_controller_v1_CreateAclsRequest__Output } from '../../../sluice/controller/v1/CreateAclsRequest.js';
@@ -106,6 +108,21 @@ export interface ControllerClient extends grpc.Client {
   alterTopicConfigs(argument: _sluice_controller_v1_AlterTopicConfigsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sluice_controller_v1_MetadataWriteResponse__Output>): grpc.ClientUnaryCall;
   alterTopicConfigs(argument: _sluice_controller_v1_AlterTopicConfigsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_MetadataWriteResponse__Output>): grpc.ClientUnaryCall;
   alterTopicConfigs(argument: _sluice_controller_v1_AlterTopicConfigsRequest, callback: grpc.requestCallback<_sluice_controller_v1_MetadataWriteResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * AlterUserScramCredentials (key 51): validated per user (Kafka's ScramControlManager) and written.
+   */
+  AlterUserScramCredentials(argument: _sluice_controller_v1_AlterUserScramCredentialsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_AlterUserScramCredentialsResponse__Output>): grpc.ClientUnaryCall;
+  AlterUserScramCredentials(argument: _sluice_controller_v1_AlterUserScramCredentialsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sluice_controller_v1_AlterUserScramCredentialsResponse__Output>): grpc.ClientUnaryCall;
+  AlterUserScramCredentials(argument: _sluice_controller_v1_AlterUserScramCredentialsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_AlterUserScramCredentialsResponse__Output>): grpc.ClientUnaryCall;
+  AlterUserScramCredentials(argument: _sluice_controller_v1_AlterUserScramCredentialsRequest, callback: grpc.requestCallback<_sluice_controller_v1_AlterUserScramCredentialsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * AlterUserScramCredentials (key 51): validated per user (Kafka's ScramControlManager) and written.
+   */
+  alterUserScramCredentials(argument: _sluice_controller_v1_AlterUserScramCredentialsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_AlterUserScramCredentialsResponse__Output>): grpc.ClientUnaryCall;
+  alterUserScramCredentials(argument: _sluice_controller_v1_AlterUserScramCredentialsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_sluice_controller_v1_AlterUserScramCredentialsResponse__Output>): grpc.ClientUnaryCall;
+  alterUserScramCredentials(argument: _sluice_controller_v1_AlterUserScramCredentialsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_sluice_controller_v1_AlterUserScramCredentialsResponse__Output>): grpc.ClientUnaryCall;
+  alterUserScramCredentials(argument: _sluice_controller_v1_AlterUserScramCredentialsRequest, callback: grpc.requestCallback<_sluice_controller_v1_AlterUserScramCredentialsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * A broker about to exit asks the controller to move its leaderships away first.
@@ -268,6 +285,11 @@ export interface ControllerHandlers extends grpc.UntypedServiceImplementation {
   AlterTopicConfigs: grpc.handleUnaryCall<_sluice_controller_v1_AlterTopicConfigsRequest__Output, _sluice_controller_v1_MetadataWriteResponse>;
   
   /**
+   * AlterUserScramCredentials (key 51): validated per user (Kafka's ScramControlManager) and written.
+   */
+  AlterUserScramCredentials: grpc.handleUnaryCall<_sluice_controller_v1_AlterUserScramCredentialsRequest__Output, _sluice_controller_v1_AlterUserScramCredentialsResponse>;
+  
+  /**
    * A broker about to exit asks the controller to move its leaderships away first.
    */
   ControlledShutdown: grpc.handleUnaryCall<_sluice_controller_v1_ControlledShutdownRequest__Output, _sluice_controller_v1_ControlledShutdownResponse>;
@@ -319,6 +341,7 @@ export interface ControllerDefinition extends grpc.ServiceDefinition {
   AlterPartition: MethodDefinition<_sluice_controller_v1_AlterPartitionRequest, _sluice_controller_v1_AlterPartitionResponse, _sluice_controller_v1_AlterPartitionRequest__Output, _sluice_controller_v1_AlterPartitionResponse__Output>
   AlterPartitionReassignments: MethodDefinition<_sluice_controller_v1_AlterPartitionReassignmentsRequest, _sluice_controller_v1_AlterPartitionReassignmentsResponse, _sluice_controller_v1_AlterPartitionReassignmentsRequest__Output, _sluice_controller_v1_AlterPartitionReassignmentsResponse__Output>
   AlterTopicConfigs: MethodDefinition<_sluice_controller_v1_AlterTopicConfigsRequest, _sluice_controller_v1_MetadataWriteResponse, _sluice_controller_v1_AlterTopicConfigsRequest__Output, _sluice_controller_v1_MetadataWriteResponse__Output>
+  AlterUserScramCredentials: MethodDefinition<_sluice_controller_v1_AlterUserScramCredentialsRequest, _sluice_controller_v1_AlterUserScramCredentialsResponse, _sluice_controller_v1_AlterUserScramCredentialsRequest__Output, _sluice_controller_v1_AlterUserScramCredentialsResponse__Output>
   ControlledShutdown: MethodDefinition<_sluice_controller_v1_ControlledShutdownRequest, _sluice_controller_v1_ControlledShutdownResponse, _sluice_controller_v1_ControlledShutdownRequest__Output, _sluice_controller_v1_ControlledShutdownResponse__Output>
   CreateAcls: MethodDefinition<_sluice_controller_v1_CreateAclsRequest, _sluice_controller_v1_CreateAclsResponse, _sluice_controller_v1_CreateAclsRequest__Output, _sluice_controller_v1_CreateAclsResponse__Output>
   CreatePartitions: MethodDefinition<_sluice_controller_v1_CreatePartitionsRequest, _sluice_controller_v1_MetadataWriteResponse, _sluice_controller_v1_CreatePartitionsRequest__Output, _sluice_controller_v1_MetadataWriteResponse__Output>
