@@ -7,7 +7,7 @@
  * A salted password arriving in a request is turned into StoredKey/ServerKey here and never stored.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
-import type { Compare, MetadataStore, Op } from './metadata-store.js';
+import type { MetadataStore, Op } from './metadata-store.js';
 import type { WriteFence } from './write-fence.js';
 import { TopicOperationError } from './topic-frontend.js';
 import { encodeCredential, scramKey, type ScramCredentialTable } from './scram-table.js';
