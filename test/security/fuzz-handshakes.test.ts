@@ -245,7 +245,10 @@ function mutate(rng: Rng, b: Buffer): Buffer {
   switch (rng.int(4)) {
     case 0: // flip bytes
       if (out.length === 0) return rng.bytes(1);
-      for (let i = 0, n = 1 + rng.int(4); i < n; i++) out[rng.int(out.length)] ^= 1 + rng.int(255);
+      for (let i = 0, n = 1 + rng.int(4); i < n; i++) {
+        const at = rng.int(out.length);
+        out[at] = out[at]! ^ (1 + rng.int(255));
+      }
       return out;
     case 1: // cut short
       return out.subarray(0, rng.int(Math.max(1, out.length)));
@@ -547,7 +550,7 @@ describe('fuzzed SASL and TLS handshakes', { timeout: 20 * 60_000 }, () => {
         if (tamper === 'proof')
           fin = fin.replace(/,p=(.+)$/, (_, p: string) => {
             const b = Buffer.from(p, 'base64');
-            b[0] ^= 1;
+            b[0] = b[0]! ^ 1;
             return `,p=${b.toString('base64')}`;
           });
         if (tamper === 'channel-binding') fin = fin.replace(/^c=biws/, 'c=eSws');
