@@ -125,8 +125,8 @@ export async function startSluice(opts: SluiceOptions = {}): Promise<Broker> {
     ...nodeArgs,
     join(REPO_ROOT, 'dist/src/cli/main.js'),
     'broker',
-    '--listen',
-    `127.0.0.1:${opts.port ?? 0}`,
+    // `listeners` in the overrides (several listeners) replaces --listen.
+    ...(opts.overrides?.listeners ? [] : ['--listen', `127.0.0.1:${opts.port ?? 0}`]),
     '--data-dir',
     join(dir, 'data'),
     '--log-level',

@@ -63,7 +63,14 @@ const CLEANER = { 'log.cleaner.backoff.ms': '100' };
  * Kafka 4.4.0 in KRaft combined mode (config/server.properties as shipped, loopback, temp dirs), with
  * `extra` broker settings (also used by the transactions scenario).
  */
-export async function startKafka44(extra: Record<string, string> = {}): Promise<Broker> {
+/**
+ * `extraListeners`: more `NAME://127.0.0.1:port` listeners (named as their security protocol, e.g.
+ * SSL), added to `listeners` and `advertised.listeners` (the tls scenario).
+ */
+export async function startKafka44(
+  extra: Record<string, string> = {},
+  extraListeners: string[] = [],
+): Promise<Broker> {
   const lib = await ensureKafkaTools();
   const cp = join(lib, '*');
   const dir = tempDir('kafka44-bench-broker-');
@@ -73,11 +80,11 @@ export async function startKafka44(extra: Record<string, string> = {}): Promise<
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${cport}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${[`PLAINTEXT://127.0.0.1:${port}`, `CONTROLLER://127.0.0.1:${cport}`, ...extraListeners].join(',')}`,
+    `advertised.listeners=${[`PLAINTEXT://127.0.0.1:${port}`, ...extraListeners].join(',')}`,
     'inter.broker.listener.name=PLAINTEXT',
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL',
     'num.network.threads=3',
     'num.io.threads=8',
     `log.dirs=${join(dir, 'data')}`,

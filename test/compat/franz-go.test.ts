@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { BrokerProcess, REPO_ROOT } from '../helpers/broker-process.js';
 import { run, type RunResult } from '../helpers/clients.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { ALICE, startSecureBroker, type SecureBroker } from '../security/secure-broker.js';
 
 const SUITE = join(REPO_ROOT, 'tools/kgo-suite.sh');
 const RECORDS = process.env.KGO_TEST_RECORDS ?? '50000';
@@ -37,9 +38,11 @@ const EXPECTED_SKIPS: Record<string, string> = {
   TestShareGroupOffsetsAdmin: 'share groups (KIP-932)',
   TestConsumeRegexShareSkipsInternal: 'share groups (KIP-932)',
   Test848RegexBrokerResolves: 'KIP-848 consumer groups: no ConsumerGroupHeartbeat',
-  TestSCRAMAuth: 'needs KGO_TEST_SCRAM_SEEDS (a SASL/SCRAM listener)',
-  TestSCRAMAuthBadCredentials: 'needs KGO_TEST_SCRAM_SEEDS',
-  TestOAuthAuth: 'needs KGO_TEST_OAUTH_SEEDS (a SASL/OAUTHBEARER listener)',
+  // The three SASL tests need a SASL listener; they skip in the plain runs and pass in the SASL run
+  // at the end of this file.
+  TestSCRAMAuth: 'needs KGO_TEST_SCRAM_SEEDS (a SASL/SCRAM listener): passes in the SASL run',
+  TestSCRAMAuthBadCredentials: 'needs KGO_TEST_SCRAM_SEEDS: passes in the SASL run',
+  TestOAuthAuth: 'needs KGO_TEST_OAUTH_SEEDS (a SASL/OAUTHBEARER listener): passes in the SASL run',
   TestIssueProduceBrokerTooOldFailsRecords: 'the broker no longer takes Produce v2 (as Kafka 4)',
 };
 
@@ -198,3 +201,67 @@ for (const { brokers, name } of topologies)
       },
     );
   });
+
+/** franz-go's SASL tests and what each needs (pkg/kgo/client_test.go). */
+const SASL_TESTS = ['TestSCRAMAuth', 'TestSCRAMAuthBadCredentials', 'TestOAuthAuth'];
+
+/**
+ * The three tests the plain runs skip, against a broker whose SASL_PLAINTEXT listener enables
+ * SCRAM-SHA-256/512, PLAIN and OAUTHBEARER (unsecured tokens, Kafka's default handler), with alice's
+ * SCRAM credentials created at startup (`--add-scram`, see docs/security.md):
+ *   TestSCRAMAuth                SCRAM-SHA-256 as KGO_TEST_SCRAM=alice:alice-secret, then Metadata;
+ *                                run again with SCRAM-SHA-512 (alice:alice-secret:512)
+ *   TestSCRAMAuthBadCredentials  SCRAM-SHA-256 as an unknown user must fail
+ *   TestOAuthAuth                an unsecured token valid for an hour is accepted; an expired one
+ *                                fails with SASL_AUTHENTICATION_FAILED and Kafka's invalid_token
+ */
+describe('franz-go kgo suite, SASL tests (SCRAM, OAUTHBEARER)', { timeout: 10 * 60_000 }, () => {
+  let secure: SecureBroker | undefined;
+
+  afterAll(async () => {
+    await secure?.cleanup();
+  });
+
+  it('TestSCRAMAuth, TestSCRAMAuthBadCredentials and TestOAuthAuth pass', async () => {
+    const built = await run(SUITE, ['build'], { timeoutMs: 20 * 60_000 });
+    expect(built.code, built.stderr).toBe(0);
+    secure = await startSecureBroker();
+    const sasl = secure.bootstrap('SASL_PLAINTEXT');
+    const r = await kgo(
+      secure.bootstrap('PLAINTEXT'),
+      ['-test.run', `^(${SASL_TESTS.join('|')})$`, '-test.timeout', '3m'],
+      {
+        KGO_LOG_LEVEL: 'info',
+        KGO_TEST_SCRAM_SEEDS: sasl,
+        KGO_TEST_SCRAM: `${ALICE.username}:${ALICE.password}`,
+        KGO_TEST_OAUTH_SEEDS: sasl,
+      },
+      5 * 60_000,
+    );
+    console.log(
+      `franz-go SASL tests: ${SASL_TESTS.map((t) => `${t} ${r.results.get(t) ?? 'none'}`).join(', ')} in ${r.seconds} s`,
+    );
+    const out = `${r.run.stdout.slice(-6000)}\n${r.run.stderr.slice(-3000)}`;
+    expect(Object.fromEntries(SASL_TESTS.map((t) => [t, r.results.get(t)])), out).toEqual(
+      Object.fromEntries(SASL_TESTS.map((t) => [t, 'PASS'])),
+    );
+    expect(r.run.code, out).toBe(0);
+    // TestSCRAMAuthBadCredentials logs the error its Ping got: the broker's authentication failure.
+    expect(r.run.stdout, out).toMatch(
+      /got expected error with bad credentials: .*SASL_AUTHENTICATION_FAILED/,
+    );
+
+    // TestSCRAMAuth once more with SCRAM-SHA-512 (KGO_TEST_SCRAM's third field).
+    const r512 = await kgo(
+      secure.bootstrap('PLAINTEXT'),
+      ['-test.run', '^TestSCRAMAuth$', '-test.timeout', '2m'],
+      {
+        KGO_LOG_LEVEL: 'info',
+        KGO_TEST_SCRAM_SEEDS: sasl,
+        KGO_TEST_SCRAM: `${ALICE.username}:${ALICE.password}:512`,
+      },
+      3 * 60_000,
+    );
+    expect(r512.results.get('TestSCRAMAuth'), r512.run.stdout.slice(-6000)).toBe('PASS');
+  });
+});
