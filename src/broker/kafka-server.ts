@@ -318,6 +318,11 @@ export class KafkaServer {
       windowSeconds: this.config.int('quota.window.size.seconds'),
       log: this.#log,
       registry,
+      // KIP-612's per-IP level: the ip entity's connection_creation_rate, else the default IP's.
+      ipConnectionRate: (ip) =>
+        clientQuotaTable.get({ ip }).connection_creation_rate ??
+        clientQuotaTable.get({ ip: null }).connection_creation_rate ??
+        null,
     });
     for (const l of this.#listeners.listeners) {
       socketServers.set(

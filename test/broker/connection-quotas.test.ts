@@ -12,6 +12,8 @@
  *    a per-listener max.connections limits that listener only;
  *  - max.connection.creation.rate per listener (KIP-612): a burst of connections is taken at about the
  *    rate, in order, all of them eventually; the other listener is not throttled;
+ *  - an IP's connection_creation_rate client quota (KIP-612, set with kafka-configs --entity-type ips):
+ *    that IP's connections over the rate are closed unanswered, another IP's are not;
  *  - on a TLS listener a connection over the limit waits before its handshake, and completes it once
  *    a slot frees.
  */
@@ -395,6 +397,44 @@ describe('connection creation rate (KIP-612)', { timeout: 180_000 }, () => {
       'creation-rate figures',
       JSON.stringify({ N, rate: RATE, externalMs: total, spreadMs: elapsed, internalMs }),
     );
+  });
+
+  it("an IP's connection_creation_rate (kafka-configs --entity-type ips): its connections over the rate are closed, other IPs are not", async () => {
+    const port = broker.listenerPorts.INTERNAL!;
+    const r = await runKafkaTool('kafka-configs', [
+      '--bootstrap-server',
+      `127.0.0.1:${port}`,
+      '--alter',
+      '--add-config',
+      'connection_creation_rate=3',
+      '--entity-type',
+      'ips',
+      '--entity-name',
+      '127.0.0.5',
+    ]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const d = await runKafkaTool('kafka-configs', [
+      '--bootstrap-server',
+      `127.0.0.1:${port}`,
+      '--describe',
+      '--entity-type',
+      'ips',
+      '--entity-name',
+      '127.0.0.5',
+    ]);
+    expect(d.stdout).toContain('connection_creation_rate=3');
+    // Over a 2 × 1 s window a 3/s quota lets about 3 of a burst of 10 in; the rest are closed after
+    // their throttle time, never answered. The same burst from 127.0.0.6 (no quota) is all answered.
+    const limited = await probes(port, '127.0.0.5', 10, 10);
+    const free = await probes(port, '127.0.0.6', 10, 10);
+    all.push(...limited, ...free);
+    const answered = (await Promise.all(limited.map((p) => p.outcome))).filter(Boolean).length;
+    expect(answered).toBeGreaterThanOrEqual(3);
+    expect(answered).toBeLessThanOrEqual(6);
+    expect(await Promise.all(free.map((p) => p.outcome))).toEqual(Array(10).fill(true));
+    expect(
+      await metric(broker, 'sluice_connections_rejected_total', { listener: 'INTERNAL', reason: 'ip_rate' }),
+    ).toBe(10 - answered);
   });
 });
 

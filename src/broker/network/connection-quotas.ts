@@ -14,8 +14,12 @@
  *     and, unless it is the protected inter-broker listener (Kafka protects it when there is more than
  *     one listener), the broker is below `max.connections`. Without a slot the acceptor waits until a
  *     connection closes or the limit is raised: nothing is refused.
- *  3. `inc`: the per-IP limit (`max.connections.per.ip`, `max.connections.per.ip.overrides` by IP or
- *     host name). Over it the connection is refused at once ("Rejected connection from …") and closed.
+ *  3. `inc`: the per-IP creation rate, the client quota `connection_creation_rate` of the entity
+ *     `ip` (the IP's own, else the default IP entity's; KIP-612's third level): over it the connection
+ *     is not counted and is closed once its throttle time has passed (Kafka's ConnectionThrottledException
+ *     and delayed close); then the per-IP limit (`max.connections.per.ip`,
+ *     `max.connections.per.ip.overrides` by IP or host name): over it the connection is refused at
+ *     once ("Rejected connection from …") and closed.
  *  4. `dec` when a connection closes wakes the acceptors waiting for a slot.
  *
  * Every key is read from the BrokerConfig at each use, so dynamic updates (IncrementalAlterConfigs,
@@ -23,8 +27,6 @@
  * acceptors and makes listeners close their oldest connections while the broker is over a lowered
  * `max.connections` (Kafka's Processor.closeExcessConnections).
  *
- * Not done: the per-IP creation rate set through the client quota entity `ip` (connection_creation_rate,
- * KIP-612's third level): the client quota store belongs to src/broker/quota.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -52,7 +54,12 @@ export interface ConnectionQuotasOptions {
   log: Logger;
   registry?: Registry;
   now?: () => number;
+  /** The IP's `connection_creation_rate` client quota (connections/s), or null when it has none. */
+  ipConnectionRate?: (ip: string) => number | null;
 }
+
+/** Why `inc` refused a connection: over the per-IP limit (close now) or the IP's rate (close later). */
+export type ConnectionRefusal = { reason: 'per_ip'; max: number } | { reason: 'ip_rate'; throttleMs: number };
 
 /** A socket-server hook: called when a slot may have freed or a limit changed. */
 export interface AcceptorHooks {
@@ -87,7 +94,7 @@ function createMetrics(registry: Registry | undefined): ConnectionQuotaMetrics {
     }),
     rejected: new Counter({
       name: 'sluice_connections_rejected_total',
-      help: 'Connections refused and closed, per listener and reason (per_ip: max.connections.per.ip or its override; backlog: the acceptor queue was full while waiting for a slot)',
+      help: "Connections refused and closed, per listener and reason (per_ip: max.connections.per.ip or its override; ip_rate: the IP's connection_creation_rate quota, closed after the throttle time; backlog: the acceptor queue was full while waiting for a slot)",
       labelNames: ['listener', 'reason'],
       registers,
     }),
@@ -121,6 +128,8 @@ export class ConnectionQuotas {
   #total = 0;
   readonly #brokerRate: SampledRate;
   readonly #listenerRates = new Map<string, SampledRate>();
+  /** Per-IP creation rates, for IPs with a connection_creation_rate quota. */
+  readonly #ipRates = new Map<string, SampledRate>();
   readonly #acceptors = new Map<string, AcceptorHooks>();
   /** The overrides' raw text last parsed, and its entries by IP (host names once resolved). */
   #overridesRaw: string | null = null;
@@ -223,11 +232,28 @@ export class ConnectionQuotas {
   }
 
   /**
-   * Count an accepted connection. Returns null, or the per-IP limit it is over (the connection is then
-   * not counted and must be closed: Kafka's TooManyConnectionsException).
+   * Count an accepted connection. Returns null, or why it is refused (it is then not counted): over
+   * the IP's creation rate, to be closed after the throttle time; over the per-IP limit, to be closed
+   * now (Kafka's TooManyConnectionsException).
    */
-  inc(listener: string, address: string): number | null {
+  inc(listener: string, address: string): ConnectionRefusal | null {
     const ip = normalizeIp(address);
+    const rate = this.#o.ipConnectionRate?.(ip) ?? null;
+    if (rate !== null) {
+      let r = this.#ipRates.get(ip);
+      if (!r) {
+        r = new SampledRate({ samples: this.#o.windowSamples, windowMs: this.#o.windowSeconds * 1000 });
+        this.#ipRates.set(ip, r);
+      }
+      const now = this.#now();
+      const throttleMs = r.recordAndThrottleMs(1, rate, now, this.#o.windowSeconds * 1000);
+      if (throttleMs > 0) {
+        r.record(-1, now); // not accepted: Kafka takes the connection back out of the IP's rate
+        this.metrics.rejected.inc({ listener, reason: 'ip_rate' });
+        this.metrics.throttleMs.inc({ listener }, throttleMs);
+        return { reason: 'ip_rate', throttleMs };
+      }
+    } else this.#ipRates.delete(ip);
     const count = this.#perIp.get(ip) ?? 0;
     const max = this.maxConnectionsPerIp(ip);
     if (count >= max) {
@@ -236,7 +262,7 @@ export class ConnectionQuotas {
         { ip, listener },
         `Rejected connection from ${ip}, address already has the configured maximum of ${max} connections.`,
       );
-      return max;
+      return { reason: 'per_ip', max };
     }
     this.#perIp.set(ip, count + 1);
     this.#perListener.set(listener, (this.#perListener.get(listener) ?? 0) + 1);

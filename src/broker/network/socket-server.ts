@@ -56,6 +56,8 @@ export class SocketServer {
   readonly #rawSockets = new Set<Socket>();
   /** Accepted sockets waiting for their creation-rate throttle or a connection slot, oldest first. */
   readonly #waiting: { socket: Socket; until: number | null }[] = [];
+  /** Connections over their IP's creation rate, held until their delayed close. */
+  readonly #throttled = new Set<Socket>();
   #waitTimer: NodeJS.Timeout | null = null;
   /** When the acceptor started waiting (null: not blocked), for the blocked-time metric. */
   #blockedSince: number | null = null;
@@ -151,7 +153,20 @@ export class SocketServer {
       this.#unblocked(now);
       const socket = head.socket;
       const address = socket.remoteAddress ?? '';
-      if (quotas.inc(this.#listener, address) !== null) {
+      const refused = quotas.inc(this.#listener, address);
+      if (refused?.reason === 'ip_rate') {
+        // As Kafka's acceptor: the connection is held unread and closed once its throttle time has
+        // passed, so a client reconnecting in a loop is slowed down rather than answered at once.
+        const t = setTimeout(() => socket.destroy(), refused.throttleMs);
+        t.unref();
+        this.#throttled.add(socket);
+        socket.once('close', () => {
+          clearTimeout(t);
+          this.#throttled.delete(socket);
+        });
+        continue;
+      }
+      if (refused) {
         socket.destroy();
         continue;
       }
@@ -295,6 +310,7 @@ export class SocketServer {
     this.#stopping = true;
     if (this.#waitTimer) clearTimeout(this.#waitTimer);
     for (const w of this.#waiting.splice(0)) w.socket.destroy();
+    for (const socket of this.#throttled) socket.destroy();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await Promise.all([...this.#connections].map((c) => c.drain()));
     await closed;

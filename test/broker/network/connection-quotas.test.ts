@@ -11,9 +11,14 @@ import {
   parseConnectionOverrides,
 } from '../../../src/broker/network/connection-quotas.js';
 
-function quotas(props: Record<string, string>, listeners = ['INTERNAL', 'EXTERNAL']) {
+function quotas(
+  props: Record<string, string>,
+  listeners = ['INTERNAL', 'EXTERNAL'],
+  ipRates: Record<string, number> = {},
+) {
   const clock = { now: 0 };
   const q = new ConnectionQuotas({
+    ipConnectionRate: (ip) => ipRates[ip] ?? ipRates['<default>'] ?? null,
     config: { raw: (k: string) => props[k] ?? null },
     listeners,
     interBrokerListener: 'INTERNAL',
@@ -59,12 +64,35 @@ describe('ConnectionQuotas', () => {
     });
     expect(q.inc('EXTERNAL', '127.0.0.1')).toBeNull();
     expect(q.inc('EXTERNAL', '::ffff:127.0.0.1')).toBeNull();
-    expect(q.inc('EXTERNAL', '127.0.0.1')).toBe(2);
+    expect(q.inc('EXTERNAL', '127.0.0.1')).toEqual({ reason: 'per_ip', max: 2 });
     expect(q.inc('EXTERNAL', '127.0.0.2')).toBeNull();
-    expect(q.inc('INTERNAL', '127.0.0.2')).toBe(1);
+    expect(q.inc('INTERNAL', '127.0.0.2')).toEqual({ reason: 'per_ip', max: 1 });
     expect(q.totalCount).toBe(3);
     q.dec('EXTERNAL', '127.0.0.1');
     expect(q.inc('EXTERNAL', '127.0.0.1')).toBeNull();
+  });
+
+  it("per IP creation rate (the ip entity's connection_creation_rate): refused over it, not counted, the default IP entity too", () => {
+    const { q, clock } = quotas({}, ['INTERNAL', 'EXTERNAL'], { '127.0.0.2': 2, '<default>': 5 });
+    // 2/s over Kafka's 11 one-second windows (at least 10 s measured): 20 connections at t=0 fit.
+    const at0 = Array.from({ length: 25 }, () => q.inc('EXTERNAL', '127.0.0.2'));
+    expect(at0.filter((r) => r === null)).toHaveLength(20);
+    const refused = at0.find((r) => r !== null);
+    expect(refused?.reason).toBe('ip_rate');
+    expect(refused && 'throttleMs' in refused ? refused.throttleMs : 0).toBeGreaterThan(0);
+    expect(q.countFor('127.0.0.2')).toBe(20); // refused connections are not counted
+    // Another IP has the default entity's rate (5/s: 50 at once).
+    expect(
+      Array.from({ length: 60 }, () => q.inc('EXTERNAL', '127.0.0.3')).filter((r) => r === null),
+    ).toHaveLength(50);
+    // Without any rate for an IP, nothing is refused for rate.
+    const { q: free } = quotas({}, ['INTERNAL', 'EXTERNAL'], { '127.0.0.2': 2 });
+    expect(
+      Array.from({ length: 100 }, () => free.inc('EXTERNAL', '127.0.0.9')).every((r) => r === null),
+    ).toBe(true);
+    // Refused connections were taken back out of the rate: after the windows pass, new ones fit again.
+    clock.now = 12_000;
+    expect(q.inc('EXTERNAL', '127.0.0.2')).toBeNull();
   });
 
   it('max.connections: broker-wide slots, the protected inter-broker listener, per-listener limits', () => {
