@@ -6,6 +6,7 @@
  *    batch's other records with "part of a batch which had one more more invalid records"; a record
  *    whose timestamp is out of message.timestamp.after.max.ms; a batch over max.message.bytes.
  *    librdkafka (confluent-kafka-python) reports the batch's error code for each of its messages.
+ *  - Produce with acks=0: a failed one closes the connection, as Kafka's KafkaApis does.
  *  - DeleteRecords (kafka-delete-records): a compacted topic is a POLICY_VIOLATION.
  *  - AlterPartitionReassignments (kafka-reassign-partitions) on one broker: the current replica set
  *    is a no-op that completes; a broker that does not exist is refused.
@@ -24,7 +25,7 @@ import { BrokerProcess } from '../helpers/broker-process.js';
 import { ensureJavaClient, runJava, runPython, type RunResult } from '../helpers/clients.js';
 import { ensureKafkaTools, runKafkaTool, type KafkaToolName } from '../helpers/kafka-tools.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { ApiKeys } from '../../src/protocol/messages/index.js';
+import { ApiKeys, encodeRequestFrame } from '../../src/protocol/messages/index.js';
 import { buildRecordBatch } from '../../src/protocol/records/build.js';
 import { errorName } from '../../src/protocol/error-codes.js';
 
@@ -218,6 +219,44 @@ c.close()
           const p = r.topics[0]!.partitions[0]!;
           return [errorName(p.errorCode), p.lowWatermark];
         });
+
+    it('acks=0: a failed produce closes the connection (no response can carry the error); a good one does not', async () => {
+      const topic = 'answers-acks0';
+      await createTopic(topic);
+      const acks0 = (c: RawClient, partition: number, correlationId: number) =>
+        c.writeRaw(
+          encodeRequestFrame(ApiKeys.Produce, 9, correlationId, 'acks0', {
+            transactionalId: null,
+            acks: 0,
+            timeoutMs: 5000,
+            topicData: [
+              {
+                name: topic,
+                partitionData: [{ index: partition, records: buildRecordBatch([{ value: 'x' }]) }],
+              },
+            ],
+          }),
+        );
+      const c = await RawClient.connect(broker.port);
+      try {
+        acks0(c, 0, 1_000_001);
+        // Still open: the next request is answered, and the record was written.
+        const md = await c.request(ApiKeys.ListOffsets, 7, {
+          replicaId: -1,
+          isolationLevel: 0,
+          topics: [
+            { name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] },
+          ],
+        });
+        expect(md.topics[0]!.partitions[0]!.offset).toBe(1n);
+        // Partition 7 does not exist: UNKNOWN_TOPIC_OR_PARTITION, so Kafka closes the connection.
+        acks0(c, 7, 1_000_002);
+        expect(await c.nextFrame(10_000)).toBeNull();
+        expect(c.closed).toBe(true);
+      } finally {
+        c.close();
+      }
+    });
 
     it('two batches for one partition: INVALID_RECORD with no message, nothing written', async () => {
       const topic = 'answers-two-batches';

@@ -12,7 +12,7 @@ import {
   type ProduceRequest,
   type ProduceResponse,
 } from '../../protocol/messages/produce.js';
-import { ErrorCode } from '../../protocol/error-codes.js';
+import { ErrorCode, errorName } from '../../protocol/error-codes.js';
 import type { BrokerServices } from '../broker-services.js';
 import { defineHandler } from './api-handler.js';
 import { checkTransactionalId } from '../txn/request-checks.js';
@@ -153,7 +153,24 @@ export function produceHandler(b: BrokerServices) {
         if (r.errorCode !== ErrorCode.NONE)
           b.metrics.failedProduce.inc({ topic: key.slice(0, key.lastIndexOf('-')) });
       }
-      if (req.acks === 0) return null;
+      if (req.acks === 0) {
+        // No response to carry an error: as Kafka's handleProduceRequest, the broker closes the
+        // connection instead, so the client notices (and refreshes its metadata) rather than
+        // losing every later record silently.
+        const failed = [...results].filter(([, r]) => r.errorCode !== ErrorCode.NONE);
+        if (failed.length > 0) {
+          b.log.info(
+            {
+              correlationId: ctx.header.correlationId,
+              clientId: ctx.clientId,
+              errors: failed.map(([key, r]) => `${key}: ${errorName(r.errorCode)}`),
+            },
+            'closing connection due to an error during a produce request with acks=0',
+          );
+          ctx.connection.closeAfterCurrent?.();
+        }
+        return null;
+      }
       return {
         throttleTimeMs: 0,
         responses: req.topicData.map((t) => ({

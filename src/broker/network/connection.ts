@@ -42,6 +42,11 @@ export interface ConnectionContext {
    * client over its quota, Kafka's channel muting for throttling; see src/broker/quota).
    */
   muteFor?(ms: number): void;
+  /**
+   * Close the connection after the current request, dropping requests queued behind it (Kafka's
+   * closeConnection: how a Produce with acks=0 that failed tells its client, which gets no response).
+   */
+  closeAfterCurrent?(): void;
 }
 
 /**
@@ -177,6 +182,11 @@ export class Connection implements ConnectionContext {
 
   muteFor(ms: number): void {
     if (ms > 0) this.#mutedUntil = Math.max(this.#mutedUntil, Date.now() + ms);
+  }
+
+  closeAfterCurrent(): void {
+    this.#queue.length = 0;
+    this.#closing = true;
   }
 
   #pump(): void {
