@@ -39,7 +39,10 @@ import { ScramSaslClient } from '../../src/broker/security/scram.js';
 import { unsecuredToken, clientInitialResponse } from '../../src/broker/security/oauthbearer.js';
 import { ALICE, startSecureBroker, type SecureBroker } from './secure-broker.js';
 
-const SEED = Number(process.env.SLUICE_FUZZ_SEED ?? randomInt(2 ** 31));
+// CI replays one known seed, so a landing is never decided by the luck of the draw; a developer's
+// run draws a new one each time (that is how the negative-version bug was found), and
+// SLUICE_FUZZ_SEED replays any.
+const SEED = Number(process.env.SLUICE_FUZZ_SEED ?? (process.env.CI ? 20261203 : randomInt(2 ** 31)));
 const FRAMES = Number(process.env.SLUICE_FUZZ_FRAMES ?? (process.env.SLUICE_FUZZ_LONG ? 100_000 : 3000));
 const CONCURRENCY = 32;
 const MAX_RECEIVE = 524_288;

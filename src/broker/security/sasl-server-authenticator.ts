@@ -84,6 +84,9 @@ export interface AuthenticatorContext {
 const GENERIC = (phase: string, mechanism: string) =>
   `Authentication failed during ${phase} due to invalid credentials with SASL mechanism ${mechanism}`;
 
+/** A request version this broker speaks: 0..max (the header's int16 may be negative on the wire). */
+const versionIn = (version: number, max: number): boolean => version >= 0 && version <= max;
+
 export class SaslServerAuthenticator {
   readonly #settings: SaslServerSettings;
   readonly #ctx: AuthenticatorContext;
@@ -249,7 +252,7 @@ export class SaslServerAuthenticator {
     const key = h.requestApiKey;
     if (key === API_VERSIONS && this.#state === 'HANDSHAKE_OR_VERSIONS') {
       // KafkaApis answers (its UNSUPPORTED_VERSION answer lets the client retry: the state stays).
-      if (h.requestApiVersion <= API_VERSIONS_MAX) this.#state = 'HANDSHAKE';
+      if (versionIn(h.requestApiVersion, API_VERSIONS_MAX)) this.#state = 'HANDSHAKE';
       return { response: null, passToApis: true };
     }
     if (key === API_VERSIONS)
@@ -258,7 +261,7 @@ export class SaslServerAuthenticator {
       );
     if (key !== SASL_HANDSHAKE)
       throw new SaslFailure(`Unexpected Kafka request of type ${key} during SASL handshake.`);
-    if (h.requestApiVersion > SASL_HANDSHAKE_MAX)
+    if (!versionIn(h.requestApiVersion, SASL_HANDSHAKE_MAX))
       throw new SaslFailure(`SaslHandshake version ${h.requestApiVersion} is not supported`);
     let mechanism: string;
     try {
@@ -300,7 +303,7 @@ export class SaslServerAuthenticator {
     if (h.requestApiKey !== SASL_AUTHENTICATE) {
       const reason = `Unexpected Kafka request of type ${h.requestApiKey} during SASL authentication.`;
       this.#fail(reason);
-      if (h.requestApiKey === SASL_HANDSHAKE && h.requestApiVersion <= SASL_HANDSHAKE_MAX)
+      if (h.requestApiKey === SASL_HANDSHAKE && versionIn(h.requestApiVersion, SASL_HANDSHAKE_MAX))
         throw new AuthFailed(
           this.#handshakeResponse(h, {
             errorCode: ErrorCode.ILLEGAL_SASL_STATE,
@@ -309,7 +312,7 @@ export class SaslServerAuthenticator {
         );
       throw new AuthFailed(null);
     }
-    if (h.requestApiVersion > SASL_AUTHENTICATE_MAX)
+    if (!versionIn(h.requestApiVersion, SASL_AUTHENTICATE_MAX))
       throw new SaslFailure(`Version ${h.requestApiVersion} is not supported for apiKey SASL_AUTHENTICATE`);
     let authBytes: Buffer;
     try {
