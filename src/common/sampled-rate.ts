@@ -12,8 +12,10 @@
  *  - A quota with bound B is violated when the rate after recording is above B; the throttle time is
  *    (rate − B) / B × windowSize, as QuotaUtils.throttleTime computes it.
  *
- * Used by the connection creation-rate quotas (KIP-612) and, as Kafka's SimpleRate (at least one
- * window, so the first burst is about one window's worth), by the replication throttles (KIP-73).
+ * Used by the client quotas (src/broker/quota: byte rates, request time, and Kafka's Avg of the
+ * throttle times over the same windows), the connection creation-rate quotas (KIP-612) and, as
+ * Kafka's SimpleRate (at least one window, so the first burst is about one window's worth), by the
+ * replication throttles (KIP-73). A negative value undoes an earlier record (Kafka's unrecord).
  */
 
 export interface SampledRateConfig {
@@ -32,6 +34,8 @@ interface Sample {
   startMs: number;
   lastEventMs: number;
   value: number;
+  /** Records in the window (for the average). */
+  count: number;
 }
 
 export class SampledRate {
@@ -56,15 +60,33 @@ export class SampledRate {
     let s = this.#currentSample(nowMs);
     if (nowMs - s.startMs >= this.#cfg.windowMs) s = this.#advance(nowMs);
     s.value += value;
+    s.count++;
     s.lastEventMs = nowMs;
   }
 
   /** Events per second over the kept windows. */
   measure(nowMs: number): number {
+    return this.total(nowMs) / (this.windowSizeMs(nowMs) / 1000);
+  }
+
+  /** The sum of the kept windows. */
+  total(nowMs: number): number {
     this.#purge(nowMs);
     let sum = 0;
     for (const s of this.#samples) sum += s.value;
-    return sum / (this.windowSizeMs(nowMs) / 1000);
+    return sum;
+  }
+
+  /** The mean of the values recorded in the kept windows (Kafka's Avg over the same samples). */
+  average(nowMs: number): number {
+    this.#purge(nowMs);
+    let sum = 0;
+    let count = 0;
+    for (const s of this.#samples) {
+      sum += s.value;
+      count += s.count;
+    }
+    return count === 0 ? 0 : sum / count;
   }
 
   /** The span the rate is averaged over (Kafka's Rate.windowSize), in ms. */
@@ -102,7 +124,8 @@ export class SampledRate {
   }
 
   #currentSample(nowMs: number): Sample {
-    if (this.#samples.length === 0) this.#samples.push({ startMs: nowMs, lastEventMs: nowMs, value: 0 });
+    if (this.#samples.length === 0)
+      this.#samples.push({ startMs: nowMs, lastEventMs: nowMs, value: 0, count: 0 });
     return this.#samples[this.#current]!;
   }
 
@@ -110,7 +133,7 @@ export class SampledRate {
     const max = this.#cfg.samples + 1;
     this.#current = (this.#current + 1) % max;
     if (this.#current >= this.#samples.length) {
-      const s = { startMs: nowMs, lastEventMs: nowMs, value: 0 };
+      const s = { startMs: nowMs, lastEventMs: nowMs, value: 0, count: 0 };
       this.#samples.push(s);
       return s;
     }
@@ -118,6 +141,7 @@ export class SampledRate {
     s.startMs = nowMs;
     s.lastEventMs = nowMs;
     s.value = 0;
+    s.count = 0;
     return s;
   }
 
@@ -128,6 +152,7 @@ export class SampledRate {
         s.startMs = nowMs;
         s.lastEventMs = nowMs;
         s.value = 0;
+        s.count = 0;
       }
     }
   }

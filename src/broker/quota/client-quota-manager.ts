@@ -12,7 +12,8 @@
  */
 import type { ClientQuotaMap, QuotaKey } from '../../common/client-quota.js';
 import { resolveQuota } from '../../common/client-quota.js';
-import { SampledRate, throttleTimeMs, TokenBucket, type SampleConfig } from './rate.js';
+import { SampledRate } from '../../common/sampled-rate.js';
+import { TokenBucket, type SampleConfig } from './rate.js';
 
 export type QuotaType = 'Produce' | 'Fetch' | 'Request' | 'ControllerMutation';
 
@@ -92,9 +93,9 @@ export class ClientQuotaManager {
       s = {
         user: u,
         clientId: c,
-        rate: new SampledRate(this.#cfg, now),
+        rate: new SampledRate(this.#cfg),
         bucket: null,
-        throttle: new SampledRate(this.#cfg, now),
+        throttle: new SampledRate(this.#cfg),
         maxThrottle: 0,
         lastUsed: now,
       };
@@ -121,7 +122,7 @@ export class ClientQuotaManager {
     const { limit, sensor, now } = this.#resolve(user, clientId);
     sensor.rate.record(value, now);
     if (limit === null) return 0;
-    return Math.min(throttleTimeMs(sensor.rate, limit, now), this.#maxThrottleMs);
+    return Math.min(sensor.rate.throttleMs(limit, now), this.#maxThrottleMs);
   }
 
   /** Take back a recorded value (a throttled fetch answers no data, so its bytes do not count). */
@@ -188,7 +189,7 @@ export class ClientQuotaManager {
     return [...this.#sensors.values()].map((s) => ({
       user: s.user,
       clientId: s.clientId,
-      rate: s.rate.perSecond(now),
+      rate: s.rate.measure(now),
       throttleTimeAvgMs: s.throttle.average(now),
       throttleTimeMaxMs: s.maxThrottle,
     }));

@@ -4,7 +4,8 @@
  * ClientQuotaControlManager's validation sentences. Times are passed in, no clock is read.
  */
 import { describe, expect, it } from 'vitest';
-import { SampledRate, throttleTimeMs, TokenBucket } from '../../../src/broker/quota/rate.js';
+import { SampledRate } from '../../../src/common/sampled-rate.js';
+import { TokenBucket } from '../../../src/broker/quota/rate.js';
 import {
   entityKey,
   entityMatches,
@@ -20,16 +21,16 @@ const CFG = { samples: 11, windowMs: 1000 };
 
 describe('SampledRate (Kafka Rate over SampledStat)', () => {
   it('measures over at least samples-1 windows, so a new client is not measured over milliseconds', () => {
-    const r = new SampledRate(CFG, 0);
+    const r = new SampledRate(CFG);
     r.record(2000, 0);
     expect(r.windowSizeMs(0)).toBe(10_000);
-    expect(r.perSecond(0)).toBe(200);
+    expect(r.measure(0)).toBe(200);
     expect(r.windowSizeMs(5500)).toBe(10_500); // 5 full windows elapsed + 5 more to reach 10
     expect(r.windowSizeMs(10_500)).toBe(10_500); // 10 full windows: the elapsed time itself
   });
 
   it('starts a new window every windowMs and forgets windows older than samples × windowMs', () => {
-    const r = new SampledRate(CFG, 0);
+    const r = new SampledRate(CFG);
     for (let t = 0; t < 11_000; t += 1000) r.record(100, t);
     expect(r.total(10_999)).toBe(1100);
     // At 11 000 the first window (started at 0) is samples × windowMs old: gone.
@@ -38,14 +39,14 @@ describe('SampledRate (Kafka Rate over SampledStat)', () => {
   });
 
   it('unrecord (a negative value) brings the sum back', () => {
-    const r = new SampledRate(CFG, 0);
+    const r = new SampledRate(CFG);
     r.record(5000, 100);
     r.record(-5000, 200);
     expect(r.total(300)).toBe(0);
   });
 
   it('average is the mean of the recorded values in the kept windows', () => {
-    const r = new SampledRate(CFG, 0);
+    const r = new SampledRate(CFG);
     r.record(100, 0);
     r.record(300, 1500);
     expect(r.average(2000)).toBe(200);
@@ -54,25 +55,25 @@ describe('SampledRate (Kafka Rate over SampledStat)', () => {
 
 describe('throttle time (QuotaUtils.throttleTime)', () => {
   it('is 0 within the bound and (rate - bound) / bound × window above it', () => {
-    const r = new SampledRate(CFG, 0);
+    const r = new SampledRate(CFG);
     r.record(10_000, 0);
-    expect(throttleTimeMs(r, 1000, 0)).toBe(0); // 1000/s: exactly the bound is acceptable
+    expect(r.throttleMs(1000, 0)).toBe(0); // 1000/s: exactly the bound is acceptable
     r.record(12_000, 0);
     // 22 000 over 10 s = 2200/s, 1.2 × the bound over: 12 s of silence brings it back.
-    expect(throttleTimeMs(r, 1000, 0)).toBe(12_000);
+    expect(r.throttleMs(1000, 0)).toBe(12_000);
   });
 
   it('a producer held to the throttle converges on the bound', () => {
     // Send 64 KiB batches as fast as allowed, waiting out each throttle: the rate over the run is
     // the quota (what the Java producer test measures end to end).
     const bound = 1024 * 1024;
-    const r = new SampledRate(CFG, 0);
+    const r = new SampledRate(CFG);
     let t = 0;
     let sent = 0;
     while (t < 60_000) {
       r.record(65_536, t);
       sent += 65_536;
-      t += Math.max(1, throttleTimeMs(r, bound, t));
+      t += Math.max(1, r.throttleMs(bound, t));
     }
     const rate = sent / (t / 1000);
     expect(rate / bound).toBeGreaterThan(0.9);

@@ -77,7 +77,7 @@ describe('leader replication throttle', () => {
   it('answers an out-of-sync throttled follower with no records while the quota is exceeded', async () => {
     const record: TopicRecord = {
       name: 't',
-      topicId: 't-id',
+      topicId: '7d1c5f0e-3b2a-4c1d-9e8f-0a1b2c3d4e5f',
       replicas: [[1, 2]],
       configs: { 'leader.replication.throttled.replicas': '0:1' },
     };
