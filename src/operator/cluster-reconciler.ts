@@ -93,6 +93,15 @@ export type StoredKafkaCluster = Undefaulted<KafkaCluster>;
 export class ClusterReconciler {
   readonly #o: ClusterReconcilerOptions;
   readonly #gates = new Map<string, RestartGate>();
+  /**
+   * Clusters whose rebalance this operator submitted and has not yet completed (preferred leaders
+   * elected, Rebalanced recorded). The status says so too, but a reconcile may run on an object read
+   * before that status write landed; small moves can finish by then, and the completion step must
+   * not be skipped. The status still covers an operator restart.
+   */
+  readonly #rebalancing = new Set<string>();
+  /** Clusters whose refused scale-down has had its ScaleDownBlocked Event (once per episode; same reason). */
+  readonly #blocked = new Set<string>();
   readonly #events: EventRecorder;
   readonly #stuck: StuckPodThresholds;
 
@@ -117,6 +126,8 @@ export class ClusterReconciler {
       // Owner references make the garbage collector delete what the operator created.
       this.#gates.get(key)?.close();
       this.#gates.delete(key);
+      this.#rebalancing.delete(key);
+      this.#blocked.delete(key);
       // Cluster-scoped objects have no owner reference: the finalizer step deletes them.
       if (raw && hasClusterFinalizer(raw))
         await finalizeCluster(this.#o.client, raw, this.#o.log.child({ kafkaCluster: key }));
@@ -154,10 +165,9 @@ export class ClusterReconciler {
       names.statefulSet(cluster.metadata.name),
     );
     const current = before?.spec?.replicas;
-    const drain =
-      current !== undefined && current > cluster.spec.replicas
-        ? await this.#drain(cluster, current, log)
-        : null;
+    const scalingDown = current !== undefined && current > cluster.spec.replicas;
+    if (!scalingDown) this.#blocked.delete(`${cluster.metadata.namespace}/${cluster.metadata.name}`);
+    const drain = scalingDown ? await this.#drain(cluster, current, log) : null;
 
     // Step: objects.
     const desired = desiredObjects(
@@ -276,10 +286,12 @@ export class ClusterReconciler {
               .slice(0, 5)
               .map((p) => `${p.topic}-${p.partition}`)
               .join(', ')}); lower their replication factor or keep spec.replicas ≥ ${worst}`;
-          if (this.#lastReason(cluster) !== REASON.ScaleDownBlocked) {
+          const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
+          if (!this.#blocked.has(key) && this.#lastReason(cluster) !== REASON.ScaleDownBlocked) {
             log.warn({ impossible: plan.impossible.length }, 'scale-down refused');
             await this.#events.record(cluster, { type: 'Warning', reason: REASON.ScaleDownBlocked, message });
           }
+          this.#blocked.add(key);
           return {
             ready: false,
             reconciling: false,
@@ -318,7 +330,8 @@ export class ClusterReconciler {
       reason: REASON.Rebalancing,
       message,
     });
-    const wasRebalancing = this.#lastReason(cluster) === REASON.Rebalancing;
+    const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
+    const wasRebalancing = this.#rebalancing.has(key) || this.#lastReason(cluster) === REASON.Rebalancing;
     try {
       return await withAdmin(this.#o.endpoints.bootstrap(cluster), async (admin) => {
         const ongoing = await admin.listAllReassignments();
@@ -330,6 +343,7 @@ export class ClusterReconciler {
         const plan = planRebalance(assignment, keep);
         if (plan.moves.length > 0) {
           await this.#submit(admin, plan);
+          this.#rebalancing.add(key);
           const message = `reassigning ${plan.moves.length} partitions (${plan.replicaMoves} replicas copied) over brokers 0-${keep.length - 1}`;
           log.info({ moves: plan.moves }, message);
           await this.#events.record(cluster, { type: 'Normal', reason: REASON.Rebalancing, message });
@@ -349,6 +363,7 @@ export class ClusterReconciler {
         const message = `partitions balanced over brokers 0-${keep.length - 1}; ${notLed.length} preferred leaders elected${problems.length > 0 ? ` (not: ${problems.slice(0, 5).join(', ')})` : ''}`;
         log.info(message);
         await this.#events.record(cluster, { type: 'Normal', reason: REASON.Rebalanced, message });
+        this.#rebalancing.delete(key);
         return null;
       });
     } catch (err) {
