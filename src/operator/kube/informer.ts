@@ -26,6 +26,8 @@ export interface InformerOptions {
   maxBackoffMs?: number;
   /** Counts watch restarts (a metric). */
   onRestart?: () => void;
+  /** The server-side watch timeout asked for (default 120 s); see #watchOnce. */
+  watchTimeoutSeconds?: number;
 }
 
 export class Informer<T extends AnyObject> {
@@ -91,15 +93,7 @@ export class Informer<T extends AnyObject> {
         // Keep watching from the last version seen; a normal end (server timeout) just re-watches.
         for (;;) {
           if (this.#stopping()) return;
-          for await (const ev of this.#client.watch<T>(this.#resource, this.#o.namespace, rv, signal)) {
-            rv = ev.object.metadata.resourceVersion ?? rv;
-            if (ev.type === 'BOOKMARK') continue;
-            const obj = ev.object;
-            const key = keyOf(obj);
-            if (ev.type === 'DELETED') this.#cache.delete(key);
-            else this.#cache.set(key, obj);
-            this.#o.onChange(key, ev.type === 'DELETED' ? undefined : obj);
-          }
+          rv = await this.#watchOnce(rv);
         }
       } catch (err) {
         if (this.#stopping()) return;
@@ -119,6 +113,54 @@ export class Informer<T extends AnyObject> {
         }
       }
     }
+  }
+
+  /**
+   * One watch from `rv`; returns the last version seen. The server ends a watch after its timeout,
+   * but a connection that dies silently (no FIN, as through a restarted relay or NAT) would leave
+   * the stream waiting forever and the cache stale: the operator then never hears of a spec change
+   * (the real-node e2e saw a scale-down ignored for good). So the watch is also abandoned when
+   * nothing, not even a bookmark, arrived for the server timeout plus 30 s, and started again.
+   */
+  async #watchOnce(from: string): Promise<string> {
+    let rv = from;
+    const timeoutSeconds = this.#o.watchTimeoutSeconds ?? 120;
+    const idleMs = (timeoutSeconds + 30) * 1000;
+    const ac = new AbortController();
+    const onStop = () => ac.abort();
+    this.#abort.signal.addEventListener('abort', onStop, { once: true });
+    let idle = setTimeout(() => ac.abort(), idleMs);
+    try {
+      for await (const ev of this.#client.watch<T>(
+        this.#resource,
+        this.#o.namespace,
+        rv,
+        ac.signal,
+        timeoutSeconds,
+      )) {
+        clearTimeout(idle);
+        idle = setTimeout(() => ac.abort(), idleMs);
+        rv = ev.object.metadata.resourceVersion ?? rv;
+        if (ev.type === 'BOOKMARK') continue;
+        const obj = ev.object;
+        const key = keyOf(obj);
+        if (ev.type === 'DELETED') this.#cache.delete(key);
+        else this.#cache.set(key, obj);
+        this.#o.onChange(key, ev.type === 'DELETED' ? undefined : obj);
+      }
+    } catch (err) {
+      // Abandoned for silence (not stopped): watch again from the last version seen.
+      if (ac.signal.aborted && !this.#stopping()) {
+        this.#o.log.warn({ resource: this.#resource.plural, idleMs }, 'watch silent too long; restarting it');
+        this.#o.onRestart?.();
+        return rv;
+      }
+      throw err;
+    } finally {
+      clearTimeout(idle);
+      this.#abort.signal.removeEventListener('abort', onStop);
+    }
+    return rv;
   }
 
   #replace(items: T[]): void {
