@@ -244,10 +244,22 @@ export async function waitUntil(
   const deadline = Date.now() + timeoutMs;
   let last: unknown = null;
   for (;;) {
+    // A check that never answers (a request lost on its way through the relay) counts as a failed
+    // attempt once the deadline has passed, so the wait ends with its own message instead of the
+    // test's timeout, and a later attempt may still succeed before that.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the check did not answer within ${Math.round(timeoutMs / 1000)}s`)),
+        Math.max(deadline - Date.now(), 0) + 1000,
+      );
+    });
     try {
-      if (await check()) return;
+      if (await Promise.race([Promise.resolve(check()), gaveUp])) return;
     } catch (err) {
       last = err;
+    } finally {
+      clearTimeout(timer);
     }
     if (Date.now() > deadline)
       throw new Error(

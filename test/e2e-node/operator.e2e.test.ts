@@ -712,96 +712,108 @@ describe.skipIf(skip !== null)('the operator on a real Kubernetes node', () => {
         '--prefix',
         'prom',
       ]);
-      await node.inNode(
-        [
-          'kcat',
-          '-b',
-          BOOTSTRAP,
-          '-G',
-          'e2e-dashboard',
-          TOPIC,
-          '-e',
-          '-q',
-          '-X',
-          'auto.offset.reset=earliest',
-        ],
-        { timeoutMs: 2 * MIN },
-      );
+      try {
+        await node.inNode(
+          [
+            'kcat',
+            '-b',
+            BOOTSTRAP,
+            '-G',
+            'e2e-dashboard',
+            TOPIC,
+            '-e',
+            '-q',
+            '-X',
+            'auto.offset.reset=earliest',
+          ],
+          { timeoutMs: 2 * MIN },
+        );
 
-      await timed('Prometheus: every broker and the operator scraped', () =>
-        waitUntil(
-          async () => {
-            const t = await p.targets();
-            const up = t.activeTargets.filter((x) => x.health === 'up');
-            return (
-              up.filter((x) => x.labels.service === 'e2e-brokers').length === 3 &&
-              up.some((x) => x.labels.namespace === OP_NS)
-            );
-          },
-          3 * MIN,
-          'targets up',
-          2000,
-        ),
-      );
-      const targets = (await p.targets()).activeTargets;
-      expect(
-        targets
-          .filter((x) => x.labels.service === 'e2e-brokers')
-          .map((x) => x.labels.pod)
-          .sort(),
-      ).toEqual(['e2e-broker-0', 'e2e-broker-1', 'e2e-broker-2']);
-      // Broker metrics with the labels the rules and the dashboard select on.
-      const parts = await p.query('sluice_partitions');
-      expect(parts.map((s) => s.metric.pod).sort()).toEqual(['e2e-broker-0', 'e2e-broker-1', 'e2e-broker-2']);
-      for (const s of parts)
-        expect(s.metric).toMatchObject({
-          namespace: NS,
-          service: 'e2e-brokers',
-          endpoint: 'metrics',
-          container: 'broker',
-          job: 'e2e-brokers',
+        await timed('Prometheus: every broker and the operator scraped', () =>
+          waitUntil(
+            async () => {
+              const t = await p.targets();
+              const up = t.activeTargets.filter((x) => x.health === 'up');
+              return (
+                up.filter((x) => x.labels.service === 'e2e-brokers').length === 3 &&
+                up.some((x) => x.labels.namespace === OP_NS)
+              );
+            },
+            3 * MIN,
+            'targets up',
+            2000,
+          ),
+        );
+        const targets = (await p.targets()).activeTargets;
+        expect(
+          targets
+            .filter((x) => x.labels.service === 'e2e-brokers')
+            .map((x) => x.labels.pod)
+            .sort(),
+        ).toEqual(['e2e-broker-0', 'e2e-broker-1', 'e2e-broker-2']);
+        // Broker metrics with the labels the rules and the dashboard select on.
+        const parts = await p.query('sluice_partitions');
+        expect(parts.map((s) => s.metric.pod).sort()).toEqual([
+          'e2e-broker-0',
+          'e2e-broker-1',
+          'e2e-broker-2',
+        ]);
+        for (const s of parts)
+          expect(s.metric).toMatchObject({
+            namespace: NS,
+            service: 'e2e-brokers',
+            endpoint: 'metrics',
+            container: 'broker',
+            job: 'e2e-brokers',
+          });
+        expect((await p.query('sum(sluice_active_controller)'))[0]?.value[1]).toBe('1');
+        const op = await p.query('sluice_operator_reconcile_total');
+        expect(op.length).toBeGreaterThan(0);
+        expect(op[0]!.metric).toMatchObject({
+          namespace: OP_NS,
+          service: 'sluice-metrics',
+          endpoint: 'http',
         });
-      expect((await p.query('sum(sluice_active_controller)'))[0]?.value[1]).toBe('1');
-      const op = await p.query('sluice_operator_reconcile_total');
-      expect(op.length).toBeGreaterThan(0);
-      expect(op[0]!.metric).toMatchObject({ namespace: OP_NS, service: 'sluice-metrics', endpoint: 'http' });
 
-      // Every query of the Grafana dashboard returns data (for $namespace = the cluster's).
-      const dash = JSON.parse(readFileSync(join(REPO, 'charts/sluice/dashboards/sluice.json'), 'utf8'));
-      const exprs: { title: string; expr: string }[] = dash.panels.flatMap((panel: any) =>
-        (panel.targets ?? []).map((t: any) => ({
-          title: panel.title,
-          expr: String(t.expr).replaceAll('$namespace', NS),
-        })),
-      );
-      expect(exprs.length).toBeGreaterThanOrEqual(8);
-      const empty: string[] = [];
-      await timed('dashboard queries return data', () =>
-        waitUntil(
-          async () => {
-            empty.length = 0;
-            for (const e of exprs)
-              if ((await p.query(e.expr)).length === 0) empty.push(`${e.title}: ${e.expr}`);
-            return empty.length === 0;
-          },
-          3 * MIN,
-          'every dashboard query to return data',
-          5000,
-        ).catch((err: unknown) => {
-          throw new Error(`${String(err)}\nempty: ${empty.join('\n  ')}`);
-        }),
-      );
-      // Sluice reports a group's lag from its coordinator, and only for the partitions that broker
-      // leads (src/broker/group/group-service.ts): said here, not asserted (docs/operator.md).
-      const lagged = await p.query(`count(sluice_group_lag{group="e2e-dashboard",topic="${TOPIC}"})`);
-      console.log(
-        `[e2e-node] consumer lag reported for ${lagged[0]?.value[1] ?? 0}/6 partitions of ${TOPIC}`,
-      );
-      // The dashboard's $namespace variable: label_values(sluice_partitions, namespace).
-      expect(await p.api<string[]>('label/namespace/values', { 'match[]': 'sluice_partitions' })).toContain(
-        NS,
-      );
-      load.kill('SIGTERM');
+        // Every query of the Grafana dashboard returns data (for $namespace = the cluster's).
+        const dash = JSON.parse(readFileSync(join(REPO, 'charts/sluice/dashboards/sluice.json'), 'utf8'));
+        const exprs: { title: string; expr: string }[] = dash.panels.flatMap((panel: any) =>
+          (panel.targets ?? []).map((t: any) => ({
+            title: panel.title,
+            expr: String(t.expr).replaceAll('$namespace', NS),
+          })),
+        );
+        expect(exprs.length).toBeGreaterThanOrEqual(8);
+        const empty: string[] = [];
+        await timed('dashboard queries return data', () =>
+          waitUntil(
+            async () => {
+              empty.length = 0;
+              for (const e of exprs)
+                if ((await p.query(e.expr)).length === 0) empty.push(`${e.title}: ${e.expr}`);
+              return empty.length === 0;
+            },
+            3 * MIN,
+            'every dashboard query to return data',
+            5000,
+          ).catch((err: unknown) => {
+            throw new Error(`${String(err)}\nempty: ${empty.join('\n  ')}`);
+          }),
+        );
+        // Sluice reports a group's lag from its coordinator, and only for the partitions that broker
+        // leads (src/broker/group/group-service.ts): said here, not asserted (docs/operator.md).
+        const lagged = await p.query(`count(sluice_group_lag{group="e2e-dashboard",topic="${TOPIC}"})`);
+        console.log(
+          `[e2e-node] consumer lag reported for ${lagged[0]?.value[1] ?? 0}/6 partitions of ${TOPIC}`,
+        );
+        // The dashboard's $namespace variable: label_values(sluice_partitions, namespace).
+        expect(await p.api<string[]>('label/namespace/values', { 'match[]': 'sluice_partitions' })).toContain(
+          NS,
+        );
+      } finally {
+        // Also when a check failed: this producer would otherwise write until the node goes down.
+        load.kill('SIGTERM');
+      }
     },
     15 * MIN,
   );
@@ -1012,8 +1024,12 @@ describe.skipIf(skip !== null)('the operator on a real Kubernetes node', () => {
         1000,
       );
       expect(cond(c, 'Ready')?.status).toBe('True');
-      const kept = await consumeAll();
-      expect(beforeScale.filter((v) => !new Set(kept).has(v))).toEqual([]);
+      // One Set, not one per message: the topic holds tens of thousands of records by now (the
+      // Prometheus step's producer runs for minutes), and a Set built per element made this check
+      // quadratic — it spun the test worker for 10+ minutes on an idle machine, where that producer
+      // writes the most.
+      const kept = new Set(await consumeAll());
+      expect(beforeScale.filter((v) => !kept.has(v))).toEqual([]);
     },
     8 * MIN,
   );

@@ -161,6 +161,12 @@ export interface PromSample {
   value: [number, string];
 }
 
+/**
+ * Every call to Prometheus gives up after this long: it goes through the relay into the node's
+ * namespace, and an answer lost on the way must fail that one attempt, not hang the test.
+ */
+const HTTP_TIMEOUT_MS = 20_000;
+
 export class NodePrometheus {
   readonly dir = join(DATA, 'prometheus');
   port = 0;
@@ -195,7 +201,12 @@ export class NodePrometheus {
     ]);
     this.port = await this.node.forward('127.0.0.1', 9090);
     await waitUntil(
-      async () => (await fetch(`http://127.0.0.1:${this.port}/-/ready`)).ok,
+      async () =>
+        (
+          await fetch(`http://127.0.0.1:${this.port}/-/ready`, {
+            signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+          })
+        ).ok,
       60_000,
       'Prometheus ready',
     );
@@ -238,7 +249,9 @@ export class NodePrometheus {
 
   async api<T>(path: string, params: Record<string, string> = {}): Promise<T> {
     const qs = new URLSearchParams(params).toString();
-    const res = await fetch(`http://127.0.0.1:${this.port}/api/v1/${path}${qs ? `?${qs}` : ''}`);
+    const res = await fetch(`http://127.0.0.1:${this.port}/api/v1/${path}${qs ? `?${qs}` : ''}`, {
+      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    });
     const body = (await res.json()) as { status: string; data: T; error?: string };
     if (body.status !== 'success') throw new Error(`${path} ${qs}: ${body.error ?? res.status}`);
     return body.data;
