@@ -1,6 +1,8 @@
 /**
- * Kafka Streams 4.4.0 with processing.guarantee=exactly_once_v2 against one Sluice broker
- * (test/clients/kafka-streams-4.4/EosWordCount.java): lines of two words are split, re-keyed by word
+ * Kafka Streams 4.4.0 with processing.guarantee=exactly_once_v2 against one Sluice broker, and
+ * against three (etcd, every topic RF 3 with min.insync.replicas 2, so the transaction markers, the
+ * changelog and the offsets all go through replication and the coordinators' partitions have
+ * followers) (test/clients/kafka-streams-4.4/EosWordCount.java): lines of two words are split, re-keyed by word
  * through a repartition topic, counted in a RocksDB store with a changelog, and each new count goes
  * to the output as "word:count" (record cache off: one output record per input word). The Streams
  * process is SIGKILLed SLUICE_STREAMS_KILLS times (default 2) after a random amount of counting,
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess, REPO_ROOT } from '../helpers/broker-process.js';
+import { TestCluster } from '../helpers/cluster.js';
 import { ensureJavaClient } from '../helpers/clients.js';
 import { ensureKafkaApps } from '../helpers/kafka-apps.js';
 import { proofLines, TXN_PROOFS_CLIENT, txnProofs } from '../helpers/txn-proofs.js';
@@ -70,19 +73,52 @@ async function waitFor<T>(what: string, check: () => T | undefined | Promise<T |
   }
 }
 
-describe('Kafka Streams 4.4.0 exactly_once_v2', { timeout: 600_000 }, () => {
-  let broker: BrokerProcess;
+/** What the suite needs of a running Sluice: one broker or a cluster. */
+interface Target {
+  bootstrap: string;
+  logs(): string[];
+  cleanup(): Promise<void>;
+}
+
+const TARGETS: { name: string; rf: number; start: () => Promise<Target> }[] = [
+  {
+    name: 'one broker',
+    rf: 1,
+    start: async () => {
+      const b = await new BrokerProcess().start();
+      return { bootstrap: b.bootstrap, logs: () => b.logs, cleanup: () => b.cleanup() };
+    },
+  },
+  {
+    name: '3 brokers, RF 3',
+    rf: 3,
+    start: async () => {
+      const c = await new TestCluster({
+        // Streams' internal topics (repartition, changelog) take the broker's default RF.
+        overrides: { 'default.replication.factor': '3', 'min.insync.replicas': '2' },
+      }).start();
+      return {
+        bootstrap: c.bootstrap,
+        logs: () => c.brokers.flatMap((b, i) => b.logs.slice(-5).map((l) => `[broker ${i + 1}] ${l}`)),
+        cleanup: () => c.cleanup(),
+      };
+    },
+  },
+];
+
+describe.each(TARGETS)('Kafka Streams 4.4.0 exactly_once_v2 on $name', { timeout: 600_000 }, (target) => {
+  let broker: Target;
   let lib = '';
   let stateDir = '';
   const procs: StreamsProcess[] = [];
   const why = (r: { stdout: string; stderr: string }) =>
-    `${r.stdout.slice(-3000)}\n${r.stderr.slice(-4000)}\n${broker.logs.slice(-15).join('\n')}`;
+    `${r.stdout.slice(-3000)}\n${r.stderr.slice(-4000)}\n${broker.logs().slice(-15).join('\n')}`;
 
   beforeAll(async () => {
     lib = await ensureKafkaApps();
     await ensureJavaClient(TXN_PROOFS_CLIENT);
     stateDir = mkdtempSync(join(tmpdir(), 'sluice-streams-eos-'));
-    broker = await new BrokerProcess().start();
+    broker = await target.start();
   }, 300_000);
 
   afterAll(async () => {
@@ -93,7 +129,7 @@ describe('Kafka Streams 4.4.0 exactly_once_v2', { timeout: 600_000 }, () => {
 
   it(`counts are exact after ${KILLS} SIGKILLs and restarts`, async () => {
     for (const t of ['eos-lines', 'eos-counts']) {
-      const r = await txnProofs(['create', broker.bootstrap, t, '3', '1']);
+      const r = await txnProofs(['create', broker.bootstrap, t, '3', String(target.rf)]);
       expect(r.code, why(r)).toBe(0);
     }
     const f = await txnProofs(['words', broker.bootstrap, 'eos-lines', String(LINES), String(DISTINCT)]);
@@ -104,7 +140,7 @@ describe('Kafka Streams 4.4.0 exactly_once_v2', { timeout: 600_000 }, () => {
         expected.set(w, (expected.get(w) ?? 0) + 1);
     const total = 2 * LINES;
 
-    const args = [broker.bootstrap, APP, stateDir, 'eos-lines', 'eos-counts', '1'];
+    const args = [broker.bootstrap, APP, stateDir, 'eos-lines', 'eos-counts', String(target.rf)];
     const kills: string[] = [];
     for (let k = 0; k < KILLS; k++) {
       const p = new StreamsProcess(lib, args);
@@ -153,7 +189,7 @@ describe('Kafka Streams 4.4.0 exactly_once_v2', { timeout: 600_000 }, () => {
     const u = await txnProofs(['consume', broker.bootstrap, 'eos-counts', 'read_uncommitted', String(total)]);
     expect(u.code, why(u)).toBe(0);
     console.log(
-      `Streams exactly_once_v2: ${total} words, killed ${kills.join('; ')}; output ${total} committed, ` +
+      `Streams exactly_once_v2 on ${target.name}: ${total} words, killed ${kills.join('; ')}; output ${total} committed, ` +
         `${proofLines(u.stdout, 'rec').length - total} aborted records in the log`,
     );
   });
