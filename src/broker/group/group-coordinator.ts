@@ -20,7 +20,7 @@ import type { Logger } from '../../common/logger.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { DelayedOperationPurgatory } from '../purgatory/delayed-operation.js';
 import { TimingWheelTimer } from '../purgatory/timing-wheel.js';
-import { GroupMetadata, GroupState, offsetKey, type CommittedOffset } from './group-metadata.js';
+import { GroupMetadata, GroupState, offsetKey, supersedes, type CommittedOffset } from './group-metadata.js';
 import {
   MemberMetadata,
   type GroupProtocol,
@@ -774,7 +774,10 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
     const code = await this.#store.storeOffsets(req.groupId, toStore);
     for (const o of toStore) results.set(offsetKey(o.topic, o.partition), code);
     if (code === ErrorCode.NONE && this.groups.get(req.groupId) === g && !g.is(GroupState.Dead)) {
-      for (const o of toStore) g.offsets.set(offsetKey(o.topic, o.partition), o);
+      for (const o of toStore) {
+        const k = offsetKey(o.topic, o.partition);
+        if (supersedes(o, g.offsets.get(k))) g.offsets.set(k, o);
+      }
       this.hooks.onOffsetCommit?.(req.groupId, toStore.length);
     }
     return results;
@@ -882,7 +885,8 @@ export class GroupCoordinator implements JoinCompleter, HeartbeatExpirer {
       if (result !== 'COMMIT') continue;
       const g = this.groups.get(groupId);
       if (!g || g.is(GroupState.Dead)) continue;
-      for (const [k, o] of staged) g.offsets.set(k, o);
+      // A plain commit written after this transaction's commit record stays (supersedes()).
+      for (const [k, o] of staged) if (supersedes(o, g.offsets.get(k))) g.offsets.set(k, o);
       this.hooks.onOffsetCommit?.(groupId, staged.size);
     }
   }

@@ -35,7 +35,7 @@ import {
   type GroupMetadataValue,
   type OffsetAndMetadata,
 } from './group-records.js';
-import type { CommittedOffset } from './group-metadata.js';
+import { supersedes, type CommittedOffset } from './group-metadata.js';
 
 export const GROUP_METADATA_TOPIC = '__consumer_offsets';
 
@@ -163,6 +163,7 @@ export class GroupMetadataManager implements GroupStore {
     records: RecordInput[],
     forOffsets: boolean,
     txn?: { producerId: bigint; producerEpoch: number },
+    written?: CommittedOffset[],
   ): Promise<number> {
     const partition = this.partitionFor(groupId);
     const now = BigInt(this.#now());
@@ -187,6 +188,9 @@ export class GroupMetadataManager implements GroupStore {
     ]);
     const r = results.get(`${GROUP_METADATA_TOPIC}-${partition}`);
     const code = r?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    // The coordinator orders commits of one partition by where they sit in the log (supersedes()).
+    if (code === ErrorCode.NONE && r && r.baseOffset >= 0n)
+      (written ?? []).forEach((o, i) => (o.recordOffset = r.baseOffset + BigInt(i)));
     if (code !== ErrorCode.NONE)
       this.#log.warn(
         { groupId, partition, error: code, message: r?.errorMessage },
@@ -211,6 +215,8 @@ export class GroupMetadataManager implements GroupStore {
         value: encodeOffsetCommitValue(o),
       })),
       true,
+      undefined,
+      offsets,
     );
   }
 
@@ -228,6 +234,7 @@ export class GroupMetadataManager implements GroupStore {
       })),
       true,
       { producerId, producerEpoch },
+      offsets,
     );
   }
 
@@ -293,7 +300,7 @@ export class GroupMetadataManager implements GroupStore {
           }
           for (const [g, offs] of staged) {
             const e = entry(g);
-            for (const [k, o] of offs) e.offsets.set(k, o);
+            for (const [k, o] of offs) if (supersedes(o, e.offsets.get(k))) e.offsets.set(k, o);
           }
           continue;
         }
@@ -312,11 +319,21 @@ export class GroupMetadataManager implements GroupStore {
                 if (!byGroup) pendingTxn.set(b.header.producerId, (byGroup = new Map()));
                 let offs = byGroup.get(key.group);
                 if (!offs) byGroup.set(key.group, (offs = new Map()));
-                offs.set(k, { ...v, topic: key.topic, partition: key.partition });
+                offs.set(k, {
+                  ...v,
+                  topic: key.topic,
+                  partition: key.partition,
+                  recordOffset: rec.offset,
+                });
               } else if (rec.value === null) e.offsets.delete(k);
               else {
                 const v: OffsetAndMetadata = decodeOffsetCommitValue(rec.value);
-                e.offsets.set(k, { ...v, topic: key.topic, partition: key.partition });
+                e.offsets.set(k, {
+                  ...v,
+                  topic: key.topic,
+                  partition: key.partition,
+                  recordOffset: rec.offset,
+                });
               }
             } else {
               const e = entry(key.group);

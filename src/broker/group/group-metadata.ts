@@ -44,6 +44,22 @@ export class IllegalStateTransition extends Error {
 export interface CommittedOffset extends OffsetAndMetadata {
   topic: string;
   partition: number;
+  /**
+   * Where the commit's record sits in __consumer_offsets (Kafka's OffsetAndMetadata.recordOffset);
+   * set once it is written, or read back. Unset only for commits that never went through a log.
+   */
+  recordOffset?: bigint;
+}
+
+/**
+ * Kafka's rule for two commits of one partition (OffsetMetadataManager.replayEndTransactionMarker):
+ * the one written later to __consumer_offsets wins, not the one applied later. A transactional
+ * commit is applied when its marker comes, which may be after a plain commit that was written after
+ * it; that plain commit must stay. Without both log offsets the later application wins.
+ */
+export function supersedes(candidate: CommittedOffset, current: CommittedOffset | undefined): boolean {
+  if (current?.recordOffset === undefined || candidate.recordOffset === undefined) return true;
+  return candidate.recordOffset > current.recordOffset;
 }
 
 export const offsetKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
