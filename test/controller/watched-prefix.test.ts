@@ -1,11 +1,12 @@
 /**
- * WatchedPrefix, the one owner of "mirror a store prefix in memory", and the SCRAM and client quota
- * tables built on it. On the embedded store: the initial read and each transaction are applied as
- * one batch in revision order, only keys under the prefix, and waitForRevision resolves once a
- * revision is applied. On a real etcd behind a proxy, cut while changes are made and the history
- * compacted: the failed watch is replaced by the difference of a new read (only what changed, as
- * events, in one batch), a re-read that fails is retried until it succeeds, the tables end with
- * every change made meanwhile, and a value kept all along is never missing from them in between.
+ * WatchedPrefix, the one owner of "mirror a store prefix in memory", and the SCRAM, client quota and
+ * features tables built on it. On the embedded store: the initial read and each transaction are
+ * applied as one batch in revision order, only keys under the prefix, and waitForRevision resolves
+ * once a revision is applied. On a real etcd behind a proxy, cut while changes are made and the
+ * history compacted: the failed watch is replaced by the difference of a new read (only what
+ * changed, as events, in one batch), a re-read that fails is retried until it succeeds, the tables
+ * end with every change made meanwhile, and a value kept all along is never missing from them in
+ * between.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import {
 } from '../../src/controller/client-quota-table.js';
 import { EmbeddedMetadataStore } from '../../src/controller/embedded-store.js';
 import { EtcdMetadataStore } from '../../src/controller/etcd-store.js';
+import { FeaturesTable } from '../../src/controller/features-table.js';
 import {
   type KeyValue,
   MetadataStoreError,
@@ -361,5 +363,37 @@ describe('on etcd, when the watch fails because etcd compacted what it missed', 
     await table.waitForRevision(later);
     expect(table.get({ user: 'later' })).toEqual({ producer_byte_rate: 4000 });
     expect(keptAtChange).toEqual([1000, 1000, 1000]);
+  });
+
+  it('FeaturesTable ends with the levels written meanwhile (it had no replacement for a failed watch before)', async () => {
+    const root = '/sluice/wp-features';
+    const { behind, writer, whileCut } = await setup(root);
+    const table = new FeaturesTable(behind, root);
+    await table.start();
+    cleanups.push(() => table.stop());
+    await table.bootstrap();
+    const before = table.epoch;
+    expect(before).toBeGreaterThan(0);
+
+    let written = 0;
+    await whileCut(async () => {
+      // Two writes: etcd keeps the compaction revision itself, so the one in between is what is lost.
+      await put(writer, table.key, JSON.stringify({ levels: { 'metadata.version': 6 } }));
+      written = await put(
+        writer,
+        table.key,
+        JSON.stringify({ levels: { 'metadata.version': 7, 'x.version': 2 } }),
+      );
+    });
+    await waitFor(
+      'the table to have the levels written while it was cut off',
+      () => (table.epoch === written ? true : undefined),
+      30_000,
+    );
+    expect(behind.watchErrors).toBe(1);
+    expect(table.levels).toEqual({ 'metadata.version': 7, 'x.version': 2 });
+    // A compare-and-set through the table still works after the replacement (it waits for its own write).
+    expect(await table.update(written, { 'metadata.version': 8 })).toBe(true);
+    expect(table.levels).toEqual({ 'metadata.version': 8 });
   });
 });
