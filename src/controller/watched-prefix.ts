@@ -94,6 +94,11 @@ export class WatchedPrefix {
     this.#applySnapshot(kvs, revision);
     const generation = this.#generation + 1;
     const watcher = await this.#watch(revision);
+    // Stopped meanwhile: nobody would close this watch later.
+    if (this.#isStopped()) {
+      await watcher.close();
+      return;
+    }
     // A watch that failed at once is being replaced already; the replacement owns #watcher.
     if (generation === this.#generation) this.#watcher = watcher;
   }
