@@ -1,7 +1,9 @@
 /**
  * ClientQuotaTable: every broker's in-memory view of the client quotas in the metadata store (Kafka's
- * ClientQuotasImage), built from one range read and an ordered watch of its prefix, so a quota
- * written through any broker is enforced by every broker within the watch's delay.
+ * ClientQuotasImage), built from one range read and an ordered watch of its prefix (its
+ * WatchedPrefix), so a quota written through any broker is enforced by every broker within the
+ * watch's delay. A failed watch is replaced by applying the difference of a new read, so requests
+ * are never let through unthrottled for want of quotas meanwhile.
  *
  *   <root>/client-quotas/<entity key, URI-encoded>   {"entity":{"user":"alice","client-id":null},
  *                                                      "quotas":{"producer_byte_rate":1048576}}
@@ -11,7 +13,8 @@
  * does).
  */
 import { EventEmitter } from 'node:events';
-import type { MetadataStore, WatchEvent, Watcher } from './metadata-store.js';
+import type { MetadataStore, WatchEvent } from './metadata-store.js';
+import { WatchedPrefix } from './watched-prefix.js';
 import { logger } from '../common/logger.js';
 import { entityKey, type ClientQuotaEntity, type ClientQuotaMap } from '../common/client-quota.js';
 
@@ -29,74 +32,43 @@ export function clientQuotaKey(root: string, entity: ClientQuotaEntity): string 
 }
 
 export class ClientQuotaTable extends EventEmitter<{ change: [] }> {
-  readonly #store: MetadataStore;
   readonly #root: string;
   readonly #log = logger('client-quota-table');
   /** store key → the entity's quotas */
   readonly #byKey = new Map<string, StoredClientQuota>();
   /** entityKey → the entity's quotas (what the quota managers read) */
   readonly #byEntity = new Map<string, StoredClientQuota>();
-  #revision = 0;
   /** Bumped on every change, so readers can cache what they derive from the quotas. */
   #version = 0;
-  #watcher: Watcher | null = null;
-  #waiters: { revision: number; resolve: () => void }[] = [];
-  #stopped = false;
+  readonly #mirror: WatchedPrefix;
 
   constructor(store: MetadataStore, root: string) {
     super();
-    this.#store = store;
     this.#root = root;
+    this.#mirror = new WatchedPrefix({
+      store,
+      prefix: clientQuotaPrefix(root),
+      name: 'client-quota-table',
+      apply: (e) => this.#apply(e),
+      afterBatch: () => this.emit('change'),
+    });
   }
 
   get root(): string {
     return this.#root;
   }
 
-  async start(): Promise<void> {
-    const prefix = clientQuotaPrefix(this.#root);
-    const { kvs, revision } = await this.#store.range(prefix);
-    this.#byKey.clear();
-    this.#byEntity.clear();
-    for (const kv of kvs)
-      this.#apply({ type: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision });
-    this.#advance(revision);
-    this.emit('change');
-    this.#watcher = await this.#store.watch(
-      prefix,
-      revision,
-      (events) => {
-        for (const e of events) this.#apply(e);
-        this.#advance(events[events.length - 1]!.modRevision);
-        this.emit('change');
-      },
-      (err) => {
-        // The watch cannot go on (its revision was compacted): read everything again.
-        this.#log.warn({ err }, 'client quota watch failed; reloading');
-        void this.#watcher?.close();
-        if (!this.#stopped)
-          this.start().catch((e: unknown) => this.#log.error({ err: e }, 'client quota reload failed'));
-      },
-    );
+  start(): Promise<void> {
+    return this.#mirror.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#watcher?.close();
-    this.#watcher = null;
-  }
-
-  #advance(revision: number): void {
-    if (revision > this.#revision) this.#revision = revision;
-    const ready = this.#waiters.filter((w) => w.revision <= this.#revision);
-    this.#waiters = this.#waiters.filter((w) => w.revision > this.#revision);
-    for (const w of ready) w.resolve();
+  stop(): Promise<void> {
+    return this.#mirror.stop();
   }
 
   /** Resolves once the table has applied everything up to `revision` (read-your-writes). */
   waitForRevision(revision: number): Promise<void> {
-    if (this.#revision >= revision) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ revision, resolve }));
+    return this.#mirror.waitForRevision(revision);
   }
 
   #apply(e: WatchEvent): void {

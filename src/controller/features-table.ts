@@ -2,12 +2,13 @@
  * The cluster's finalized features: one document in the metadata store, `<root>/features`
  * ({"levels":{"metadata.version":33,…}}; a level of 0 is absent), so every broker reports the same
  * levels and they survive restarts. FeaturesTable is every broker's view of it (a read plus a watch of
- * that one key); `bootstrap` writes the first levels when a cluster has none, and `update` changes
+ * that one key, kept by a WatchedPrefix, which also replaces a watch etcd compacted away); `bootstrap` writes the first levels when a cluster has none, and `update` changes
  * them with a compare-and-set on the key's revision, so two concurrent UpdateFeatures cannot lose
  * each other's change. The key's modification revision is the finalized-features epoch that
  * ApiVersions reports (it only grows).
  */
-import type { MetadataStore, WatchEvent, Watcher } from './metadata-store.js';
+import type { MetadataStore, WatchEvent } from './metadata-store.js';
+import { WatchedPrefix } from './watched-prefix.js';
 import { bootstrapLevels } from './features.js';
 import { logger } from '../common/logger.js';
 
@@ -22,12 +23,20 @@ export class FeaturesTable {
   #levels: Readonly<Record<string, number>> = {};
   /** Modification revision of the key; -1 while there is none. */
   #epoch = -1;
-  #watcher: Watcher | null = null;
-  #waiters: { revision: number; resolve: () => void }[] = [];
+  readonly #mirror: WatchedPrefix;
 
   constructor(store: MetadataStore, root: string) {
     this.#store = store;
     this.key = `${root}/features`;
+    this.#mirror = new WatchedPrefix({
+      store,
+      // A prefix read of the one key; other keys that happen to start with it are not ours.
+      prefix: this.key,
+      name: 'features-table',
+      apply: (e) => {
+        if (e.key === this.key) this.#apply(e);
+      },
+    });
   }
 
   /** The finalized levels (0 levels absent). */
@@ -40,18 +49,12 @@ export class FeaturesTable {
     return this.#epoch;
   }
 
-  async start(): Promise<void> {
-    const { kvs, revision } = await this.#store.range(this.key);
-    const kv = kvs.find((x) => x.key === this.key);
-    if (kv) this.#apply({ type: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision });
-    this.#watcher = await this.#store.watch(this.key, revision, (events) => {
-      for (const e of events) if (e.key === this.key) this.#apply(e);
-    });
+  start(): Promise<void> {
+    return this.#mirror.start();
   }
 
-  async stop(): Promise<void> {
-    await this.#watcher?.close();
-    this.#watcher = null;
+  stop(): Promise<void> {
+    return this.#mirror.stop();
   }
 
   /** Write the bootstrap levels when the cluster has none yet (a new cluster, or one from before features). */
@@ -86,9 +89,9 @@ export class FeaturesTable {
     return r.succeeded;
   }
 
+  /** The write at `revision` was to this key, so once it is applied the levels and epoch are its. */
   #waitFor(revision: number): Promise<void> {
-    if (this.#epoch >= revision) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ revision, resolve }));
+    return this.#mirror.waitForRevision(revision);
   }
 
   #apply(e: WatchEvent): void {
@@ -105,10 +108,6 @@ export class FeaturesTable {
       this.#epoch = e.modRevision;
     } catch (err) {
       this.#log.error({ key: e.key, err }, 'ignoring a finalized-features document that is not JSON');
-      return;
     }
-    const ready = this.#waiters.filter((w) => w.revision <= this.#epoch);
-    this.#waiters = this.#waiters.filter((w) => w.revision > this.#epoch);
-    for (const w of ready) w.resolve();
   }
 }

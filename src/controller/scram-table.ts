@@ -1,7 +1,9 @@
 /**
  * ScramCredentialTable: every broker's in-memory view of the SCRAM credentials in the metadata store
- * (Kafka's ScramImage), built from one range read and an ordered watch of its prefix, so a
- * credential written through any broker is used by every broker within the watch's delay.
+ * (Kafka's ScramImage), built from one range read and an ordered watch of its prefix (its
+ * WatchedPrefix), so a credential written through any broker is used by every broker within the
+ * watch's delay. A failed watch is replaced by applying the difference of a new read, so an
+ * authentication never finds the credentials missing meanwhile.
  *
  *   <root>/scram/<mechanism>/<user, URI-encoded>   {"salt","storedKey","serverKey" (base64),"iterations"}
  *
@@ -9,7 +11,8 @@
  * synchronous (the SASL server looks a user up per authentication). It never writes
  * (ScramCredentialFrontend does).
  */
-import type { MetadataStore, WatchEvent, Watcher } from './metadata-store.js';
+import type { MetadataStore, WatchEvent } from './metadata-store.js';
+import { WatchedPrefix } from './watched-prefix.js';
 import { logger } from '../common/logger.js';
 import {
   isScramMechanism,
@@ -53,62 +56,33 @@ function decodeCredential(value: string): ScramCredential {
 }
 
 export class ScramCredentialTable {
-  readonly #store: MetadataStore;
   readonly #root: string;
   readonly #log = logger('scram-table');
   /** user → mechanism → credential */
   readonly #users = new Map<string, Map<ScramMechanismName, ScramCredential>>();
-  #revision = 0;
-  #watcher: Watcher | null = null;
-  #waiters: { revision: number; resolve: () => void }[] = [];
-  #stopped = false;
+  readonly #mirror: WatchedPrefix;
 
   constructor(store: MetadataStore, root: string) {
-    this.#store = store;
     this.#root = root;
+    this.#mirror = new WatchedPrefix({
+      store,
+      prefix: scramPrefix(root),
+      name: 'scram-table',
+      apply: (e) => this.#apply(e),
+    });
   }
 
-  async start(): Promise<void> {
-    const prefix = scramPrefix(this.#root);
-    const { kvs, revision } = await this.#store.range(prefix);
-    this.#users.clear();
-    for (const kv of kvs)
-      this.#apply({ type: 'put', key: kv.key, value: kv.value, modRevision: kv.modRevision });
-    this.#advance(revision);
-    this.#watcher = await this.#store.watch(
-      prefix,
-      revision,
-      (events) => {
-        for (const e of events) this.#apply(e);
-        this.#advance(events[events.length - 1]!.modRevision);
-      },
-      (err) => {
-        // The watch cannot go on (its revision was compacted): read everything again.
-        this.#log.warn({ err }, 'SCRAM credential watch failed; reloading');
-        void this.#watcher?.close();
-        if (!this.#stopped)
-          this.start().catch((e: unknown) => this.#log.error({ err: e }, 'SCRAM reload failed'));
-      },
-    );
+  start(): Promise<void> {
+    return this.#mirror.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#watcher?.close();
-    this.#watcher = null;
-  }
-
-  #advance(revision: number): void {
-    if (revision > this.#revision) this.#revision = revision;
-    const ready = this.#waiters.filter((w) => w.revision <= this.#revision);
-    this.#waiters = this.#waiters.filter((w) => w.revision > this.#revision);
-    for (const w of ready) w.resolve();
+  stop(): Promise<void> {
+    return this.#mirror.stop();
   }
 
   /** Resolves once the table has applied everything up to `revision` (read-your-writes after a write). */
   waitForRevision(revision: number): Promise<void> {
-    if (this.#revision >= revision) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ revision, resolve }));
+    return this.#mirror.waitForRevision(revision);
   }
 
   #apply(e: WatchEvent): void {
