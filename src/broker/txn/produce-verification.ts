@@ -1,10 +1,16 @@
 /**
- * KIP-890 part 1 on the partition leader (Kafka's AddPartitionsToTxnManager, simplified): before a
+ * KIP-890 on the partition leader (Kafka's AddPartitionsToTxnManager, simplified): before a
  * transactional batch that does not continue its producer's open transaction here is appended, the
- * leader asks the transaction coordinator whether the partition is in the producer's transaction
- * (AddPartitionsToTxn v4, verifyOnly=true under transaction version 0/1). Only a confirmed
- * partition gets the verification guard the append needs; this closes the "hanging transaction"
- * window (a late batch of an already-completed transaction opening a new one nobody will end).
+ * leader asks the transaction coordinator about the partition with an AddPartitionsToTxn v4+:
+ *  - part 1 (Produce v11 and below, TxnOffsetCommit v4 and below, or transaction.version < 2
+ *    finalized): verifyOnly=true, "is the partition in the producer's open transaction?". This
+ *    closes the "hanging transaction" window (a late batch of an already-completed transaction
+ *    opening a new one nobody will end).
+ *  - part 2 (Produce v12+ / TxnOffsetCommit v5+ while transaction.version >= 2 is finalized): the
+ *    producer sent no AddPartitionsToTxn / AddOffsetsToTxn; verifyOnly=false asks the coordinator to
+ *    add the partition to the transaction (starting it if none is open), as Kafka's
+ *    TransactionSupportedOperation "addPartition" does.
+ * Only a confirmed (or added) partition gets the verification guard the append needs.
  *
  * The coordinator is the leader of the transactional id's `__transaction_state` partition: asked
  * in-process when that is this broker, else over the inter-broker listener. Unlike Kafka, requests
@@ -28,6 +34,7 @@ import { errorCodeOf } from '../error-mapping.js';
 import type { ProduceInput, ProducePartitionResult, ReplicaManager } from '../replica-manager.js';
 import { producePartitionError } from '../replica-manager.js';
 import type { TransactionCoordinator } from './transaction-coordinator.js';
+import { supportsEpochBump } from './transaction-metadata.js';
 import { TRANSACTION_STATE_TOPIC } from './transaction-log.js';
 import type { TopicPartition } from './topic-partitions.js';
 
@@ -58,6 +65,8 @@ export class ProduceVerifier {
     inputs: ProduceInput[],
     produceVersion: number,
   ): Promise<{ append: ProduceInput[]; failed: Map<string, ProducePartitionResult> }> {
+    // Produce v12+ is the TV2 producer's (Kafka's produceRequestVersionToTransactionSupportedOperation).
+    const addPartition = produceVersion >= 12 && this.transactionV2Enabled();
     const failed = new Map<string, ProducePartitionResult>();
     const append: ProduceInput[] = [];
     const waiting: { input: ProduceInput; guard: object }[] = [];
@@ -81,7 +90,7 @@ export class ProduceVerifier {
           h.producerId,
           h.baseSequence,
           h.producerEpoch,
-          false,
+          addPartition,
         );
         if (guard === null) append.push(input);
         else {
@@ -102,6 +111,7 @@ export class ProduceVerifier {
       producerId,
       producerEpoch,
       waiting.map((w) => ({ topic: w.input.topic, partition: w.input.partition })),
+      addPartition,
     );
     for (const { input, guard } of waiting) {
       const key = `${input.topic}-${input.partition}`;
@@ -113,12 +123,49 @@ export class ProduceVerifier {
     return { append, failed };
   }
 
-  /** Ask the coordinator: `topic-partition` → error code (NONE: in the transaction). */
+  /** The cluster finalized transaction.version 2 or more: the implicit add (KIP-890 part 2) is on. */
+  transactionV2Enabled(): boolean {
+    return supportsEpochBump(this.#o.coordinator.stateManager.transactionVersionLevel());
+  }
+
+  /**
+   * TxnOffsetCommit v5+ under TV2 (Kafka's addPartition for the group coordinator's partition): add
+   * the group's `__consumer_offsets` partition to the producer's transaction. Returns the error
+   * code as the group coordinator answers it (NONE: added, or already in the transaction).
+   */
+  async addOffsetsPartition(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    tp: TopicPartition,
+  ): Promise<number> {
+    const codes = await this.#ask(transactionalId, producerId, producerEpoch, [tp], true);
+    const code = mapVerifyError(
+      codes.get(`${tp.topic}-${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+      12,
+    );
+    // Kafka's GroupCoordinatorService.handleOperationException: retriable append errors are
+    // answered as COORDINATOR_NOT_AVAILABLE (the producer looks the coordinator up and retries).
+    switch (code) {
+      case ErrorCode.NOT_ENOUGH_REPLICAS:
+      case ErrorCode.REQUEST_TIMED_OUT:
+      case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      default:
+        return code;
+    }
+  }
+
+  /**
+   * Ask the coordinator: `topic-partition` → error code (NONE: in the transaction). `add`: add the
+   * partitions (TV2) instead of only verifying them.
+   */
   async #ask(
     transactionalId: string,
     producerId: bigint,
     producerEpoch: number,
     tps: TopicPartition[],
+    add: boolean,
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const all = (code: number) => {
@@ -131,6 +178,17 @@ export class ProduceVerifier {
     const leader = st?.leader ?? -1;
     if (leader < 0) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (leader === this.#o.nodeId) {
+      if (add) {
+        // As the AddPartitionsToTxn handler serves a broker's v5 request with verifyOnly=false.
+        const code = await c.handleAddPartitionsToTransaction(
+          transactionalId,
+          producerId,
+          producerEpoch,
+          tps,
+          2,
+        );
+        return all(code);
+      }
       const r = c.handleVerifyPartitionsInTransaction(transactionalId, producerId, producerEpoch, tps);
       for (const [tp, code] of r) out.set(`${tp.topic}-${tp.partition}`, code);
       return out;
@@ -163,7 +221,7 @@ export class ProduceVerifier {
               transactionalId,
               producerId,
               producerEpoch,
-              verifyOnly: true,
+              verifyOnly: !add,
               topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
             },
           ],
