@@ -19,6 +19,11 @@
  * Errors as Kafka maps them for producers: coordinator unavailable/moving/loading, concurrent
  * transactions and transport failures become NOT_ENOUGH_REPLICAS (retriable: the producer retries
  * the batch); TRANSACTION_ABORTABLE becomes INVALID_TXN_STATE for Produce before v11; the rest pass.
+ * Under TV2 the add is answered CONCURRENT_TRANSACTIONS while the coordinator still writes the
+ * previous transaction's markers, which is common right after a commit: as Kafka's ReplicaManager
+ * does, the leader asks again every `add.partitions.to.txn.retry.backoff.ms` (20) for up to
+ * `add.partitions.to.txn.retry.backoff.max.ms` (100, at most request.timeout.ms) before answering,
+ * and then answers CONCURRENT_TRANSACTIONS itself (retriable), not NOT_ENOUGH_REPLICAS.
  */
 import type { MetadataTable } from '../../controller/metadata-table.js';
 import { endpointFor } from '../../controller/records.js';
@@ -45,6 +50,9 @@ export interface ProduceVerifierOptions {
   coordinator: TransactionCoordinator;
   interBrokerListener: string;
   requestTimeoutMs: () => number;
+  /** TV2 add answered CONCURRENT_TRANSACTIONS: the backoff between asks, and how long to keep asking. */
+  addPartitionsRetryBackoffMs?: () => number;
+  addPartitionsRetryBackoffMaxMs?: () => number;
   log: Logger;
 }
 
@@ -106,21 +114,47 @@ export class ProduceVerifier {
       }
     }
     if (waiting.length === 0) return { append, failed };
-    const codes = await this.#ask(
-      transactionalId,
-      producerId,
-      producerEpoch,
-      waiting.map((w) => ({ topic: w.input.topic, partition: w.input.partition })),
-      addPartition,
-    );
+    const tps = waiting.map((w) => ({ topic: w.input.topic, partition: w.input.partition }));
+    const codes = addPartition
+      ? await this.#addWithRetries(transactionalId, producerId, producerEpoch, tps)
+      : await this.#ask(transactionalId, producerId, producerEpoch, tps, false);
     for (const { input, guard } of waiting) {
       const key = `${input.topic}-${input.partition}`;
-      const code = mapVerifyError(codes.get(key) ?? ErrorCode.UNKNOWN_SERVER_ERROR, produceVersion);
+      const raw = codes.get(key) ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+      // TV2: CONCURRENT_TRANSACTIONS goes back as it is (Kafka: "less confusing to the client").
+      const code =
+        addPartition && raw === ErrorCode.CONCURRENT_TRANSACTIONS ? raw : mapVerifyError(raw, produceVersion);
       if (code === ErrorCode.NONE)
         append.push({ ...input, options: { ...input.options, verificationGuard: guard } });
       else failed.set(key, producePartitionError(code, `transaction verification failed for ${key}`));
     }
     return { append, failed };
+  }
+
+  /**
+   * The TV2 add, asked again for the partitions answered CONCURRENT_TRANSACTIONS every
+   * add.partitions.to.txn.retry.backoff.ms until min(add.partitions.to.txn.retry.backoff.max.ms,
+   * request.timeout.ms) has passed since the first ask (Kafka's maybeRetryOnConcurrentTransactions).
+   */
+  async #addWithRetries(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    tps: TopicPartition[],
+  ): Promise<Map<string, number>> {
+    const start = Date.now();
+    const backoffMs = this.#o.addPartitionsRetryBackoffMs?.() ?? 20;
+    const limitMs = Math.min(this.#o.addPartitionsRetryBackoffMaxMs?.() ?? 100, this.#o.requestTimeoutMs());
+    const out = await this.#ask(transactionalId, producerId, producerEpoch, tps, true);
+    for (;;) {
+      const again = tps.filter(
+        (tp) => out.get(`${tp.topic}-${tp.partition}`) === ErrorCode.CONCURRENT_TRANSACTIONS,
+      );
+      if (again.length === 0 || Date.now() - start >= limitMs) return out;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      for (const [k, code] of await this.#ask(transactionalId, producerId, producerEpoch, again, true))
+        out.set(k, code);
+    }
   }
 
   /** The cluster finalized transaction.version 2 or more: the implicit add (KIP-890 part 2) is on. */
