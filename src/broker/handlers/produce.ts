@@ -1,8 +1,8 @@
 /**
  * Produce (key 0), versions 0-12. v12 is v11 on the wire (KIP-890 part 2): a producer sends it only
  * inside a transaction of transaction version 2, where it has not sent AddPartitionsToTxn, so the
- * leader has the coordinator add the partition before appending (src/broker/txn/produce-verification.ts;
- * with transaction.version < 2 finalized a v12 is verified as a v11). RecordBatch v2 only: v0-2 carry the old message formats, which are
+ * leader has the coordinator add the partition before appending (src/broker/txn/produce-verification.ts).
+ * RecordBatch v2 only: v0-2 carry the old message formats, which are
  * answered per partition with UNSUPPORTED_VERSION (Kafka 4.0 does the same, while still advertising
  * min version 0 for librdkafka's feature probes). acks=0 gets no response; acks must be -1, 0 or 1.
  * Each partition's records must be exactly one batch of magic 2 (Kafka's

@@ -4,7 +4,7 @@
  * AddOffsetsToTxn put the group's `__consumer_offsets` partition in the transaction; v5 (v4 on the
  * wire, KIP-890 part 2) comes from a producer of transaction version 2, which sends no
  * AddOffsetsToTxn: the group coordinator has the transaction coordinator add the partition first
- * (while transaction.version >= 2 is finalized; else v5 is served as v4). The offsets are
+ * (as Kafka, by request version). The offsets are
  * written as the producer's transactional batch and become the group's committed offsets only when
  * the COMMIT marker lands there (an ABORT drops them). v3+ carry the consumer's generation, member
  * id and group instance id, which are checked as for OffsetCommit (KIP-447).
@@ -68,7 +68,6 @@ export function txnOffsetCommitHandler(b: BrokerServices) {
       const addCode =
         offsets.length > 0 &&
         ctx.apiVersion >= 5 &&
-        b.txnVerifier.transactionV2Enabled() &&
         // Not this broker's group: the coordinator answers NOT_COORDINATOR / loading below.
         b.groupMetadataManager.status(req.groupId) === 'local'
           ? await b.txnVerifier.addOffsetsPartition(req.transactionalId, req.producerId, req.producerEpoch, {

@@ -2,14 +2,16 @@
  * KIP-890 on the partition leader (Kafka's AddPartitionsToTxnManager, simplified): before a
  * transactional batch that does not continue its producer's open transaction here is appended, the
  * leader asks the transaction coordinator about the partition with an AddPartitionsToTxn v4+:
- *  - part 1 (Produce v11 and below, TxnOffsetCommit v4 and below, or transaction.version < 2
- *    finalized): verifyOnly=true, "is the partition in the producer's open transaction?". This
- *    closes the "hanging transaction" window (a late batch of an already-completed transaction
- *    opening a new one nobody will end).
- *  - part 2 (Produce v12+ / TxnOffsetCommit v5+ while transaction.version >= 2 is finalized): the
- *    producer sent no AddPartitionsToTxn / AddOffsetsToTxn; verifyOnly=false asks the coordinator to
- *    add the partition to the transaction (starting it if none is open), as Kafka's
- *    TransactionSupportedOperation "addPartition" does.
+ *  - part 1 (Produce v11 and below): verifyOnly=true, "is the partition in the producer's open
+ *    transaction?". This closes the "hanging transaction" window (a late batch of an
+ *    already-completed transaction opening a new one nobody will end).
+ *  - part 2 (Produce v12+, TxnOffsetCommit v5+): a producer of transaction version 2 sent no
+ *    AddPartitionsToTxn / AddOffsetsToTxn; verifyOnly=false asks the coordinator to add the
+ *    partition to the transaction (starting it if none is open), as Kafka's
+ *    TransactionSupportedOperation "addPartition" does. As in Kafka, the request version decides,
+ *    not the finalized transaction.version: clients send these versions in a transaction only when
+ *    they saw TV2 finalized, and a producer that started under TV2 keeps it until it initializes
+ *    again, also across a `kafka-features.sh downgrade`.
  * Only a confirmed (or added) partition gets the verification guard the append needs.
  *
  * The coordinator is the leader of the transactional id's `__transaction_state` partition: asked
@@ -39,7 +41,6 @@ import { errorCodeOf } from '../error-mapping.js';
 import type { ProduceInput, ProducePartitionResult, ReplicaManager } from '../replica-manager.js';
 import { producePartitionError } from '../replica-manager.js';
 import type { TransactionCoordinator } from './transaction-coordinator.js';
-import { supportsEpochBump } from './transaction-metadata.js';
 import { TRANSACTION_STATE_TOPIC } from './transaction-log.js';
 import type { TopicPartition } from './topic-partitions.js';
 
@@ -74,7 +75,7 @@ export class ProduceVerifier {
     produceVersion: number,
   ): Promise<{ append: ProduceInput[]; failed: Map<string, ProducePartitionResult> }> {
     // Produce v12+ is the TV2 producer's (Kafka's produceRequestVersionToTransactionSupportedOperation).
-    const addPartition = produceVersion >= 12 && this.transactionV2Enabled();
+    const addPartition = produceVersion >= 12;
     const failed = new Map<string, ProducePartitionResult>();
     const append: ProduceInput[] = [];
     const waiting: { input: ProduceInput; guard: object }[] = [];
@@ -155,11 +156,6 @@ export class ProduceVerifier {
       for (const [k, code] of await this.#ask(transactionalId, producerId, producerEpoch, again, true))
         out.set(k, code);
     }
-  }
-
-  /** The cluster finalized transaction.version 2 or more: the implicit add (KIP-890 part 2) is on. */
-  transactionV2Enabled(): boolean {
-    return supportsEpochBump(this.#o.coordinator.stateManager.transactionVersionLevel());
   }
 
   /**
