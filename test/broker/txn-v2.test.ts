@@ -173,6 +173,42 @@ describe('transaction version 2 at the protocol level', { timeout: 120_000 }, ()
     ]);
   });
 
+  it('an EndTxn v5 at the last usable epoch (32766) answers the next producer id at epoch 0; its retry too', async () => {
+    const id = 'tv2-overflow';
+    const first = await init(id);
+    const pid = first.producerId;
+    let epoch = first.producerEpoch;
+    // Each InitProducerId of a new instance bumps the epoch by one.
+    while (epoch < 32766) {
+      const r = await c.request(ApiKeys.InitProducerId, 4, {
+        transactionalId: id,
+        transactionTimeoutMs: 60_000,
+      });
+      expect(r.errorCode).toBe(ErrorCode.NONE);
+      expect(r.producerId).toBe(pid);
+      epoch = r.producerEpoch;
+    }
+    const r = await endTxn(5, id, pid, 32766, false);
+    expect(r.errorCode).toBe(ErrorCode.NONE);
+    expect(r.producerId).not.toBe(pid);
+    expect(r.producerEpoch).toBe(0);
+    const next = r.producerId;
+    const done = await waitForState(id, 'CompleteAbort');
+    expect(done).toMatchObject({ producerId: next, producerEpoch: 0 });
+    // A retry names the old id at 32766 (Kafka's retryOnOverflow).
+    expect(await endTxn(5, id, pid, 32766, false)).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      producerId: next,
+      producerEpoch: 0,
+    });
+    // The next transaction runs under the new id.
+    expect(await endTxn(5, id, next, 0, false)).toMatchObject({
+      errorCode: ErrorCode.NONE,
+      producerId: next,
+      producerEpoch: 1,
+    });
+  }, 600_000);
+
   it('a TV1 client on the same cluster keeps its epoch and gets no producer id back from EndTxn', async () => {
     const id = 'tv1-alongside';
     const { producerId: pid, producerEpoch: e0 } = await init(id);
