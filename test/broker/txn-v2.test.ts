@@ -192,7 +192,7 @@ describe('transaction version 2 at the protocol level', { timeout: 120_000 }, ()
     expect(r.errorCode).toBe(ErrorCode.NONE);
     expect(r.producerId).not.toBe(pid);
     expect(r.producerEpoch).toBe(0);
-    const next = r.producerId;
+    const next = r.producerId!;
     const done = await waitForState(id, 'CompleteAbort');
     expect(done).toMatchObject({ producerId: next, producerEpoch: 0 });
     // A retry names the old id at 32766 (Kafka's retryOnOverflow).
