@@ -8,12 +8,16 @@
  *    v12 and TxnOffsetCommit v5 (sluice_requests_total); the producer epoch DescribeTransactions
  *    reports goes up by one with every commit/abort; DescribeProducers on the partitions shows the
  *    last (bumped) epoch the markers carried; a read_committed consumer gets exactly the committed
- *    records at their offsets (each transaction takes 2 offsets per partition: record, marker), and
- *    the group's committed offset is the last committed transaction's;
+ *    records at their offsets (each transaction takes 2 offsets per partition: record, marker), the
+ *    group's committed offset is the last committed transaction's, and Kafka's own
+ *    `kafka-dump-log --transaction-log-decoder` reads each PrepareCommit/PrepareAbort record of
+ *    `__transaction_state` with ClientTransactionVersion 2 and the bumped epoch;
  *  - after `kafka-features.sh downgrade --feature transaction.version=1` a new producer speaks TV1
  *    (AddPartitionsToTxn v3-, AddOffsetsToTxn, EndTxn v4 are served; the epoch stays across
  *    transactions) and the same checks hold on a second topic.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess } from '../helpers/broker-process.js';
 import { ensureJavaClient, runJava } from '../helpers/clients.js';
@@ -103,6 +107,44 @@ describe('transaction version 2 with the Java client 4.4.0', { timeout: 600_000 
     const g = await txn(['group-offsets', broker.bootstrap, group]);
     expect(g.code, why(g)).toBe(0);
     expect(lines(g.stdout, 'offset')).toEqual([[topic, '0', '8']]);
+
+    // __transaction_state as Kafka 4.4's own decoder reads it: each PrepareCommit/PrepareAbort
+    // record carries the transaction's client version and (TV2) the bumped epoch.
+    const files = readdirSync(broker.dataDir)
+      .filter((d) => d.startsWith('__transaction_state-'))
+      .flatMap((d) =>
+        readdirSync(join(broker.dataDir, d))
+          .filter((f) => f.endsWith('.log'))
+          .map((f) => join(broker.dataDir, d, f)),
+      );
+    const dump = await runKafkaTool('kafka-dump-log', [
+      '--transaction-log-decoder',
+      '--print-data-log',
+      '--files',
+      files.join(','),
+    ]);
+    expect(dump.code, dump.stderr).toBe(0);
+    const prepares = dump.stdout
+      .split('\n')
+      .filter((l) => l.includes(`"transactionalId":"${txnId}"`))
+      .map(
+        (l) =>
+          (
+            JSON.parse(l.slice(l.indexOf('payload: ') + 9)) as {
+              data: { producerEpoch: number; transactionStatus: string; clientTransactionVersion?: number };
+            }
+          ).data,
+      )
+      .filter((d) => d.transactionStatus.startsWith('Prepare'));
+    expect(
+      prepares.map((d) => [d.transactionStatus, d.producerEpoch, d.clientTransactionVersion ?? 0]),
+    ).toEqual(
+      [...Array(TXNS).keys()].map((i) => [
+        committed(i) ? 'PrepareCommit' : 'PrepareAbort',
+        Number(e0) + (tv === 2 ? i + 1 : 0),
+        tv === 2 ? 2 : 0,
+      ]),
+    );
   }
 
   it('a new cluster finalizes transaction.version 2; a 4.4 producer speaks TV2', async () => {
