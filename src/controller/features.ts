@@ -9,9 +9,14 @@
  *   neither (its metadata is in etcd), so no level changes what Sluice does, and no 4.4 client gates
  *   anything on it. 4.4-IV2 is what `kafka-storage format` finalizes on a fresh 4.4 cluster, so tools
  *   (kafka-features, `upgrade --release-version 4.4-IV2`) see the cluster a 4.4 user expects.
- * - transaction.version up to MAX_TRANSACTION_VERSION: 0 while Sluice has no transactions. A 4.4
- *   producer uses the KIP-890 protocol only when transaction.version >= 2 is finalized, so this must
- *   never claim more than the transaction coordinator does.
+ * - transaction.version 0-2 (KIP-890), finalized at 2 on a new cluster as `kafka-storage format`
+ *   does at 4.4-IV2. A 4.4 producer uses the KIP-890 part 2 protocol (no AddPartitionsToTxn /
+ *   AddOffsetsToTxn, an epoch bump per EndTxn v5) only when transaction.version >= 2 is finalized;
+ *   the broker implements it (src/broker/txn, docs/transactions.md). `kafka-features.sh downgrade
+ *   --feature transaction.version=1` (or 0) makes new producers use the TV1 protocol again; both
+ *   kinds of producer work on the same cluster, as the coordinator records the version each
+ *   transaction was started with. A cluster formed before this keeps its finalized level (0 there)
+ *   until `kafka-features.sh upgrade`, as a Kafka cluster does.
  * - group.version 0 (no KIP-848 consumer groups), share.version 0 (no share groups), streams.version
  *   0 (no KIP-1071 streams groups), eligible.leader.replicas.version 0 (no ELR), kraft.version 0 (no
  *   KRaft quorum).
@@ -29,7 +34,7 @@ import {
 export const METADATA_VERSION = 'metadata.version';
 
 /** The highest transaction.version Sluice's transaction coordinator implements (KIP-890: 1, 2). */
-export const MAX_TRANSACTION_VERSION = 0;
+export const MAX_TRANSACTION_VERSION = 2;
 
 export interface VersionRange {
   min: number;

@@ -290,18 +290,33 @@ describe('features with kafka-features (Kafka 4.4.0 FeatureCommand)', () => {
         clientSoftwareName: 'sluice-test',
         clientSoftwareVersion: '1',
       });
-      // Only metadata.version: every other feature's highest supported level is 0 (no transactions,
-      // KIP-848 groups, share or streams groups, ELR, KRaft), and Kafka leaves those out.
-      expect(v4.supportedFeatures).toEqual([{ name: 'metadata.version', minVersion: 7, maxVersion: 33 }]);
-      expect(v4.finalizedFeatures).toEqual([
-        { name: 'metadata.version', minVersionLevel: 33, maxVersionLevel: 33 },
-      ]);
+      // metadata.version and transaction.version (0-2, KIP-890): every other feature's highest
+      // supported level is 0 (no KIP-848 groups, share or streams groups, ELR, KRaft), and Kafka
+      // leaves those out. A new cluster finalizes both at their latest production levels.
+      expect(v4.supportedFeatures).toHaveLength(2);
+      expect(v4.supportedFeatures).toEqual(
+        expect.arrayContaining([
+          { name: 'metadata.version', minVersion: 7, maxVersion: 33 },
+          { name: 'transaction.version', minVersion: 0, maxVersion: 2 },
+        ]),
+      );
+      expect(v4.finalizedFeatures).toHaveLength(2);
+      expect(v4.finalizedFeatures).toEqual(
+        expect.arrayContaining([
+          { name: 'metadata.version', minVersionLevel: 33, maxVersionLevel: 33 },
+          { name: 'transaction.version', minVersionLevel: 2, maxVersionLevel: 2 },
+        ]),
+      );
+      // The requests of a TV2 producer: Produce v12, TxnOffsetCommit v5, EndTxn v5.
+      const max = (key: number) => v4.apiKeys.find((k) => k.apiKey === key)?.maxVersion;
+      expect([max(ApiKeys.Produce), max(ApiKeys.TxnOffsetCommit), max(ApiKeys.EndTxn)]).toEqual([12, 5, 5]);
       expect(v4.finalizedFeaturesEpoch).toBeGreaterThanOrEqual(0n);
       const v3 = await c.request(ApiKeys.ApiVersions, 3, {
         clientSoftwareName: 'sluice-test',
         clientSoftwareVersion: '1',
       });
-      expect(v3.supportedFeatures).toEqual(v4.supportedFeatures);
+      // Before v4, features with a minimum of 0 are left out (KAFKA-17011), so v3 has only metadata.version.
+      expect(v3.supportedFeatures).toEqual([{ name: 'metadata.version', minVersion: 7, maxVersion: 33 }]);
       expect(v3.finalizedFeaturesEpoch).toBe(v4.finalizedFeaturesEpoch);
       expect(v4.apiKeys.find((k) => k.apiKey === 57)).toEqual({ apiKey: 57, minVersion: 0, maxVersion: 2 });
     } finally {
@@ -312,20 +327,25 @@ describe('features with kafka-features (Kafka 4.4.0 FeatureCommand)', () => {
   it('describe, upgrade, downgrade and disable answer as Kafka does; --dry-run changes nothing', async () => {
     const describe = await features('describe');
     expect(describe.code, describe.stderr).toBe(0);
-    const line = describe.stdout.trim();
+    const [line, tvLine, ...more] = describe.stdout.trim().split('\n');
+    expect(more).toEqual([]);
     expect(line).toMatch(
       /^Feature: metadata\.version\s+SupportedMinVersion: 3\.3-IV3\s+SupportedMaxVersion: 4\.4-IV2\s+FinalizedVersionLevel: 4\.4-IV2\s+Epoch: \d+$/,
     );
-    const epoch = /Epoch: (\d+)/.exec(line)![1];
+    // A new cluster finalizes transaction.version 2, as Kafka 4.4's `kafka-storage format` does.
+    expect(tvLine).toMatch(
+      /^Feature: transaction\.version\s+SupportedMinVersion: 0\s+SupportedMaxVersion: 2\s+FinalizedVersionLevel: 2\s+Epoch: \d+$/,
+    );
+    const epoch = /Epoch: (\d+)/.exec(line!)![1];
 
     const group = await features('upgrade', '--feature', 'group.version=1');
     expect(group.code).not.toBe(0);
     expect(group.stdout).toContain(
       'Could not upgrade group.version to 1. The update failed for all features since the following feature had an error: Invalid update version 1 for feature group.version. Broker 1 does not support this feature.',
     );
-    const tv = await features('upgrade', '--feature', 'transaction.version=2', '--dry-run');
+    const tv = await features('upgrade', '--feature', 'transaction.version=3', '--dry-run');
     expect(tv.stdout).toContain(
-      'Can not upgrade transaction.version to 2. The update failed for all features since the following feature had an error: Invalid update version 2 for feature transaction.version. Broker 1 does not support this feature.',
+      'Can not upgrade transaction.version to 3. The update failed for all features since the following feature had an error: Invalid update version 3 for feature transaction.version. Broker 1 only supports versions 0-2',
     );
     const tooNew = await features('upgrade', '--feature', 'metadata.version=34');
     expect(tooNew.stdout).toContain(
@@ -342,7 +362,13 @@ describe('features with kafka-features (Kafka 4.4.0 FeatureCommand)', () => {
     expect(disable.code, disable.stdout + disable.stderr).toBe(0);
     expect(disable.stdout).toContain('transaction.version was disabled.');
 
+    // Disabled: finalized at 0; the refused updates and the dry runs changed nothing else.
     const after = await features('describe');
-    expect(after.stdout.trim()).toBe(line.replace(/Epoch: \d+/, `Epoch: ${epoch}`));
+    const [afterLine, afterTv] = after.stdout.trim().split('\n');
+    expect(afterLine!.replace(/Epoch: \d+/, `Epoch: ${epoch}`)).toBe(line);
+    expect(afterTv).toMatch(/^Feature: transaction\.version\s.*FinalizedVersionLevel: 0\s+Epoch: \d+$/);
+    const up = await features('upgrade', '--feature', 'transaction.version=2');
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(up.stdout).toContain('transaction.version was upgraded to 2.');
   }, 600_000);
 });

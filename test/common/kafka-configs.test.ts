@@ -125,9 +125,36 @@ describe('topic config rules (Kafka LogConfig.validate)', () => {
 });
 
 describe('feature rules (Kafka FeatureControlManager)', () => {
-  it('a new cluster finalizes metadata.version 4.4-IV2 and nothing Sluice does not implement', () => {
-    expect(MAX_TRANSACTION_VERSION).toBe(0);
-    expect(bootstrapLevels()).toEqual({ 'metadata.version': 33 });
+  it('a new cluster finalizes metadata.version 4.4-IV2, transaction.version 2 and nothing Sluice does not implement', () => {
+    expect(MAX_TRANSACTION_VERSION).toBe(2);
+    expect(bootstrapLevels()).toEqual({ 'metadata.version': 33, 'transaction.version': 2 });
+  });
+
+  it('transaction.version moves between 0 and 2 (kafka-features.sh upgrade/downgrade), never past 2', () => {
+    const tv2 = { 'metadata.version': 33, 'transaction.version': 2 };
+    expect(
+      applyFeatureUpdates(
+        tv2,
+        [{ feature: 'transaction.version', level: 1, upgradeType: UpgradeType.SAFE_DOWNGRADE }],
+        'Broker 1',
+      ),
+    ).toEqual({ 'metadata.version': 33, 'transaction.version': 1 });
+    expect(
+      applyFeatureUpdates(
+        { 'metadata.version': 33 },
+        [{ feature: 'transaction.version', level: 2, upgradeType: UpgradeType.UPGRADE }],
+        'Broker 1',
+      ),
+    ).toEqual(tv2);
+    expect(() =>
+      applyFeatureUpdates(
+        tv2,
+        [{ feature: 'transaction.version', level: 3, upgradeType: UpgradeType.UPGRADE }],
+        'Broker 1',
+      ),
+    ).toThrow(
+      'Invalid update version 3 for feature transaction.version. Broker 1 only supports versions 0-2',
+    );
   });
 
   it('upgrades, refuses downgrades that change metadata, and checks support', () => {

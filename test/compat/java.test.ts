@@ -176,9 +176,9 @@ describe.each(JAVA_CLIENT_VERSIONS)('Java client %s', { timeout: 180_000 }, (ver
   });
 
   // Against Kafka 4.4 the two clients send different versions; against Sluice they send what both
-  // sides support, which today is Sluice's newest for every API above (Sluice's maxima are below
-  // 3.9.1's for Fetch, 12 < 17, and InitProducerId, 4 < 5, and equal to them for the rest), so both
-  // clients exercise the same versions until Sluice advertises more.
+  // sides support: Sluice's newest for most APIs above (Sluice's maxima are below 3.9.1's for
+  // Fetch, 12 < 17, and InitProducerId, 4 < 5), except Produce, where Sluice's 12 (KIP-890 part 2)
+  // is above 3.9.1's 11 and below 4.4.0's 13.
   it('sent each API at the newest version both it and the broker support', async () => {
     const served = await servedVersions(broker.metricsPort);
     const advertised = await advertisedApis('127.0.0.1', broker.port);

@@ -1,5 +1,8 @@
 /**
- * Produce (key 0), versions 0-11. RecordBatch v2 only: v0-2 carry the old message formats, which are
+ * Produce (key 0), versions 0-12. v12 is v11 on the wire (KIP-890 part 2): a producer sends it only
+ * inside a transaction of transaction version 2, where it has not sent AddPartitionsToTxn, so the
+ * leader has the coordinator add the partition before appending (src/broker/txn/produce-verification.ts).
+ * RecordBatch v2 only: v0-2 carry the old message formats, which are
  * answered per partition with UNSUPPORTED_VERSION (Kafka 4.0 does the same, while still advertising
  * min version 0 for librdkafka's feature probes). acks=0 gets no response; acks must be -1, 0 or 1.
  * Each partition's records must be exactly one batch of magic 2 (Kafka's
@@ -75,9 +78,10 @@ export function produceHandler(b: BrokerServices) {
     apiKey: 0,
     name: 'Produce',
     minVersion: 0,
-    maxVersion: 11,
-    decode: decodeProduceRequest,
-    encode: encodeProduceResponse,
+    maxVersion: 12,
+    // The generated codec knows 0-11; v12 has v11's fields.
+    decode: (r, v) => decodeProduceRequest(r, Math.min(v, 11)),
+    encode: (w, m, v) => encodeProduceResponse(w, m, Math.min(v, 11)),
     async handle(req, ctx) {
       const errorFor = producePartitionError;
       let results: Map<string, ProducePartitionResult>;

@@ -1,7 +1,10 @@
 /**
- * TxnOffsetCommit (key 28), versions 0-4: a transactional producer commits a consumer group's
+ * TxnOffsetCommit (key 28), versions 0-5: a transactional producer commits a consumer group's
  * offsets inside its transaction (sendOffsetsToTransaction). Sent to the group coordinator after
- * AddOffsetsToTxn put the group's `__consumer_offsets` partition in the transaction. The offsets are
+ * AddOffsetsToTxn put the group's `__consumer_offsets` partition in the transaction; v5 (v4 on the
+ * wire, KIP-890 part 2) comes from a producer of transaction version 2, which sends no
+ * AddOffsetsToTxn: the group coordinator has the transaction coordinator add the partition first
+ * (as Kafka, by request version). The offsets are
  * written as the producer's transactional batch and become the group's committed offsets only when
  * the COMMIT marker lands there (an ABORT drops them). v3+ carry the consumer's generation, member
  * id and group instance id, which are checked as for OffsetCommit (KIP-447).
@@ -14,6 +17,7 @@ import {
 } from '../../protocol/messages/txn-offset-commit.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { offsetKey } from '../group/group-metadata.js';
+import { GROUP_METADATA_TOPIC } from '../group/group-metadata-manager.js';
 import type { BrokerServices } from '../broker-services.js';
 import { checkTransactionalId } from '../txn/request-checks.js';
 import { defineHandler } from './api-handler.js';
@@ -24,9 +28,10 @@ export function txnOffsetCommitHandler(b: BrokerServices) {
     apiKey: 28,
     name: 'TxnOffsetCommit',
     minVersion: 0,
-    maxVersion: 4,
-    decode: decodeTxnOffsetCommitRequest,
-    encode: encodeTxnOffsetCommitResponse,
+    maxVersion: 5,
+    // The generated codec knows 0-4; v5 has v4's fields.
+    decode: (r, v) => decodeTxnOffsetCommitRequest(r, Math.min(v, 4)),
+    encode: (w, m, v) => encodeTxnOffsetCommitResponse(w, m, Math.min(v, 4)),
     async handle(req, ctx) {
       checkTransactionalId(req.transactionalId, 'TxnOffsetCommit');
       // Kafka: WRITE on the transactional id, READ on the group (either denied fails every
@@ -59,7 +64,20 @@ export function txnOffsetCommitHandler(b: BrokerServices) {
         metadata: p.committedMetadata,
         expireTimestamp: -1n,
       }));
-      if (offsets.length > 0) {
+      // KIP-890 part 2: the group's partition joins the transaction before the offsets are written.
+      const addCode =
+        offsets.length > 0 &&
+        ctx.apiVersion >= 5 &&
+        // Not this broker's group: the coordinator answers NOT_COORDINATOR / loading below.
+        b.groupMetadataManager.status(req.groupId) === 'local'
+          ? await b.txnVerifier.addOffsetsPartition(req.transactionalId, req.producerId, req.producerEpoch, {
+              topic: GROUP_METADATA_TOPIC,
+              partition: b.groupMetadataManager.partitionFor(req.groupId),
+            })
+          : ErrorCode.NONE;
+      if (addCode !== ErrorCode.NONE) {
+        for (const o of offsets) errors.set(offsetKey(o.topic, o.partition), addCode);
+      } else if (offsets.length > 0) {
         const r = await b.groupCoordinator.handleTxnCommitOffsets({
           groupId: req.groupId,
           producerId: req.producerId,

@@ -1,10 +1,18 @@
 /**
- * KIP-890 part 1 on the partition leader (Kafka's AddPartitionsToTxnManager, simplified): before a
+ * KIP-890 on the partition leader (Kafka's AddPartitionsToTxnManager, simplified): before a
  * transactional batch that does not continue its producer's open transaction here is appended, the
- * leader asks the transaction coordinator whether the partition is in the producer's transaction
- * (AddPartitionsToTxn v4, verifyOnly=true under transaction version 0/1). Only a confirmed
- * partition gets the verification guard the append needs; this closes the "hanging transaction"
- * window (a late batch of an already-completed transaction opening a new one nobody will end).
+ * leader asks the transaction coordinator about the partition with an AddPartitionsToTxn v4+:
+ *  - part 1 (Produce v11 and below): verifyOnly=true, "is the partition in the producer's open
+ *    transaction?". This closes the "hanging transaction" window (a late batch of an
+ *    already-completed transaction opening a new one nobody will end).
+ *  - part 2 (Produce v12+, TxnOffsetCommit v5+): a producer of transaction version 2 sent no
+ *    AddPartitionsToTxn / AddOffsetsToTxn; verifyOnly=false asks the coordinator to add the
+ *    partition to the transaction (starting it if none is open), as Kafka's
+ *    TransactionSupportedOperation "addPartition" does. As in Kafka, the request version decides,
+ *    not the finalized transaction.version: clients send these versions in a transaction only when
+ *    they saw TV2 finalized, and a producer that started under TV2 keeps it until it initializes
+ *    again, also across a `kafka-features.sh downgrade`.
+ * Only a confirmed (or added) partition gets the verification guard the append needs.
  *
  * The coordinator is the leader of the transactional id's `__transaction_state` partition: asked
  * in-process when that is this broker, else over the inter-broker listener. Unlike Kafka, requests
@@ -13,6 +21,11 @@
  * Errors as Kafka maps them for producers: coordinator unavailable/moving/loading, concurrent
  * transactions and transport failures become NOT_ENOUGH_REPLICAS (retriable: the producer retries
  * the batch); TRANSACTION_ABORTABLE becomes INVALID_TXN_STATE for Produce before v11; the rest pass.
+ * Under TV2 the add is answered CONCURRENT_TRANSACTIONS while the coordinator still writes the
+ * previous transaction's markers, which is common right after a commit: as Kafka's ReplicaManager
+ * does, the leader asks again every `add.partitions.to.txn.retry.backoff.ms` (20) for up to
+ * `add.partitions.to.txn.retry.backoff.max.ms` (100, at most request.timeout.ms) before answering,
+ * and then answers CONCURRENT_TRANSACTIONS itself (retriable), not NOT_ENOUGH_REPLICAS.
  */
 import type { MetadataTable } from '../../controller/metadata-table.js';
 import { endpointFor } from '../../controller/records.js';
@@ -38,6 +51,9 @@ export interface ProduceVerifierOptions {
   coordinator: TransactionCoordinator;
   interBrokerListener: string;
   requestTimeoutMs: () => number;
+  /** TV2 add answered CONCURRENT_TRANSACTIONS: the backoff between asks, and how long to keep asking. */
+  addPartitionsRetryBackoffMs?: () => number;
+  addPartitionsRetryBackoffMaxMs?: () => number;
   log: Logger;
 }
 
@@ -58,6 +74,8 @@ export class ProduceVerifier {
     inputs: ProduceInput[],
     produceVersion: number,
   ): Promise<{ append: ProduceInput[]; failed: Map<string, ProducePartitionResult> }> {
+    // Produce v12+ is the TV2 producer's (Kafka's produceRequestVersionToTransactionSupportedOperation).
+    const addPartition = produceVersion >= 12;
     const failed = new Map<string, ProducePartitionResult>();
     const append: ProduceInput[] = [];
     const waiting: { input: ProduceInput; guard: object }[] = [];
@@ -81,7 +99,7 @@ export class ProduceVerifier {
           h.producerId,
           h.baseSequence,
           h.producerEpoch,
-          false,
+          addPartition,
         );
         if (guard === null) append.push(input);
         else {
@@ -97,15 +115,16 @@ export class ProduceVerifier {
       }
     }
     if (waiting.length === 0) return { append, failed };
-    const codes = await this.#ask(
-      transactionalId,
-      producerId,
-      producerEpoch,
-      waiting.map((w) => ({ topic: w.input.topic, partition: w.input.partition })),
-    );
+    const tps = waiting.map((w) => ({ topic: w.input.topic, partition: w.input.partition }));
+    const codes = addPartition
+      ? await this.#addWithRetries(transactionalId, producerId, producerEpoch, tps)
+      : await this.#ask(transactionalId, producerId, producerEpoch, tps, false);
     for (const { input, guard } of waiting) {
       const key = `${input.topic}-${input.partition}`;
-      const code = mapVerifyError(codes.get(key) ?? ErrorCode.UNKNOWN_SERVER_ERROR, produceVersion);
+      const raw = codes.get(key) ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+      // TV2: CONCURRENT_TRANSACTIONS goes back as it is (Kafka: "less confusing to the client").
+      const code =
+        addPartition && raw === ErrorCode.CONCURRENT_TRANSACTIONS ? raw : mapVerifyError(raw, produceVersion);
       if (code === ErrorCode.NONE)
         append.push({ ...input, options: { ...input.options, verificationGuard: guard } });
       else failed.set(key, producePartitionError(code, `transaction verification failed for ${key}`));
@@ -113,12 +132,70 @@ export class ProduceVerifier {
     return { append, failed };
   }
 
-  /** Ask the coordinator: `topic-partition` → error code (NONE: in the transaction). */
+  /**
+   * The TV2 add, asked again for the partitions answered CONCURRENT_TRANSACTIONS every
+   * add.partitions.to.txn.retry.backoff.ms until min(add.partitions.to.txn.retry.backoff.max.ms,
+   * request.timeout.ms) has passed since the first ask (Kafka's maybeRetryOnConcurrentTransactions).
+   */
+  async #addWithRetries(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    tps: TopicPartition[],
+  ): Promise<Map<string, number>> {
+    const start = Date.now();
+    const backoffMs = this.#o.addPartitionsRetryBackoffMs?.() ?? 20;
+    const limitMs = Math.min(this.#o.addPartitionsRetryBackoffMaxMs?.() ?? 100, this.#o.requestTimeoutMs());
+    const out = await this.#ask(transactionalId, producerId, producerEpoch, tps, true);
+    for (;;) {
+      const again = tps.filter(
+        (tp) => out.get(`${tp.topic}-${tp.partition}`) === ErrorCode.CONCURRENT_TRANSACTIONS,
+      );
+      if (again.length === 0 || Date.now() - start >= limitMs) return out;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      for (const [k, code] of await this.#ask(transactionalId, producerId, producerEpoch, again, true))
+        out.set(k, code);
+    }
+  }
+
+  /**
+   * TxnOffsetCommit v5+ under TV2 (Kafka's addPartition for the group coordinator's partition): add
+   * the group's `__consumer_offsets` partition to the producer's transaction. Returns the error
+   * code as the group coordinator answers it (NONE: added, or already in the transaction).
+   */
+  async addOffsetsPartition(
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    tp: TopicPartition,
+  ): Promise<number> {
+    const codes = await this.#ask(transactionalId, producerId, producerEpoch, [tp], true);
+    const code = mapVerifyError(
+      codes.get(`${tp.topic}-${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+      12,
+    );
+    // Kafka's GroupCoordinatorService.handleOperationException: retriable append errors are
+    // answered as COORDINATOR_NOT_AVAILABLE (the producer looks the coordinator up and retries).
+    switch (code) {
+      case ErrorCode.NOT_ENOUGH_REPLICAS:
+      case ErrorCode.REQUEST_TIMED_OUT:
+      case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      default:
+        return code;
+    }
+  }
+
+  /**
+   * Ask the coordinator: `topic-partition` → error code (NONE: in the transaction). `add`: add the
+   * partitions (TV2) instead of only verifying them.
+   */
   async #ask(
     transactionalId: string,
     producerId: bigint,
     producerEpoch: number,
     tps: TopicPartition[],
+    add: boolean,
   ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const all = (code: number) => {
@@ -131,6 +208,17 @@ export class ProduceVerifier {
     const leader = st?.leader ?? -1;
     if (leader < 0) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (leader === this.#o.nodeId) {
+      if (add) {
+        // As the AddPartitionsToTxn handler serves a broker's v5 request with verifyOnly=false.
+        const code = await c.handleAddPartitionsToTransaction(
+          transactionalId,
+          producerId,
+          producerEpoch,
+          tps,
+          2,
+        );
+        return all(code);
+      }
       const r = c.handleVerifyPartitionsInTransaction(transactionalId, producerId, producerEpoch, tps);
       for (const [tp, code] of r) out.set(`${tp.topic}-${tp.partition}`, code);
       return out;
@@ -163,7 +251,7 @@ export class ProduceVerifier {
               transactionalId,
               producerId,
               producerEpoch,
-              verifyOnly: true,
+              verifyOnly: !add,
               topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
             },
           ],

@@ -620,8 +620,15 @@ export class TransactionCoordinator {
     const completion = md.prepareComplete(this.#now());
     // Answer now; the markers are written (and the transaction completed) after.
     this.markers.addTxnMarkersToSend(coordinatorEpoch, result, md, completion);
+    // TV2: the id and epoch the completion will have, as Kafka answers (newPreSendMetadata): the
+    // bumped epoch, or, when the bump exhausted the epoch, the next producer id at epoch 0, which
+    // the client's next transaction must use.
     return supportsEpochBump(tv)
-      ? { errorCode: ErrorCode.NONE, producerId: md.producerId, producerEpoch: md.producerEpoch }
+      ? {
+          errorCode: ErrorCode.NONE,
+          producerId: completion.producerId,
+          producerEpoch: completion.producerEpoch,
+        }
       : { errorCode: ErrorCode.NONE, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH };
   }
 

@@ -150,6 +150,8 @@ export function createTransactionService(opts: {
     coordinator: txn,
     interBrokerListener: c.listeners.interBrokerListenerName,
     requestTimeoutMs: () => c.int('request.timeout.ms'),
+    addPartitionsRetryBackoffMs: () => c.int('add.partitions.to.txn.retry.backoff.ms'),
+    addPartitionsRetryBackoffMaxMs: () => c.int('add.partitions.to.txn.retry.backoff.max.ms'),
     log,
   });
 

@@ -91,6 +91,26 @@ describe('TransactionMetadata', () => {
     expect(md.producerEpoch).toBe(6);
   });
 
+  it('TV2 at an exhausted epoch: the commit takes 32767 and completion moves to the next producer id at 0', () => {
+    const md = fresh(32766);
+    apply(md, md.prepareAddPartitions([tp('a', 0)], 1, 2));
+    // The coordinator allocated 2000 as the next producer id (the epoch is exhausted).
+    const prepare = apply(md, md.prepareAbortOrCommit(S.PrepareCommit, 2, 2000n, 2, false));
+    expect(prepare).toMatchObject({ producerId: 1000n, producerEpoch: 32767, lastProducerEpoch: 32766 });
+    expect(prepare.nextProducerId).toBe(2000n);
+    md.removePartition(tp('a', 0));
+    const done = apply(md, md.prepareComplete(3));
+    expect(done).toMatchObject({
+      txnState: S.CompleteCommit,
+      producerId: 2000n,
+      prevProducerId: 1000n,
+      nextProducerId: -1n,
+      producerEpoch: 0,
+      lastProducerEpoch: 32766,
+    });
+    expect([md.producerId, md.producerEpoch, md.prevProducerId]).toEqual([2000n, 0, 1000n]);
+  });
+
   it('InitProducerId: a new instance bumps; KIP-360 retries and recovery follow the expected epoch', () => {
     const md = fresh(2);
     // New producer (no expected epoch): bump, forget the last epoch.

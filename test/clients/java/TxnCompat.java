@@ -23,6 +23,13 @@
 //             in <group> reads <in>, each record's value upper-cased to <out> in a transaction that
 //             also commits the consumer's offsets (sendOffsetsToTransaction); one transaction per
 //             poll, until <count> records were processed. Prints "processed <n>" at the end.
+//   epochs  <topic> <txnId> <txns> <abortEvery> <group|-> : like produce (2 records per transaction, one
+//             to each of partitions 0 and 1; every <abortEvery>th aborted after a flush), and with a
+//             <group> each transaction also commits an offset for that group (sendOffsetsToTransaction,
+//             offset = transaction number + 1). After initTransactions and after each commit/abort,
+//             Admin.describeTransactions prints "epoch <i|init> <producerId> <producerEpoch> <state>";
+//             at the end Admin.describeProducers prints "producer <partition> <producerId> <epoch>"
+//             for each active producer of partitions 0 and 1
 // Anything unexpected throws (non-zero exit).
 import java.time.Duration;
 import java.util.*;
@@ -43,6 +50,7 @@ public class TxnCompat {
       case "fence" -> fence(bootstrap, args[2], args[3], args[4]);
       case "hang" -> hang(bootstrap, args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]));
       case "group-offsets" -> groupOffsets(bootstrap, args[2]);
+      case "epochs" -> epochs(bootstrap, args[2], args[3], Integer.parseInt(args[4]), Integer.parseInt(args[5]), args[6]);
       case "ctp" -> ctp(bootstrap, args[2], args[3], args[4], args[5], Integer.parseInt(args[6]));
       default -> throw new IllegalArgumentException(mode);
     }
@@ -116,6 +124,42 @@ public class TxnCompat {
           producer.commitTransaction();
           out("commit " + i);
         }
+      }
+    }
+  }
+
+  static void printTxn(Admin admin, String txnId, String label) throws Exception {
+    TransactionDescription d =
+        admin.describeTransactions(List.of(txnId)).description(txnId).get(60, TimeUnit.SECONDS);
+    out("epoch " + label + " " + d.producerId() + " " + d.producerEpoch() + " " + d.state());
+  }
+
+  static void epochs(String bootstrap, String topic, String txnId, int txns, int abortEvery, String group) throws Exception {
+    Properties ap = new Properties();
+    ap.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    try (Admin admin = Admin.create(ap); KafkaProducer<String, String> producer = producer(bootstrap, txnId)) {
+      producer.initTransactions();
+      printTxn(admin, txnId, "init");
+      for (int i = 0; i < txns; i++) {
+        producer.beginTransaction();
+        for (int j = 0; j < 2; j++) producer.send(new ProducerRecord<>(topic, j, "k" + j, "t" + i + "-r" + j));
+        if (!group.equals("-"))
+          producer.sendOffsetsToTransaction(
+              Map.of(new TopicPartition(topic, 0), new OffsetAndMetadata(i + 1)), new ConsumerGroupMetadata(group));
+        if ((i + 1) % abortEvery == 0) {
+          producer.flush();
+          producer.abortTransaction();
+          out("abort " + i);
+        } else {
+          producer.commitTransaction();
+          out("commit " + i);
+        }
+        printTxn(admin, txnId, String.valueOf(i));
+      }
+      for (int part = 0; part < 2; part++) {
+        TopicPartition tp = new TopicPartition(topic, part);
+        for (ProducerState ps : admin.describeProducers(List.of(tp)).partitionResult(tp).get(60, TimeUnit.SECONDS).activeProducers())
+          out("producer " + part + " " + ps.producerId() + " " + ps.producerEpoch());
       }
     }
   }
