@@ -102,6 +102,13 @@ export class ClusterReconciler {
   readonly #rebalancing = new Set<string>();
   /** Clusters whose refused scale-down has had its ScaleDownBlocked Event (once per episode; same reason). */
   readonly #blocked = new Set<string>();
+  /**
+   * Clusters this process has reconciled. The two sets above start from the status only the first
+   * time (an operator restarted mid-episode resumes it); afterwards the status read back may be
+   * older than what this process wrote, and the sets alone decide (else a completed rebalance looked
+   * unfinished again and its Rebalanced Event came twice).
+   */
+  readonly #adopted = new Set<string>();
   readonly #events: EventRecorder;
   readonly #stuck: StuckPodThresholds;
 
@@ -128,12 +135,14 @@ export class ClusterReconciler {
       this.#gates.delete(key);
       this.#rebalancing.delete(key);
       this.#blocked.delete(key);
+      this.#adopted.delete(key);
       // Cluster-scoped objects have no owner reference: the finalizer step deletes them.
       if (raw && hasClusterFinalizer(raw))
         await finalizeCluster(this.#o.client, raw, this.#o.log.child({ kafkaCluster: key }));
       return {};
     }
     const log = this.#o.log.child({ kafkaCluster: key, generation: raw.metadata.generation });
+    this.#adopt(raw, `${raw.metadata.namespace}/${raw.metadata.name}`);
 
     // Step: validate. An invalid spec leaves every existing object as it is.
     const valid = this.#validate(raw);
@@ -226,9 +235,13 @@ export class ClusterReconciler {
     return { requeueAfterMs: outcome.ready ? this.#o.resyncMs : this.#o.progressMs };
   }
 
-  /** The reason of the last status written (to see transitions: events are recorded once). */
-  #lastReason(cluster: KafkaCluster): string | undefined {
-    return cluster.status?.conditions?.find((c) => c.type === 'Reconciling')?.reason;
+  /** The first time this process sees the cluster: resume an episode its status shows in progress. */
+  #adopt(cluster: StoredKafkaCluster, key: string): void {
+    if (this.#adopted.has(key)) return;
+    this.#adopted.add(key);
+    const reason = cluster.status?.conditions?.find((c) => c.type === 'Reconciling')?.reason;
+    if (reason === REASON.Rebalancing) this.#rebalancing.add(key);
+    if (reason === REASON.ScaleDownBlocked) this.#blocked.add(key);
   }
 
   /**
@@ -287,7 +300,7 @@ export class ClusterReconciler {
               .map((p) => `${p.topic}-${p.partition}`)
               .join(', ')}); lower their replication factor or keep spec.replicas ≥ ${worst}`;
           const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
-          if (!this.#blocked.has(key) && this.#lastReason(cluster) !== REASON.ScaleDownBlocked) {
+          if (!this.#blocked.has(key)) {
             log.warn({ impossible: plan.impossible.length }, 'scale-down refused');
             await this.#events.record(cluster, { type: 'Warning', reason: REASON.ScaleDownBlocked, message });
           }
@@ -331,7 +344,7 @@ export class ClusterReconciler {
       message,
     });
     const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
-    const wasRebalancing = this.#rebalancing.has(key) || this.#lastReason(cluster) === REASON.Rebalancing;
+    const wasRebalancing = this.#rebalancing.has(key);
     try {
       return await withAdmin(this.#o.endpoints.bootstrap(cluster), async (admin) => {
         const ongoing = await admin.listAllReassignments();
