@@ -17,7 +17,7 @@ import {
 } from '../../protocol/messages/txn-offset-commit.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { offsetKey } from '../group/group-metadata.js';
-import { GROUP_METADATA_TOPIC } from '../group/group-metadata-manager.js';
+import { GROUP_METADATA_TOPIC, mapAppendError } from '../group/group-metadata-manager.js';
 import type { BrokerServices } from '../broker-services.js';
 import { checkTransactionalId } from '../txn/request-checks.js';
 import { defineHandler } from './api-handler.js';
@@ -70,10 +70,20 @@ export function txnOffsetCommitHandler(b: BrokerServices) {
         ctx.apiVersion >= 5 &&
         // Not this broker's group: the coordinator answers NOT_COORDINATOR / loading below.
         b.groupMetadataManager.status(req.groupId) === 'local'
-          ? await b.txnVerifier.addOffsetsPartition(req.transactionalId, req.producerId, req.producerEpoch, {
-              topic: GROUP_METADATA_TOPIC,
-              partition: b.groupMetadataManager.partitionFor(req.groupId),
-            })
+          ? // Kafka's GroupCoordinatorService.handleOperationException: retriable append errors are
+            // answered as COORDINATOR_NOT_AVAILABLE, the one table group answers come from.
+            mapAppendError(
+              await b.txnVerifier.addOffsetsPartition(
+                req.transactionalId,
+                req.producerId,
+                req.producerEpoch,
+                {
+                  topic: GROUP_METADATA_TOPIC,
+                  partition: b.groupMetadataManager.partitionFor(req.groupId),
+                },
+              ),
+              true,
+            )
           : ErrorCode.NONE;
       if (addCode !== ErrorCode.NONE) {
         for (const o of offsets) errors.set(offsetKey(o.topic, o.partition), addCode);

@@ -161,7 +161,8 @@ export class ProduceVerifier {
   /**
    * TxnOffsetCommit v5+ under TV2 (Kafka's addPartition for the group coordinator's partition): add
    * the group's `__consumer_offsets` partition to the producer's transaction. Returns the error
-   * code as the group coordinator answers it (NONE: added, or already in the transaction).
+   * code as for a Produce v12 (NONE: added, or already in the transaction); the group side maps it
+   * for group clients with the append errors (mapAppendError).
    */
   async addOffsetsPartition(
     transactionalId: string,
@@ -170,20 +171,7 @@ export class ProduceVerifier {
     tp: TopicPartition,
   ): Promise<number> {
     const codes = await this.#ask(transactionalId, producerId, producerEpoch, [tp], true);
-    const code = mapVerifyError(
-      codes.get(`${tp.topic}-${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR,
-      12,
-    );
-    // Kafka's GroupCoordinatorService.handleOperationException: retriable append errors are
-    // answered as COORDINATOR_NOT_AVAILABLE (the producer looks the coordinator up and retries).
-    switch (code) {
-      case ErrorCode.NOT_ENOUGH_REPLICAS:
-      case ErrorCode.REQUEST_TIMED_OUT:
-      case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      default:
-        return code;
-    }
+    return mapVerifyError(codes.get(`${tp.topic}-${tp.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR, 12);
   }
 
   /**
